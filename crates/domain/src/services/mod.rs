@@ -1,0 +1,83 @@
+//! The application services: what the HTTP handlers and the operator CLI
+//! call. `Core` owns the store, the hasher and the in-memory caches.
+
+mod cache;
+pub mod clients;
+pub mod instances;
+pub mod service_auth;
+pub mod service_users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::DomainError;
+use crate::hashing::{HashCost, PasswordHasher};
+use crate::signing::KeyRing;
+use crate::store::Store;
+use crate::tenancy::{EnvKind, PlatformId, Tenant};
+use crate::throttle::{LoginThrottle, ThrottlePolicy};
+
+pub use cache::TtlCache;
+
+/// Settings the services need; the binary fills them from its configuration.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub base_domain: String,
+    pub service_token_ttl: Duration,
+    pub session_ttl: Duration,
+    pub hash_cost: HashCost,
+    pub throttle: ThrottlePolicy,
+    /// How long instance settings, signing keys and service-user status are
+    /// cached: the longest an operator change takes to reach a running server.
+    pub settings_ttl: Duration,
+    /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
+    pub local_host_env: Option<(PlatformId, EnvKind)>,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            base_domain: "localhost".into(),
+            service_token_ttl: Duration::from_secs(15 * 60),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            hash_cost: HashCost::default(),
+            throttle: ThrottlePolicy::default(),
+            settings_ttl: Duration::from_secs(1),
+            local_host_env: None,
+        }
+    }
+}
+
+/// The application core shared by every request and CLI command.
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub config: CoreConfig,
+    pub(crate) tenants: TtlCache<String, Option<Arc<Tenant>>>,
+    pub(crate) keyrings: TtlCache<String, Arc<KeyRing>>,
+    pub(crate) auth: service_auth::AuthCaches,
+    pub(crate) throttle: LoginThrottle,
+}
+
+impl Core {
+    /// # Errors
+    /// `Internal` if the hashing parameters are invalid.
+    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self, DomainError> {
+        Ok(Self {
+            store,
+            hasher: PasswordHasher::new(config.hash_cost)?,
+            tenants: TtlCache::new(config.settings_ttl),
+            keyrings: TtlCache::new(config.settings_ttl),
+            auth: service_auth::AuthCaches::new(config.settings_ttl),
+            throttle: LoginThrottle::new(config.throttle),
+            config,
+        })
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

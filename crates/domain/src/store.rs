@@ -1,0 +1,114 @@
+//! The storage port: everything the domain needs from a database. The SQL
+//! implementation lives in the `onramp-store` crate; every mutating method
+//! writes its audit event in the same transaction as the change.
+
+use async_trait::async_trait;
+
+use crate::account::Account;
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::signing::SigningKey;
+use crate::tenancy::{EnvKind, Environment, Instance, PlatformId};
+
+/// What a storage operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; the payload names what was duplicated
+    /// (`email`, `id`, `username`, `platform_id`, `hostname`).
+    #[error("duplicate {0}")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<StoreError> for crate::DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict("email") => crate::DomainError::EmailTaken,
+            StoreError::Conflict(what) => crate::DomainError::Conflict(format!("a record with this {what} already exists")),
+            StoreError::NotFound => crate::DomainError::NotFound("record"),
+            StoreError::Unavailable(msg) => crate::DomainError::Unavailable(msg),
+            StoreError::Other(msg) => crate::DomainError::Internal(msg),
+        }
+    }
+}
+
+/// A service user of one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUser {
+    pub id: String,
+    pub env_id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub disabled_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A client session; only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub env_id: String,
+    pub account_id: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Filters for listing audit events, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub platform_id: Option<String>,
+    pub environment: Option<String>,
+    pub limit: u32,
+}
+
+/// The storage port.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Cheap round trip used by `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn create_instance(&self, instance: &Instance, envs: &[Environment], keys: &[SigningKey], audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
+    async fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+    async fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
+    async fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
+    /// Replaces an environment's extra hostnames and CORS origins.
+    async fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    async fn signing_keys(&self, env_id: &str) -> Result<Vec<SigningKey>, StoreError>;
+    /// Retires the environment's active keys at `new.created_at` and adds `new`.
+    async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    async fn create_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn service_user_by_name(&self, env_id: &str, username: &str) -> Result<Option<ServiceUser>, StoreError>;
+    async fn service_user(&self, env_id: &str, id: &str) -> Result<Option<ServiceUser>, StoreError>;
+    async fn service_users(&self, env_id: &str) -> Result<Vec<ServiceUser>, StoreError>;
+    async fn update_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Creates an account and its first session together.
+    async fn create_account(&self, account: &Account, session: &Session, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
+    async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
+    /// Accounts ordered by id, after `after`, optionally with one email.
+    async fn accounts(&self, env_id: &str, email_normalized: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Account>, StoreError>;
+    /// Updates an account; with `end_sessions`, deletes all its sessions too.
+    async fn update_account(&self, account: &Account, end_sessions: bool, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+    /// Deletes an account and its sessions. `NotFound` if it did not exist.
+    async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn session(&self, env_id: &str, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Ends a session; `false` if there was none.
+    async fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
+
+    async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+}

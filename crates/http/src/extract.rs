@@ -1,0 +1,210 @@
+//! Extractors that turn malformed input into our problem format and make the
+//! permissions of a handler visible in its signature.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use onramp_domain::FieldError;
+use onramp_domain::audit::Actor;
+use onramp_domain::signing::ServiceClaims;
+use onramp_domain::tenancy::{Feature, Tenant};
+use serde::de::DeserializeOwned;
+
+use crate::middleware::guard::Principal;
+use crate::middleware::request_id::current_request_id;
+use crate::problem::{ApiError, ErrorCode};
+
+/// A JSON body: `415` unless sent as JSON, `413` over the body limit,
+/// `400 invalid_json` / `unknown_field` / `validation_failed` otherwise.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB")
+            } else {
+                ApiError::new(ErrorCode::InvalidJson, "the body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Parses a JSON body into `T`, naming the offending field on failure.
+///
+/// # Errors
+/// `invalid_json`, `unknown_field` or `validation_failed`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_error(&path, &message),
+            _ => ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {message}")),
+        }
+    })
+}
+
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn data_error(path: &str, message: &str) -> ApiError {
+    let clean = message.split(" at line ").next().unwrap_or(message);
+    let join = |name: &str| if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    if clean.starts_with("unknown field") {
+        let field = join(backticked(clean).unwrap_or("?"));
+        let msg = format!("unknown field `{field}`");
+        return ApiError::fields(ErrorCode::UnknownField, msg.clone(), vec![FieldError::new(field, "unknown_field", msg)]);
+    }
+    if clean.starts_with("missing field") {
+        let field = join(backticked(clean).unwrap_or("?"));
+        let msg = format!("{field} is required");
+        return ApiError::fields(ErrorCode::ValidationFailed, msg.clone(), vec![FieldError::new(field, "required", msg)]);
+    }
+    let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    let msg = format!("{field}: {clean}");
+    ApiError::fields(ErrorCode::ValidationFailed, msg.clone(), vec![FieldError::new(field, "invalid_type", msg)])
+}
+
+/// Query parameters; malformed ones get `400 invalid_query`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded_query(query).map(Query)
+    }
+}
+
+fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "malformed query string"))?)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+}
+
+/// The tenant (instance + environment) the request's Host resolved to.
+pub struct CurrentTenant(pub Arc<Tenant>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Arc<Tenant>>().cloned().map(CurrentTenant).ok_or_else(|| ApiError::new(ErrorCode::Internal, ""))
+    }
+}
+
+/// What an endpoint requires of its caller.
+pub trait Policy {
+    /// The instance feature that must be on.
+    const FEATURE: Feature;
+    /// The role the service user must have.
+    const ROLE: &'static str;
+}
+
+/// The client account API: feature `client-accounts`, role `service`.
+pub struct ClientAccounts;
+
+impl Policy for ClientAccounts {
+    const FEATURE: Feature = Feature::ClientAccounts;
+    const ROLE: &'static str = "service";
+}
+
+/// A service user authorised under policy `P`, in the request's tenant.
+/// `401` without valid credentials, `403` when the feature is off or the
+/// role is missing.
+pub struct Authorized<P> {
+    pub tenant: Arc<Tenant>,
+    pub claims: Arc<ServiceClaims>,
+    _policy: PhantomData<P>,
+}
+
+impl<P> Authorized<P> {
+    /// The audit actor for changes made by this caller.
+    pub fn actor(&self) -> Actor {
+        Actor::service_user(&self.claims.sub, Some(current_request_id()))
+    }
+}
+
+impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
+        let Some(Principal(claims)) = parts.extensions.get::<Principal>().cloned() else {
+            return Err(ApiError::new(ErrorCode::Unauthenticated, "a valid service token for this environment is required"));
+        };
+        tenant.require(P::FEATURE)?;
+        if !claims.r.iter().any(|r| r == P::ROLE) {
+            return Err(ApiError::new(ErrorCode::Forbidden, format!("this endpoint needs the `{}` role", P::ROLE)));
+        }
+        Ok(Self { tenant, claims, _policy: PhantomData })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        a: String,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+        n: u32,
+    }
+
+    fn code(body: &str) -> (ErrorCode, Vec<String>) {
+        let e = parse_json::<Outer>(body.as_bytes()).unwrap_err();
+        (e.code, e.errors.into_iter().map(|f| f.field).collect())
+    }
+
+    #[test]
+    fn names_fields() {
+        assert_eq!(code("{"), (ErrorCode::InvalidJson, vec![]));
+        assert_eq!(code(r#"{"inner":{"a":"x","b":1},"n":1}"#), (ErrorCode::UnknownField, vec!["inner.b".into()]));
+        assert_eq!(code(r#"{"inner":{"a":"x"},"n":"x"}"#), (ErrorCode::ValidationFailed, vec!["n".into()]));
+        assert_eq!(code(r#"{"inner":{"a":"x"}}"#), (ErrorCode::ValidationFailed, vec!["n".into()]));
+        assert_eq!(code("[]").0, ErrorCode::ValidationFailed);
+    }
+}

@@ -1,0 +1,77 @@
+//! Authentication and rate limiting for tenant routes.
+//!
+//! A Bearer token, if present and valid here, becomes the request's
+//! [`Principal`]; handlers that need one refuse with `401` through the
+//! [`crate::extract::Authorized`] extractor. The rate-limit key is the
+//! credential when there is one, else the client IP, per route template.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use onramp_domain::DomainError;
+use onramp_domain::signing::ServiceClaims;
+use onramp_domain::tenancy::Tenant;
+
+use crate::middleware::request_id::LogContext;
+use crate::problem::{ApiError, ErrorCode};
+use crate::rate_limit::Decision;
+use crate::state::AppState;
+
+/// The authenticated service user of a request.
+#[derive(Debug, Clone)]
+pub struct Principal(pub Arc<ServiceClaims>);
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The route template a request matched, as rate limits name it.
+pub fn route_key(req: &Request) -> String {
+    let path = req.extensions().get::<MatchedPath>().map_or("<unmatched>", |m| m.as_str());
+    format!("{} {}", req.method(), path)
+}
+
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(tenant) = req.extensions().get::<Arc<Tenant>>().cloned() else {
+        return ApiError::new(ErrorCode::Internal, "").into_response();
+    };
+    let principal = match bearer(req.headers()) {
+        Some(token) => match state.core.authenticate_service(&tenant, token).await {
+            Ok(claims) => Some(Principal(claims)),
+            Err(DomainError::Unauthenticated) => None,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let credential = match (&principal, ip) {
+        (Some(p), _) => format!("service_user:{}", p.0.sub),
+        (None, Some(ip)) => format!("ip:{ip}"),
+        (None, None) => "ip:unknown".to_owned(),
+    };
+    let log = LogContext { instance: tenant.instance.platform_id.to_string(), environment: tenant.env.kind.as_str(), credential };
+    let decision = state.limits.check(&tenant, &route_key(&req), &log.credential);
+    let mut response = if decision.allowed {
+        if let Some(p) = principal {
+            req.extensions_mut().insert(p);
+        }
+        next.run(req).await
+    } else {
+        ApiError::retry(ErrorCode::RateLimited, "rate limit exceeded for this endpoint", decision.retry_after).into_response()
+    };
+    set_rate_headers(response.headers_mut(), &decision);
+    response.extensions_mut().insert(log);
+    response
+}
+
+fn set_rate_headers(headers: &mut HeaderMap, d: &Decision) {
+    headers.insert("ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
+}

@@ -1,0 +1,58 @@
+//! Request ids and the one access-log line per request.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled on this task (empty outside one).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// What the inner layers learned about a request, for the access log.
+#[derive(Debug, Clone, Default)]
+pub struct LogContext {
+    pub instance: String,
+    pub environment: &'static str,
+    /// `service_user:<id>` or `ip:<addr>`; never a secret.
+    pub credential: String,
+}
+
+/// An incoming id is echoed only if it is short and plain.
+fn sane(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = (1..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    ok.then(|| s.to_owned())
+}
+
+pub async fn request_id(req: Request, next: Next) -> Response {
+    let id = req.headers().get("x-request-id").and_then(sane).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let ctx = response.extensions_mut().remove::<LogContext>().unwrap_or_default();
+    tracing::info!(
+        target: "onramp::access",
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        request_id = %id,
+        instance = %ctx.instance,
+        environment = ctx.environment,
+        credential = %ctx.credential,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,197 @@
+//! RFC 9457 problem responses and the one table of error codes. Every error
+//! the API returns is built here; `docs/errors.md` is generated from
+//! [`ErrorCode::ALL`].
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use onramp_domain::{DomainError, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::middleware::request_id::current_request_id;
+
+macro_rules! error_codes {
+    ($($variant:ident = $status:literal, $name:literal, $title:literal, $doc:literal;)*) => {
+        /// Stable, documented error codes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::from_u16($status).expect("valid status")),* }
+            }
+            /// The public snake_case name, also the last segment of `type`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name),* }
+            }
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title),* }
+            }
+            /// When a client sees this code.
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $doc),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidJson = 400, "invalid_json", "Malformed JSON", "The body is not valid JSON, or not a JSON object.";
+    ValidationFailed = 400, "validation_failed", "Request validation failed", "A field is missing, has the wrong type or breaks a rule; `errors` lists each field.";
+    UnknownField = 400, "unknown_field", "Unknown field", "The body has a field this endpoint does not accept; `errors` names it.";
+    InvalidQuery = 400, "invalid_query", "Invalid query parameters", "A query parameter is malformed or out of range.";
+    Unauthenticated = 401, "unauthenticated", "Authentication required", "Credentials are missing, invalid, expired, disabled or belong to another environment.";
+    Forbidden = 403, "forbidden", "Forbidden", "The credentials are valid but lack the role this endpoint needs.";
+    FeatureDisabled = 403, "feature_disabled", "Feature disabled", "The instance has not enabled the feature behind this endpoint.";
+    NotFound = 404, "not_found", "Not found", "No such resource in this environment.";
+    UnknownInstance = 404, "unknown_instance", "Unknown instance", "No platform instance answers at this Host.";
+    MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
+    Conflict = 409, "conflict", "Conflict", "A resource with this identifier already exists.";
+    EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
+    PayloadTooLarge = 413, "payload_too_large", "Payload too large", "The body is larger than 64 KiB.";
+    UnsupportedMediaType = 415, "unsupported_media_type", "Unsupported media type", "The body is not sent as `application/json`.";
+    RateLimited = 429, "rate_limited", "Too many requests", "A rate limit or the failed-login backoff applies; retry after `retry_after` seconds.";
+    Internal = 500, "internal", "Internal server error", "A bug or an unexpected failure; the body carries only the request id.";
+    Unavailable = 503, "unavailable", "Service unavailable", "The database cannot be reached; retry later.";
+    Overloaded = 503, "overloaded", "Server overloaded", "Too many password hashes are queued; retry after `Retry-After` seconds.";
+}
+
+/// The body of every error response (RFC 9457 plus `code`, `request_id`, `errors`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub code: String,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: Option<String>,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<Duration>,
+    /// The `WWW-Authenticate` scheme for 401s.
+    pub challenge: &'static str,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: Some(detail.into()), errors: Vec::new(), retry_after: None, challenge: "Bearer" }
+    }
+
+    pub fn fields(code: ErrorCode, detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        Self { errors, ..Self::new(code, detail) }
+    }
+
+    pub fn retry(code: ErrorCode, detail: impl Into<String>, after: Duration) -> Self {
+        Self { retry_after: Some(after), ..Self::new(code, detail) }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        use DomainError as D;
+        let detail = e.to_string();
+        match e {
+            D::Validation(errors) => {
+                let unknown = errors.iter().any(|f| f.code == "unknown_field");
+                let code = if unknown { ErrorCode::UnknownField } else { ErrorCode::ValidationFailed };
+                ApiError::fields(code, errors.first().map_or(detail, |f| f.message.clone()), errors)
+            }
+            D::Unauthenticated | D::InvalidCredentials => ApiError::new(ErrorCode::Unauthenticated, detail),
+            D::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, detail),
+            D::FeatureDisabled(_) => ApiError::new(ErrorCode::FeatureDisabled, detail),
+            D::NotFound(_) => ApiError::new(ErrorCode::NotFound, detail),
+            D::UnknownInstance => ApiError::new(ErrorCode::UnknownInstance, detail),
+            D::EmailTaken => ApiError::fields(
+                ErrorCode::EmailTaken,
+                detail,
+                vec![FieldError::new("email", "email_taken", "an account with this email already exists")],
+            ),
+            D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
+            D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
+                ApiError::retry(ErrorCode::RateLimited, detail, retry_after)
+            }
+            D::Overloaded { retry_after } => ApiError::retry(ErrorCode::Overloaded, detail, retry_after),
+            D::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::retry(ErrorCode::Unavailable, "the database is unavailable; retry later", Duration::from_secs(1))
+            }
+            D::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ApiError { detail: None, ..ApiError::new(ErrorCode::Internal, "") }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let retry_secs = self.retry_after.map(|d| d.as_secs_f64().ceil().max(1.0) as u64);
+        let problem = Problem {
+            type_: format!("https://onramp.dev/errors/{}", self.code.name()),
+            title: self.code.title().to_owned(),
+            status: self.code.status().as_u16(),
+            detail: self.detail,
+            code: self.code.name().to_owned(),
+            request_id: current_request_id(),
+            errors: self
+                .errors
+                .into_iter()
+                .map(|f| ProblemField { field: f.field, code: f.code.to_owned(), message: f.message })
+                .collect(),
+            retry_after: retry_secs,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.code.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = retry_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.code == ErrorCode::Unauthenticated {
+            let value = format!("{} realm=\"onramp\"", self.challenge);
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&value).expect("ascii"));
+        }
+        response
+    }
+}
+
+/// The error-code table as Markdown (`docs/errors.md`).
+pub fn errors_markdown() -> String {
+    let mut out = String::from(
+        "# Error codes\n\nGenerated from `crates/http/src/problem.rs` by `cargo test` (`UPDATE_DOCS=1` rewrites it).\n\
+         Every error is an RFC 9457 `application/problem+json` body with `type`, `title`, `status`, `detail`, `code`, \
+         `request_id` and, for invalid input, `errors` (one entry per field). `code` is stable.\n\n\
+         | code | status | title | when |\n|---|---|---|---|\n",
+    );
+    for code in ErrorCode::ALL {
+        out.push_str(&format!("| `{}` | {} | {} | {} |\n", code.name(), code.status().as_u16(), code.title(), code.description()));
+    }
+    out
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

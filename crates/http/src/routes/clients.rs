@@ -1,0 +1,297 @@
+//! The client account API: accounts and sessions, managed with a service token.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use onramp_domain::account::{Account, PersonName};
+use onramp_domain::clock::rfc3339;
+use onramp_domain::secret::Secret;
+use onramp_domain::services::clients::{AccountChanges, OpenedSession, Signup};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{Authorized, ClientAccounts, Json, Query};
+use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::state::AppState;
+
+type Caller = Authorized<ClientAccounts>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(verify_session))
+        .routes(routes!(logout))
+        .routes(routes!(list_accounts))
+        .routes(routes!(get_account, update_account, delete_account))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Name {
+    /// 1 to 100 characters.
+    pub first_name: String,
+    /// 1 to 100 characters.
+    pub last_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// Optional UUID for the new account; generated when absent.
+    pub user_id: Option<String>,
+    pub email: String,
+    pub name: Name,
+    /// 8 to 256 characters, not a common password, not the email.
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTokenRequest {
+    pub client_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Opaque session token (`onr_sess_…`); shown once.
+    pub client_token: String,
+    pub user_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifiedSession {
+    pub user_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountResponse {
+    pub user_id: String,
+    pub email: String,
+    pub name: Name,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamePatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    pub email: Option<String>,
+    pub name: Option<NamePatch>,
+    /// A new password; ends all the account's sessions.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only the account with this email (case-insensitive).
+    pub email: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountList {
+    pub data: Vec<AccountResponse>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<OpenedSession> for SessionResponse {
+    fn from(s: OpenedSession) -> Self {
+        Self { client_token: s.client_token.expose().to_owned(), user_id: s.user_id, expires_at: rfc3339(s.expires_at) }
+    }
+}
+
+impl From<Account> for AccountResponse {
+    fn from(a: Account) -> Self {
+        let PersonName { first_name, last_name } = a.name;
+        Self {
+            user_id: a.id,
+            email: a.email,
+            name: Name { first_name, last_name },
+            created_at: rfc3339(a.created_at),
+            updated_at: rfc3339(a.updated_at),
+        }
+    }
+}
+
+/// Create a client account and open its first session.
+#[utoipa::path(
+    post, path = "/v1/client/signup", tag = "client accounts", request_body = SignupRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Account created; a session is open", body = SessionResponse),
+        (status = 400, description = "Invalid input (`validation_failed`, `unknown_field`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature `client-accounts` disabled or role missing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn signup(State(state): State<AppState>, caller: Caller, Json(body): Json<SignupRequest>) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+    let input = Signup {
+        user_id: body.user_id,
+        email: body.email,
+        first_name: body.name.first_name,
+        last_name: body.name.last_name,
+        password: body.password,
+    };
+    let opened = state.core.signup(&caller.tenant, &caller.actor(), input).await?;
+    Ok((StatusCode::CREATED, Json(opened.into())))
+}
+
+/// Log a client in with email and password; opens a new session.
+#[utoipa::path(
+    post, path = "/v1/client/login", tag = "client accounts", request_body = ClientLoginRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Logged in", body = SessionResponse),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password, or invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited or too many failed logins", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientLoginRequest>) -> ApiResult<Json<SessionResponse>> {
+    state.limits.check_login(&caller.tenant, "POST /v1/client/login", &body.email)?;
+    let opened = state.core.client_login(&caller.tenant, &body.email, &body.password).await?;
+    Ok(Json(opened.into()))
+}
+
+/// Check a client token; answers with its account while the session is live.
+#[utoipa::path(
+    post, path = "/v1/client/sessions/verify", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session is live", body = VerifiedSession),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, ended or expired session, or invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn verify_session(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<Json<VerifiedSession>> {
+    let session = state.core.verify_session(&caller.tenant, &body.client_token).await.map_err(|_| {
+        ApiError { challenge: "ClientToken", ..ApiError::new(ErrorCode::Unauthenticated, "the client token is unknown, ended or expired") }
+    })?;
+    Ok(Json(VerifiedSession { user_id: session.account_id, expires_at: rfc3339(session.expires_at) }))
+}
+
+/// End a client session. Ending an unknown session is not an error.
+#[utoipa::path(
+    post, path = "/v1/client/logout", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<StatusCode> {
+    state.core.logout(&caller.tenant, &body.client_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// List accounts, oldest first.
+#[utoipa::path(
+    get, path = "/v1/client", tag = "client accounts", params(ListParams), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of accounts", body = AccountList),
+        (status = 400, description = "Invalid query (`invalid_query`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_accounts(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> ApiResult<Json<AccountList>> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200"));
+    }
+    let page = state.core.accounts(&caller.tenant, params.email.as_deref(), params.cursor.as_deref(), limit).await?;
+    Ok(Json(AccountList { data: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+}
+
+/// Get one account (never its password hash).
+#[utoipa::path(
+    get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = AccountResponse),
+        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account in this environment", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountResponse>> {
+    Ok(Json(state.core.account(&caller.tenant, &user_id).await?.into()))
+}
+
+/// Edit an account's email, name or password. A new password ends all its sessions.
+#[utoipa::path(
+    patch, path = "/v1/client/{user_id}", tag = "client accounts", request_body = AccountPatch,
+    params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated account", body = AccountResponse),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email already used (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    Json(body): Json<AccountPatch>,
+) -> ApiResult<Json<AccountResponse>> {
+    let (first_name, last_name) = body.name.map_or((None, None), |n| (n.first_name, n.last_name));
+    let changes = AccountChanges { email: body.email, first_name, last_name, password: body.password };
+    Ok(Json(state.core.update_account(&caller.tenant, &caller.actor(), &user_id, changes).await?.into()))
+}
+
+/// Delete an account and end its sessions.
+#[utoipa::path(
+    delete, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<StatusCode> {
+    state.core.delete_account(&caller.tenant, &caller.actor(), &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

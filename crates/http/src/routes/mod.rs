@@ -1,0 +1,6 @@
+//! One router per API family.
+
+pub mod auth;
+pub mod clients;
+pub mod docs;
+pub mod health;

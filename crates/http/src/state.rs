@@ -1,0 +1,14 @@
+//! Shared state of every handler.
+
+use std::sync::Arc;
+
+use onramp_domain::services::Core;
+
+use crate::rate_limit::RateLimits;
+
+/// Everything a handler may reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub limits: Arc<RateLimits>,
+}

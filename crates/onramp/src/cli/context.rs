@@ -1,0 +1,102 @@
+//! What operator commands share: settings, the store and the core.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onramp_domain::DomainError;
+use onramp_domain::hashing::HashCost;
+use onramp_domain::secret::Secret;
+use onramp_domain::services::{Core, CoreConfig};
+use onramp_store::{SqlStore, StoreOptions};
+
+use super::GlobalArgs;
+use crate::config::{FileSettings, pick};
+
+/// A failed command: its message and exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl From<DomainError> for CliError {
+    fn from(e: DomainError) -> Self {
+        let code = match &e {
+            DomainError::Validation(_) => "validation_failed",
+            DomainError::NotFound(_) => "not_found",
+            DomainError::Conflict(_) | DomainError::EmailTaken => "conflict",
+            DomainError::Unavailable(_) => "unavailable",
+            _ => "error",
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Where the database is: `--database-url`, or SQLite in the data dir.
+pub fn database_url(global: &GlobalArgs, file: &FileSettings) -> CliResult<String> {
+    if let Some(url) = global.database_url.clone().or_else(|| file.database_url.clone()) {
+        return Ok(url);
+    }
+    if let Ok(path) = std::env::var("ONRAMP_DATABASE_URL_FILE") {
+        let url = std::fs::read_to_string(&path).map_err(|e| CliError::new("config", format!("cannot read {path}: {e}")))?;
+        return Ok(url.trim().to_owned());
+    }
+    let dir = pick(global.data_dir.clone(), file.data_dir.clone(), PathBuf::from("./onramp-data"));
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::new("config", format!("cannot create data dir {}: {e}", dir.display())))?;
+    let dir = dir.canonicalize().map_err(|e| CliError::new("config", format!("data dir {}: {e}", dir.display())))?;
+    Ok(format!("sqlite://{}?mode=rwc", dir.join("onramp.db").display()))
+}
+
+/// The argon2id cost from flags, file or defaults.
+pub fn hash_cost(global: &GlobalArgs, file: &FileSettings) -> HashCost {
+    let d = HashCost::default();
+    HashCost {
+        memory_kib: pick(global.hash_memory_kib, file.hash_memory_kib, d.memory_kib),
+        iterations: pick(global.hash_iterations, file.hash_iterations, d.iterations),
+        parallelism: pick(global.hash_parallelism, file.hash_parallelism, d.parallelism),
+    }
+}
+
+/// Opens the database (applying migrations) with a small pool.
+pub async fn open_store(url: &str, max_connections: u32, acquire_timeout: Duration) -> CliResult<SqlStore> {
+    let options = StoreOptions { url: url.to_owned(), max_connections, acquire_timeout };
+    SqlStore::open(&options).await.map_err(|e| CliError::new("unavailable", e.to_string()))
+}
+
+/// The context of an operator command.
+pub struct Ctx {
+    pub core: Core,
+    pub store: SqlStore,
+    pub json: bool,
+}
+
+impl Ctx {
+    pub async fn open(global: &GlobalArgs) -> CliResult<Self> {
+        let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
+        let url = database_url(global, &file)?;
+        let store = open_store(&url, 2, Duration::from_secs(10)).await?;
+        let config = CoreConfig { hash_cost: hash_cost(global, &file), ..CoreConfig::default() };
+        let core = Core::new(Arc::new(store.clone()), config)?;
+        Ok(Self { core, store, json: global.json })
+    }
+}
+
+/// Reads a password from standard input (first line), for `--password-stdin`.
+pub fn read_password_stdin() -> CliResult<Secret> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| CliError::new("io", format!("cannot read stdin: {e}")))?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+    if pw.is_empty() {
+        return Err(CliError::new("validation_failed", "no password on standard input"));
+    }
+    Ok(Secret::new(pw))
+}

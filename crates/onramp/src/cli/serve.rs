@@ -1,0 +1,140 @@
+//! `onramp serve`
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use onramp_domain::services::CoreConfig;
+use onramp_domain::tenancy::{EnvKind, PlatformId};
+
+use super::GlobalArgs;
+use super::context::{CliError, CliResult, database_url, hash_cost};
+use crate::config::{FileSettings, parse_duration, pick};
+use crate::startup::ServerSettings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Every setting can also come from an `ONRAMP_*` variable or the TOML file
+/// (flags win over variables, variables over the file).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ONRAMP_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Domain under which api.<platform_id>.<domain> and api.staging.<platform_id>.<domain> resolve [default: localhost]
+    #[arg(long, env = "ONRAMP_BASE_DOMAIN", value_name = "DOMAIN")]
+    pub base_domain: Option<String>,
+    /// Create the demo instance and service user, and answer plain localhost as demo/staging
+    #[arg(long, env = "ONRAMP_DEMO")]
+    pub demo: bool,
+    /// Log format [default: pretty]
+    #[arg(long, env = "ONRAMP_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Service token (JWT) lifetime, e.g. 15m (max 24h) [default: 15m]
+    #[arg(long, env = "ONRAMP_TOKEN_TTL", value_name = "DURATION")]
+    pub token_ttl: Option<String>,
+    /// Client session lifetime, e.g. 30d [default: 30d]
+    #[arg(long, env = "ONRAMP_SESSION_TTL", value_name = "DURATION")]
+    pub session_ttl: Option<String>,
+    /// Default requests per minute per credential per endpoint [default: 300]
+    #[arg(long, env = "ONRAMP_RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Database connection pool size [default: 8]
+    #[arg(long, env = "ONRAMP_DB_MAX_CONNECTIONS", value_name = "N")]
+    pub db_max_connections: Option<u32>,
+    /// How long a request waits for a database connection before answering 503 [default: 5s]
+    #[arg(long, env = "ONRAMP_DB_ACQUIRE_TIMEOUT", value_name = "DURATION")]
+    pub db_acquire_timeout: Option<String>,
+    /// How long shutdown waits for in-flight requests [default: 10s]
+    #[arg(long, env = "ONRAMP_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
+    /// How long instance settings, signing keys and service-user status are cached; the longest an operator change takes to apply [default: 1s]
+    #[arg(long, env = "ONRAMP_SETTINGS_TTL", value_name = "DURATION")]
+    pub settings_ttl: Option<String>,
+}
+
+fn duration(flag: Option<String>, file: Option<String>, default: &str) -> CliResult<Duration> {
+    parse_duration(&pick(flag, file, default.to_owned())).map_err(|e| CliError::new("config", e))
+}
+
+impl ServeArgs {
+    /// Resolves flags, environment, file and defaults into server settings.
+    ///
+    /// # Errors
+    /// A `config` error naming the bad setting.
+    pub fn settings(&self, global: &GlobalArgs) -> CliResult<(ServerSettings, LogFormat)> {
+        let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
+        let log_format = match self.log_format {
+            Some(f) => f,
+            None => match file.log_format.as_deref() {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(CliError::new("config", format!("log_format must be pretty or json, not `{other}`"))),
+            },
+        };
+        let token_ttl = duration(self.token_ttl.clone(), file.token_ttl.clone(), "15m")?;
+        if token_ttl < Duration::from_secs(30) || token_ttl > Duration::from_secs(86_400) {
+            return Err(CliError::new("config", "token_ttl must be between 30s and 24h"));
+        }
+        let base_domain = pick(self.base_domain.clone(), file.base_domain.clone(), "localhost".into()).to_ascii_lowercase();
+        let core = CoreConfig {
+            base_domain,
+            service_token_ttl: token_ttl,
+            session_ttl: duration(self.session_ttl.clone(), file.session_ttl.clone(), "30d")?,
+            hash_cost: hash_cost(global, &file),
+            settings_ttl: duration(self.settings_ttl.clone(), file.settings_ttl.clone(), "1s")?,
+            local_host_env: self.demo.then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
+            ..CoreConfig::default()
+        };
+        let settings = ServerSettings {
+            listen: pick(self.listen, file.listen, "127.0.0.1:8080".parse().expect("valid address")),
+            database_url: database_url(global, &file)?,
+            db_max_connections: pick(self.db_max_connections, file.db_max_connections, 8).max(1),
+            db_acquire_timeout: duration(self.db_acquire_timeout.clone(), file.db_acquire_timeout.clone(), "5s")?,
+            core,
+            default_rate_limit: pick(self.rate_limit, file.rate_limit, 300).max(1),
+            shutdown_timeout: duration(self.shutdown_timeout.clone(), file.shutdown_timeout.clone(), "10s")?,
+        };
+        Ok((settings, log_format))
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(settings: ServerSettings, demo: bool, data_dir_hint: Option<std::path::PathBuf>) -> CliResult {
+    let (store, core) = crate::startup::open_core(&settings).await.map_err(|e| CliError::new("unavailable", e))?;
+    if demo {
+        crate::demo::ensure(&core, data_dir_hint.as_deref()).await?;
+    }
+    let running = crate::startup::start_with(settings, store, core).await.map_err(|e| CliError::new("listen", e))?;
+    tracing::info!(address = %running.addr, "onramp is listening");
+    eprintln!("onramp listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

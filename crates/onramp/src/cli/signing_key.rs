@@ -1,0 +1,48 @@
+//! `onramp signing-key …`
+
+use clap::Subcommand;
+use onramp_domain::audit::Actor;
+use onramp_domain::clock::rfc3339;
+use onramp_domain::signing::SigningKey;
+use onramp_domain::tenancy::EnvKind;
+use serde_json::{Value, json};
+
+use super::context::{CliResult, Ctx};
+use super::output::{emit, table};
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Add a new signing key; the old one stays in the JWKS until its tokens have expired
+    Rotate { platform_id: String, environment: EnvKind },
+    /// List an environment's signing keys (public ids only)
+    List { platform_id: String, environment: EnvKind },
+}
+
+fn describe(key: &SigningKey) -> Value {
+    json!({
+        "kid": key.kid, "algorithm": "EdDSA", "created_at": rfc3339(key.created_at),
+        "retired_at": key.retired_at.map(rfc3339),
+        "status": if key.retired_at.is_some() { "retired" } else { "active" },
+    })
+}
+
+pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
+    let actor = Actor::operator();
+    match cmd {
+        SigningKeyCommand::Rotate { platform_id, environment } => {
+            let key = ctx.core.rotate_signing_key(&actor, &platform_id, environment).await?;
+            let doc = describe(&key);
+            emit(ctx.json, &doc, || format!("new signing key {} for {platform_id}/{environment}; the previous key keeps verifying until its tokens expire", key.kid));
+        }
+        SigningKeyCommand::List { platform_id, environment } => {
+            let keys = ctx.core.signing_keys(&platform_id, environment).await?;
+            let docs: Vec<Value> = keys.iter().map(describe).collect();
+            let rows: Vec<Vec<String>> = docs
+                .iter()
+                .map(|d| ["kid", "status", "created_at", "retired_at"].iter().map(|k| d[k].as_str().unwrap_or("-").to_owned()).collect())
+                .collect();
+            emit(ctx.json, &json!({ "data": docs }), || table(&["KID", "STATUS", "CREATED_AT", "RETIRED_AT"], &rows));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The Onramp binary's library half: configuration, startup and the CLI, so
+//! integration tests start the server exactly as `onramp serve` does.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod startup;

@@ -1,0 +1,67 @@
+//! `onramp`: parse the command line, set up logging, run the subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use onramp::cli::context::{CliError, CliResult, Ctx, hash_cost};
+use onramp::cli::serve::LogFormat;
+use onramp::cli::{Cli, Command, audit, debug, instance, migrate, service_user, signing_key};
+use onramp::config::{FileSettings, warn_unknown_env};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.compact().init(),
+    }
+}
+
+async fn run(cli: Cli) -> CliResult {
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => {
+            let (settings, log_format) = args.settings(&global)?;
+            init_logging(log_format, "info");
+            warn_unknown_env();
+            let data_dir = global.data_dir.clone().or_else(|| FileSettings::load(global.config.as_deref()).ok().and_then(|f| f.data_dir));
+            onramp::cli::serve::run(settings, args.demo, data_dir).await
+        }
+        Command::Debug(cmd) => {
+            let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
+            debug::run(global.json, hash_cost(&global, &file), cmd)
+        }
+        command => {
+            init_logging(LogFormat::Pretty, "warn");
+            warn_unknown_env();
+            let ctx = Ctx::open(&global).await?;
+            let result = match command {
+                Command::Migrate => migrate::run(&ctx).await,
+                Command::Instance(cmd) => instance::run(&ctx, cmd).await,
+                Command::ServiceUser(cmd) => service_user::run(&ctx, cmd).await,
+                Command::SigningKey(cmd) => signing_key::run(&ctx, cmd).await,
+                Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+                Command::Serve(_) | Command::Debug(_) => unreachable!("handled above"),
+            };
+            ctx.store.close().await;
+            result
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": { "code": e.code, "message": e.message } }));
+            }
+            eprintln!("error: {}", e.message);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Starting the server as a library call, so tests start it exactly as
+//! `onramp serve` does: bind (port 0 works), report the address, serve until
+//! told to stop, then drain in-flight requests and close the database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onramp_domain::services::{Core, CoreConfig};
+use onramp_http::AppState;
+use onramp_http::rate_limit::RateLimits;
+use onramp_store::{SqlStore, StoreOptions};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Everything `serve` needs, already resolved from flags, env and file.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub core: CoreConfig,
+    pub default_rate_limit: u32,
+    pub shutdown_timeout: Duration,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub core: Arc<Core>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, waits for in-flight requests (bounded by the
+    /// shutdown timeout), then closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the database and the core (without serving), e.g. for demo setup.
+///
+/// # Errors
+/// A message saying what could not be opened.
+pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>), String> {
+    let options = StoreOptions {
+        url: settings.database_url.clone(),
+        max_connections: settings.db_max_connections,
+        acquire_timeout: settings.db_acquire_timeout,
+    };
+    let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
+    let core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
+    Ok((store, Arc::new(core)))
+}
+
+/// Binds the listener and serves in the background.
+///
+/// # Errors
+/// A message when the database cannot be opened or the address bound.
+pub async fn start(settings: ServerSettings) -> Result<Running, String> {
+    let (store, core) = open_core(&settings).await?;
+    start_with(settings, store, core).await
+}
+
+/// Like [`start`], with a store and core already open.
+///
+/// # Errors
+/// A message when the address cannot be bound.
+pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
+    let limits = Arc::new(RateLimits::new(settings.default_rate_limit));
+    let state = AppState { core: Arc::clone(&core), limits: Arc::clone(&limits) };
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, mut stopped) = watch::channel(false);
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.sweep();
+        }
+    });
+    let app = onramp_http::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let grace = settings.shutdown_timeout;
+    let task = tokio::spawn(async move {
+        let mut signal = stopped.clone();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = signal.wait_for(|s| *s).await;
+        });
+        let drain_limit = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server => if let Err(e) = result { tracing::error!(error = %e, "server error") },
+            () = drain_limit => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
+        }
+        sweeper.abort();
+        store.close().await;
+        tracing::info!("database closed");
+    });
+    Ok(Running { addr, core, stop, task })
+}

@@ -1,0 +1,30 @@
+//! Migrations embedded in the binary, one folder per backend.
+
+use std::borrow::Cow;
+
+use onramp_domain::store::StoreError;
+use sqlx::AnyPool;
+use sqlx::SqlSafeStr;
+
+use crate::Backend;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+const SQLITE: &[(i64, &str, &str)] = &[(1, "core", include_str!("../migrations/sqlite/0001_core.sql"))];
+
+fn migrator(backend: Backend) -> Migrator {
+    let files = match backend {
+        Backend::Sqlite => SQLITE,
+    };
+    let migrations = files
+        .iter()
+        .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::AssertSqlSafe(*sql).into_sql_str(), false))
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+/// Applies pending migrations; returns the versions now applied.
+pub async fn apply(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreError> {
+    let migrator = migrator(backend);
+    migrator.run(pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    Ok(migrator.iter().map(|m| m.version).collect())
+}

@@ -1,0 +1,404 @@
+//! The `Store` implementation. Every statement is portable SQL with `$n`
+//! placeholders; every change and its audit event share one transaction.
+
+use async_trait::async_trait;
+use onramp_domain::account::Account;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::signing::SigningKey;
+use onramp_domain::store::{AuditFilter, ServiceUser, Session, Store, StoreError};
+use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection};
+
+use crate::{SqlStore, map_err, rows};
+
+type R<T> = Result<T, StoreError>;
+type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+async fn insert_audit(conn: &mut AnyConnection, e: &AuditEvent) -> R<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, platform_id, environment, actor, action, target, request_id, detail, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&e.id)
+    .bind(&e.platform_id)
+    .bind(e.environment.as_deref())
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(e.request_id.as_deref())
+    .bind(to_json(&e.detail))
+    .bind(e.created_at)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Runs `statement` and fails with `NotFound` when it touched no row.
+async fn expect_row(conn: &mut AnyConnection, statement: Query<'_>) -> R<()> {
+    let done = statement.execute(conn).await.map_err(map_err)?;
+    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+impl SqlStore {
+    async fn one<T>(&self, q: Query<'_>, map: fn(&AnyRow) -> R<T>) -> R<Option<T>> {
+        q.fetch_optional(&self.pool).await.map_err(map_err)?.as_ref().map(map).transpose()
+    }
+
+    async fn all<T>(&self, q: Query<'_>, map: fn(&AnyRow) -> R<T>) -> R<Vec<T>> {
+        q.fetch_all(&self.pool).await.map_err(map_err)?.iter().map(map).collect()
+    }
+
+    async fn hostnames(&self, env_id: &str) -> R<Vec<String>> {
+        let rows = sqlx::query("SELECT hostname FROM hostnames WHERE env_id = $1 ORDER BY hostname")
+            .bind(env_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(|r| sqlx::Row::try_get(r, "hostname").map_err(map_err)).collect()
+    }
+
+    /// Runs `work` in a transaction that also appends `audit`.
+    async fn audited<F>(&self, audit: Option<&AuditEvent>, work: F) -> R<()>
+    where
+        F: AsyncFnOnce(&mut AnyConnection) -> R<()>,
+    {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        work(&mut tx).await?;
+        if let Some(audit) = audit {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> R<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn create_instance(&self, i: &Instance, envs: &[Environment], keys: &[SigningKey], audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO instances (platform_id, name, region, app_url, features, rate_limits, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(i.platform_id.as_str())
+            .bind(&i.name)
+            .bind(&i.region)
+            .bind(&i.app_url)
+            .bind(to_json(&i.features))
+            .bind(to_json(&i.rate_limits))
+            .bind(i.created_at)
+            .bind(i.updated_at)
+            .execute(&mut *c)
+            .await
+            .map_err(map_err)?;
+            for env in envs {
+                sqlx::query("INSERT INTO environments (id, platform_id, kind, cors_origins) VALUES ($1, $2, $3, $4)")
+                    .bind(&env.id)
+                    .bind(env.platform_id.as_str())
+                    .bind(env.kind.as_str())
+                    .bind(to_json(&env.cors_origins))
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+            }
+            for key in keys {
+                insert_key(c, key).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_instance(&self, i: &Instance, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query(
+                "UPDATE instances SET name = $2, region = $3, app_url = $4, features = $5, rate_limits = $6, updated_at = $7
+                 WHERE platform_id = $1",
+            )
+            .bind(i.platform_id.as_str())
+            .bind(&i.name)
+            .bind(&i.region)
+            .bind(&i.app_url)
+            .bind(to_json(&i.features))
+            .bind(to_json(&i.rate_limits))
+            .bind(i.updated_at);
+            expect_row(c, q).await
+        })
+        .await
+    }
+
+    async fn instance(&self, id: &PlatformId) -> R<Option<Instance>> {
+        self.one(sqlx::query("SELECT * FROM instances WHERE platform_id = $1").bind(id.as_str()), rows::instance).await
+    }
+
+    async fn instances(&self) -> R<Vec<Instance>> {
+        self.all(sqlx::query("SELECT * FROM instances ORDER BY platform_id"), rows::instance).await
+    }
+
+    async fn environment(&self, id: &PlatformId, kind: EnvKind) -> R<Option<Environment>> {
+        let row = sqlx::query("SELECT * FROM environments WHERE platform_id = $1 AND kind = $2")
+            .bind(id.as_str())
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        match row {
+            Some(row) => {
+                let env_id: String = sqlx::Row::try_get(&row, "id").map_err(map_err)?;
+                Ok(Some(rows::environment(&row, self.hostnames(&env_id).await?)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn environment_by_hostname(&self, host: &str) -> R<Option<(PlatformId, EnvKind)>> {
+        let q = sqlx::query(
+            "SELECT e.platform_id, e.kind FROM hostnames h JOIN environments e ON e.id = h.env_id WHERE h.hostname = $1",
+        )
+        .bind(host);
+        self.one(q, |row| {
+            let env = rows::environment_ref(row)?;
+            Ok(env)
+        })
+        .await
+    }
+
+    async fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query("UPDATE environments SET cors_origins = $2 WHERE id = $1").bind(&env.id).bind(to_json(&env.cors_origins));
+            expect_row(c, q).await?;
+            sqlx::query("DELETE FROM hostnames WHERE env_id = $1").bind(&env.id).execute(&mut *c).await.map_err(map_err)?;
+            for host in &env.hostnames {
+                sqlx::query("INSERT INTO hostnames (hostname, env_id) VALUES ($1, $2)")
+                    .bind(host)
+                    .bind(&env.id)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn signing_keys(&self, env_id: &str) -> R<Vec<SigningKey>> {
+        self.all(sqlx::query("SELECT * FROM signing_keys WHERE env_id = $1 ORDER BY created_at").bind(env_id), rows::signing_key).await
+    }
+
+    async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE env_id = $1 AND retired_at IS NULL")
+                .bind(&new.env_id)
+                .bind(new.created_at)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+            insert_key(c, new).await
+        })
+        .await
+    }
+
+    async fn create_service_user(&self, u: &ServiceUser, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO service_users (id, env_id, username, password_hash, roles, disabled_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&u.id)
+            .bind(&u.env_id)
+            .bind(&u.username)
+            .bind(&u.password_hash)
+            .bind(to_json(&u.roles))
+            .bind(u.disabled_at)
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .execute(c)
+            .await
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn service_user_by_name(&self, env_id: &str, username: &str) -> R<Option<ServiceUser>> {
+        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND username = $2").bind(env_id).bind(username);
+        self.one(q, rows::service_user).await
+    }
+
+    async fn service_user(&self, env_id: &str, id: &str) -> R<Option<ServiceUser>> {
+        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND id = $2").bind(env_id).bind(id);
+        self.one(q, rows::service_user).await
+    }
+
+    async fn service_users(&self, env_id: &str) -> R<Vec<ServiceUser>> {
+        self.all(sqlx::query("SELECT * FROM service_users WHERE env_id = $1 ORDER BY username").bind(env_id), rows::service_user).await
+    }
+
+    async fn update_service_user(&self, u: &ServiceUser, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query(
+                "UPDATE service_users SET password_hash = $3, roles = $4, disabled_at = $5, updated_at = $6 WHERE env_id = $1 AND id = $2",
+            )
+            .bind(&u.env_id)
+            .bind(&u.id)
+            .bind(&u.password_hash)
+            .bind(to_json(&u.roles))
+            .bind(u.disabled_at)
+            .bind(u.updated_at);
+            expect_row(c, q).await
+        })
+        .await
+    }
+
+    async fn create_account(&self, a: &Account, session: &Session, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&a.env_id)
+            .bind(&a.id)
+            .bind(&a.email)
+            .bind(a.email.to_lowercase())
+            .bind(&a.name.first_name)
+            .bind(&a.name.last_name)
+            .bind(&a.password_hash)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(&mut *c)
+            .await
+            .map_err(map_err)?;
+            insert_session(c, session).await
+        })
+        .await
+    }
+
+    async fn account(&self, env_id: &str, id: &str) -> R<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND id = $2"));
+        self.one(sqlx::query(sql).bind(env_id).bind(id), rows::account).await
+    }
+
+    async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> R<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND email_normalized = $2"));
+        self.one(sqlx::query(sql).bind(env_id).bind(email_normalized), rows::account).await
+    }
+
+    async fn accounts(&self, env_id: &str, email: Option<&str>, after: Option<&str>, limit: u32) -> R<Vec<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND ($2 IS NULL OR email_normalized = $2)
+             AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+        ));
+        let q = sqlx::query(sql).bind(env_id).bind(email).bind(after).bind(i64::from(limit));
+        self.all(q, rows::account).await
+    }
+
+    async fn update_account(&self, a: &Account, end_sessions: bool, audit: Option<&AuditEvent>) -> R<()> {
+        self.audited(audit, async |c| {
+            let q = sqlx::query(
+                "UPDATE accounts SET email = $3, email_normalized = $4, first_name = $5, last_name = $6, password_hash = $7, updated_at = $8
+                 WHERE env_id = $1 AND id = $2",
+            )
+            .bind(&a.env_id)
+            .bind(&a.id)
+            .bind(&a.email)
+            .bind(a.email.to_lowercase())
+            .bind(&a.name.first_name)
+            .bind(&a.name.last_name)
+            .bind(&a.password_hash)
+            .bind(a.updated_at);
+            expect_row(c, q).await?;
+            if end_sessions {
+                delete_sessions(c, &a.env_id, &a.id).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            delete_sessions(c, env_id, id).await?;
+            expect_row(c, sqlx::query("DELETE FROM accounts WHERE env_id = $1 AND id = $2").bind(env_id).bind(id)).await
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: &Session) -> R<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_session(&mut conn, session).await
+    }
+
+    async fn session(&self, env_id: &str, token_hash: &str) -> R<Option<Session>> {
+        let q = sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2").bind(env_id).bind(token_hash);
+        self.one(q, rows::session).await
+    }
+
+    async fn delete_session(&self, env_id: &str, token_hash: &str) -> R<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND token_hash = $2")
+            .bind(env_id)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn audit_events(&self, f: &AuditFilter) -> R<Vec<AuditEvent>> {
+        let q = sqlx::query(
+            "SELECT * FROM audit_events WHERE ($1 IS NULL OR platform_id = $1) AND ($2 IS NULL OR environment = $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(f.platform_id.as_deref())
+        .bind(f.environment.as_deref())
+        .bind(i64::from(f.limit));
+        self.all(q, rows::audit_event).await
+    }
+}
+
+async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
+    sqlx::query("INSERT INTO signing_keys (kid, env_id, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&key.kid)
+        .bind(&key.env_id)
+        .bind(key.seed.as_slice())
+        .bind(key.created_at)
+        .bind(key.retired_at)
+        .execute(c)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, env_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&s.token_hash)
+        .bind(&s.env_id)
+        .bind(&s.account_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(c)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn delete_sessions(c: &mut AnyConnection, env_id: &str, account_id: &str) -> R<()> {
+    sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND account_id = $2")
+        .bind(env_id)
+        .bind(account_id)
+        .execute(c)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
