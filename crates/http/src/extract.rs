@@ -84,7 +84,9 @@ fn data_error(path: &str, message: &str) -> ApiError {
     let clean = message.split(" at line ").next().unwrap_or(message);
     let join = |name: &str| if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") };
     if clean.starts_with("unknown field") {
-        let field = join(backticked(clean).unwrap_or("?"));
+        // The path already ends at the unknown field.
+        let name = backticked(clean).unwrap_or("?");
+        let field = if path.ends_with(name) { path.to_owned() } else { join(name) };
         let msg = format!("unknown field `{field}`");
         return ApiError::fields(ErrorCode::UnknownField, msg.clone(), vec![FieldError::new(field, "unknown_field", msg)]);
     }
