@@ -15,10 +15,18 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.chars().count() > 254 {
-            return Err(FieldError::new(field, "invalid_email", format!("{field} must be at most 254 characters")));
+            return Err(FieldError::new(
+                field,
+                "invalid_email",
+                format!("{field} must be at most 254 characters"),
+            ));
         }
         if !email_address::EmailAddress::is_valid(trimmed) || trimmed.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "invalid_email", format!("{field} is not a valid email address")));
+            return Err(FieldError::new(
+                field,
+                "invalid_email",
+                format!("{field} is not a valid email address"),
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -41,10 +49,21 @@ pub fn parse_name_part(field: &str, raw: &str) -> Result<String, FieldError> {
     let value = raw.trim();
     let len = value.chars().count();
     if !(1..=100).contains(&len) {
-        return Err(FieldError::new(field, "invalid_length", format!("{field} must be 1 to 100 characters")));
+        return Err(FieldError::new(
+            field,
+            "invalid_length",
+            format!("{field} must be 1 to 100 characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{FEFF}')) {
-        return Err(FieldError::new(field, "invalid_characters", format!("{field} must not contain control characters")));
+    if value
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{FEFF}'))
+    {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(value.to_owned())
 }

@@ -14,11 +14,17 @@ pub struct Actor {
 
 impl Actor {
     pub fn operator() -> Self {
-        Self { id: "operator".into(), request_id: None }
+        Self {
+            id: "operator".into(),
+            request_id: None,
+        }
     }
 
     pub fn service_user(id: &str, request_id: Option<String>) -> Self {
-        Self { id: format!("service_user:{id}"), request_id }
+        Self {
+            id: format!("service_user:{id}"),
+            request_id,
+        }
     }
 }
 

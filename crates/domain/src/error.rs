@@ -13,7 +13,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -79,7 +83,11 @@ impl Validator {
     /// # Errors
     /// `DomainError::Validation` with every recorded field error.
     pub fn finish(self) -> Result<(), DomainError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(DomainError::Validation(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Validation(self.errors))
+        }
     }
 }
 

@@ -23,7 +23,11 @@ pub struct HashCost {
 
 impl Default for HashCost {
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -103,7 +107,11 @@ impl PasswordHasher {
             .run(move || {
                 let parsed = PasswordHash::new(&phc).ok()?;
                 argon.verify_password(pw.expose().as_bytes(), &parsed).ok()?;
-                Some(if uses_cost(&parsed, current) { Verified::Current } else { Verified::NeedsRehash })
+                Some(if uses_cost(&parsed, current) {
+                    Verified::Current
+                } else {
+                    Verified::NeedsRehash
+                })
             })
             .await?;
         Ok(outcome.filter(|_| known))
@@ -113,9 +121,16 @@ impl PasswordHasher {
         let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
         let guard = QueueSlot(&self.queued);
         if waiting >= self.queue_limit {
-            return Err(DomainError::Overloaded { retry_after: Duration::from_secs(1) });
+            return Err(DomainError::Overloaded {
+                retry_after: Duration::from_secs(1),
+            });
         }
-        let permit = self.workers.clone().acquire_owned().await.map_err(|_| DomainError::Internal("hasher closed".into()))?;
+        let permit = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DomainError::Internal("hasher closed".into()))?;
         drop(guard);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -137,9 +152,8 @@ impl Drop for QueueSlot<'_> {
 
 fn uses_cost(hash: &PasswordHash, cost: HashCost) -> bool {
     hash.algorithm.as_str() == "argon2id"
-        && Params::try_from(hash).is_ok_and(|p| {
-            p.m_cost() == cost.memory_kib && p.t_cost() == cost.iterations && p.p_cost() == cost.parallelism
-        })
+        && Params::try_from(hash)
+            .is_ok_and(|p| p.m_cost() == cost.memory_kib && p.t_cost() == cost.iterations && p.p_cost() == cost.parallelism)
 }
 
 #[cfg(test)]
@@ -147,7 +161,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> PasswordHasher {
-        PasswordHasher::new(HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap()
+        PasswordHasher::new(HashCost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
     }
 
     #[tokio::test]
@@ -160,7 +179,12 @@ mod tests {
         assert_eq!(h.verify(&Secret::new("wrong".into()), Some(&phc)).await.unwrap(), None);
         assert_eq!(h.verify(&pw, None).await.unwrap(), None);
         assert_eq!(h.verify(&pw, Some("garbage")).await.unwrap(), None);
-        let stronger = PasswordHasher::new(HashCost { memory_kib: 128, iterations: 1, parallelism: 1 }).unwrap();
+        let stronger = PasswordHasher::new(HashCost {
+            memory_kib: 128,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
         assert_eq!(stronger.verify(&pw, Some(&phc)).await.unwrap(), Some(Verified::NeedsRehash));
     }
 }

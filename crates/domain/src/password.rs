@@ -8,8 +8,7 @@ use crate::error::FieldError;
 use crate::secret::Secret;
 
 /// Ranked list of 30,000 common passwords (see `data/README.md`).
-static COMMON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
 
 /// Number of passwords in the bundled common-password list.
 pub fn common_list_len() -> usize {
@@ -24,16 +23,32 @@ pub fn check_policy(field: &str, password: &Secret, email: Option<&str>) -> Resu
     let pw = password.expose();
     let len = pw.chars().count();
     if len < 8 {
-        return Err(FieldError::new(field, "password_too_short", "password must be at least 8 characters"));
+        return Err(FieldError::new(
+            field,
+            "password_too_short",
+            "password must be at least 8 characters",
+        ));
     }
     if len > 256 {
-        return Err(FieldError::new(field, "password_too_long", "password must be at most 256 characters"));
+        return Err(FieldError::new(
+            field,
+            "password_too_long",
+            "password must be at most 256 characters",
+        ));
     }
     if COMMON.contains(pw.to_lowercase().as_str()) {
-        return Err(FieldError::new(field, "password_too_common", "password is too common; choose another"));
+        return Err(FieldError::new(
+            field,
+            "password_too_common",
+            "password is too common; choose another",
+        ));
     }
     if email.is_some_and(|e| e.eq_ignore_ascii_case(pw.trim())) {
-        return Err(FieldError::new(field, "password_equals_email", "password must not be the email address"));
+        return Err(FieldError::new(
+            field,
+            "password_equals_email",
+            "password must not be the email address",
+        ));
     }
     Ok(())
 }

@@ -11,7 +11,9 @@ use crate::error::DomainError;
 use crate::secret::{random_bytes, random_token};
 
 /// PKCS#8 v1 prefix for a raw 32-byte Ed25519 seed (RFC 8410).
-const ED25519_PKCS8_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 
 /// A signing key as stored. `seed` is the Ed25519 private key.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,7 +29,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("env_id", &self.env_id).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("env_id", &self.env_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,8 +100,15 @@ impl KeyRing {
     /// # Errors
     /// `Internal` if a stored key is malformed.
     pub fn build(keys: &[SigningKey], issuer: &str, now: Millis, token_ttl_ms: i64) -> Result<Self, DomainError> {
-        let live: Vec<&SigningKey> = keys.iter().filter(|k| k.retired_at.is_none_or(|r| r + token_ttl_ms > now)).collect();
-        let signer = live.iter().filter(|k| k.retired_at.is_none()).max_by_key(|k| k.created_at).map(|k| (k.kid.clone(), k.encoding_key()));
+        let live: Vec<&SigningKey> = keys
+            .iter()
+            .filter(|k| k.retired_at.is_none_or(|r| r + token_ttl_ms > now))
+            .collect();
+        let signer = live
+            .iter()
+            .filter(|k| k.retired_at.is_none())
+            .max_by_key(|k| k.created_at)
+            .map(|k| (k.kid.clone(), k.encoding_key()));
         let mut verifiers = HashMap::new();
         let mut jwks = JwkSet { keys: Vec::new() };
         for key in live {
@@ -110,7 +122,12 @@ impl KeyRing {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        Ok(Self { signer, verifiers, jwks, validation })
+        Ok(Self {
+            signer,
+            verifiers,
+            jwks,
+            validation,
+        })
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -122,7 +139,10 @@ impl KeyRing {
     /// # Errors
     /// `Internal` when the environment has no active key.
     pub fn sign(&self, claims: &ServiceClaims) -> Result<String, DomainError> {
-        let (kid, key) = self.signer.as_ref().ok_or_else(|| DomainError::Internal("environment has no signing key".into()))?;
+        let (kid, key) = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| DomainError::Internal("environment has no signing key".into()))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
         jsonwebtoken::encode(&header, claims, key).map_err(|e| DomainError::Internal(e.to_string()))
@@ -137,7 +157,11 @@ impl KeyRing {
         if header.alg != Algorithm::EdDSA {
             return Err(DomainError::Unauthenticated);
         }
-        let key = header.kid.as_deref().and_then(|kid| self.verifiers.get(kid)).ok_or(DomainError::Unauthenticated)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifiers.get(kid))
+            .ok_or(DomainError::Unauthenticated)?;
         jsonwebtoken::decode::<ServiceClaims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| DomainError::Unauthenticated)
@@ -166,7 +190,10 @@ mod tests {
     #[test]
     fn sign_verify_rotate() {
         let now = crate::clock::now_ms();
-        let old = SigningKey { retired_at: Some(now), ..SigningKey::generate("e", now - 10) };
+        let old = SigningKey {
+            retired_at: Some(now),
+            ..SigningKey::generate("e", now - 10)
+        };
         let new = SigningKey::generate("e", now);
         let ring = KeyRing::build(&[old.clone(), new.clone()], "iss", now, 60_000).unwrap();
         assert_eq!(ring.jwks().keys.len(), 2);

@@ -75,7 +75,13 @@ pub trait Store: Send + Sync {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    async fn create_instance(&self, instance: &Instance, envs: &[Environment], keys: &[SigningKey], audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn create_instance(
+        &self,
+        instance: &Instance,
+        envs: &[Environment],
+        keys: &[SigningKey],
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     async fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
     async fn instances(&self) -> Result<Vec<Instance>, StoreError>;
@@ -99,7 +105,13 @@ pub trait Store: Send + Sync {
     async fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
     /// Accounts ordered by id, after `after`, optionally with one email.
-    async fn accounts(&self, env_id: &str, email_normalized: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Account>, StoreError>;
+    async fn accounts(
+        &self,
+        env_id: &str,
+        email_normalized: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError>;
     /// Updates an account; with `end_sessions`, deletes all its sessions too.
     async fn update_account(&self, account: &Account, end_sessions: bool, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
     /// Deletes an account and its sessions. `NotFound` if it did not exist.

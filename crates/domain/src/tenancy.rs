@@ -67,7 +67,11 @@ impl FromStr for EnvKind {
         match s {
             "staging" => Ok(EnvKind::Staging),
             "production" => Ok(EnvKind::Production),
-            _ => Err(FieldError::new("environment", "invalid_environment", "environment must be `staging` or `production`")),
+            _ => Err(FieldError::new(
+                "environment",
+                "invalid_environment",
+                "environment must be `staging` or `production`",
+            )),
         }
     }
 }
@@ -99,7 +103,11 @@ impl FromStr for Feature {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Feature::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
             let known: Vec<_> = Feature::ALL.iter().map(|f| f.as_str()).collect();
-            FieldError::new("feature", "unknown_feature", format!("unknown feature `{s}`; known: {}", known.join(", ")))
+            FieldError::new(
+                "feature",
+                "unknown_feature",
+                format!("unknown feature `{s}`; known: {}", known.join(", ")),
+            )
         })
     }
 }
@@ -107,7 +115,15 @@ impl FromStr for Feature {
 /// A region code such as `za` or `eu`: 2 to 16 lowercase letters, digits or `-`.
 pub fn parse_region(raw: &str) -> Result<String, FieldError> {
     let ok = (2..=16).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok { Ok(raw.to_owned()) } else { Err(FieldError::new("region", "invalid_region", "region must be 2 to 16 lowercase letters, digits or '-'")) }
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "region",
+            "invalid_region",
+            "region must be 2 to 16 lowercase letters, digits or '-'",
+        ))
+    }
 }
 
 /// The platform's own web app: an absolute http(s) URL without query or fragment.
@@ -120,7 +136,11 @@ pub fn parse_app_url(raw: &str) -> Result<String, FieldError> {
     if ok && raw.len() <= 2048 {
         Ok(raw.trim_end_matches('/').to_owned())
     } else {
-        Err(FieldError::new("app_url", "invalid_url", "app_url must be an absolute http:// or https:// URL without query or fragment"))
+        Err(FieldError::new(
+            "app_url",
+            "invalid_url",
+            "app_url must be an absolute http:// or https:// URL without query or fragment",
+        ))
     }
 }
 
@@ -129,8 +149,18 @@ pub fn parse_hostname(raw: &str) -> Result<String, FieldError> {
     let host = raw.to_ascii_lowercase();
     let ok = !host.is_empty()
         && host.len() <= 253
-        && host.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-    if ok { Ok(host) } else { Err(FieldError::new("hostname", "invalid_hostname", format!("`{raw}` is not a valid hostname"))) }
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if ok {
+        Ok(host)
+    } else {
+        Err(FieldError::new(
+            "hostname",
+            "invalid_hostname",
+            format!("`{raw}` is not a valid hostname"),
+        ))
+    }
 }
 
 /// A browser origin allowed to call an environment (`https://host[:port]`).
@@ -140,7 +170,15 @@ pub fn parse_origin(raw: &str) -> Result<String, FieldError> {
         let (host, port) = r.split_once(':').unwrap_or((r, "1"));
         parse_hostname(host).is_ok() && port.parse::<u16>().is_ok()
     });
-    if ok { Ok(raw.to_ascii_lowercase()) } else { Err(FieldError::new("origin", "invalid_origin", format!("`{raw}` is not an origin like https://app.example.com[:port]"))) }
+    if ok {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        Err(FieldError::new(
+            "origin",
+            "invalid_origin",
+            format!("`{raw}` is not an origin like https://app.example.com[:port]"),
+        ))
+    }
 }
 
 /// A platform instance and its settings, shared by both environments.
@@ -185,7 +223,11 @@ impl Tenant {
     /// # Errors
     /// `FeatureDisabled` when the instance has not switched `feature` on.
     pub fn require(&self, feature: Feature) -> Result<(), crate::DomainError> {
-        if self.instance.has(feature) { Ok(()) } else { Err(crate::DomainError::FeatureDisabled(feature.as_str())) }
+        if self.instance.has(feature) {
+            Ok(())
+        } else {
+            Err(crate::DomainError::FeatureDisabled(feature.as_str()))
+        }
     }
 
     /// The canonical API host of this environment under `base_domain`.

@@ -44,7 +44,10 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     pub fn new(policy: ThrottlePolicy) -> Self {
-        Self { policy, failures: DashMap::new() }
+        Self {
+            policy,
+            failures: DashMap::new(),
+        }
     }
 
     /// Refuses an attempt while the key is backing off.
@@ -64,11 +67,20 @@ impl LoginThrottle {
         let now = Instant::now();
         if self.failures.len() > SWEEP_ABOVE {
             let window = self.policy.window;
-            self.failures.retain(|_, f| now.duration_since(f.first) < window || f.blocked_until.is_some_and(|u| u > now));
+            self.failures
+                .retain(|_, f| now.duration_since(f.first) < window || f.blocked_until.is_some_and(|u| u > now));
         }
-        let mut entry = self.failures.entry(key.to_owned()).or_insert(Failures { count: 0, first: now, blocked_until: None });
+        let mut entry = self.failures.entry(key.to_owned()).or_insert(Failures {
+            count: 0,
+            first: now,
+            blocked_until: None,
+        });
         if now.duration_since(entry.first) >= self.policy.window {
-            *entry = Failures { count: 0, first: now, blocked_until: None };
+            *entry = Failures {
+                count: 0,
+                first: now,
+                blocked_until: None,
+            };
         }
         entry.count += 1;
         if entry.count >= self.policy.free_failures {

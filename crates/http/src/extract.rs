@@ -38,7 +38,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as Content-Type: application/json"));
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -82,22 +85,44 @@ fn backticked(message: &str) -> Option<&str> {
 
 fn data_error(path: &str, message: &str) -> ApiError {
     let clean = message.split(" at line ").next().unwrap_or(message);
-    let join = |name: &str| if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    let join = |name: &str| {
+        if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     if clean.starts_with("unknown field") {
         // The path already ends at the unknown field.
         let name = backticked(clean).unwrap_or("?");
         let field = if path.ends_with(name) { path.to_owned() } else { join(name) };
         let msg = format!("unknown field `{field}`");
-        return ApiError::fields(ErrorCode::UnknownField, msg.clone(), vec![FieldError::new(field, "unknown_field", msg)]);
+        return ApiError::fields(
+            ErrorCode::UnknownField,
+            msg.clone(),
+            vec![FieldError::new(field, "unknown_field", msg)],
+        );
     }
     if clean.starts_with("missing field") {
         let field = join(backticked(clean).unwrap_or("?"));
         let msg = format!("{field} is required");
-        return ApiError::fields(ErrorCode::ValidationFailed, msg.clone(), vec![FieldError::new(field, "required", msg)]);
+        return ApiError::fields(
+            ErrorCode::ValidationFailed,
+            msg.clone(),
+            vec![FieldError::new(field, "required", msg)],
+        );
     }
-    let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    let field = if path.is_empty() || path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
     let msg = format!("{field}: {clean}");
-    ApiError::fields(ErrorCode::ValidationFailed, msg.clone(), vec![FieldError::new(field, "invalid_type", msg)])
+    ApiError::fields(
+        ErrorCode::ValidationFailed,
+        msg.clone(),
+        vec![FieldError::new(field, "invalid_type", msg)],
+    )
 }
 
 /// Query parameters; malformed ones get `400 invalid_query`.
@@ -113,9 +138,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "malformed query string"))?)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "malformed query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
 }
 
 /// The tenant (instance + environment) the request's Host resolved to.
@@ -125,7 +154,12 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Arc<Tenant>>().cloned().map(CurrentTenant).ok_or_else(|| ApiError::new(ErrorCode::Internal, ""))
+        parts
+            .extensions
+            .get::<Arc<Tenant>>()
+            .cloned()
+            .map(CurrentTenant)
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, ""))
     }
 }
 
@@ -167,13 +201,23 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
         let Some(Principal(claims)) = parts.extensions.get::<Principal>().cloned() else {
-            return Err(ApiError::new(ErrorCode::Unauthenticated, "a valid service token for this environment is required"));
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "a valid service token for this environment is required",
+            ));
         };
         tenant.require(P::FEATURE)?;
         if !claims.r.iter().any(|r| r == P::ROLE) {
-            return Err(ApiError::new(ErrorCode::Forbidden, format!("this endpoint needs the `{}` role", P::ROLE)));
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("this endpoint needs the `{}` role", P::ROLE),
+            ));
         }
-        Ok(Self { tenant, claims, _policy: PhantomData })
+        Ok(Self {
+            tenant,
+            claims,
+            _policy: PhantomData,
+        })
     }
 }
 
@@ -204,8 +248,14 @@ mod tests {
     #[test]
     fn names_fields() {
         assert_eq!(code("{"), (ErrorCode::InvalidJson, vec![]));
-        assert_eq!(code(r#"{"inner":{"a":"x","b":1},"n":1}"#), (ErrorCode::UnknownField, vec!["inner.b".into()]));
-        assert_eq!(code(r#"{"inner":{"a":"x"},"n":"x"}"#), (ErrorCode::ValidationFailed, vec!["n".into()]));
+        assert_eq!(
+            code(r#"{"inner":{"a":"x","b":1},"n":1}"#),
+            (ErrorCode::UnknownField, vec!["inner.b".into()])
+        );
+        assert_eq!(
+            code(r#"{"inner":{"a":"x"},"n":"x"}"#),
+            (ErrorCode::ValidationFailed, vec!["n".into()])
+        );
         assert_eq!(code(r#"{"inner":{"a":"x"}}"#), (ErrorCode::ValidationFailed, vec!["n".into()]));
         assert_eq!(code("[]").0, ErrorCode::ValidationFailed);
     }

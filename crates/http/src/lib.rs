@@ -31,13 +31,18 @@ pub fn app(state: AppState) -> Router {
     let tenant_routes = tenant_routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard::guard))
         .layer(cors())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::tenant::resolve_tenant));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::tenant::resolve_tenant,
+        ));
     Router::new()
         .merge(tenant_routes)
         .merge(health)
         .merge(routes::docs::router(api))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response() })
-        .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint").into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint").into_response()
+        })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
         .with_state(state)

@@ -98,15 +98,27 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: Some(detail.into()), errors: Vec::new(), retry_after: None, challenge: "Bearer" }
+        Self {
+            code,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            retry_after: None,
+            challenge: "Bearer",
+        }
     }
 
     pub fn fields(code: ErrorCode, detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        Self { errors, ..Self::new(code, detail) }
+        Self {
+            errors,
+            ..Self::new(code, detail)
+        }
     }
 
     pub fn retry(code: ErrorCode, detail: impl Into<String>, after: Duration) -> Self {
-        Self { retry_after: Some(after), ..Self::new(code, detail) }
+        Self {
+            retry_after: Some(after),
+            ..Self::new(code, detail)
+        }
     }
 }
 
@@ -117,7 +129,11 @@ impl From<DomainError> for ApiError {
         match e {
             D::Validation(errors) => {
                 let unknown = errors.iter().any(|f| f.code == "unknown_field");
-                let code = if unknown { ErrorCode::UnknownField } else { ErrorCode::ValidationFailed };
+                let code = if unknown {
+                    ErrorCode::UnknownField
+                } else {
+                    ErrorCode::ValidationFailed
+                };
                 ApiError::fields(code, errors.first().map_or(detail, |f| f.message.clone()), errors)
             }
             D::Unauthenticated | D::InvalidCredentials => ApiError::new(ErrorCode::Unauthenticated, detail),
@@ -137,11 +153,18 @@ impl From<DomainError> for ApiError {
             D::Overloaded { retry_after } => ApiError::retry(ErrorCode::Overloaded, detail, retry_after),
             D::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
-                ApiError::retry(ErrorCode::Unavailable, "the database is unavailable; retry later", Duration::from_secs(1))
+                ApiError::retry(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; retry later",
+                    Duration::from_secs(1),
+                )
             }
             D::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                ApiError { detail: None, ..ApiError::new(ErrorCode::Internal, "") }
+                ApiError {
+                    detail: None,
+                    ..ApiError::new(ErrorCode::Internal, "")
+                }
             }
         }
     }
@@ -160,7 +183,11 @@ impl IntoResponse for ApiError {
             errors: self
                 .errors
                 .into_iter()
-                .map(|f| ProblemField { field: f.field, code: f.code.to_owned(), message: f.message })
+                .map(|f| ProblemField {
+                    field: f.field,
+                    code: f.code.to_owned(),
+                    message: f.message,
+                })
                 .collect(),
             retry_after: retry_secs,
         };
@@ -188,7 +215,13 @@ pub fn errors_markdown() -> String {
          | code | status | title | when |\n|---|---|---|---|\n",
     );
     for code in ErrorCode::ALL {
-        out.push_str(&format!("| `{}` | {} | {} | {} |\n", code.name(), code.status().as_u16(), code.title(), code.description()));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            code.name(),
+            code.status().as_u16(),
+            code.title(),
+            code.description()
+        ));
     }
     out
 }

@@ -34,14 +34,23 @@ pub struct RateLimits {
 
 impl RateLimits {
     pub fn new(default_per_minute: u32) -> Self {
-        Self { default_per_minute: default_per_minute.max(1), limiters: DashMap::new(), clock: DefaultClock::default() }
+        Self {
+            default_per_minute: default_per_minute.max(1),
+            limiters: DashMap::new(),
+            clock: DefaultClock::default(),
+        }
     }
 
     /// Requests per minute for `route` on this instance: its override, else
     /// the instance's `default`, else the server's.
     pub fn quota_for(&self, tenant: &Tenant, route: &str) -> u32 {
         let limits = &tenant.instance.rate_limits;
-        limits.get(route).or_else(|| limits.get("default")).copied().unwrap_or(self.default_per_minute).max(1)
+        limits
+            .get(route)
+            .or_else(|| limits.get("default"))
+            .copied()
+            .unwrap_or(self.default_per_minute)
+            .max(1)
     }
 
     fn limiter(&self, per_minute: u32) -> Arc<Limiter> {
@@ -62,11 +71,23 @@ impl RateLimits {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let reset = per_request * (limit - remaining);
-                Decision { allowed: true, limit, remaining, reset_secs: reset.as_secs_f64().ceil() as u64, retry_after: Duration::ZERO }
+                Decision {
+                    allowed: true,
+                    limit,
+                    remaining,
+                    reset_secs: reset.as_secs_f64().ceil() as u64,
+                    retry_after: Duration::ZERO,
+                }
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
-                Decision { allowed: false, limit, remaining: 0, reset_secs: (per_request * limit).as_secs(), retry_after: wait }
+                Decision {
+                    allowed: false,
+                    limit,
+                    remaining: 0,
+                    reset_secs: (per_request * limit).as_secs(),
+                    retry_after: wait,
+                }
             }
         }
     }
@@ -88,6 +109,12 @@ impl RateLimits {
     /// `RateLimited` when that username's quota for the route is spent.
     pub fn check_login(&self, tenant: &Tenant, route: &str, username: &str) -> Result<(), onramp_domain::DomainError> {
         let d = self.check(tenant, route, &format!("login:{}", username.to_lowercase()));
-        if d.allowed { Ok(()) } else { Err(onramp_domain::DomainError::RateLimited { retry_after: d.retry_after }) }
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(onramp_domain::DomainError::RateLimited {
+                retry_after: d.retry_after,
+            })
+        }
     }
 }

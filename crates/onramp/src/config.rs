@@ -69,7 +69,9 @@ impl FileSettings {
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
     let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("`{raw}` is not a duration like 90s, 15m, 2h or 30d"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 90s, 15m, 2h or 30d"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,

@@ -20,7 +20,9 @@ fn credentials_file(data_dir: Option<&Path>) -> PathBuf {
 
 fn read_saved_password(path: &Path) -> Option<Secret> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("ONRAMP_DEMO_PASSWORD=")).map(|p| Secret::new(p.to_owned()))
+    text.lines()
+        .find_map(|l| l.strip_prefix("ONRAMP_DEMO_PASSWORD="))
+        .map(|p| Secret::new(p.to_owned()))
 }
 
 fn save(path: &Path, password: &Secret) -> CliResult {
@@ -37,7 +39,10 @@ fn save(path: &Path, password: &Secret) -> CliResult {
 /// Creates the demo instance (feature `client-accounts` on) and its staging
 /// service user if missing, and prints the credentials.
 pub async fn ensure(core: &Core, data_dir: Option<&Path>) -> CliResult {
-    let actor = Actor { id: "system:demo".into(), request_id: None };
+    let actor = Actor {
+        id: "system:demo".into(),
+        request_id: None,
+    };
     let instance = match core.instance(PLATFORM_ID).await {
         Ok(i) => i,
         Err(_) => {
@@ -51,7 +56,8 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>) -> CliResult {
         }
     };
     if !instance.has(Feature::ClientAccounts) {
-        core.set_features(&actor, PLATFORM_ID, &[Feature::ClientAccounts.as_str().to_owned()], &[]).await?;
+        core.set_features(&actor, PLATFORM_ID, &[Feature::ClientAccounts.as_str().to_owned()], &[])
+            .await?;
     }
     let path = credentials_file(data_dir);
     let users = core.service_users(PLATFORM_ID, EnvKind::Staging).await?;
@@ -59,11 +65,15 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>) -> CliResult {
     let password = match (exists, read_saved_password(&path)) {
         (true, Some(saved)) => saved,
         (true, None) => {
-            let (_, pw) = core.reset_service_user_password(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None).await?;
+            let (_, pw) = core
+                .reset_service_user_password(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
+                .await?;
             pw.ok_or_else(|| CliError::new("error", "no generated password"))?
         }
         (false, _) => {
-            let (_, pw) = core.create_service_user(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None).await?;
+            let (_, pw) = core
+                .create_service_user(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
+                .await?;
             pw.ok_or_else(|| CliError::new("error", "no generated password"))?
         }
     };

@@ -25,7 +25,10 @@ async fn run(cli: Cli) -> CliResult {
             let (settings, log_format) = args.settings(&global)?;
             init_logging(log_format, "info");
             warn_unknown_env();
-            let data_dir = global.data_dir.clone().or_else(|| FileSettings::load(global.config.as_deref()).ok().and_then(|f| f.data_dir));
+            let data_dir = global
+                .data_dir
+                .clone()
+                .or_else(|| FileSettings::load(global.config.as_deref()).ok().and_then(|f| f.data_dir));
             onramp::cli::serve::run(settings, args.demo, data_dir).await
         }
         Command::Debug(cmd) => {

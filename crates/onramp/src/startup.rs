@@ -72,8 +72,13 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
     let limits = Arc::new(RateLimits::new(settings.default_rate_limit));
-    let state = AppState { core: Arc::clone(&core), limits: Arc::clone(&limits) };
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let state = AppState {
+        core: Arc::clone(&core),
+        limits: Arc::clone(&limits),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = watch::channel(false);
     let sweeper = tokio::spawn(async move {

@@ -35,7 +35,10 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
 mod tests {
     #[test]
     fn names_the_duplicate() {
-        assert_eq!(super::duplicated("UNIQUE constraint failed: accounts.env_id, accounts.email_normalized"), "email");
+        assert_eq!(
+            super::duplicated("UNIQUE constraint failed: accounts.env_id, accounts.email_normalized"),
+            "email"
+        );
         assert_eq!(super::duplicated("UNIQUE constraint failed: accounts.env_id, accounts.id"), "id");
         assert_eq!(super::duplicated("UNIQUE constraint failed: instances.platform_id"), "platform_id");
     }

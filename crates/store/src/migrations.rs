@@ -17,14 +17,28 @@ fn migrator(backend: Backend) -> Migrator {
     };
     let migrations = files
         .iter()
-        .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::AssertSqlSafe(*sql).into_sql_str(), false))
+        .map(|(version, name, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*name),
+                MigrationType::Simple,
+                sqlx::AssertSqlSafe(*sql).into_sql_str(),
+                false,
+            )
+        })
         .collect::<Vec<_>>();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }
 
 /// Applies pending migrations; returns the versions now applied.
 pub async fn apply(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreError> {
     let migrator = migrator(backend);
-    migrator.run(pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
     Ok(migrator.iter().map(|m| m.version).collect())
 }

@@ -79,7 +79,10 @@ pub fn account(row: &AnyRow) -> R<Account> {
         id: get(row, "id")?,
         env_id: get(row, "env_id")?,
         email: get(row, "email")?,
-        name: PersonName { first_name: get(row, "first_name")?, last_name: get(row, "last_name")? },
+        name: PersonName {
+            first_name: get(row, "first_name")?,
+            last_name: get(row, "last_name")?,
+        },
         password_hash: get(row, "password_hash")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
@@ -112,5 +115,8 @@ pub fn audit_event(row: &AnyRow) -> R<AuditEvent> {
 
 pub fn environment_ref(row: &AnyRow) -> R<(PlatformId, EnvKind)> {
     let kind: String = get(row, "kind")?;
-    Ok((platform_id(row)?, kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?))
+    Ok((
+        platform_id(row)?,
+        kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
+    ))
 }

@@ -42,7 +42,11 @@ async fn insert_audit(conn: &mut AnyConnection, e: &AuditEvent) -> R<()> {
 /// Runs `statement` and fails with `NotFound` when it touched no row.
 async fn expect_row(conn: &mut AnyConnection, statement: Query<'_>) -> R<()> {
     let done = statement.execute(conn).await.map_err(map_err)?;
-    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 impl SqlStore {
@@ -140,11 +144,16 @@ impl Store for SqlStore {
     }
 
     async fn instance(&self, id: &PlatformId) -> R<Option<Instance>> {
-        self.one(sqlx::query("SELECT * FROM instances WHERE platform_id = $1").bind(id.as_str()), rows::instance).await
+        self.one(
+            sqlx::query("SELECT * FROM instances WHERE platform_id = $1").bind(id.as_str()),
+            rows::instance,
+        )
+        .await
     }
 
     async fn instances(&self) -> R<Vec<Instance>> {
-        self.all(sqlx::query("SELECT * FROM instances ORDER BY platform_id"), rows::instance).await
+        self.all(sqlx::query("SELECT * FROM instances ORDER BY platform_id"), rows::instance)
+            .await
     }
 
     async fn environment(&self, id: &PlatformId, kind: EnvKind) -> R<Option<Environment>> {
@@ -164,10 +173,8 @@ impl Store for SqlStore {
     }
 
     async fn environment_by_hostname(&self, host: &str) -> R<Option<(PlatformId, EnvKind)>> {
-        let q = sqlx::query(
-            "SELECT e.platform_id, e.kind FROM hostnames h JOIN environments e ON e.id = h.env_id WHERE h.hostname = $1",
-        )
-        .bind(host);
+        let q = sqlx::query("SELECT e.platform_id, e.kind FROM hostnames h JOIN environments e ON e.id = h.env_id WHERE h.hostname = $1")
+            .bind(host);
         self.one(q, |row| {
             let env = rows::environment_ref(row)?;
             Ok(env)
@@ -177,9 +184,15 @@ impl Store for SqlStore {
 
     async fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            let q = sqlx::query("UPDATE environments SET cors_origins = $2 WHERE id = $1").bind(&env.id).bind(to_json(&env.cors_origins));
+            let q = sqlx::query("UPDATE environments SET cors_origins = $2 WHERE id = $1")
+                .bind(&env.id)
+                .bind(to_json(&env.cors_origins));
             expect_row(c, q).await?;
-            sqlx::query("DELETE FROM hostnames WHERE env_id = $1").bind(&env.id).execute(&mut *c).await.map_err(map_err)?;
+            sqlx::query("DELETE FROM hostnames WHERE env_id = $1")
+                .bind(&env.id)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
             for host in &env.hostnames {
                 sqlx::query("INSERT INTO hostnames (hostname, env_id) VALUES ($1, $2)")
                     .bind(host)
@@ -194,7 +207,11 @@ impl Store for SqlStore {
     }
 
     async fn signing_keys(&self, env_id: &str) -> R<Vec<SigningKey>> {
-        self.all(sqlx::query("SELECT * FROM signing_keys WHERE env_id = $1 ORDER BY created_at").bind(env_id), rows::signing_key).await
+        self.all(
+            sqlx::query("SELECT * FROM signing_keys WHERE env_id = $1 ORDER BY created_at").bind(env_id),
+            rows::signing_key,
+        )
+        .await
     }
 
     async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> R<()> {
@@ -233,17 +250,25 @@ impl Store for SqlStore {
     }
 
     async fn service_user_by_name(&self, env_id: &str, username: &str) -> R<Option<ServiceUser>> {
-        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND username = $2").bind(env_id).bind(username);
+        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND username = $2")
+            .bind(env_id)
+            .bind(username);
         self.one(q, rows::service_user).await
     }
 
     async fn service_user(&self, env_id: &str, id: &str) -> R<Option<ServiceUser>> {
-        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND id = $2").bind(env_id).bind(id);
+        let q = sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND id = $2")
+            .bind(env_id)
+            .bind(id);
         self.one(q, rows::service_user).await
     }
 
     async fn service_users(&self, env_id: &str) -> R<Vec<ServiceUser>> {
-        self.all(sqlx::query("SELECT * FROM service_users WHERE env_id = $1 ORDER BY username").bind(env_id), rows::service_user).await
+        self.all(
+            sqlx::query("SELECT * FROM service_users WHERE env_id = $1 ORDER BY username").bind(env_id),
+            rows::service_user,
+        )
+        .await
     }
 
     async fn update_service_user(&self, u: &ServiceUser, audit: &AuditEvent) -> R<()> {
@@ -291,7 +316,9 @@ impl Store for SqlStore {
     }
 
     async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> R<Option<Account>> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND email_normalized = $2"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND email_normalized = $2"
+        ));
         self.one(sqlx::query(sql).bind(env_id).bind(email_normalized), rows::account).await
     }
 
@@ -330,7 +357,13 @@ impl Store for SqlStore {
     async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             delete_sessions(c, env_id, id).await?;
-            expect_row(c, sqlx::query("DELETE FROM accounts WHERE env_id = $1 AND id = $2").bind(env_id).bind(id)).await
+            expect_row(
+                c,
+                sqlx::query("DELETE FROM accounts WHERE env_id = $1 AND id = $2")
+                    .bind(env_id)
+                    .bind(id),
+            )
+            .await
         })
         .await
     }
@@ -341,7 +374,9 @@ impl Store for SqlStore {
     }
 
     async fn session(&self, env_id: &str, token_hash: &str) -> R<Option<Session>> {
-        let q = sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2").bind(env_id).bind(token_hash);
+        let q = sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2")
+            .bind(env_id)
+            .bind(token_hash);
         self.one(q, rows::session).await
     }
 

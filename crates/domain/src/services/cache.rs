@@ -17,7 +17,10 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: DashMap::new() }
+        Self {
+            ttl,
+            entries: DashMap::new(),
+        }
     }
 
     /// The cached value if it is younger than the ttl.

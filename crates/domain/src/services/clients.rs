@@ -47,8 +47,21 @@ impl Core {
         let token = random_token(SESSION_PREFIX, 43);
         let now = now_ms();
         let expires_at = now + self.config.session_ttl.as_millis() as i64;
-        let session = Session { token_hash: token_hash(&token), env_id: env_id.to_owned(), account_id: account_id.to_owned(), created_at: now, expires_at };
-        (session, OpenedSession { client_token: Secret::new(token), user_id: account_id.to_owned(), expires_at })
+        let session = Session {
+            token_hash: token_hash(&token),
+            env_id: env_id.to_owned(),
+            account_id: account_id.to_owned(),
+            created_at: now,
+            expires_at,
+        };
+        (
+            session,
+            OpenedSession {
+                client_token: Secret::new(token),
+                user_id: account_id.to_owned(),
+                expires_at,
+            },
+        )
     }
 
     /// Creates an account and opens its first session.
@@ -67,7 +80,9 @@ impl Core {
         let last = v.check(parse_name_part("name.last_name", &input.last_name));
         v.check(check_policy("password", &input.password, Some(input.email.trim())));
         v.finish()?;
-        let (Some(id), Some(email), Some(first_name), Some(last_name)) = (id, email, first, last) else { unreachable!() };
+        let (Some(id), Some(email), Some(first_name), Some(last_name)) = (id, email, first, last) else {
+            unreachable!()
+        };
         let env_id = &tenant.env.id;
         // Fail fast before the expensive hash; the unique index decides races.
         if self.store.account_by_email(env_id, &email.normalized()).await?.is_some() {
@@ -85,7 +100,9 @@ impl Core {
             updated_at: now,
         };
         let (session, opened) = self.new_session(env_id, &account.id);
-        let audit = self.account_audit(tenant, actor, "account.created", &account.id).with_detail(json!({ "email": account.email }));
+        let audit = self
+            .account_audit(tenant, actor, "account.created", &account.id)
+            .with_detail(json!({ "email": account.email }));
         self.store.create_account(&account, &session, &audit).await.map_err(|e| match e {
             StoreError::Conflict("id") => DomainError::Conflict("an account with this user_id already exists".into()),
             other => other.into(),
@@ -102,7 +119,10 @@ impl Core {
         let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
         self.throttle.check(&throttle_key)?;
         let mut account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
-        let verified = self.hasher.verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
+        let verified = self
+            .hasher
+            .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
+            .await?;
         let (Some(account), Some(verified)) = (account.as_mut(), verified) else {
             self.throttle.failed(&throttle_key);
             return Err(DomainError::InvalidCredentials);
@@ -152,10 +172,22 @@ impl Core {
     ///
     /// # Errors
     /// `Validation` for a malformed cursor or limit.
-    pub async fn accounts(&self, tenant: &Tenant, email: Option<&str>, cursor: Option<&str>, limit: u32) -> Result<Page<Account>, DomainError> {
-        let after = cursor.map(|c| parse_user_id("cursor", c)).transpose().map_err(|e| DomainError::Validation(vec![e]))?;
+    pub async fn accounts(
+        &self,
+        tenant: &Tenant,
+        email: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, DomainError> {
+        let after = cursor
+            .map(|c| parse_user_id("cursor", c))
+            .transpose()
+            .map_err(|e| DomainError::Validation(vec![e]))?;
         let email = email.map(|e| e.trim().to_lowercase());
-        let mut items = self.store.accounts(&tenant.env.id, email.as_deref(), after.as_deref(), limit + 1).await?;
+        let mut items = self
+            .store
+            .accounts(&tenant.env.id, email.as_deref(), after.as_deref(), limit + 1)
+            .await?;
         let next_cursor = (items.len() > limit as usize).then(|| {
             items.truncate(limit as usize);
             items.last().map(|a| a.id.clone()).unwrap_or_default()
@@ -171,8 +203,14 @@ impl Core {
         let mut account = self.account(tenant, id).await?;
         let mut v = Validator::default();
         let email = changes.email.as_deref().and_then(|e| v.check(Email::parse("email", e)));
-        let first = changes.first_name.as_deref().and_then(|n| v.check(parse_name_part("name.first_name", n)));
-        let last = changes.last_name.as_deref().and_then(|n| v.check(parse_name_part("name.last_name", n)));
+        let first = changes
+            .first_name
+            .as_deref()
+            .and_then(|n| v.check(parse_name_part("name.first_name", n)));
+        let last = changes
+            .last_name
+            .as_deref()
+            .and_then(|n| v.check(parse_name_part("name.last_name", n)));
         if let Some(pw) = &changes.password {
             let effective_email = email.as_ref().map_or(account.email.as_str(), |e| e.as_str());
             v.check(check_policy("password", pw, Some(effective_email)));
@@ -196,8 +234,12 @@ impl Core {
             changed.push("password");
         }
         account.updated_at = now_ms();
-        let audit = self.account_audit(tenant, actor, "account.updated", &account.id).with_detail(json!({ "changed": changed }));
-        self.store.update_account(&account, changes.password.is_some(), Some(&audit)).await?;
+        let audit = self
+            .account_audit(tenant, actor, "account.updated", &account.id)
+            .with_detail(json!({ "changed": changed }));
+        self.store
+            .update_account(&account, changes.password.is_some(), Some(&audit))
+            .await?;
         Ok(account)
     }
 
@@ -215,6 +257,12 @@ impl Core {
     }
 
     fn account_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
-        AuditEvent::new(actor, tenant.instance.platform_id.as_str(), Some(tenant.env.kind.as_str()), action, target)
+        AuditEvent::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            action,
+            target,
+        )
     }
 }

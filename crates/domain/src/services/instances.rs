@@ -12,8 +12,8 @@ use crate::clock::now_ms;
 use crate::error::{DomainError, Validator};
 use crate::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
-    EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host,
-    parse_hostname, parse_origin, parse_region,
+    EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
+    parse_origin, parse_region,
 };
 
 /// What the operator gives to create an instance.
@@ -105,7 +105,9 @@ impl Core {
         let region = v.check(parse_region(&new.region));
         let app_url = v.check(parse_app_url(&new.app_url));
         v.finish()?;
-        let (Some(pid), Some(name), Some(region), Some(app_url)) = (pid, name, region, app_url) else { unreachable!() };
+        let (Some(pid), Some(name), Some(region), Some(app_url)) = (pid, name, region, app_url) else {
+            unreachable!()
+        };
         let now = now_ms();
         let instance = Instance {
             platform_id: pid.clone(),
@@ -145,7 +147,10 @@ impl Core {
     /// `NotFound` for an unknown instance.
     pub async fn environment(&self, platform_id: &str, kind: EnvKind) -> Result<Environment, DomainError> {
         let instance = self.instance(platform_id).await?;
-        self.store.environment(&instance.platform_id, kind).await?.ok_or(DomainError::NotFound("environment"))
+        self.store
+            .environment(&instance.platform_id, kind)
+            .await?
+            .ok_or(DomainError::NotFound("environment"))
     }
 
     /// # Errors
@@ -181,7 +186,13 @@ impl Core {
     ///
     /// # Errors
     /// `Validation` for an unknown feature name.
-    pub async fn set_features(&self, actor: &Actor, platform_id: &str, enable: &[String], disable: &[String]) -> Result<Instance, DomainError> {
+    pub async fn set_features(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        enable: &[String],
+        disable: &[String],
+    ) -> Result<Instance, DomainError> {
         let mut instance = self.instance(platform_id).await?;
         let mut v = Validator::default();
         let enable: Vec<Feature> = enable.iter().filter_map(|f| v.check(f.parse())).collect();
@@ -205,22 +216,34 @@ impl Core {
     /// # Errors
     /// `Validation` for malformed hosts or origins, `Conflict` for a hostname
     /// another environment already has.
-    pub async fn update_environment(&self, actor: &Actor, platform_id: &str, kind: EnvKind, changes: EnvChanges) -> Result<Environment, DomainError> {
+    pub async fn update_environment(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        kind: EnvKind,
+        changes: EnvChanges,
+    ) -> Result<Environment, DomainError> {
         let mut env = self.environment(platform_id, kind).await?;
         let mut v = Validator::default();
         let add_hosts: Vec<String> = changes.add_hosts.iter().filter_map(|h| v.check(parse_hostname(h))).collect();
         let add_origins: Vec<String> = changes.add_origins.iter().filter_map(|o| v.check(parse_origin(o))).collect();
         for host in &add_hosts {
             if parse_canonical_host(host, &self.config.base_domain).is_some() {
-                v.push(crate::FieldError::new("hostname", "reserved_hostname", format!("`{host}` is a canonical API host")));
+                v.push(crate::FieldError::new(
+                    "hostname",
+                    "reserved_hostname",
+                    format!("`{host}` is a canonical API host"),
+                ));
             }
         }
         v.finish()?;
-        env.hostnames.retain(|h| !changes.remove_hosts.iter().any(|r| r.eq_ignore_ascii_case(h)));
+        env.hostnames
+            .retain(|h| !changes.remove_hosts.iter().any(|r| r.eq_ignore_ascii_case(h)));
         env.hostnames.extend(add_hosts);
         env.hostnames.sort();
         env.hostnames.dedup();
-        env.cors_origins.retain(|o| !changes.remove_origins.iter().any(|r| r.eq_ignore_ascii_case(o)));
+        env.cors_origins
+            .retain(|o| !changes.remove_origins.iter().any(|r| r.eq_ignore_ascii_case(o)));
         env.cors_origins.extend(add_origins);
         env.cors_origins.sort();
         env.cors_origins.dedup();
@@ -261,7 +284,8 @@ fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_once(']').map_or(host, |(h, _)| &host[..=h.len()]);
     }
-    host.rsplit_once(':').map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host })
+    host.rsplit_once(':')
+        .map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host })
 }
 
 #[cfg(test)]

@@ -41,7 +41,12 @@ pub(crate) struct AuthCaches {
 
 impl AuthCaches {
     pub(crate) fn new(ttl: Duration) -> Self {
-        Self { login_key: random_bytes(), logins: DashMap::new(), tokens: DashMap::new(), active: TtlCache::new(ttl) }
+        Self {
+            login_key: random_bytes(),
+            logins: DashMap::new(),
+            tokens: DashMap::new(),
+            active: TtlCache::new(ttl),
+        }
     }
 
     fn mac(&self, user: &ServiceUser, password: &Secret) -> [u8; 32] {
@@ -62,7 +67,10 @@ impl AuthCaches {
         if self.logins.len() >= MAX_CACHED {
             self.logins.clear();
         }
-        let entry = CachedLogin { mac: self.mac(user, password), password_hash: user.password_hash.clone() };
+        let entry = CachedLogin {
+            mac: self.mac(user, password),
+            password_hash: user.password_hash.clone(),
+        };
         self.logins.insert(user.id.clone(), entry);
     }
 }
@@ -86,7 +94,11 @@ impl Core {
         let user = self.store.service_user_by_name(&tenant.env.id, username).await?;
         let ok = match &user {
             Some(u) if self.auth.remembers(u, password) => true,
-            _ => self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?.is_some(),
+            _ => self
+                .hasher
+                .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+                .await?
+                .is_some(),
         };
         let user = match user {
             Some(u) if ok && u.disabled_at.is_none() => u,

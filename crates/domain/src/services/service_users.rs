@@ -14,12 +14,24 @@ use crate::tenancy::EnvKind;
 /// 1 to 64 characters of letters, digits, `.`, `_`, `-` or `@`.
 fn parse_username(raw: &str) -> Result<String, FieldError> {
     let ok = (1..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok { Ok(raw.to_owned()) } else { Err(FieldError::new("username", "invalid_username", "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'")) }
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "username",
+            "invalid_username",
+            "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
 }
 
 fn parse_role(raw: &str) -> Result<String, FieldError> {
     let ok = (1..=32).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_' || c == ':');
-    if ok { Ok(raw.to_owned()) } else { Err(FieldError::new("role", "invalid_role", format!("`{raw}` is not a valid role name"))) }
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new("role", "invalid_role", format!("`{raw}` is not a valid role name")))
+    }
 }
 
 /// A password the operator gave, or one generated (and to be shown once).
@@ -49,7 +61,11 @@ impl Core {
     ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
         let env = self.environment(platform_id, kind).await?;
         let username = parse_username(username).map_err(|e| DomainError::Validation(vec![e]))?;
-        let mut roles: Vec<String> = roles.iter().map(|r| parse_role(r)).collect::<Result<_, _>>().map_err(|e| DomainError::Validation(vec![e]))?;
+        let mut roles: Vec<String> = roles
+            .iter()
+            .map(|r| parse_role(r))
+            .collect::<Result<_, _>>()
+            .map_err(|e| DomainError::Validation(vec![e]))?;
         if roles.is_empty() {
             roles.push("service".into());
         }
@@ -80,7 +96,10 @@ impl Core {
 
     async fn service_user_named(&self, platform_id: &str, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
         let env = self.environment(platform_id, kind).await?;
-        self.store.service_user_by_name(&env.id, username).await?.ok_or(DomainError::NotFound("service user"))
+        self.store
+            .service_user_by_name(&env.id, username)
+            .await?
+            .ok_or(DomainError::NotFound("service user"))
     }
 
     /// Disables a service user: new logins fail at once, existing tokens
@@ -88,7 +107,13 @@ impl Core {
     ///
     /// # Errors
     /// `NotFound` for an unknown user.
-    pub async fn disable_service_user(&self, actor: &Actor, platform_id: &str, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
+    pub async fn disable_service_user(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        kind: EnvKind,
+        username: &str,
+    ) -> Result<ServiceUser, DomainError> {
         let mut user = self.service_user_named(platform_id, kind, username).await?;
         if user.disabled_at.is_none() {
             user.disabled_at = Some(now_ms());

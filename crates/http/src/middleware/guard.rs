@@ -55,7 +55,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         (None, Some(ip)) => format!("ip:{ip}"),
         (None, None) => "ip:unknown".to_owned(),
     };
-    let log = LogContext { instance: tenant.instance.platform_id.to_string(), environment: tenant.env.kind.as_str(), credential };
+    let log = LogContext {
+        instance: tenant.instance.platform_id.to_string(),
+        environment: tenant.env.kind.as_str(),
+        credential,
+    };
     let decision = state.limits.check(&tenant, &route_key(&req), &log.credential);
     let mut response = if decision.allowed {
         if let Some(p) = principal {
@@ -63,7 +67,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         next.run(req).await
     } else {
-        ApiError::retry(ErrorCode::RateLimited, "rate limit exceeded for this endpoint", decision.retry_after).into_response()
+        ApiError::retry(
+            ErrorCode::RateLimited,
+            "rate limit exceeded for this endpoint",
+            decision.retry_after,
+        )
+        .into_response()
     };
     set_rate_headers(response.headers_mut(), &decision);
     response.extensions_mut().insert(log);

@@ -33,10 +33,17 @@ fn sane(value: &HeaderValue) -> Option<String> {
 }
 
 pub async fn request_id(req: Request, next: Next) -> Response {
-    let id = req.headers().get("x-request-id").and_then(sane).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(sane)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
     let ctx = response.extensions_mut().remove::<LogContext>().unwrap_or_default();
     tracing::info!(

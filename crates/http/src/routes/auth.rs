@@ -48,10 +48,18 @@ pub struct ServiceToken {
         (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn login(State(state): State<AppState>, CurrentTenant(tenant): CurrentTenant, Json(body): Json<PasswordLogin>) -> ApiResult<Json<ServiceToken>> {
+pub async fn login(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    Json(body): Json<PasswordLogin>,
+) -> ApiResult<Json<ServiceToken>> {
     state.limits.check_login(&tenant, "POST /v1/login/password", &body.username)?;
     let issued = state.core.service_login(&tenant, &body.username, &body.password).await?;
-    Ok(Json(ServiceToken { api_token: issued.token, token_type: "Bearer", expires_in: issued.expires_in }))
+    Ok(Json(ServiceToken {
+        api_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    }))
 }
 
 /// The environment's public signing keys (JWK Set).

@@ -123,7 +123,11 @@ pub struct AccountList {
 
 impl From<OpenedSession> for SessionResponse {
     fn from(s: OpenedSession) -> Self {
-        Self { client_token: s.client_token.expose().to_owned(), user_id: s.user_id, expires_at: rfc3339(s.expires_at) }
+        Self {
+            client_token: s.client_token.expose().to_owned(),
+            user_id: s.user_id,
+            expires_at: rfc3339(s.expires_at),
+        }
     }
 }
 
@@ -155,7 +159,11 @@ impl From<Account> for AccountResponse {
         (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn signup(State(state): State<AppState>, caller: Caller, Json(body): Json<SignupRequest>) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+pub async fn signup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
     let input = Signup {
         user_id: body.user_id,
         email: body.email,
@@ -179,7 +187,11 @@ pub async fn signup(State(state): State<AppState>, caller: Caller, Json(body): J
         (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn login(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientLoginRequest>) -> ApiResult<Json<SessionResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ClientLoginRequest>,
+) -> ApiResult<Json<SessionResponse>> {
     state.limits.check_login(&caller.tenant, "POST /v1/client/login", &body.email)?;
     let opened = state.core.client_login(&caller.tenant, &body.email, &body.password).await?;
     Ok(Json(opened.into()))
@@ -196,11 +208,23 @@ pub async fn login(State(state): State<AppState>, caller: Caller, Json(body): Js
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn verify_session(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<Json<VerifiedSession>> {
-    let session = state.core.verify_session(&caller.tenant, &body.client_token).await.map_err(|_| {
-        ApiError { challenge: "ClientToken", ..ApiError::new(ErrorCode::Unauthenticated, "the client token is unknown, ended or expired") }
-    })?;
-    Ok(Json(VerifiedSession { user_id: session.account_id, expires_at: rfc3339(session.expires_at) }))
+pub async fn verify_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ClientTokenRequest>,
+) -> ApiResult<Json<VerifiedSession>> {
+    let session = state
+        .core
+        .verify_session(&caller.tenant, &body.client_token)
+        .await
+        .map_err(|_| ApiError {
+            challenge: "ClientToken",
+            ..ApiError::new(ErrorCode::Unauthenticated, "the client token is unknown, ended or expired")
+        })?;
+    Ok(Json(VerifiedSession {
+        user_id: session.account_id,
+        expires_at: rfc3339(session.expires_at),
+    }))
 }
 
 /// End a client session. Ending an unknown session is not an error.
@@ -230,13 +254,23 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): J
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list_accounts(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> ApiResult<Json<AccountList>> {
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<AccountList>> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200"));
     }
-    let page = state.core.accounts(&caller.tenant, params.email.as_deref(), params.cursor.as_deref(), limit).await?;
-    Ok(Json(AccountList { data: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    let page = state
+        .core
+        .accounts(&caller.tenant, params.email.as_deref(), params.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(AccountList {
+        data: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Get one account (never its password hash).
@@ -276,8 +310,19 @@ pub async fn update_account(
     Json(body): Json<AccountPatch>,
 ) -> ApiResult<Json<AccountResponse>> {
     let (first_name, last_name) = body.name.map_or((None, None), |n| (n.first_name, n.last_name));
-    let changes = AccountChanges { email: body.email, first_name, last_name, password: body.password };
-    Ok(Json(state.core.update_account(&caller.tenant, &caller.actor(), &user_id, changes).await?.into()))
+    let changes = AccountChanges {
+        email: body.email,
+        first_name,
+        last_name,
+        password: body.password,
+    };
+    Ok(Json(
+        state
+            .core
+            .update_account(&caller.tenant, &caller.actor(), &user_id, changes)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete an account and end its sessions.

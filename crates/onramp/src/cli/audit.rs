@@ -27,8 +27,16 @@ pub enum AuditCommand {
 }
 
 pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult {
-    let AuditCommand::List { platform_id, environment, limit } = cmd;
-    let filter = AuditFilter { platform_id, environment: environment.map(|e| e.as_str().to_owned()), limit };
+    let AuditCommand::List {
+        platform_id,
+        environment,
+        limit,
+    } = cmd;
+    let filter = AuditFilter {
+        platform_id,
+        environment: environment.map(|e| e.as_str().to_owned()),
+        limit,
+    };
     let events = ctx.core.store.audit_events(&filter).await.map_err(DomainError::from)?;
     let docs: Vec<_> = events
         .iter()
@@ -52,6 +60,8 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult {
             ]
         })
         .collect();
-    emit(ctx.json, &json!({ "data": docs }), || table(&["AT", "INSTANCE", "ENV", "ACTOR", "ACTION", "TARGET"], &rows));
+    emit(ctx.json, &json!({ "data": docs }), || {
+        table(&["AT", "INSTANCE", "ENV", "ACTOR", "ACTION", "TARGET"], &rows)
+    });
     Ok(())
 }

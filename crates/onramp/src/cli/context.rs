@@ -22,7 +22,10 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -52,7 +55,9 @@ pub fn database_url(global: &GlobalArgs, file: &FileSettings) -> CliResult<Strin
     }
     let dir = pick(global.data_dir.clone(), file.data_dir.clone(), PathBuf::from("./onramp-data"));
     std::fs::create_dir_all(&dir).map_err(|e| CliError::new("config", format!("cannot create data dir {}: {e}", dir.display())))?;
-    let dir = dir.canonicalize().map_err(|e| CliError::new("config", format!("data dir {}: {e}", dir.display())))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| CliError::new("config", format!("data dir {}: {e}", dir.display())))?;
     Ok(format!("sqlite://{}?mode=rwc", dir.join("onramp.db").display()))
 }
 
@@ -68,8 +73,14 @@ pub fn hash_cost(global: &GlobalArgs, file: &FileSettings) -> HashCost {
 
 /// Opens the database (applying migrations) with a small pool.
 pub async fn open_store(url: &str, max_connections: u32, acquire_timeout: Duration) -> CliResult<SqlStore> {
-    let options = StoreOptions { url: url.to_owned(), max_connections, acquire_timeout };
-    SqlStore::open(&options).await.map_err(|e| CliError::new("unavailable", e.to_string()))
+    let options = StoreOptions {
+        url: url.to_owned(),
+        max_connections,
+        acquire_timeout,
+    };
+    SqlStore::open(&options)
+        .await
+        .map_err(|e| CliError::new("unavailable", e.to_string()))
 }
 
 /// The context of an operator command.
@@ -84,16 +95,25 @@ impl Ctx {
         let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
         let url = database_url(global, &file)?;
         let store = open_store(&url, 2, Duration::from_secs(10)).await?;
-        let config = CoreConfig { hash_cost: hash_cost(global, &file), ..CoreConfig::default() };
+        let config = CoreConfig {
+            hash_cost: hash_cost(global, &file),
+            ..CoreConfig::default()
+        };
         let core = Core::new(Arc::new(store.clone()), config)?;
-        Ok(Self { core, store, json: global.json })
+        Ok(Self {
+            core,
+            store,
+            json: global.json,
+        })
     }
 }
 
 /// Reads a password from standard input (first line), for `--password-stdin`.
 pub fn read_password_stdin() -> CliResult<Secret> {
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| CliError::new("io", format!("cannot read stdin: {e}")))?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::new("io", format!("cannot read stdin: {e}")))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_owned();
     if pw.is_empty() {
         return Err(CliError::new("validation_failed", "no password on standard input"));

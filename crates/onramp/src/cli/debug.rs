@@ -22,9 +22,13 @@ pub enum DebugCommand {
 
 pub fn run(json: bool, cost: HashCost, cmd: DebugCommand) -> CliResult {
     let DebugCommand::HashRate { seconds } = cmd;
-    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(|e| CliError::new("config", e.to_string()))?;
+    let params =
+        Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(|e| CliError::new("config", e.to_string()))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let phc = argon.hash_password(b"benchmark password").map_err(|e| CliError::new("error", e.to_string()))?.to_string();
+    let phc = argon
+        .hash_password(b"benchmark password")
+        .map_err(|e| CliError::new("error", e.to_string()))?
+        .to_string();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -44,8 +48,15 @@ pub fn run(json: bool, cost: HashCost, cmd: DebugCommand) -> CliResult {
         workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
     });
     let rate = total as f64 / started.elapsed().as_secs_f64();
-    emit(json, &json!({ "threads": threads, "verifications": total, "per_second": rate, "cost": cost }), || {
-        format!("{rate:.1} argon2id verifications/s with {threads} threads ({} KiB, t={}, p={})", cost.memory_kib, cost.iterations, cost.parallelism)
-    });
+    emit(
+        json,
+        &json!({ "threads": threads, "verifications": total, "per_second": rate, "cost": cost }),
+        || {
+            format!(
+                "{rate:.1} argon2id verifications/s with {threads} threads ({} KiB, t={}, p={})",
+                cost.memory_kib, cost.iterations, cost.parallelism
+            )
+        },
+    );
     Ok(())
 }

@@ -71,7 +71,8 @@ pub enum InstanceCommand {
 }
 
 fn split_pair<'a>(raw: &'a str, what: &str) -> CliResult<(&'a str, &'a str)> {
-    raw.rsplit_once('=').ok_or_else(|| CliError::new("validation_failed", format!("{what} must look like KEY=VALUE, got `{raw}`")))
+    raw.rsplit_once('=')
+        .ok_or_else(|| CliError::new("validation_failed", format!("{what} must look like KEY=VALUE, got `{raw}`")))
 }
 
 async fn describe(core: &Core, instance: &Instance) -> CliResult<Value> {
@@ -97,7 +98,11 @@ fn human(v: &Value) -> String {
         v["name"].as_str().unwrap_or_default(),
         v["region"].as_str().unwrap_or_default(),
         v["app_url"].as_str().unwrap_or_default(),
-        v["features"].as_array().map(|f| f.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).filter(|s| !s.is_empty()).unwrap_or("(none)".into()),
+        v["features"]
+            .as_array()
+            .map(|f| f.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            .filter(|s| !s.is_empty())
+            .unwrap_or("(none)".into()),
         v["rate_limits"].to_string(),
     );
     for env in v["environments"].as_array().into_iter().flatten() {
@@ -116,8 +121,22 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
     let core = &ctx.core;
     let actor = Actor::operator();
     let instance = match cmd {
-        InstanceCommand::Create { platform_id, name, region, app_url } => {
-            core.create_instance(&actor, NewInstance { platform_id, name, region, app_url }).await?
+        InstanceCommand::Create {
+            platform_id,
+            name,
+            region,
+            app_url,
+        } => {
+            core.create_instance(
+                &actor,
+                NewInstance {
+                    platform_id,
+                    name,
+                    region,
+                    app_url,
+                },
+            )
+            .await?
         }
         InstanceCommand::List => {
             let instances = core.store.instances().await.map_err(onramp_domain::DomainError::from)?;
@@ -127,26 +146,61 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             }
             let rows: Vec<Vec<String>> = instances
                 .iter()
-                .map(|i| vec![i.platform_id.to_string(), i.name.clone(), i.region.clone(), i.features.join(","), i.app_url.clone()])
+                .map(|i| {
+                    vec![
+                        i.platform_id.to_string(),
+                        i.name.clone(),
+                        i.region.clone(),
+                        i.features.join(","),
+                        i.app_url.clone(),
+                    ]
+                })
                 .collect();
-            emit(ctx.json, &json!({ "data": docs }), || table(&["PLATFORM_ID", "NAME", "REGION", "FEATURES", "APP_URL"], &rows));
+            emit(ctx.json, &json!({ "data": docs }), || {
+                table(&["PLATFORM_ID", "NAME", "REGION", "FEATURES", "APP_URL"], &rows)
+            });
             return Ok(());
         }
         InstanceCommand::Show { platform_id } => core.instance(&platform_id).await?,
-        InstanceCommand::Update { platform_id, name, region, app_url, rate_limits, cors_origins, remove_cors_origins } => {
+        InstanceCommand::Update {
+            platform_id,
+            name,
+            region,
+            app_url,
+            rate_limits,
+            cors_origins,
+            remove_cors_origins,
+        } => {
             let mut limits = Vec::new();
             for raw in &rate_limits {
                 let (route, n) = split_pair(raw, "--rate-limit")?;
-                let n: u32 = n.parse().map_err(|_| CliError::new("validation_failed", format!("`{n}` is not a number of requests per minute")))?;
+                let n: u32 = n
+                    .parse()
+                    .map_err(|_| CliError::new("validation_failed", format!("`{n}` is not a number of requests per minute")))?;
                 limits.push((route.trim().to_owned(), n));
             }
-            let instance = core.update_instance(&actor, &platform_id, InstanceChanges { name, region, app_url, rate_limits: limits }).await?;
+            let instance = core
+                .update_instance(
+                    &actor,
+                    &platform_id,
+                    InstanceChanges {
+                        name,
+                        region,
+                        app_url,
+                        rate_limits: limits,
+                    },
+                )
+                .await?;
             for kind in EnvKind::ALL {
                 let pick = |list: &[String]| -> CliResult<Vec<String>> {
                     let mut out = Vec::new();
                     for raw in list {
-                        let (env, origin) = raw.split_once('=').ok_or_else(|| CliError::new("validation_failed", format!("expected ENV=ORIGIN, got `{raw}`")))?;
-                        let env: EnvKind = env.parse().map_err(|e: onramp_domain::FieldError| CliError::new("validation_failed", e.message))?;
+                        let (env, origin) = raw
+                            .split_once('=')
+                            .ok_or_else(|| CliError::new("validation_failed", format!("expected ENV=ORIGIN, got `{raw}`")))?;
+                        let env: EnvKind = env
+                            .parse()
+                            .map_err(|e: onramp_domain::FieldError| CliError::new("validation_failed", e.message))?;
                         if env == kind {
                             out.push(origin.to_owned());
                         }
@@ -155,23 +209,44 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                 };
                 let (add_origins, remove_origins) = (pick(&cors_origins)?, pick(&remove_cors_origins)?);
                 if !add_origins.is_empty() || !remove_origins.is_empty() {
-                    let changes = EnvChanges { add_origins, remove_origins, ..EnvChanges::default() };
+                    let changes = EnvChanges {
+                        add_origins,
+                        remove_origins,
+                        ..EnvChanges::default()
+                    };
                     core.update_environment(&actor, &platform_id, kind, changes).await?;
                 }
             }
             instance
         }
-        InstanceCommand::Features { platform_id, enable, disable } => core.set_features(&actor, &platform_id, &enable, &disable).await?,
-        InstanceCommand::Hosts { platform_id, environment, add, remove } => {
+        InstanceCommand::Features {
+            platform_id,
+            enable,
+            disable,
+        } => core.set_features(&actor, &platform_id, &enable, &disable).await?,
+        InstanceCommand::Hosts {
+            platform_id,
+            environment,
+            add,
+            remove,
+        } => {
             let env = if add.is_empty() && remove.is_empty() {
                 core.environment(&platform_id, environment).await?
             } else {
-                let changes = EnvChanges { add_hosts: add, remove_hosts: remove, ..EnvChanges::default() };
+                let changes = EnvChanges {
+                    add_hosts: add,
+                    remove_hosts: remove,
+                    ..EnvChanges::default()
+                };
                 core.update_environment(&actor, &platform_id, environment, changes).await?
             };
             let doc = json!({ "platform_id": platform_id, "environment": environment, "hostnames": env.hostnames });
             emit(ctx.json, &doc, || {
-                let list = if env.hostnames.is_empty() { "(none)".to_owned() } else { env.hostnames.join("\n") };
+                let list = if env.hostnames.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    env.hostnames.join("\n")
+                };
                 format!("extra hostnames of {platform_id}/{environment}:\n{list}")
             });
             return Ok(());

@@ -87,7 +87,9 @@ impl ServeArgs {
             session_ttl: duration(self.session_ttl.clone(), file.session_ttl.clone(), "30d")?,
             hash_cost: hash_cost(global, &file),
             settings_ttl: duration(self.settings_ttl.clone(), file.settings_ttl.clone(), "1s")?,
-            local_host_env: self.demo.then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
+            local_host_env: self
+                .demo
+                .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
             ..CoreConfig::default()
         };
         let settings = ServerSettings {
@@ -105,11 +107,15 @@ impl ServeArgs {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(settings: ServerSettings, demo: bool, data_dir_hint: Option<std::path::PathBuf>) -> CliResult {
-    let (store, core) = crate::startup::open_core(&settings).await.map_err(|e| CliError::new("unavailable", e))?;
+    let (store, core) = crate::startup::open_core(&settings)
+        .await
+        .map_err(|e| CliError::new("unavailable", e))?;
     if demo {
         crate::demo::ensure(&core, data_dir_hint.as_deref()).await?;
     }
-    let running = crate::startup::start_with(settings, store, core).await.map_err(|e| CliError::new("listen", e))?;
+    let running = crate::startup::start_with(settings, store, core)
+        .await
+        .map_err(|e| CliError::new("listen", e))?;
     tracing::info!(address = %running.addr, "onramp is listening");
     eprintln!("onramp listening on http://{}", running.addr);
     shutdown_signal().await;

@@ -29,7 +29,11 @@ pub enum ServiceUserCommand {
     /// List the service users of an environment
     List { platform_id: String, environment: EnvKind },
     /// Disable a service user: logins fail at once, issued tokens within about a second
-    Disable { platform_id: String, environment: EnvKind, username: String },
+    Disable {
+        platform_id: String,
+        environment: EnvKind,
+        username: String,
+    },
     /// Set a new password (generated and printed once unless --password-stdin)
     ResetPassword {
         platform_id: String,
@@ -75,9 +79,17 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
     let core = &ctx.core;
     let actor = Actor::operator();
     let doc = match cmd {
-        ServiceUserCommand::Create { platform_id, environment, username, roles, password_stdin } => {
+        ServiceUserCommand::Create {
+            platform_id,
+            environment,
+            username,
+            roles,
+            password_stdin,
+        } => {
             let given = stdin_password(password_stdin)?;
-            let (user, generated) = core.create_service_user(&actor, &platform_id, environment, &username, &roles, given).await?;
+            let (user, generated) = core
+                .create_service_user(&actor, &platform_id, environment, &username, &roles, given)
+                .await?;
             describe(&user, environment, generated.as_ref())
         }
         ServiceUserCommand::List { platform_id, environment } => {
@@ -85,17 +97,38 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
             let docs: Vec<Value> = users.iter().map(|u| describe(u, environment, None)).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()
-                .map(|d| ["username", "id", "status"].iter().map(|k| d[k].as_str().unwrap_or_default().to_owned()).chain([d["roles"].to_string()]).collect())
+                .map(|d| {
+                    ["username", "id", "status"]
+                        .iter()
+                        .map(|k| d[k].as_str().unwrap_or_default().to_owned())
+                        .chain([d["roles"].to_string()])
+                        .collect()
+                })
                 .collect();
-            emit(ctx.json, &json!({ "data": docs }), || table(&["USERNAME", "ID", "STATUS", "ROLES"], &rows));
+            emit(ctx.json, &json!({ "data": docs }), || {
+                table(&["USERNAME", "ID", "STATUS", "ROLES"], &rows)
+            });
             return Ok(());
         }
-        ServiceUserCommand::Disable { platform_id, environment, username } => {
-            describe(&core.disable_service_user(&actor, &platform_id, environment, &username).await?, environment, None)
-        }
-        ServiceUserCommand::ResetPassword { platform_id, environment, username, password_stdin } => {
+        ServiceUserCommand::Disable {
+            platform_id,
+            environment,
+            username,
+        } => describe(
+            &core.disable_service_user(&actor, &platform_id, environment, &username).await?,
+            environment,
+            None,
+        ),
+        ServiceUserCommand::ResetPassword {
+            platform_id,
+            environment,
+            username,
+            password_stdin,
+        } => {
             let given = stdin_password(password_stdin)?;
-            let (user, generated) = core.reset_service_user_password(&actor, &platform_id, environment, &username, given).await?;
+            let (user, generated) = core
+                .reset_service_user_password(&actor, &platform_id, environment, &username, given)
+                .await?;
             describe(&user, environment, generated.as_ref())
         }
     };

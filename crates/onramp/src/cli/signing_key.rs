@@ -32,16 +32,28 @@ pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
         SigningKeyCommand::Rotate { platform_id, environment } => {
             let key = ctx.core.rotate_signing_key(&actor, &platform_id, environment).await?;
             let doc = describe(&key);
-            emit(ctx.json, &doc, || format!("new signing key {} for {platform_id}/{environment}; the previous key keeps verifying until its tokens expire", key.kid));
+            emit(ctx.json, &doc, || {
+                format!(
+                    "new signing key {} for {platform_id}/{environment}; the previous key keeps verifying until its tokens expire",
+                    key.kid
+                )
+            });
         }
         SigningKeyCommand::List { platform_id, environment } => {
             let keys = ctx.core.signing_keys(&platform_id, environment).await?;
             let docs: Vec<Value> = keys.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()
-                .map(|d| ["kid", "status", "created_at", "retired_at"].iter().map(|k| d[k].as_str().unwrap_or("-").to_owned()).collect())
+                .map(|d| {
+                    ["kid", "status", "created_at", "retired_at"]
+                        .iter()
+                        .map(|k| d[k].as_str().unwrap_or("-").to_owned())
+                        .collect()
+                })
                 .collect();
-            emit(ctx.json, &json!({ "data": docs }), || table(&["KID", "STATUS", "CREATED_AT", "RETIRED_AT"], &rows));
+            emit(ctx.json, &json!({ "data": docs }), || {
+                table(&["KID", "STATUS", "CREATED_AT", "RETIRED_AT"], &rows)
+            });
         }
     }
     Ok(())
