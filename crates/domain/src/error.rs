@@ -41,6 +41,8 @@ pub enum DomainError {
     EmailTaken,
     #[error("{0}")]
     Conflict(String),
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
     #[error("too many failed login attempts")]

@@ -61,6 +61,19 @@ pub struct Session {
     pub expires_at: Millis,
 }
 
+/// A remembered Idempotency-Key; `status` 0 means the first request still runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub env_id: String,
+    pub key_hash: String,
+    /// Hash of the route and body of the first request.
+    pub fingerprint: String,
+    pub status: i64,
+    /// The encrypted response body.
+    pub body: Vec<u8>,
+    pub created_at: Millis,
+}
+
 /// Filters for listing audit events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -123,4 +136,12 @@ pub trait Store: Send + Sync {
     async fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
 
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Inserts `record` unless its key exists (and is younger than
+    /// `expired_before`); returns the existing record if there is one.
+    async fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
+    async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
+    /// Deletes expired sessions and idempotency keys older than `idempotency_before`.
+    async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
 }

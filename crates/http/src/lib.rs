@@ -27,7 +27,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The whole application: API routes behind tenancy, auth and rate limits;
 /// health and documentation on any host.
 pub fn app(state: AppState) -> Router {
-    let (tenant_routes, health, api) = documented_routes();
+    let (tenant_routes, health, api) = documented_routes(&state);
     let tenant_routes = tenant_routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard::guard))
         .layer(cors())
@@ -50,10 +50,10 @@ pub fn app(state: AppState) -> Router {
 
 /// The routes served per tenant, the routes served on any host, and the
 /// OpenAPI document generated from both.
-fn documented_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (tenant, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::auth::router())
-        .merge(routes::clients::router())
+        .merge(routes::clients::router(state))
         .split_for_parts();
     let (any_host, health_api) = routes::health::router().split_for_parts();
     api.merge(health_api);
@@ -61,8 +61,8 @@ fn documented_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::
 }
 
 /// The OpenAPI document.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented_routes().2
+pub fn openapi_document(state: &AppState) -> utoipa::openapi::OpenApi {
+    documented_routes(state).2
 }
 
 /// Browsers may call an environment only from the origins configured for it,

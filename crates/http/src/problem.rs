@@ -52,6 +52,7 @@ error_codes! {
     MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
     Conflict = 409, "conflict", "Conflict", "A resource with this identifier already exists.";
     EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
+    IdempotencyKeyReused = 409, "idempotency_key_reused", "Idempotency key reused", "This Idempotency-Key was already used by this credential with a different request.";
     PayloadTooLarge = 413, "payload_too_large", "Payload too large", "The body is larger than 64 KiB.";
     UnsupportedMediaType = 415, "unsupported_media_type", "Unsupported media type", "The body is not sent as `application/json`.";
     RateLimited = 429, "rate_limited", "Too many requests", "A rate limit or the failed-login backoff applies; retry after `retry_after` seconds.";
@@ -147,6 +148,7 @@ impl From<DomainError> for ApiError {
                 vec![FieldError::new("email", "email_taken", "an account with this email already exists")],
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
+            D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
             D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)
             }
@@ -228,3 +230,36 @@ pub fn errors_markdown() -> String {
 
 /// The result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/errors.md` is generated from the table; `UPDATE_DOCS=1 cargo test` rewrites it.
+    #[test]
+    fn errors_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+        let expected = errors_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(actual, expected, "docs/errors.md is stale: run `UPDATE_DOCS=1 cargo test -p onramp-http`");
+    }
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut names: Vec<_> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let e = ApiError::from(DomainError::Internal("secret db path".into()));
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert!(e.detail.is_none());
+    }
+}

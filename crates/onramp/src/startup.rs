@@ -81,13 +81,7 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = watch::channel(false);
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            limits.sweep();
-        }
-    });
+    let sweeper = tokio::spawn(housekeeping(Arc::clone(&core), limits));
     let app = onramp_http::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = settings.shutdown_timeout;
     let task = tokio::spawn(async move {
@@ -108,4 +102,23 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
         tracing::info!("database closed");
     });
     Ok(Running { addr, core, stop, task })
+}
+
+/// Periodic clean-up: idle rate-limit state every minute, expired sessions
+/// and idempotency keys every ten.
+async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    for round in 0u64.. {
+        tick.tick().await;
+        limits.sweep();
+        if round % 10 == 0 {
+            let now = onramp_domain::clock::now_ms();
+            let keep = onramp_domain::services::idempotency::KEY_LIFETIME.as_millis() as i64;
+            match core.store.purge_expired(now, now - keep).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sessions and idempotency keys"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of expired rows failed"),
+            }
+        }
+    }
 }

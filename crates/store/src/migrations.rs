@@ -9,7 +9,10 @@ use sqlx::SqlSafeStr;
 use crate::Backend;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const SQLITE: &[(i64, &str, &str)] = &[(1, "core", include_str!("../migrations/sqlite/0001_core.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("../migrations/sqlite/0001_core.sql")),
+    (2, "idempotency", include_str!("../migrations/sqlite/0002_idempotency.sql")),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let files = match backend {

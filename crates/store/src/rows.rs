@@ -3,7 +3,7 @@
 use onramp_domain::account::{Account, PersonName};
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::signing::SigningKey;
-use onramp_domain::store::{ServiceUser, Session, StoreError};
+use onramp_domain::store::{IdempotencyRecord, ServiceUser, Session, StoreError};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -119,4 +119,15 @@ pub fn environment_ref(row: &AnyRow) -> R<(PlatformId, EnvKind)> {
         platform_id(row)?,
         kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
     ))
+}
+
+pub fn idempotency(row: &AnyRow) -> R<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        env_id: get(row, "env_id")?,
+        key_hash: get(row, "key_hash")?,
+        fingerprint: get(row, "fingerprint")?,
+        status: get(row, "status")?,
+        body: get(row, "body")?,
+        created_at: get(row, "created_at")?,
+    })
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use onramp_domain::account::Account;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::signing::SigningKey;
-use onramp_domain::store::{AuditFilter, ServiceUser, Session, Store, StoreError};
+use onramp_domain::store::{AuditFilter, IdempotencyRecord, ServiceUser, Session, Store, StoreError};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
@@ -399,6 +399,63 @@ impl Store for SqlStore {
         .bind(f.environment.as_deref())
         .bind(i64::from(f.limit));
         self.all(q, rows::audit_event).await
+    }
+
+    async fn claim_idempotency_key(&self, r: &IdempotencyRecord, expired_before: i64) -> R<Option<IdempotencyRecord>> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2 AND created_at < $3")
+            .bind(&r.env_id)
+            .bind(&r.key_hash)
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (env_id, key_hash, fingerprint, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (env_id, key_hash) DO NOTHING",
+        )
+        .bind(&r.env_id)
+        .bind(&r.key_hash)
+        .bind(&r.fingerprint)
+        .bind(r.status)
+        .bind(r.body.as_slice())
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let q = sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2").bind(&r.env_id).bind(&r.key_hash);
+        self.one(q, rows::idempotency).await
+    }
+
+    async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> R<()> {
+        sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE env_id = $1 AND key_hash = $2")
+            .bind(env_id)
+            .bind(key_hash)
+            .bind(status)
+            .bind(body)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> R<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
+            .bind(env_id)
+            .bind(key_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: i64, idempotency_before: i64) -> R<u64> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await.map_err(map_err)?;
+        let keys =
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(idempotency_before).execute(&self.pool).await.map_err(map_err)?;
+        Ok(sessions.rows_affected() + keys.rows_affected())
     }
 }
 

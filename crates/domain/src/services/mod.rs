@@ -3,6 +3,7 @@
 
 mod cache;
 pub mod clients;
+pub mod idempotency;
 pub mod instances;
 pub mod service_auth;
 pub mod service_users;

@@ -17,9 +17,12 @@ use crate::state::AppState;
 
 type Caller = Authorized<ClientAccounts>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let creating = OpenApiRouter::new()
         .routes(routes!(signup))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::idempotency::idempotency));
+    OpenApiRouter::new()
+        .merge(creating)
         .routes(routes!(login))
         .routes(routes!(verify_session))
         .routes(routes!(logout))
@@ -145,14 +148,18 @@ impl From<Account> for AccountResponse {
 }
 
 /// Create a client account and open its first session.
+///
+/// Send an `Idempotency-Key` header to make retries safe: the same key with the same body
+/// replays the first response (with `Idempotent-Replayed: true`) for 24 hours.
 #[utoipa::path(
     post, path = "/v1/client/signup", tag = "client accounts", request_body = SignupRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; makes retries safe")),
     responses(
         (status = 201, description = "Account created; a session is open", body = SessionResponse),
         (status = 400, description = "Invalid input (`validation_failed`, `unknown_field`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature `client-accounts` disabled or role missing", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used, or Idempotency-Key reused with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),

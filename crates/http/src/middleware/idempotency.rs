@@ -1,0 +1,75 @@
+//! `Idempotency-Key` on creating endpoints: the first response for a key is
+//! stored (per credential, 24 hours) and replayed for the same request with
+//! `Idempotent-Replayed: true`; the same key with another body gets `409`.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use onramp_domain::services::idempotency::Begin;
+use onramp_domain::tenancy::Tenant;
+
+use crate::BODY_LIMIT;
+use crate::middleware::guard::{Principal, route_key};
+use crate::problem::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// Responses that depend on passing state (auth, limits, outages) are not
+/// remembered, so a retry with the same key gets a fresh answer.
+fn worth_storing(status: StatusCode) -> bool {
+    !(status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 429))
+}
+
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(raw_key) = req.headers().get("idempotency-key") else {
+        return next.run(req).await;
+    };
+    let Ok(key) = raw_key.to_str().map(str::to_owned) else {
+        return ApiError::new(ErrorCode::ValidationFailed, "Idempotency-Key must be visible ASCII").into_response();
+    };
+    let (Some(tenant), Some(Principal(claims))) = (req.extensions().get::<Arc<Tenant>>().cloned(), req.extensions().get::<Principal>().cloned())
+    else {
+        // Unauthenticated: let the handler refuse it.
+        return next.run(req).await;
+    };
+    let route = route_key(&req);
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB").into_response();
+    };
+    let credential = format!("service_user:{}", claims.sub);
+    let claim = match state.core.idempotency_begin(&tenant, &credential, &key, &route, &bytes).await {
+        Ok(Begin::Fresh(claim)) => claim,
+        Ok(Begin::Replay { status, body }) => return replay(status, body),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let status = response.status();
+    if !worth_storing(status) {
+        if let Err(e) = state.core.idempotency_release(claim).await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return ApiError::new(ErrorCode::Internal, "").into_response();
+    };
+    if let Err(e) = state.core.idempotency_complete(claim, status.as_u16(), &bytes).await {
+        tracing::warn!(error = %e, "could not store an idempotent response");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}

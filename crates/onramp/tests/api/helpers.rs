@@ -1,0 +1,590 @@
+//! The test harness: servers (in-process and child processes), HTTP clients
+//! bound to a Host, fixtures, problem-body checks and JWT tools.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use onramp::startup::{Running, ServerSettings};
+use onramp_domain::audit::Actor;
+use onramp_domain::hashing::HashCost;
+use onramp_domain::secret::Secret;
+use onramp_domain::services::instances::{EnvChanges, InstanceChanges, NewInstance};
+use onramp_domain::services::{Core, CoreConfig};
+use onramp_domain::tenancy::EnvKind;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Password of the service users the fixtures create.
+pub const SERVICE_PASSWORD: &str = "svc-Pa55word-for-tests!";
+/// Password of the client accounts the tests sign up.
+pub const CLIENT_PASSWORD: &str = "Tr0ub4dor&3-battery";
+
+/// Upper bound for anything that should happen "within about a second":
+/// a hang guard, not a speed assertion.
+pub const EVENTUALLY: Duration = Duration::from_secs(20);
+
+/// A cheap argon2id cost so tests stay fast.
+pub fn cheap_hash() -> HashCost {
+    HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 }
+}
+
+/// Settings of an in-process test server on 127.0.0.1:0 with its data in `dir`.
+pub fn test_settings(dir: &Path) -> ServerSettings {
+    ServerSettings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: format!("sqlite://{}/onramp.db?mode=rwc", dir.display()),
+        db_max_connections: 8,
+        db_acquire_timeout: Duration::from_secs(5),
+        core: CoreConfig { hash_cost: cheap_hash(), settings_ttl: Duration::from_millis(200), ..CoreConfig::default() },
+        default_rate_limit: 1000,
+        shutdown_timeout: Duration::from_secs(5),
+    }
+}
+
+pub fn env_kind(name: &str) -> EnvKind {
+    match name {
+        "staging" => EnvKind::Staging,
+        "production" => EnvKind::Production,
+        other => panic!("no environment {other}"),
+    }
+}
+
+/// The canonical API host of an environment (base domain `localhost`).
+pub fn host(platform_id: &str, env: &str) -> String {
+    match env {
+        "staging" => format!("api.staging.{platform_id}.localhost"),
+        "production" => format!("api.{platform_id}.localhost"),
+        other => panic!("no environment {other}"),
+    }
+}
+
+/// An in-process server with its own data directory.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub core: Arc<Core>,
+    pub settings: ServerSettings,
+    pub dir: TempDir,
+    running: Option<Running>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerSettings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(dir.path());
+        tweak(&mut settings);
+        let running = onramp::startup::start(settings.clone()).await.expect("server starts");
+        Self { addr: running.addr, core: Arc::clone(&running.core), settings, dir, running: Some(running) }
+    }
+
+    /// Stops the server, draining in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// A second core on the same database, as another process (the CLI) would have.
+    pub async fn other_process_core(&self) -> Arc<Core> {
+        let (_store, core) = onramp::startup::open_core(&self.settings).await.expect("second core");
+        core
+    }
+
+    /// A client that sends its requests to this server with `Host: <host>:<port>`.
+    pub fn api(&self, host: &str) -> Api {
+        Api::new(self.addr, host)
+    }
+
+    pub fn staging(&self, platform_id: &str) -> Api {
+        self.api(&host(platform_id, "staging"))
+    }
+
+    pub fn production(&self, platform_id: &str) -> Api {
+        self.api(&host(platform_id, "production"))
+    }
+
+    /// Creates an instance (region `za`) with the given features.
+    pub async fn create_instance(&self, platform_id: &str, features: &[&str]) {
+        let new = NewInstance {
+            platform_id: platform_id.into(),
+            name: format!("{platform_id} platform"),
+            region: "za".into(),
+            app_url: format!("https://app.{platform_id}.example"),
+        };
+        self.core.create_instance(&Actor::operator(), new).await.expect("create instance");
+        if !features.is_empty() {
+            let enable: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
+            self.core.set_features(&Actor::operator(), platform_id, &enable, &[]).await.expect("set features");
+        }
+    }
+
+    /// Creates a service user with [`SERVICE_PASSWORD`]; returns its id.
+    pub async fn create_service_user(&self, platform_id: &str, env: &str, username: &str, roles: &[&str]) -> String {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        let (user, generated) = self
+            .core
+            .create_service_user(&Actor::operator(), platform_id, env_kind(env), username, &roles, Some(Secret::new(SERVICE_PASSWORD.into())))
+            .await
+            .expect("create service user");
+        assert!(generated.is_none(), "a given password is not echoed back as generated");
+        user.id
+    }
+
+    pub async fn set_rate_limits(&self, platform_id: &str, limits: &[(&str, u32)]) {
+        let changes = InstanceChanges { rate_limits: limits.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect(), ..InstanceChanges::default() };
+        self.core.update_instance(&Actor::operator(), platform_id, changes).await.expect("update instance");
+    }
+
+    pub async fn update_environment(&self, platform_id: &str, env: &str, changes: EnvChanges) {
+        self.core.update_environment(&Actor::operator(), platform_id, env_kind(env), changes).await.expect("update environment");
+    }
+
+    /// Logs a service user in (asserting 200) and returns an authenticated client.
+    pub async fn login(&self, api: &Api, username: &str) -> Api {
+        let token = login_token(api, username, SERVICE_PASSWORD).await;
+        api.with_token(&token)
+    }
+}
+
+/// The usual world: instance `acme` with `client-accounts`, a service user
+/// `svc` in each environment, and clients logged in on both hosts.
+pub struct Fixture {
+    pub server: TestServer,
+    pub staging: Api,
+    pub production: Api,
+    pub staging_user: String,
+    pub production_user: String,
+}
+
+impl Fixture {
+    pub async fn new() -> Self {
+        Self::with(|_| {}, &[]).await
+    }
+
+    /// `limits` are set before the first request, so they apply at once.
+    pub async fn with(tweak: impl FnOnce(&mut ServerSettings), limits: &[(&str, u32)]) -> Self {
+        let server = TestServer::start_with(tweak).await;
+        server.create_instance("acme", &["client-accounts"]).await;
+        if !limits.is_empty() {
+            server.set_rate_limits("acme", limits).await;
+        }
+        let staging_user = server.create_service_user("acme", "staging", "svc", &[]).await;
+        let production_user = server.create_service_user("acme", "production", "svc", &[]).await;
+        let staging = server.login(&server.staging("acme"), "svc").await;
+        let production = server.login(&server.production("acme"), "svc").await;
+        Self { server, staging, production, staging_user, production_user }
+    }
+}
+
+/// An HTTP client bound to one Host, optionally with a bearer token.
+#[derive(Clone)]
+pub struct Api {
+    client: reqwest::Client,
+    pub base: String,
+    pub host: String,
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn new(addr: SocketAddr, host: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .resolve(host, addr)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self { client, base: format!("http://{host}:{}", addr.port()), host: host.to_owned(), token: None }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Self { token: Some(token.to_owned()), ..self.clone() }
+    }
+
+    pub fn without_token(&self) -> Self {
+        Self { token: None, ..self.clone() }
+    }
+
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("a logged-in client")
+    }
+
+    /// A request builder with the bearer token (if any) already set.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        send(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        send(self.request(Method::PATCH, path).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        send(self.request(Method::DELETE, path)).await
+    }
+
+    /// Signs a client up (asserting 201) and returns the response body.
+    pub async fn signup(&self, email: &str) -> Value {
+        let r = self.post("/v1/client/signup", &signup_body(email)).await;
+        r.expect(201);
+        r.json
+    }
+
+    /// Account ids of every page of `GET /v1/client`.
+    pub async fn all_account_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/client?limit=200&cursor={c}"),
+                None => "/v1/client?limit=200".to_owned(),
+            };
+            let r = self.get(&path).await;
+            r.expect(200);
+            ids.extend(r.json["data"].as_array().expect("data").iter().map(|a| a["user_id"].as_str().expect("user_id").to_owned()));
+            match r.json["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return ids,
+            }
+        }
+    }
+}
+
+pub fn signup_body(email: &str) -> Value {
+    json!({ "email": email, "name": { "first_name": "Ann", "last_name": "Lee" }, "password": CLIENT_PASSWORD })
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    /// The body as JSON, `Null` when it is not JSON.
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an RFC 9457 problem response with this status and code.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_problem_shape(self);
+        assert_eq!(self.json["code"], code, "problem code; body: {}", self.text);
+        self
+    }
+
+    /// The `field`s of the problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+}
+
+/// Every error: `application/problem+json` with type, title, status, code and
+/// request_id, and the request id also in `X-Request-Id`.
+#[track_caller]
+pub fn assert_problem_shape(r: &Resp) {
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("application/problem+json"), "content type {ct:?}; body: {}", r.text);
+    let j = &r.json;
+    let code = j["code"].as_str().unwrap_or_else(|| panic!("problem without code: {}", r.text));
+    assert!(!code.is_empty());
+    let ty = j["type"].as_str().unwrap_or_else(|| panic!("problem without type: {}", r.text));
+    assert!(ty.ends_with(code), "type {ty} should name the code {code}");
+    assert!(j["title"].as_str().is_some_and(|t| !t.is_empty()), "problem without title: {}", r.text);
+    assert_eq!(j["status"].as_u64(), Some(u64::from(r.status)), "status in the body: {}", r.text);
+    let rid = j["request_id"].as_str().unwrap_or_else(|| panic!("problem without request_id: {}", r.text));
+    assert!(!rid.is_empty(), "empty request_id");
+    assert_eq!(r.header("x-request-id"), Some(rid), "X-Request-Id header should match the body's request_id");
+    if r.status == 401 {
+        assert!(r.header("www-authenticate").is_some(), "a 401 needs WWW-Authenticate");
+    }
+}
+
+pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
+    let response = rb.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body read");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert!(status < 500 || status == 503, "server error {status}: {text}");
+    Resp { status, headers, text, json }
+}
+
+/// `POST /v1/login/password`, asserting 200; returns the token.
+pub async fn login_token(api: &Api, username: &str, password: &str) -> String {
+    let r = api.without_token().post("/v1/login/password", &json!({ "username": username, "password": password })).await;
+    r.expect(200);
+    r.json["api_token"].as_str().expect("api_token").to_owned()
+}
+
+/// Retries `check` until it returns `Some`, or panics after [`EVENTUALLY`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + EVENTUALLY;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn parse_rfc3339(s: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
+}
+
+pub fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+// ---------------------------------------------------------------- JWT tools
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn unb64(s: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(s).unwrap_or_else(|e| panic!("{s:?} is not base64url: {e}"))
+}
+
+/// The header and payload of a JWT, decoded without verification.
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWS compact token has three parts: {token}");
+    let header = serde_json::from_slice(&unb64(parts[0])).expect("header JSON");
+    let payload = serde_json::from_slice(&unb64(parts[1])).expect("payload JSON");
+    (header, payload)
+}
+
+/// The PKCS#8 DER of an Ed25519 seed (RFC 8410).
+pub fn ed25519_der(seed: &[u8]) -> Vec<u8> {
+    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    der.extend_from_slice(seed);
+    der
+}
+
+/// Signs arbitrary claims with an Ed25519 seed, with `kid` in the header.
+pub fn sign_eddsa(seed: &[u8], kid: Option<&str>, claims: &Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_der(&ed25519_der(seed))).expect("sign")
+}
+
+// ------------------------------------------------------- child processes
+
+/// Flags that make argon2 cheap in child processes.
+pub const CHEAP_HASH_FLAGS: [&str; 6] = ["--hash-memory-kib", "1024", "--hash-iterations", "1", "--hash-parallelism", "1"];
+
+/// The real binary, without any `ONRAMP_*` variables of the test environment.
+pub fn onramp_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onramp"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ONRAMP_") || name == "RUST_LOG" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+/// The result of one CLI invocation.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    fn from(output: Output) -> Self {
+        Self {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Stdout as exactly one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not exactly one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// Asserts success and returns the JSON document.
+    #[track_caller]
+    pub fn ok(&self) -> Value {
+        assert!(self.success, "command failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self.json()
+    }
+}
+
+/// Runs `onramp --data-dir <dir> --json <args>` with cheap hashing.
+pub fn cli(data_dir: &Path, args: &[&str]) -> CliRun {
+    cli_with_stdin(data_dir, args, None)
+}
+
+pub fn cli_with_stdin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> CliRun {
+    use std::io::Write as _;
+    let mut cmd = onramp_command();
+    cmd.arg("--data-dir").arg(data_dir).arg("--json").args(CHEAP_HASH_FLAGS).args(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("spawn onramp");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    CliRun::from(child.wait_with_output().expect("onramp runs"))
+}
+
+/// Runs the binary with exactly these arguments (no data dir, no --json).
+pub fn run_raw(args: &[&str]) -> CliRun {
+    CliRun::from(onramp_command().args(args).stdin(Stdio::null()).output().expect("onramp runs"))
+}
+
+/// `onramp serve` as a child process; killed (SIGKILL) when dropped.
+pub struct ChildServer {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+impl ChildServer {
+    /// Starts `serve` on a free port and waits until `/healthz` answers.
+    pub async fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        for attempt in 0..5 {
+            let port = free_port();
+            static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::fs::create_dir_all(data_dir).expect("data dir");
+            let log = data_dir.join(format!("serve-{n}-{attempt}.log"));
+            let log_file = File::create(&log).expect("log file");
+            let listen = format!("127.0.0.1:{port}");
+            let child = onramp_command()
+                .arg("serve")
+                .arg("--data-dir")
+                .arg(data_dir)
+                .args(["--listen", &listen])
+                .args(CHEAP_HASH_FLAGS)
+                .args(["--settings-ttl", "1s"])
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log_file))
+                .spawn()
+                .expect("spawn onramp serve");
+            let mut server = Self { child, addr: listen.parse().expect("addr"), data_dir: data_dir.to_owned(), log };
+            if server.wait_healthy().await {
+                return server;
+            }
+            // Most likely the port was taken between picking and binding: try another.
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
+        panic!("onramp serve did not start");
+    }
+
+    async fn wait_healthy(&mut self) -> bool {
+        let client = reqwest::Client::builder().no_proxy().build().expect("client");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                eprintln!("onramp serve exited early with {status}:\n{}", self.log());
+                return false;
+            }
+            if let Ok(r) = client.get(format!("http://{}/healthz", self.addr)).send().await {
+                if r.status().is_success() {
+                    return true;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn api(&self, host: &str) -> Api {
+        Api::new(self.addr, host)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, like `kill -9`.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit after SIGTERM:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Integration tests of the Onramp server: every test starts its own server
+//! (in-process on port 0, or the real binary as a child process) with its own
+//! data directory, and talks to it over HTTP.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod bad_input;
+mod cli;
+mod clients;
+mod concurrency;
+mod docs;
+mod durability;
+mod isolation;
+mod rate_limit;
