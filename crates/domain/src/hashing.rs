@@ -58,10 +58,19 @@ impl PasswordHasher {
     /// # Errors
     /// `Internal` when the cost parameters are outside argon2's limits.
     pub fn new(cost: HashCost) -> Result<Self, DomainError> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_limits(cost, workers, workers * QUEUE_PER_WORKER)
+    }
+
+    /// A hasher running at most `workers` hashes at once with at most
+    /// `queue_limit` waiting.
+    ///
+    /// # Errors
+    /// `Internal` when the cost parameters are outside argon2's limits.
+    pub fn with_limits(cost: HashCost, workers: usize, queue_limit: usize) -> Result<Self, DomainError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| DomainError::Internal(format!("invalid argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = argon
             .hash_password(generate_password().expose().as_bytes())
             .map_err(|e| DomainError::Internal(e.to_string()))?
@@ -69,9 +78,9 @@ impl PasswordHasher {
         Ok(Self {
             argon,
             cost,
-            workers: Arc::new(Semaphore::new(workers)),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
             queued: AtomicUsize::new(0),
-            queue_limit: workers * QUEUE_PER_WORKER,
+            queue_limit,
             dummy,
         })
     }
@@ -186,5 +195,29 @@ mod tests {
         })
         .unwrap();
         assert_eq!(stronger.verify(&pw, Some(&phc)).await.unwrap(), Some(Verified::NeedsRehash));
+    }
+
+    #[tokio::test]
+    async fn refuses_when_the_queue_is_full() {
+        let cost = HashCost { memory_kib: 8 * 1024, iterations: 4, parallelism: 1 };
+        let h = std::sync::Arc::new(PasswordHasher::with_limits(cost, 1, 2).unwrap());
+        let pw = Secret::new("correct horse".into());
+        let results = futures_join(&h, &pw, 8).await;
+        assert!(results.iter().any(|r| matches!(r, Err(DomainError::Overloaded { .. }))));
+        assert!(results.iter().any(|r| r.is_ok()));
+    }
+
+    async fn futures_join(h: &std::sync::Arc<PasswordHasher>, pw: &Secret, n: usize) -> Vec<Result<String, DomainError>> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (h, pw) = (std::sync::Arc::clone(h), pw.clone());
+                tokio::spawn(async move { h.hash(&pw).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
     }
 }

@@ -147,6 +147,20 @@ fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiErro
     .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
 }
 
+/// A path parameter; one that cannot be decoded names no resource (`404`).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such resource"))
+    }
+}
+
 /// The tenant (instance + environment) the request's Host resolved to.
 pub struct CurrentTenant(pub Arc<Tenant>);
 

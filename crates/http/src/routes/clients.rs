@@ -1,6 +1,6 @@
 //! The client account API: accounts and sessions, managed with a service token.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use onramp_domain::account::{Account, PersonName};
 use onramp_domain::clock::rfc3339;
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{Authorized, ClientAccounts, Json, Query};
+use crate::extract::{Authorized, ClientAccounts, Json, Path, Query};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 

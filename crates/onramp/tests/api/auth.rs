@@ -1,0 +1,316 @@
+//! Service-user login, service tokens (JWT), the JWKS, key rotation,
+//! disabling, and every way a token must be refused.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use onramp_domain::audit::Actor;
+use onramp_domain::tenancy::EnvKind;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn jwks(api: &Api) -> JwkSet {
+    let r = api.without_token().get("/.well-known/jwks.json").await;
+    r.expect(200);
+    serde_json::from_value(r.json.clone()).unwrap_or_else(|e| panic!("not a JWK Set ({e}): {}", r.text))
+}
+
+/// Verifies a token's signature with the key of its `kid` from the JWKS,
+/// independently of the server; returns the claims.
+fn verify_with_jwks(set: &JwkSet, token: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).expect("header");
+    let kid = header.kid.expect("kid");
+    let jwk = set.find(&kid).unwrap_or_else(|| panic!("kid {kid} is not in the JWKS"));
+    let key = DecodingKey::from_jwk(jwk).expect("decoding key from JWK");
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("signature verifies with the published key").claims
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_login_issues_a_verifiable_eddsa_token() {
+    let server = TestServer::start().await;
+    server.create_instance("acme", &["client-accounts"]).await;
+    let user_id = server.create_service_user("acme", "staging", "svc", &[]).await;
+    server.create_service_user("acme", "production", "svc", &[]).await;
+    let api = server.staging("acme");
+
+    let before = now_secs();
+    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await;
+    r.expect(200);
+    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
+    assert_eq!(r.json["token_type"], "Bearer");
+    let expires_in = r.json["expires_in"].as_i64().expect("expires_in");
+    assert_eq!(expires_in, 15 * 60, "default service token lifetime is 15 minutes");
+    let token = r.json["api_token"].as_str().expect("api_token").to_owned();
+    assert!(!r.text.contains(SERVICE_PASSWORD));
+
+    let (header, claims) = jwt_parts(&token);
+    assert_eq!(header["alg"], "EdDSA");
+    let kid = header["kid"].as_str().expect("kid header").to_owned();
+    assert!(!kid.is_empty());
+
+    assert_eq!(claims["r"], json!(["service"]));
+    assert_eq!(claims["sub"], user_id.as_str());
+    assert_eq!(claims["reg"], "za");
+    assert_eq!(claims["env"], "staging");
+    assert_eq!(claims["pid"], "acme");
+    let iat = claims["iat"].as_i64().expect("iat");
+    let exp = claims["exp"].as_i64().expect("exp");
+    assert!(iat >= before - 5 && iat <= now_secs() + 5, "iat {iat} is now");
+    assert_eq!(exp - iat, expires_in, "exp = iat + expires_in");
+    assert!(claims["iss"].as_str().is_some_and(|s| !s.is_empty()), "iss");
+    assert!(claims["aud"].as_str().is_some_and(|s| !s.is_empty()) || claims["aud"].is_array(), "aud");
+    assert!(claims["jti"].as_str().is_some_and(|s| !s.is_empty()), "jti");
+
+    // The signature verifies with the published key, independently of the server.
+    let set = jwks(&api).await;
+    assert_eq!(set.keys.len(), 1);
+    assert_eq!(verify_with_jwks(&set, &token), claims);
+    let jwk = serde_json::to_value(&set.keys[0]).unwrap();
+    assert!(jwk.get("d").is_none(), "the JWKS must never contain the private key");
+
+    // The token works, a second login gets a fresh jti.
+    api.with_token(&token).get("/v1/client").await.expect(200);
+    let again = login_token(&api, "svc", SERVICE_PASSWORD).await;
+    assert_ne!(jwt_parts(&again).1["jti"], claims["jti"]);
+
+    // Production has its own key and its own claims.
+    let prod = server.production("acme");
+    let prod_token = login_token(&prod, "svc", SERVICE_PASSWORD).await;
+    let (prod_header, prod_claims) = jwt_parts(&prod_token);
+    assert_eq!(prod_claims["env"], "production");
+    assert_ne!(prod_claims["sub"], claims["sub"]);
+    assert_ne!(prod_header["kid"], header["kid"], "environments share no signing key");
+    assert!(set.find(prod_header["kid"].as_str().unwrap()).is_none());
+    verify_with_jwks(&jwks(&prod).await, &prod_token);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_unknown_user_get_the_same_401() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme");
+    let wrong = api.post("/v1/login/password", &json!({ "username": "svc", "password": "not-the-password-1" })).await;
+    wrong.problem(401, "unauthenticated");
+    let unknown = api.post("/v1/login/password", &json!({ "username": "nobody", "password": "not-the-password-1" })).await;
+    unknown.problem(401, "unauthenticated");
+    assert_eq!(wrong.json["detail"], unknown.json["detail"], "one message for unknown user and wrong password");
+    assert_eq!(wrong.json["title"], unknown.json["title"]);
+    assert!(wrong.header("www-authenticate").unwrap().to_ascii_lowercase().starts_with("bearer"));
+    assert!(unknown.header("www-authenticate").is_some());
+    assert!(wrong.json.get("api_token").is_none());
+    // A production password is not a staging one: the same username exists in both.
+    fx.server.production("acme").post("/v1/login/password", &json!({ "username": "svc", "password": "not-the-password-1" })).await.expect(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_failed_logins_lock_out_even_the_correct_password() {
+    let server = TestServer::start().await;
+    server.create_instance("acme", &[]).await;
+    server.create_service_user("acme", "staging", "svc", &[]).await;
+    server.create_service_user("acme", "staging", "other", &[]).await;
+    let api = server.staging("acme");
+    for i in 0..5 {
+        let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": format!("wrong-password-{i}") })).await;
+        r.problem(401, "unauthenticated");
+    }
+    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await;
+    r.problem(429, "rate_limited");
+    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("Retry-After in seconds");
+    assert!(retry >= 1);
+    assert!(r.json["retry_after"].as_u64().is_some_and(|s| s >= 1), "retry_after in the body: {}", r.text);
+    assert!(r.json.get("api_token").is_none());
+    // The backoff is per username: another user of the same environment logs in.
+    login_token(&api, "other", SERVICE_PASSWORD).await;
+    // And per environment: the same username in production is not locked out.
+    server.create_service_user("acme", "production", "svc", &[]).await;
+    login_token(&server.production("acme"), "svc", SERVICE_PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
+    let fx = Fixture::new().await;
+    let server = &fx.server;
+    server.create_service_user("acme", "staging", "ops", &[]).await;
+    let ops = server.login(&server.staging("acme"), "ops").await;
+    ops.get("/v1/client").await.expect(200);
+
+    // Disabled from another process (as `onramp service-user disable` does):
+    // the running server only learns it from the database.
+    let other = server.other_process_core().await;
+    other.disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "ops").await.expect("disable");
+
+    // A new login fails at once, with the same answer as a wrong password.
+    let r = ops.without_token().post("/v1/login/password", &json!({ "username": "ops", "password": SERVICE_PASSWORD })).await;
+    r.problem(401, "unauthenticated");
+    // The existing token stops working within the settings ttl.
+    eventually("the disabled user's token is refused", || async {
+        let r = ops.get("/v1/client").await;
+        (r.status == 401).then_some(r)
+    })
+    .await
+    .problem(401, "unauthenticated");
+    // Other service users are unaffected.
+    fx.staging.get("/v1/client").await.expect(200);
+
+    // Disabled through the server's own core: refused on the next request.
+    server.core.disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "svc").await.expect("disable");
+    fx.staging.get("/v1/client").await.problem(401, "unauthenticated");
+    // A production user of the same name is a different user.
+    fx.production.get("/v1/client").await.expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_replaces_the_old_password() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme");
+    let new_password = "a-brand-new-Secret-99";
+    fx.server
+        .core
+        .reset_service_user_password(&Actor::operator(), "acme", EnvKind::Staging, "svc", Some(onramp_domain::secret::Secret::new(new_password.into())))
+        .await
+        .expect("reset");
+    api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await.problem(401, "unauthenticated");
+    login_token(&api, "svc", new_password).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_key_rotation_keeps_old_tokens_valid() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme");
+    let old_token = fx.staging.token().to_owned();
+    let old_kid = jwt_parts(&old_token).0["kid"].as_str().unwrap().to_owned();
+    assert_eq!(jwks(&api).await.keys.len(), 1);
+
+    let new_key = fx.server.core.rotate_signing_key(&Actor::operator(), "acme", EnvKind::Staging).await.expect("rotate");
+    assert_ne!(new_key.kid, old_kid);
+
+    let set = jwks(&api).await;
+    assert_eq!(set.keys.len(), 2, "old and new key are both published");
+    assert!(set.find(&old_kid).is_some() && set.find(&new_key.kid).is_some());
+    // The old token still works, and still verifies with the published old key.
+    fx.staging.get("/v1/client").await.expect(200);
+    verify_with_jwks(&set, &old_token);
+    // New tokens are signed with the new key.
+    let new_token = login_token(&api, "svc", SERVICE_PASSWORD).await;
+    assert_eq!(jwt_parts(&new_token).0["kid"], new_key.kid.as_str());
+    verify_with_jwks(&set, &new_token);
+    api.with_token(&new_token).get("/v1/client").await.expect(200);
+    // Production is untouched.
+    assert_eq!(jwks(&fx.server.production("acme")).await.keys.len(), 1);
+}
+
+/// Claims that the server would accept for `svc` in acme/staging.
+fn good_claims(fx: &Fixture) -> Value {
+    let (_, claims) = jwt_parts(fx.staging.token());
+    let now = now_secs();
+    let mut c = claims;
+    c["iat"] = json!(now);
+    c["exp"] = json!(now + 600);
+    c["jti"] = json!(format!("forged-{now}"));
+    c
+}
+
+fn with(claims: &Value, key: &str, value: Value) -> Value {
+    let mut c = claims.clone();
+    c[key] = value;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_tampered_and_foreign_tokens_are_rejected() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme").without_token();
+    let keys = fx.server.core.signing_keys("acme", EnvKind::Staging).await.expect("keys");
+    let key = &keys[0];
+    let claims = good_claims(&fx);
+    let probe = async |token: &str| api.with_token(token).get("/v1/client").await;
+
+    // Control: with the real key and proper claims, a hand-made token works,
+    // so every refusal below is about the one thing that is changed.
+    probe(&sign_eddsa(&key.seed, Some(&key.kid), &claims)).await.expect(200);
+
+    let now = now_secs();
+    let mut bad: Vec<(&str, String)> = vec![
+        ("expired", sign_eddsa(&key.seed, Some(&key.kid), &with(&with(&claims, "exp", json!(now - 3600)), "iat", json!(now - 4600)))),
+        ("wrong iss", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "iss", json!("https://evil.example")))),
+        ("wrong aud", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "aud", json!("someone-else")))),
+        ("wrong env claim", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "env", json!("production")))),
+        ("wrong pid claim", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "pid", json!("globex")))),
+        ("unknown sub", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "sub", json!(uuid::Uuid::now_v7().to_string())))),
+        ("no kid", sign_eddsa(&key.seed, None, &claims)),
+        ("unknown kid", sign_eddsa(&key.seed, Some("k_unknown"), &claims)),
+        ("no exp", {
+            let mut c = claims.clone();
+            c.as_object_mut().unwrap().remove("exp");
+            sign_eddsa(&key.seed, Some(&key.kid), &c)
+        }),
+        ("foreign key", sign_eddsa(&[7u8; 32], Some(&key.kid), &claims)),
+        ("garbage", "not-a-jwt".to_owned()),
+        ("empty segments", "..".to_owned()),
+    ];
+
+    // A real token with its payload replaced (more roles), signature kept.
+    let real = fx.staging.token().to_owned();
+    let parts: Vec<&str> = real.split('.').collect();
+    let mut payload = jwt_parts(&real).1;
+    payload["r"] = json!(["service", "admin"]);
+    bad.push(("tampered payload", format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2])));
+    // One character of the payload flipped.
+    let mut flipped = parts[1].to_owned().into_bytes();
+    let i = flipped.len() / 2;
+    flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
+    bad.push(("flipped payload char", format!("{}.{}.{}", parts[0], String::from_utf8(flipped).unwrap(), parts[2])));
+    // One character of the signature flipped.
+    let mut sig = parts[2].to_owned().into_bytes();
+    sig[3] = if sig[3] == b'A' { b'B' } else { b'A' };
+    bad.push(("flipped signature", format!("{}.{}.{}", parts[0], parts[1], String::from_utf8(sig).unwrap())));
+    // No signature at all.
+    bad.push(("signature removed", format!("{}.{}.", parts[0], parts[1])));
+
+    // alg: none.
+    for header in [json!({ "alg": "none", "typ": "JWT" }), json!({ "alg": "none", "typ": "JWT", "kid": key.kid })] {
+        bad.push(("alg none", format!("{}.{}.", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))));
+    }
+
+    // HS256 with the public key as the HMAC secret (algorithm confusion).
+    let set = jwks(&api).await;
+    let jwk = serde_json::to_value(set.find(&key.kid).expect("published")).unwrap();
+    let x = jwk["x"].as_str().expect("x").to_owned();
+    for secret in [unb64(&x), x.clone().into_bytes()] {
+        for alg in [Algorithm::HS256, Algorithm::HS512] {
+            let mut header = Header::new(alg);
+            header.kid = Some(key.kid.clone());
+            bad.push(("hmac with public key", jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap()));
+        }
+    }
+
+    for (what, token) in &bad {
+        let r = probe(token).await;
+        assert_eq!(r.status, 401, "{what} token must be refused; body: {}", r.text);
+        r.problem(401, "unauthenticated");
+    }
+
+    // Not a bearer credential at all.
+    let r = crate::helpers::send(api.request(reqwest::Method::GET, "/v1/client").header("authorization", format!("Basic {}", b64(b"svc:pw")))).await;
+    r.problem(401, "unauthenticated");
+    let r = crate::helpers::send(api.request(reqwest::Method::GET, "/v1/client").header("authorization", "Bearer")).await;
+    r.problem(401, "unauthenticated");
+    api.get("/v1/client").await.problem(401, "unauthenticated");
+    // The good token still works after all that.
+    fx.staging.get("/v1/client").await.expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_body_is_validated() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme");
+    api.post("/v1/login/password", &json!({ "username": "svc" })).await.problem(400, "validation_failed");
+    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD, "otp": "1" })).await;
+    r.problem(400, "unknown_field");
+    assert_eq!(r.error_fields(), vec!["otp"]);
+    let r = crate::helpers::send(api.request(reqwest::Method::POST, "/v1/login/password").body("{\"username\":")).await;
+    r.problem(415, "unsupported_media_type");
+    let r = crate::helpers::send(api.request(reqwest::Method::POST, "/v1/login/password").header("content-type", "application/json").body("{\"username\":")).await;
+    r.problem(400, "invalid_json");
+}
