@@ -36,7 +36,7 @@ pub struct ServiceToken {
 
 /// Log a service user in and get a short-lived service token.
 #[utoipa::path(
-    post, path = "/v1/login/password", tag = "auth", request_body = PasswordLogin,
+    operation_id = "service_login", post, path = "/v1/login/password", tag = "auth", request_body = PasswordLogin,
     responses(
         (status = 200, description = "Logged in", body = ServiceToken),
         (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),
@@ -64,7 +64,7 @@ pub async fn login(
 
 /// The environment's public signing keys (JWK Set).
 #[utoipa::path(
-    get, path = "/.well-known/jwks.json", tag = "auth",
+    operation_id = "get_jwks", get, path = "/.well-known/jwks.json", tag = "auth",
     responses(
         (status = 200, description = "JWK Set with the keys that verify this environment's service tokens", body = Object),
         (status = 404, description = "Unknown instance", body = Problem, content_type = "application/problem+json"),

@@ -33,9 +33,11 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Name {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
     pub first_name: String,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
     pub last_name: String,
 }
 
@@ -43,11 +45,14 @@ pub struct Name {
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Optional UUID for the new account; generated when absent.
+    #[schema(format = Uuid)]
     pub user_id: Option<String>,
+    /// Unique in the environment, compared case-insensitively.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     pub name: Name,
     /// 8 to 256 characters, not a common password, not the email.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub password: Secret,
 }
 
@@ -92,17 +97,20 @@ pub struct AccountResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamePatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
     pub last_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: Option<String>,
     pub name: Option<NamePatch>,
     /// A new password; ends all the account's sessions.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Secret>,
 }
 
@@ -113,8 +121,10 @@ pub struct ListParams {
     /// Only the account with this email (case-insensitive).
     pub email: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
@@ -152,8 +162,8 @@ impl From<Account> for AccountResponse {
 /// Send an `Idempotency-Key` header to make retries safe: the same key with the same body
 /// replays the first response (with `Idempotent-Replayed: true`) for 24 hours.
 #[utoipa::path(
-    post, path = "/v1/client/signup", tag = "client accounts", request_body = SignupRequest, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; makes retries safe")),
+    operation_id = "client_signup", post, path = "/v1/client/signup", tag = "client accounts", request_body = SignupRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 201, description = "Account created; a session is open", body = SessionResponse),
         (status = 400, description = "Invalid input (`validation_failed`, `unknown_field`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
@@ -184,7 +194,7 @@ pub async fn signup(
 
 /// Log a client in with email and password; opens a new session.
 #[utoipa::path(
-    post, path = "/v1/client/login", tag = "client accounts", request_body = ClientLoginRequest, security(("bearer" = [])),
+    operation_id = "client_login", post, path = "/v1/client/login", tag = "client accounts", request_body = ClientLoginRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Logged in", body = SessionResponse),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -206,7 +216,7 @@ pub async fn login(
 
 /// Check a client token; answers with its account while the session is live.
 #[utoipa::path(
-    post, path = "/v1/client/sessions/verify", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
+    operation_id = "verify_client_session", post, path = "/v1/client/sessions/verify", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The session is live", body = VerifiedSession),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -236,7 +246,7 @@ pub async fn verify_session(
 
 /// End a client session. Ending an unknown session is not an error.
 #[utoipa::path(
-    post, path = "/v1/client/logout", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
+    operation_id = "client_logout", post, path = "/v1/client/logout", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is ended"),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -252,7 +262,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): J
 
 /// List accounts, oldest first.
 #[utoipa::path(
-    get, path = "/v1/client", tag = "client accounts", params(ListParams), security(("bearer" = [])),
+    operation_id = "list_client_accounts", get, path = "/v1/client", tag = "client accounts", params(ListParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountList),
         (status = 400, description = "Invalid query (`invalid_query`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +292,7 @@ pub async fn list_accounts(
 
 /// Get one account (never its password hash).
 #[utoipa::path(
-    get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
+    operation_id = "get_client_account", get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = AccountResponse),
         (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
@@ -297,7 +307,7 @@ pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(use
 
 /// Edit an account's email, name or password. A new password ends all its sessions.
 #[utoipa::path(
-    patch, path = "/v1/client/{user_id}", tag = "client accounts", request_body = AccountPatch,
+    operation_id = "update_client_account", patch, path = "/v1/client/{user_id}", tag = "client accounts", request_body = AccountPatch,
     params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated account", body = AccountResponse),
@@ -334,7 +344,7 @@ pub async fn update_account(
 
 /// Delete an account and end its sessions.
 #[utoipa::path(
-    delete, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
+    operation_id = "delete_client_account", delete, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
