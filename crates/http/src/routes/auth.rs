@@ -39,13 +39,7 @@ pub struct ServiceToken {
     operation_id = "service_login", post, path = "/v1/login/password", tag = "auth", request_body = PasswordLogin,
     responses(
         (status = 200, description = "Logged in", body = ServiceToken),
-        (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password (one message for both)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown instance", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited or too many failed logins", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -67,7 +61,6 @@ pub async fn login(
     operation_id = "get_jwks", get, path = "/.well-known/jwks.json", tag = "auth",
     responses(
         (status = 200, description = "JWK Set with the keys that verify this environment's service tokens", body = Object),
-        (status = 404, description = "Unknown instance", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn jwks(State(state): State<AppState>, CurrentTenant(tenant): CurrentTenant) -> ApiResult<Response> {

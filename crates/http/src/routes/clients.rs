@@ -170,10 +170,6 @@ impl From<Account> for AccountResponse {
         (status = 401, description = "Missing or invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature `client-accounts` disabled or role missing", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used, or Idempotency-Key reused with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn signup(
@@ -197,11 +193,8 @@ pub async fn signup(
     operation_id = "client_login", post, path = "/v1/client/login", tag = "client accounts", request_body = ClientLoginRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Logged in", body = SessionResponse),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password, or invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited or too many failed logins", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -219,10 +212,8 @@ pub async fn login(
     operation_id = "verify_client_session", post, path = "/v1/client/sessions/verify", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The session is live", body = VerifiedSession),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, ended or expired session, or invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify_session(
@@ -249,10 +240,7 @@ pub async fn verify_session(
     operation_id = "client_logout", post, path = "/v1/client/logout", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is ended"),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<StatusCode> {
@@ -266,9 +254,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): J
     responses(
         (status = 200, description = "A page of accounts", body = AccountList),
         (status = 400, description = "Invalid query (`invalid_query`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_accounts(
@@ -295,10 +281,8 @@ pub async fn list_accounts(
     operation_id = "get_client_account", get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = AccountResponse),
-        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountResponse>> {
@@ -311,13 +295,9 @@ pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(use
     params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated account", body = AccountResponse),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`email_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_account(
@@ -347,10 +327,8 @@ pub async fn update_account(
     operation_id = "delete_client_account", delete, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Invalid service token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<StatusCode> {

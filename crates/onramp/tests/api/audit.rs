@@ -46,6 +46,9 @@ async fn account_changes_are_audited_with_their_request_ids() {
     assert_eq!(by_action("account.created").request_id.as_deref(), Some("req-signup-1"));
     assert_eq!(by_action("account.updated").request_id.as_deref(), Some("req-patch-1"));
     assert_eq!(by_action("account.deleted").request_id.as_deref(), Some(delete_request_id.as_str()));
+    let changed = &by_action("account.updated").detail["changed"];
+    let changed: Vec<&str> = changed.as_array().unwrap_or_else(|| panic!("changed fields listed: {changed}")).iter().filter_map(|v| v.as_str()).collect();
+    assert!(changed.contains(&"password") && changed.contains(&"name.first_name") && !changed.contains(&"email"), "{changed:?}");
     // Newest first.
     let order: Vec<&str> = account_events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(order, vec!["account.deleted", "account.updated", "account.created"]);
@@ -57,10 +60,17 @@ async fn account_changes_are_audited_with_their_request_ids() {
     assert!(prod_events.iter().all(|e| e.target != id));
 
     // Operator changes are audited too.
+    let actor_op = onramp_domain::audit::Actor::operator();
+    let core = &fx.server.core;
+    let staging = onramp_domain::tenancy::EnvKind::Staging;
+    core.rotate_signing_key(&actor_op, "acme", staging).await.unwrap();
+    core.reset_service_user_password(&actor_op, "acme", staging, "svc", None).await.unwrap();
+    core.disable_service_user(&actor_op, "acme", staging, "svc").await.unwrap();
     let all = AuditFilter { platform_id: Some("acme".into()), environment: None, limit: 1000 };
     let all_events = fx.server.core.store.audit_events(&all).await.expect("audit events");
-    for action in ["instance.created", "instance.features_changed", "service_user.created"] {
+    for action in ["instance.created", "instance.features_changed", "service_user.created", "signing_key.rotated", "service_user.password_reset", "service_user.disabled"] {
         let e = all_events.iter().find(|e| e.action == action).unwrap_or_else(|| panic!("no {action} event"));
         assert_eq!(e.actor, "operator");
+        assert!(!e.detail.to_string().contains(SERVICE_PASSWORD), "{e:?}");
     }
 }

@@ -171,8 +171,11 @@ async fn request_ids_are_echoed_when_sane_and_made_up_otherwise() {
     r.problem(401, "unauthenticated");
     assert_eq!(r.json["request_id"], "trace-42");
 
+    // Up to 128 characters is kept; more is replaced.
+    let long = "r".repeat(128);
+    assert_eq!(get(&long).await.header("x-request-id"), Some(long.as_str()));
     // Insane ones are replaced.
-    for bad in ["has space", "semi;colon", &"a".repeat(300), "<script>"] {
+    for bad in ["has space", "semi;colon", &"a".repeat(129), &"a".repeat(300), "<script>"] {
         let r = get(bad).await;
         r.expect(200);
         let id = r.header("x-request-id").expect("X-Request-Id");

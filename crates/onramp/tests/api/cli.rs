@@ -315,16 +315,40 @@ async fn audit_list_shows_account_changes_made_over_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_shuts_down_gracefully_and_keeps_the_data() {
+    use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     provision(&data);
-    let mut server = ChildServer::start(&data, &[]).await;
+    let mut server = ChildServer::start(&data, &["--rate-limit", "100000"]).await;
     let api = server.api(&host("acme", "staging"));
     let api = api.with_token(&login_token(&api, "svc", SERVICE_PASSWORD).await);
     let ann = api.signup("ann@example.com").await;
 
+    // Writers keep signing up while the server is told to stop.
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let (api, acked) = (api.clone(), Arc::clone(&acked));
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let sent = api.request(reqwest::Method::POST, "/v1/client/signup").json(&signup_body(&format!("t{w}-{i}@example.com"))).send().await;
+                let Ok(response) = sent else { return };
+                let status = response.status().as_u16();
+                let Ok(body) = response.json::<Value>().await else { return };
+                if status == 201 {
+                    acked.lock().unwrap().push(body["user_id"].as_str().unwrap().to_owned());
+                } else {
+                    assert!(status < 500 || status == 503, "unexpected {status}: {body}");
+                }
+            }
+        }));
+    }
+    eventually("some signups are acknowledged", || async { (acked.lock().unwrap().len() >= 10).then_some(()) }).await;
     let status = server.terminate();
     assert!(status.success(), "SIGTERM should exit 0, got {status}:\n{}", server.log());
+    for w in writers {
+        w.await.expect("writer task");
+    }
     // The port is released.
     let reachable = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("http://{}/healthz", server.addr)).send().await;
     assert!(reachable.is_err(), "the server still answers after exiting");
@@ -333,6 +357,49 @@ async fn sigterm_shuts_down_gracefully_and_keeps_the_data() {
     let api = server.api(&host("acme", "staging"));
     let api = api.with_token(&login_token(&api, "svc", SERVICE_PASSWORD).await);
     api.get(&format!("/v1/client/{}", ann["user_id"].as_str().unwrap())).await.expect(200);
+    for id in acked.lock().unwrap().iter() {
+        api.get(&format!("/v1/client/{id}")).await.expect(200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_logs_have_one_line_per_request_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    provision(&data);
+    let server = ChildServer::start(&data, &["--log-format", "json"]).await;
+    let anonymous = server.api(&host("acme", "staging"));
+    let token = login_token(&anonymous, "svc", SERVICE_PASSWORD).await;
+    let api = anonymous.with_token(&token);
+    let signed = api.signup("ann@example.com").await;
+    let id = signed["user_id"].as_str().unwrap().to_owned();
+    let client_token = signed["client_token"].as_str().unwrap().to_owned();
+    let get = api.get(&format!("/v1/client/{id}")).await;
+    get.expect(200);
+    let rid = get.header("x-request-id").unwrap().to_owned();
+    api.post("/v1/client/sessions/verify", &json!({ "client_token": client_token })).await.expect(200);
+    api.patch(&format!("/v1/client/{id}"), &json!({ "password": "another-Secret-pass-2" })).await.expect(200);
+    anonymous.post("/v1/login/password", &json!({ "username": "svc", "password": "wrong-Secret-pass-3" })).await.expect(401);
+
+    let line = eventually("the access log line is written", || async {
+        server.log().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["request_id"] == rid.as_str())
+    })
+    .await;
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["route"], "/v1/client/{user_id}", "the route template, not the path: {line}");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["instance"], "acme");
+    assert_eq!(line["environment"], "staging");
+    assert!(line["credential"].as_str().is_some_and(|c| c.starts_with("service_user:")), "{line}");
+    assert!(line.get("latency_us").is_some() || line.get("latency_ms").is_some(), "{line}");
+    let log = server.log();
+    assert_eq!(log.lines().filter(|l| l.contains(&rid)).count(), 1, "one line per request");
+    for secret in [SERVICE_PASSWORD, CLIENT_PASSWORD, token.as_str(), client_token.as_str(), "another-Secret-pass-2", "wrong-Secret-pass-3"] {
+        assert!(!log.contains(secret), "the log contains a secret ({secret}):\n{log}");
+    }
+    // Only the signature-less part of a token could identify it; not even that is logged.
+    let payload = token.split('.').nth(1).unwrap();
+    assert!(!log.contains(payload));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

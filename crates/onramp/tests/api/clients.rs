@@ -377,3 +377,29 @@ async fn client_endpoints_need_a_service_token_the_feature_and_the_role() {
     let r = server.staging("beta").get("/.well-known/jwks.json").await;
     r.expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_last_the_configured_time_and_then_end() {
+    // Default: 30 days.
+    let fx = Fixture::new().await;
+    let r = fx.staging.signup("ann@example.com").await;
+    let left = parse_rfc3339(r["expires_at"].as_str().unwrap()) - time::OffsetDateTime::now_utc();
+    assert!(left > time::Duration::days(29) && left <= time::Duration::days(30), "session lifetime {left}");
+
+    // A short lifetime: the session ends when it expires.
+    let fx = Fixture::with(|s| s.core.session_ttl = std::time::Duration::from_secs(1), &[]).await;
+    let r = fx.staging.signup("ann@example.com").await;
+    let expires = parse_rfc3339(r["expires_at"].as_str().unwrap());
+    let v = fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": r["client_token"] })).await;
+    v.expect(200);
+    assert_eq!(parse_rfc3339(v.json["expires_at"].as_str().unwrap()), expires);
+    let wait = expires - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(300);
+    if wait.is_positive() {
+        tokio::time::sleep(wait.unsigned_abs()).await;
+    }
+    fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": r["client_token"] })).await.problem(401, "unauthenticated");
+    // Logging in again opens a fresh one.
+    let l = fx.staging.post("/v1/client/login", &json!({ "email": "ann@example.com", "password": CLIENT_PASSWORD })).await;
+    l.expect(200);
+    fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": l.json["client_token"] })).await.expect(200);
+}

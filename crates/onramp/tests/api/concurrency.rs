@@ -82,3 +82,32 @@ async fn parallel_patches_to_one_email_leave_it_unique() {
     let r = fx.staging.get("/v1/client?email=wanted%40example.com").await;
     assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_hashing_queue_answers_503_with_retry_after() {
+    // Expensive hashes and many parallel logins: the queue fills up.
+    let fx = Fixture::with(
+        |s| {
+            s.core.hash_cost = onramp_domain::hashing::HashCost { memory_kib: 32 * 1024, iterations: 2, parallelism: 1 };
+            s.default_rate_limit = 100_000;
+        },
+        &[],
+    )
+    .await;
+    let api = fx.server.staging("acme");
+    let results = join_all((0..300).map(|i| {
+        let api = api.clone();
+        async move { api.post("/v1/login/password", &json!({ "username": format!("nobody-{i}"), "password": "wrong-password-1" })).await }
+    }))
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 503), "{statuses:?}");
+    let overloaded: Vec<&Resp> = results.iter().filter(|r| r.status == 503).collect();
+    assert!(!overloaded.is_empty(), "300 parallel hashes on a bounded queue should overflow it");
+    for r in overloaded {
+        r.problem(503, "overloaded");
+        assert!(r.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s >= 1), "{:?}", r.headers);
+    }
+    // Once the queue drains, the server works normally.
+    login_token(&api, "svc", SERVICE_PASSWORD).await;
+}
