@@ -11,13 +11,22 @@ async fn account_changes_are_audited_with_their_request_ids() {
     let fx = Fixture::new().await;
     let api = &fx.staging;
 
-    let r = send(api.request(Method::POST, "/v1/client/signup").header("x-request-id", "req-signup-1").json(&signup_body("ann@example.com"))).await;
+    let r = send(
+        api.request(Method::POST, "/v1/client/signup")
+            .header("x-request-id", "req-signup-1")
+            .json(&signup_body("ann@example.com")),
+    )
+    .await;
     r.expect(201);
     let id = r.json["user_id"].as_str().unwrap().to_owned();
     let path = format!("/v1/client/{id}");
-    send(api.request(Method::PATCH, &path).header("x-request-id", "req-patch-1").json(&json!({ "name": { "first_name": "Annie" }, "password": "new-Password-for-ann-1" })))
-        .await
-        .expect(200);
+    send(
+        api.request(Method::PATCH, &path)
+            .header("x-request-id", "req-patch-1")
+            .json(&json!({ "name": { "first_name": "Annie" }, "password": "new-Password-for-ann-1" })),
+    )
+    .await
+    .expect(200);
     // Reads and failed writes are not audited.
     api.get(&path).await.expect(200);
     api.patch(&path, &json!({ "email": "bad" })).await.expect(400);
@@ -27,12 +36,20 @@ async fn account_changes_are_audited_with_their_request_ids() {
     // Production activity is separate.
     fx.production.signup("bob@example.com").await;
 
-    let filter = AuditFilter { platform_id: Some("acme".into()), environment: Some("staging".into()), limit: 100 };
+    let filter = AuditFilter {
+        platform_id: Some("acme".into()),
+        environment: Some("staging".into()),
+        limit: 100,
+    };
     let events = fx.server.core.store.audit_events(&filter).await.expect("audit events");
     let account_events: Vec<_> = events.iter().filter(|e| e.action.starts_with("account.")).collect();
     let mut actions: Vec<&str> = account_events.iter().map(|e| e.action.as_str()).collect();
     actions.sort_unstable();
-    assert_eq!(actions, vec!["account.created", "account.deleted", "account.updated"], "{account_events:?}");
+    assert_eq!(
+        actions,
+        vec!["account.created", "account.deleted", "account.updated"],
+        "{account_events:?}"
+    );
     let actor = format!("service_user:{}", fx.staging_user);
     for e in &account_events {
         assert_eq!(e.target, id);
@@ -40,21 +57,36 @@ async fn account_changes_are_audited_with_their_request_ids() {
         assert_eq!(e.platform_id, "acme");
         assert_eq!(e.actor, actor);
         let detail = e.detail.to_string();
-        assert!(!detail.contains(CLIENT_PASSWORD) && !detail.contains("new-Password-for-ann-1") && !detail.contains("argon2"), "secrets in the audit log: {detail}");
+        assert!(
+            !detail.contains(CLIENT_PASSWORD) && !detail.contains("new-Password-for-ann-1") && !detail.contains("argon2"),
+            "secrets in the audit log: {detail}"
+        );
     }
     let by_action = |a: &str| account_events.iter().find(|e| e.action == a).unwrap();
     assert_eq!(by_action("account.created").request_id.as_deref(), Some("req-signup-1"));
     assert_eq!(by_action("account.updated").request_id.as_deref(), Some("req-patch-1"));
     assert_eq!(by_action("account.deleted").request_id.as_deref(), Some(delete_request_id.as_str()));
     let changed = &by_action("account.updated").detail["changed"];
-    let changed: Vec<&str> = changed.as_array().unwrap_or_else(|| panic!("changed fields listed: {changed}")).iter().filter_map(|v| v.as_str()).collect();
-    assert!(changed.contains(&"password") && changed.contains(&"name.first_name") && !changed.contains(&"email"), "{changed:?}");
+    let changed: Vec<&str> = changed
+        .as_array()
+        .unwrap_or_else(|| panic!("changed fields listed: {changed}"))
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        changed.contains(&"password") && changed.contains(&"name.first_name") && !changed.contains(&"email"),
+        "{changed:?}"
+    );
     // Newest first.
     let order: Vec<&str> = account_events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(order, vec!["account.deleted", "account.updated", "account.created"]);
 
     // The production signup is in production's log only.
-    let prod = AuditFilter { platform_id: Some("acme".into()), environment: Some("production".into()), limit: 100 };
+    let prod = AuditFilter {
+        platform_id: Some("acme".into()),
+        environment: Some("production".into()),
+        limit: 100,
+    };
     let prod_events = fx.server.core.store.audit_events(&prod).await.expect("audit events");
     assert_eq!(prod_events.iter().filter(|e| e.action == "account.created").count(), 1);
     assert!(prod_events.iter().all(|e| e.target != id));
@@ -64,12 +96,28 @@ async fn account_changes_are_audited_with_their_request_ids() {
     let core = &fx.server.core;
     let staging = onramp_domain::tenancy::EnvKind::Staging;
     core.rotate_signing_key(&actor_op, "acme", staging).await.unwrap();
-    core.reset_service_user_password(&actor_op, "acme", staging, "svc", None).await.unwrap();
+    core.reset_service_user_password(&actor_op, "acme", staging, "svc", None)
+        .await
+        .unwrap();
     core.disable_service_user(&actor_op, "acme", staging, "svc").await.unwrap();
-    let all = AuditFilter { platform_id: Some("acme".into()), environment: None, limit: 1000 };
+    let all = AuditFilter {
+        platform_id: Some("acme".into()),
+        environment: None,
+        limit: 1000,
+    };
     let all_events = fx.server.core.store.audit_events(&all).await.expect("audit events");
-    for action in ["instance.created", "instance.features_changed", "service_user.created", "signing_key.rotated", "service_user.password_reset", "service_user.disabled"] {
-        let e = all_events.iter().find(|e| e.action == action).unwrap_or_else(|| panic!("no {action} event"));
+    for action in [
+        "instance.created",
+        "instance.features_changed",
+        "service_user.created",
+        "signing_key.rotated",
+        "service_user.password_reset",
+        "service_user.disabled",
+    ] {
+        let e = all_events
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no {action} event"));
         assert_eq!(e.actor, "operator");
         assert!(!e.detail.to_string().contains(SERVICE_PASSWORD), "{e:?}");
     }

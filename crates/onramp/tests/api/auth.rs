@@ -24,7 +24,9 @@ fn verify_with_jwks(set: &JwkSet, token: &str) -> Value {
     let key = DecodingKey::from_jwk(jwk).expect("decoding key from JWK");
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("signature verifies with the published key").claims
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("signature verifies with the published key")
+        .claims
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,7 +38,9 @@ async fn password_login_issues_a_verifiable_eddsa_token() {
     let api = server.staging("acme");
 
     let before = now_secs();
-    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await;
+    let r = api
+        .post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD }))
+        .await;
     r.expect(200);
     assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
     assert_eq!(r.json["token_type"], "Bearer");
@@ -60,7 +64,10 @@ async fn password_login_issues_a_verifiable_eddsa_token() {
     assert!(iat >= before - 5 && iat <= now_secs() + 5, "iat {iat} is now");
     assert_eq!(exp - iat, expires_in, "exp = iat + expires_in");
     assert!(claims["iss"].as_str().is_some_and(|s| !s.is_empty()), "iss");
-    assert!(claims["aud"].as_str().is_some_and(|s| !s.is_empty()) || claims["aud"].is_array(), "aud");
+    assert!(
+        claims["aud"].as_str().is_some_and(|s| !s.is_empty()) || claims["aud"].is_array(),
+        "aud"
+    );
     assert!(claims["jti"].as_str().is_some_and(|s| !s.is_empty()), "jti");
 
     // The signature verifies with the published key, independently of the server.
@@ -69,6 +76,16 @@ async fn password_login_issues_a_verifiable_eddsa_token() {
     assert_eq!(verify_with_jwks(&set, &token), claims);
     let jwk = serde_json::to_value(&set.keys[0]).unwrap();
     assert!(jwk.get("d").is_none(), "the JWKS must never contain the private key");
+    assert_eq!(jwk["kty"], "OKP", "{jwk}");
+    assert_eq!(jwk["crv"], "Ed25519", "{jwk}");
+    assert_eq!(jwk["kid"], kid.as_str());
+    assert_eq!(unb64(jwk["x"].as_str().expect("x")).len(), 32, "an Ed25519 public key is 32 bytes");
+    if let Some(alg) = jwk.get("alg") {
+        assert_eq!(alg, "EdDSA");
+    }
+    if let Some(usage) = jwk.get("use") {
+        assert_eq!(usage, "sig");
+    }
 
     // The token works, a second login gets a fresh jti.
     api.with_token(&token).get("/v1/client").await.expect(200);
@@ -90,17 +107,37 @@ async fn password_login_issues_a_verifiable_eddsa_token() {
 async fn wrong_password_and_unknown_user_get_the_same_401() {
     let fx = Fixture::new().await;
     let api = fx.server.staging("acme");
-    let wrong = api.post("/v1/login/password", &json!({ "username": "svc", "password": "not-the-password-1" })).await;
+    let wrong = api
+        .post(
+            "/v1/login/password",
+            &json!({ "username": "svc", "password": "not-the-password-1" }),
+        )
+        .await;
     wrong.problem(401, "unauthenticated");
-    let unknown = api.post("/v1/login/password", &json!({ "username": "nobody", "password": "not-the-password-1" })).await;
+    let unknown = api
+        .post(
+            "/v1/login/password",
+            &json!({ "username": "nobody", "password": "not-the-password-1" }),
+        )
+        .await;
     unknown.problem(401, "unauthenticated");
-    assert_eq!(wrong.json["detail"], unknown.json["detail"], "one message for unknown user and wrong password");
+    assert_eq!(
+        wrong.json["detail"], unknown.json["detail"],
+        "one message for unknown user and wrong password"
+    );
     assert_eq!(wrong.json["title"], unknown.json["title"]);
     assert!(wrong.header("www-authenticate").unwrap().to_ascii_lowercase().starts_with("bearer"));
     assert!(unknown.header("www-authenticate").is_some());
     assert!(wrong.json.get("api_token").is_none());
     // A production password is not a staging one: the same username exists in both.
-    fx.server.production("acme").post("/v1/login/password", &json!({ "username": "svc", "password": "not-the-password-1" })).await.expect(401);
+    fx.server
+        .production("acme")
+        .post(
+            "/v1/login/password",
+            &json!({ "username": "svc", "password": "not-the-password-1" }),
+        )
+        .await
+        .expect(401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,15 +148,33 @@ async fn five_failed_logins_lock_out_even_the_correct_password() {
     server.create_service_user("acme", "staging", "other", &[]).await;
     let api = server.staging("acme");
     for i in 0..5 {
-        let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": format!("wrong-password-{i}") })).await;
+        let r = api
+            .post(
+                "/v1/login/password",
+                &json!({ "username": "svc", "password": format!("wrong-password-{i}") }),
+            )
+            .await;
         r.problem(401, "unauthenticated");
     }
-    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await;
+    let r = api
+        .post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD }))
+        .await;
     r.problem(429, "rate_limited");
-    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("Retry-After in seconds");
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
     assert!(retry >= 1);
-    assert!(r.json["retry_after"].as_u64().is_some_and(|s| s >= 1), "retry_after in the body: {}", r.text);
+    assert!(
+        r.json["retry_after"].as_u64().is_some_and(|s| s >= 1),
+        "retry_after in the body: {}",
+        r.text
+    );
     assert!(r.json.get("api_token").is_none());
+    // The backoff ends: after Retry-After the correct password works again.
+    tokio::time::sleep(std::time::Duration::from_millis(retry * 1000 + 300)).await;
+    login_token(&api, "svc", SERVICE_PASSWORD).await;
     // The backoff is per username: another user of the same environment logs in.
     login_token(&api, "other", SERVICE_PASSWORD).await;
     // And per environment: the same username in production is not locked out.
@@ -138,10 +193,16 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     // Disabled from another process (as `onramp service-user disable` does):
     // the running server only learns it from the database.
     let other = server.other_process_core().await;
-    other.disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "ops").await.expect("disable");
+    other
+        .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "ops")
+        .await
+        .expect("disable");
 
     // A new login fails at once, with the same answer as a wrong password.
-    let r = ops.without_token().post("/v1/login/password", &json!({ "username": "ops", "password": SERVICE_PASSWORD })).await;
+    let r = ops
+        .without_token()
+        .post("/v1/login/password", &json!({ "username": "ops", "password": SERVICE_PASSWORD }))
+        .await;
     r.problem(401, "unauthenticated");
     // The existing token stops working within the settings ttl.
     eventually("the disabled user's token is refused", || async {
@@ -154,7 +215,11 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     fx.staging.get("/v1/client").await.expect(200);
 
     // Disabled through the server's own core: refused on the next request.
-    server.core.disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "svc").await.expect("disable");
+    server
+        .core
+        .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "svc")
+        .await
+        .expect("disable");
     fx.staging.get("/v1/client").await.problem(401, "unauthenticated");
     // A production user of the same name is a different user.
     fx.production.get("/v1/client").await.expect(200);
@@ -167,10 +232,18 @@ async fn password_reset_replaces_the_old_password() {
     let new_password = "a-brand-new-Secret-99";
     fx.server
         .core
-        .reset_service_user_password(&Actor::operator(), "acme", EnvKind::Staging, "svc", Some(onramp_domain::secret::Secret::new(new_password.into())))
+        .reset_service_user_password(
+            &Actor::operator(),
+            "acme",
+            EnvKind::Staging,
+            "svc",
+            Some(onramp_domain::secret::Secret::new(new_password.into())),
+        )
         .await
         .expect("reset");
-    api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD })).await.problem(401, "unauthenticated");
+    api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD }))
+        .await
+        .problem(401, "unauthenticated");
     login_token(&api, "svc", new_password).await;
 }
 
@@ -182,7 +255,12 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     let old_kid = jwt_parts(&old_token).0["kid"].as_str().unwrap().to_owned();
     assert_eq!(jwks(&api).await.keys.len(), 1);
 
-    let new_key = fx.server.core.rotate_signing_key(&Actor::operator(), "acme", EnvKind::Staging).await.expect("rotate");
+    let new_key = fx
+        .server
+        .core
+        .rotate_signing_key(&Actor::operator(), "acme", EnvKind::Staging)
+        .await
+        .expect("rotate");
     assert_ne!(new_key.kid, old_kid);
 
     let set = jwks(&api).await;
@@ -232,12 +310,38 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
 
     let now = now_secs();
     let mut bad: Vec<(&str, String)> = vec![
-        ("expired", sign_eddsa(&key.seed, Some(&key.kid), &with(&with(&claims, "exp", json!(now - 3600)), "iat", json!(now - 4600)))),
-        ("wrong iss", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "iss", json!("https://evil.example")))),
-        ("wrong aud", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "aud", json!("someone-else")))),
-        ("wrong env claim", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "env", json!("production")))),
-        ("wrong pid claim", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "pid", json!("globex")))),
-        ("unknown sub", sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "sub", json!(uuid::Uuid::now_v7().to_string())))),
+        (
+            "expired",
+            sign_eddsa(
+                &key.seed,
+                Some(&key.kid),
+                &with(&with(&claims, "exp", json!(now - 3600)), "iat", json!(now - 4600)),
+            ),
+        ),
+        (
+            "wrong iss",
+            sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "iss", json!("https://evil.example"))),
+        ),
+        (
+            "wrong aud",
+            sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "aud", json!("someone-else"))),
+        ),
+        (
+            "wrong env claim",
+            sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "env", json!("production"))),
+        ),
+        (
+            "wrong pid claim",
+            sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "pid", json!("globex"))),
+        ),
+        (
+            "unknown sub",
+            sign_eddsa(
+                &key.seed,
+                Some(&key.kid),
+                &with(&claims, "sub", json!(uuid::Uuid::now_v7().to_string())),
+            ),
+        ),
         ("no kid", sign_eddsa(&key.seed, None, &claims)),
         ("unknown kid", sign_eddsa(&key.seed, Some("k_unknown"), &claims)),
         ("no exp", {
@@ -255,22 +359,37 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
     let parts: Vec<&str> = real.split('.').collect();
     let mut payload = jwt_parts(&real).1;
     payload["r"] = json!(["service", "admin"]);
-    bad.push(("tampered payload", format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2])));
+    bad.push((
+        "tampered payload",
+        format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2]),
+    ));
     // One character of the payload flipped.
     let mut flipped = parts[1].to_owned().into_bytes();
     let i = flipped.len() / 2;
     flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
-    bad.push(("flipped payload char", format!("{}.{}.{}", parts[0], String::from_utf8(flipped).unwrap(), parts[2])));
+    bad.push((
+        "flipped payload char",
+        format!("{}.{}.{}", parts[0], String::from_utf8(flipped).unwrap(), parts[2]),
+    ));
     // One character of the signature flipped.
     let mut sig = parts[2].to_owned().into_bytes();
     sig[3] = if sig[3] == b'A' { b'B' } else { b'A' };
-    bad.push(("flipped signature", format!("{}.{}.{}", parts[0], parts[1], String::from_utf8(sig).unwrap())));
+    bad.push((
+        "flipped signature",
+        format!("{}.{}.{}", parts[0], parts[1], String::from_utf8(sig).unwrap()),
+    ));
     // No signature at all.
     bad.push(("signature removed", format!("{}.{}.", parts[0], parts[1])));
 
     // alg: none.
-    for header in [json!({ "alg": "none", "typ": "JWT" }), json!({ "alg": "none", "typ": "JWT", "kid": key.kid })] {
-        bad.push(("alg none", format!("{}.{}.", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))));
+    for header in [
+        json!({ "alg": "none", "typ": "JWT" }),
+        json!({ "alg": "none", "typ": "JWT", "kid": key.kid }),
+    ] {
+        bad.push((
+            "alg none",
+            format!("{}.{}.", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes())),
+        ));
     }
 
     // HS256 with the public key as the HMAC secret (algorithm confusion).
@@ -281,7 +400,10 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
         for alg in [Algorithm::HS256, Algorithm::HS512] {
             let mut header = Header::new(alg);
             header.kid = Some(key.kid.clone());
-            bad.push(("hmac with public key", jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap()));
+            bad.push((
+                "hmac with public key",
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap(),
+            ));
         }
     }
 
@@ -292,11 +414,22 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
     }
 
     // Not a bearer credential at all.
-    let r = crate::helpers::send(api.request(reqwest::Method::GET, "/v1/client").header("authorization", format!("Basic {}", b64(b"svc:pw")))).await;
+    let r = crate::helpers::send(
+        api.request(reqwest::Method::GET, "/v1/client")
+            .header("authorization", format!("Basic {}", b64(b"svc:pw"))),
+    )
+    .await;
     r.problem(401, "unauthenticated");
     let r = crate::helpers::send(api.request(reqwest::Method::GET, "/v1/client").header("authorization", "Bearer")).await;
     r.problem(401, "unauthenticated");
     api.get("/v1/client").await.problem(401, "unauthenticated");
+    // The scheme is case-insensitive (RFC 9110).
+    let r = crate::helpers::send(
+        api.request(reqwest::Method::GET, "/v1/client")
+            .header("authorization", format!("bearer {}", fx.staging.token())),
+    )
+    .await;
+    r.expect(200);
     // The good token still works after all that.
     fx.staging.get("/v1/client").await.expect(200);
 }
@@ -305,12 +438,48 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
 async fn login_body_is_validated() {
     let fx = Fixture::new().await;
     let api = fx.server.staging("acme");
-    api.post("/v1/login/password", &json!({ "username": "svc" })).await.problem(400, "validation_failed");
-    let r = api.post("/v1/login/password", &json!({ "username": "svc", "password": SERVICE_PASSWORD, "otp": "1" })).await;
+    api.post("/v1/login/password", &json!({ "username": "svc" }))
+        .await
+        .problem(400, "validation_failed");
+    let r = api
+        .post(
+            "/v1/login/password",
+            &json!({ "username": "svc", "password": SERVICE_PASSWORD, "otp": "1" }),
+        )
+        .await;
     r.problem(400, "unknown_field");
     assert_eq!(r.error_fields(), vec!["otp"]);
     let r = crate::helpers::send(api.request(reqwest::Method::POST, "/v1/login/password").body("{\"username\":")).await;
     r.problem(415, "unsupported_media_type");
-    let r = crate::helpers::send(api.request(reqwest::Method::POST, "/v1/login/password").header("content-type", "application/json").body("{\"username\":")).await;
+    let r = crate::helpers::send(
+        api.request(reqwest::Method::POST, "/v1/login/password")
+            .header("content-type", "application/json")
+            .body("{\"username\":"),
+    )
+    .await;
     r.problem(400, "invalid_json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_login_backoff_grows() {
+    let fx = Fixture::new().await;
+    let api = fx.server.staging("acme");
+    let attempt = async |password: &str| {
+        api.post("/v1/login/password", &json!({ "username": "svc", "password": password }))
+            .await
+    };
+    for i in 0..5 {
+        attempt(&format!("wrong-password-{i}")).await.expect(401);
+    }
+    let first = attempt("wrong-password-x").await;
+    first.problem(429, "rate_limited");
+    let first_wait: u64 = first.header("retry-after").unwrap().parse().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(first_wait * 1000 + 300)).await;
+    // One more failure once the wait is over...
+    attempt("wrong-password-6").await.problem(401, "unauthenticated");
+    // ...and the next wait is longer.
+    let second = attempt(SERVICE_PASSWORD).await;
+    second.problem(429, "rate_limited");
+    let second_wait: u64 = second.header("retry-after").unwrap().parse().unwrap();
+    assert!(second_wait > first_wait, "backoff grows: {first_wait}s then {second_wait}s");
 }

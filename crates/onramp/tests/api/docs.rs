@@ -8,7 +8,12 @@ use crate::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_endpoints_answer_on_any_host_without_credentials() {
     let fx = Fixture::new().await;
-    for api in [fx.server.staging("acme"), fx.server.production("acme"), fx.server.api("unknown.example"), fx.server.api("localhost")] {
+    for api in [
+        fx.server.staging("acme"),
+        fx.server.production("acme"),
+        fx.server.api("unknown.example"),
+        fx.server.api("localhost"),
+    ] {
         let r = api.get("/healthz").await;
         r.expect(200);
         assert_eq!(r.json["status"], "ok", "{}", r.text);
@@ -43,7 +48,11 @@ async fn openapi_document_lists_every_route() {
     r.expect(200);
     assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
     let doc = &r.json;
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1: {}",
+        doc["openapi"]
+    );
     assert!(doc["info"]["title"].is_string());
     let expected: &[(&str, &[&str])] = &[
         ("/v1/login/password", &["post"]),
@@ -63,11 +72,18 @@ async fn openapi_document_lists_every_route() {
         for m in *methods {
             let op = &item[*m];
             assert!(op.is_object(), "{m} {path} is not documented");
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{m} {path} documents no responses");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{m} {path} documents no responses"
+            );
         }
     }
     // Authenticated client routes document their 401 and 403.
-    for (path, m) in [("/v1/client/signup", "post"), ("/v1/client/{user_id}", "get"), ("/v1/client", "get")] {
+    for (path, m) in [
+        ("/v1/client/signup", "post"),
+        ("/v1/client/{user_id}", "get"),
+        ("/v1/client", "get"),
+    ] {
         let responses = &doc["paths"][path][m]["responses"];
         for code in ["401", "403", "429"] {
             assert!(responses[code].is_object(), "{m} {path} does not document {code}");
@@ -87,8 +103,16 @@ async fn swagger_ui_try_it_out_only_on_staging() {
 
     let r = staging.get("/docs/").await;
     r.expect(200);
-    assert!(r.header("content-type").unwrap_or_default().starts_with("text/html"), "{:?}", r.headers);
-    assert!(r.text.to_ascii_lowercase().contains("<html"), "HTML: {}", &r.text[..r.text.len().min(200)]);
+    assert!(
+        r.header("content-type").unwrap_or_default().starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(
+        r.text.to_ascii_lowercase().contains("<html"),
+        "HTML: {}",
+        &r.text[..r.text.len().min(200)]
+    );
     let redirect = staging.get("/docs").await;
     assert!((300..400).contains(&redirect.status), "/docs redirects to /docs/");
     assert_eq!(redirect.header("location"), Some("/docs/"));
@@ -100,17 +124,33 @@ async fn swagger_ui_try_it_out_only_on_staging() {
     };
     let prod_js = production.get("/docs/swagger-initializer.js").await;
     prod_js.expect(200);
-    assert!(prod_js.text.contains("/openapi.json"), "the UI loads our document: {}", prod_js.text);
-    assert!(read_only(&prod_js.text), "production docs must not submit requests: {}", prod_js.text);
+    assert!(
+        prod_js.text.contains("/openapi.json"),
+        "the UI loads our document: {}",
+        prod_js.text
+    );
+    assert!(
+        read_only(&prod_js.text),
+        "production docs must not submit requests: {}",
+        prod_js.text
+    );
     let staging_js = staging.get("/docs/swagger-initializer.js").await;
     staging_js.expect(200);
     assert!(staging_js.text.contains("/openapi.json"));
-    assert!(!compact(&staging_js.text).contains("supportedSubmitMethods\":[]") && !read_only(&staging_js.text), "staging docs allow try-it-out: {}", staging_js.text);
+    assert!(
+        !compact(&staging_js.text).contains("supportedSubmitMethods\":[]") && !read_only(&staging_js.text),
+        "staging docs allow try-it-out: {}",
+        staging_js.text
+    );
     // A host that is no environment gets the safe, read-only page.
     let unknown = fx.server.api("unknown.example").get("/docs/swagger-initializer.js").await;
     unknown.expect(200);
     assert!(read_only(&unknown.text));
-    fx.server.api("unknown.example").get("/docs/no-such-file.js").await.problem(404, "not_found");
+    fx.server
+        .api("unknown.example")
+        .get("/docs/no-such-file.js")
+        .await
+        .problem(404, "not_found");
 }
 
 async fn preflight(api: &Api, origin: &str) -> Resp {
@@ -127,7 +167,10 @@ async fn preflight(api: &Api, origin: &str) -> Resp {
 /// acme with `origin` allowed on staging, applied to the running server.
 async fn fixture_with_origin(origin: &str) -> Fixture {
     let fx = Fixture::new().await;
-    let changes = EnvChanges { add_origins: vec![origin.into()], ..EnvChanges::default() };
+    let changes = EnvChanges {
+        add_origins: vec![origin.into()],
+        ..EnvChanges::default()
+    };
     fx.server.update_environment("acme", "staging", changes).await;
     // Wait for the settings ttl with actual requests, which need no preflight.
     eventually("the new origin applies", || async {
@@ -148,20 +191,44 @@ async fn cors_allows_only_the_origins_configured_for_the_environment() {
     r.expect(200);
     assert_eq!(r.header("access-control-allow-origin"), Some(origin));
     let exposed = r.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
-    assert!(exposed.contains("x-request-id") && exposed.contains("ratelimit-remaining"), "expose-headers: {exposed}");
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("ratelimit-remaining"),
+        "expose-headers: {exposed}"
+    );
 
     // The same origin against production, and other origins against staging: no.
     let r = send(fx.production.request(Method::GET, "/v1/client").header("origin", origin)).await;
     r.expect(200);
-    assert!(r.header("access-control-allow-origin").is_none(), "production must not allow a staging origin: {:?}", r.headers);
-    for other in ["https://evil.example", "https://app.acme.example.evil.example", "http://app.acme.example", "null"] {
+    assert!(
+        r.header("access-control-allow-origin").is_none(),
+        "production must not allow a staging origin: {:?}",
+        r.headers
+    );
+    for other in [
+        "https://evil.example",
+        "https://app.acme.example.evil.example",
+        "http://app.acme.example",
+        "null",
+    ] {
         let r = send(fx.staging.request(Method::GET, "/v1/client").header("origin", other)).await;
-        assert!(r.header("access-control-allow-origin").is_none(), "{other} must not be allowed: {:?}", r.headers);
+        assert!(
+            r.header("access-control-allow-origin").is_none(),
+            "{other} must not be allowed: {:?}",
+            r.headers
+        );
         let r = preflight(&fx.server.staging("acme"), other).await;
-        assert!(r.header("access-control-allow-origin").is_none(), "{other} must not be allowed: {:?}", r.headers);
+        assert!(
+            r.header("access-control-allow-origin").is_none(),
+            "{other} must not be allowed: {:?}",
+            r.headers
+        );
     }
     let r = preflight(&fx.server.production("acme"), origin).await;
-    assert!(r.header("access-control-allow-origin").is_none(), "production must not allow a staging origin: {:?}", r.headers);
+    assert!(
+        r.header("access-control-allow-origin").is_none(),
+        "production must not allow a staging origin: {:?}",
+        r.headers
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,11 +246,19 @@ async fn cors_preflight_from_an_allowed_origin_succeeds() {
         )
         .await;
         assert!(r.status < 300, "preflight of POST {path} answered {}: {}", r.status, r.text);
-        assert_eq!(r.header("access-control-allow-origin"), Some(origin), "preflight of POST {path}: {:?}", r.headers);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some(origin),
+            "preflight of POST {path}: {:?}",
+            r.headers
+        );
         let methods = r.header("access-control-allow-methods").unwrap_or_default().to_ascii_uppercase();
         assert!(methods.contains("POST"), "allow-methods: {methods}");
         let headers = r.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
-        assert!(headers.contains("authorization") && headers.contains("content-type"), "allow-headers: {headers}");
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "allow-headers: {headers}"
+        );
     }
     let r = send(
         staging
@@ -192,5 +267,11 @@ async fn cors_preflight_from_an_allowed_origin_succeeds() {
             .header("access-control-request-method", "PATCH"),
     )
     .await;
-    assert_eq!(r.header("access-control-allow-origin"), Some(origin), "preflight of PATCH: {} {:?}", r.status, r.headers);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some(origin),
+        "preflight of PATCH: {} {:?}",
+        r.status,
+        r.headers
+    );
 }

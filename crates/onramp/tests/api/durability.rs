@@ -9,9 +9,28 @@ use crate::helpers::*;
 /// Creates instance `acme` (client-accounts on) and staging service user
 /// `svc` with [`SERVICE_PASSWORD`] through the CLI.
 pub fn provision(data: &std::path::Path) {
-    cli(data, &["instance", "create", "acme", "--name", "Acme", "--region", "za", "--app-url", "https://app.acme.example"]).ok();
+    cli(
+        data,
+        &[
+            "instance",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--region",
+            "za",
+            "--app-url",
+            "https://app.acme.example",
+        ],
+    )
+    .ok();
     cli(data, &["instance", "features", "acme", "--enable", "client-accounts"]).ok();
-    let doc = cli_with_stdin(data, &["service-user", "create", "acme", "staging", "svc", "--password-stdin"], Some(&format!("{SERVICE_PASSWORD}\n"))).ok();
+    let doc = cli_with_stdin(
+        data,
+        &["service-user", "create", "acme", "staging", "svc", "--password-stdin"],
+        Some(&format!("{SERVICE_PASSWORD}\n")),
+    )
+    .ok();
     assert!(doc.get("password").is_none(), "a password read from stdin is not printed");
 }
 
@@ -33,20 +52,33 @@ async fn acknowledged_signups_survive_kill_9() {
         writers.push(tokio::spawn(async move {
             for i in 0.. {
                 let email = format!("w{w}-{i}@example.com");
-                let sent = api.request(reqwest::Method::POST, "/v1/client/signup").json(&signup_body(&email)).send().await;
+                let sent = api
+                    .request(reqwest::Method::POST, "/v1/client/signup")
+                    .json(&signup_body(&email))
+                    .send()
+                    .await;
                 let Ok(response) = sent else { return };
                 if response.status().as_u16() != 201 {
-                    assert!(response.status().as_u16() < 500 || response.status().as_u16() == 503, "unexpected {}", response.status());
+                    assert!(
+                        response.status().as_u16() < 500 || response.status().as_u16() == 503,
+                        "unexpected {}",
+                        response.status()
+                    );
                     continue;
                 }
-                let Ok(body) = response.json::<serde_json::Value>().await else { return };
+                let Ok(body) = response.json::<serde_json::Value>().await else {
+                    return;
+                };
                 let id = body["user_id"].as_str().expect("user_id").to_owned();
                 let token = body["client_token"].as_str().expect("client_token").to_owned();
                 acked.lock().unwrap().push((id, email, token));
             }
         }));
     }
-    eventually("enough signups are acknowledged", || async { (acked.lock().unwrap().len() >= 60).then_some(()) }).await;
+    eventually("enough signups are acknowledged", || async {
+        (acked.lock().unwrap().len() >= 60).then_some(())
+    })
+    .await;
     // Pull the plug while the writers are still writing.
     server.kill9();
     for w in writers {
@@ -69,6 +101,8 @@ async fn acknowledged_signups_survive_kill_9() {
     assert!(listed.len() >= acked.len());
     // The database is consistent and writable after the crash.
     authed.signup("after-crash@example.com").await;
-    let r = authed.post("/v1/client/login", &json!({ "email": acked[0].1, "password": CLIENT_PASSWORD })).await;
+    let r = authed
+        .post("/v1/client/login", &json!({ "email": acked[0].1, "password": CLIENT_PASSWORD }))
+        .await;
     r.expect(200);
 }

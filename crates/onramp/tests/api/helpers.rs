@@ -36,7 +36,11 @@ pub const EVENTUALLY: Duration = Duration::from_secs(20);
 
 /// A cheap argon2id cost so tests stay fast.
 pub fn cheap_hash() -> HashCost {
-    HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 }
+    HashCost {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    }
 }
 
 /// Settings of an in-process test server on 127.0.0.1:0 with its data in `dir`.
@@ -46,7 +50,11 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         database_url: format!("sqlite://{}/onramp.db?mode=rwc", dir.display()),
         db_max_connections: 8,
         db_acquire_timeout: Duration::from_secs(5),
-        core: CoreConfig { hash_cost: cheap_hash(), settings_ttl: Duration::from_millis(200), ..CoreConfig::default() },
+        core: CoreConfig {
+            hash_cost: cheap_hash(),
+            settings_ttl: Duration::from_millis(200),
+            ..CoreConfig::default()
+        },
         default_rate_limit: 1000,
         shutdown_timeout: Duration::from_secs(5),
     }
@@ -88,7 +96,13 @@ impl TestServer {
         let mut settings = test_settings(dir.path());
         tweak(&mut settings);
         let running = onramp::startup::start(settings.clone()).await.expect("server starts");
-        Self { addr: running.addr, core: Arc::clone(&running.core), settings, dir, running: Some(running) }
+        Self {
+            addr: running.addr,
+            core: Arc::clone(&running.core),
+            settings,
+            dir,
+            running: Some(running),
+        }
     }
 
     /// Stops the server, draining in-flight requests.
@@ -128,7 +142,10 @@ impl TestServer {
         self.core.create_instance(&Actor::operator(), new).await.expect("create instance");
         if !features.is_empty() {
             let enable: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
-            self.core.set_features(&Actor::operator(), platform_id, &enable, &[]).await.expect("set features");
+            self.core
+                .set_features(&Actor::operator(), platform_id, &enable, &[])
+                .await
+                .expect("set features");
         }
     }
 
@@ -137,7 +154,14 @@ impl TestServer {
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         let (user, generated) = self
             .core
-            .create_service_user(&Actor::operator(), platform_id, env_kind(env), username, &roles, Some(Secret::new(SERVICE_PASSWORD.into())))
+            .create_service_user(
+                &Actor::operator(),
+                platform_id,
+                env_kind(env),
+                username,
+                &roles,
+                Some(Secret::new(SERVICE_PASSWORD.into())),
+            )
             .await
             .expect("create service user");
         assert!(generated.is_none(), "a given password is not echoed back as generated");
@@ -145,12 +169,21 @@ impl TestServer {
     }
 
     pub async fn set_rate_limits(&self, platform_id: &str, limits: &[(&str, u32)]) {
-        let changes = InstanceChanges { rate_limits: limits.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect(), ..InstanceChanges::default() };
-        self.core.update_instance(&Actor::operator(), platform_id, changes).await.expect("update instance");
+        let changes = InstanceChanges {
+            rate_limits: limits.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect(),
+            ..InstanceChanges::default()
+        };
+        self.core
+            .update_instance(&Actor::operator(), platform_id, changes)
+            .await
+            .expect("update instance");
     }
 
     pub async fn update_environment(&self, platform_id: &str, env: &str, changes: EnvChanges) {
-        self.core.update_environment(&Actor::operator(), platform_id, env_kind(env), changes).await.expect("update environment");
+        self.core
+            .update_environment(&Actor::operator(), platform_id, env_kind(env), changes)
+            .await
+            .expect("update environment");
     }
 
     /// Logs a service user in (asserting 200) and returns an authenticated client.
@@ -186,7 +219,13 @@ impl Fixture {
         let production_user = server.create_service_user("acme", "production", "svc", &[]).await;
         let staging = server.login(&server.staging("acme"), "svc").await;
         let production = server.login(&server.production("acme"), "svc").await;
-        Self { server, staging, production, staging_user, production_user }
+        Self {
+            server,
+            staging,
+            production,
+            staging_user,
+            production_user,
+        }
     }
 }
 
@@ -207,15 +246,26 @@ impl Api {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        Self { client, base: format!("http://{host}:{}", addr.port()), host: host.to_owned(), token: None }
+        Self {
+            client,
+            base: format!("http://{host}:{}", addr.port()),
+            host: host.to_owned(),
+            token: None,
+        }
     }
 
     pub fn with_token(&self, token: &str) -> Self {
-        Self { token: Some(token.to_owned()), ..self.clone() }
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
     }
 
     pub fn without_token(&self) -> Self {
-        Self { token: None, ..self.clone() }
+        Self {
+            token: None,
+            ..self.clone()
+        }
     }
 
     pub fn token(&self) -> &str {
@@ -265,7 +315,13 @@ impl Api {
             };
             let r = self.get(&path).await;
             r.expect(200);
-            ids.extend(r.json["data"].as_array().expect("data").iter().map(|a| a["user_id"].as_str().expect("user_id").to_owned()));
+            ids.extend(
+                r.json["data"]
+                    .as_array()
+                    .expect("data")
+                    .iter()
+                    .map(|a| a["user_id"].as_str().expect("user_id").to_owned()),
+            );
             match r.json["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => return ids,
@@ -311,7 +367,10 @@ impl Resp {
 
     /// The `field`s of the problem's `errors`.
     pub fn error_fields(&self) -> Vec<String> {
-        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.json["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -326,11 +385,21 @@ pub fn assert_problem_shape(r: &Resp) {
     assert!(!code.is_empty());
     let ty = j["type"].as_str().unwrap_or_else(|| panic!("problem without type: {}", r.text));
     assert!(ty.ends_with(code), "type {ty} should name the code {code}");
-    assert!(j["title"].as_str().is_some_and(|t| !t.is_empty()), "problem without title: {}", r.text);
+    assert!(
+        j["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "problem without title: {}",
+        r.text
+    );
     assert_eq!(j["status"].as_u64(), Some(u64::from(r.status)), "status in the body: {}", r.text);
-    let rid = j["request_id"].as_str().unwrap_or_else(|| panic!("problem without request_id: {}", r.text));
+    let rid = j["request_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("problem without request_id: {}", r.text));
     assert!(!rid.is_empty(), "empty request_id");
-    assert_eq!(r.header("x-request-id"), Some(rid), "X-Request-Id header should match the body's request_id");
+    assert_eq!(
+        r.header("x-request-id"),
+        Some(rid),
+        "X-Request-Id header should match the body's request_id"
+    );
     if r.status == 401 {
         assert!(r.header("www-authenticate").is_some(), "a 401 needs WWW-Authenticate");
     }
@@ -344,12 +413,20 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     assert!(status < 500 || status == 503, "server error {status}: {text}");
-    Resp { status, headers, text, json }
+    Resp {
+        status,
+        headers,
+        text,
+        json,
+    }
 }
 
 /// `POST /v1/login/password`, asserting 200; returns the token.
 pub async fn login_token(api: &Api, username: &str, password: &str) -> String {
-    let r = api.without_token().post("/v1/login/password", &json!({ "username": username, "password": password })).await;
+    let r = api
+        .without_token()
+        .post("/v1/login/password", &json!({ "username": username, "password": password }))
+        .await;
     r.expect(200);
     r.json["api_token"].as_str().expect("api_token").to_owned()
 }
@@ -370,8 +447,13 @@ where
     }
 }
 
+/// Parses an RFC 3339 timestamp, which must be in UTC.
+#[track_caller]
 pub fn parse_rfc3339(s: &str) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"));
+    assert!(t.offset().is_utc(), "{s:?} is not in UTC");
+    t
 }
 
 pub fn now_secs() -> i64 {
@@ -399,7 +481,9 @@ pub fn jwt_parts(token: &str) -> (Value, Value) {
 
 /// The PKCS#8 DER of an Ed25519 seed (RFC 8410).
 pub fn ed25519_der(seed: &[u8]) -> Vec<u8> {
-    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
     der.extend_from_slice(seed);
     der
 }
@@ -447,8 +531,12 @@ impl CliRun {
     /// Stdout as exactly one JSON document.
     #[track_caller]
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not exactly one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not exactly one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Asserts success and returns the JSON document.
@@ -468,7 +556,9 @@ pub fn cli_with_stdin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Cl
     use std::io::Write as _;
     let mut cmd = onramp_command();
     cmd.arg("--data-dir").arg(data_dir).arg("--json").args(CHEAP_HASH_FLAGS).args(args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     let mut child = cmd.spawn().expect("spawn onramp");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
@@ -478,8 +568,44 @@ pub fn cli_with_stdin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Cl
 }
 
 /// Runs the binary with exactly these arguments (no data dir, no --json).
+/// A run that has not ended after a minute (e.g. a server that was expected
+/// to refuse to start) is killed and counts as a failure of the test.
 pub fn run_raw(args: &[&str]) -> CliRun {
-    CliRun::from(onramp_command().args(args).stdin(Stdio::null()).output().expect("onramp runs"))
+    use std::io::Read as _;
+    let mut child = onramp_command()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn onramp");
+    let (mut out, mut err) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let readers = (
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = out.read_to_end(&mut s);
+            s
+        }),
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = err.read_to_end(&mut s);
+            s
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("onramp {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (readers.0.join().expect("stdout reader"), readers.1.join().expect("stderr reader"));
+    CliRun::from(Output { status, stdout, stderr })
 }
 
 /// `onramp serve` as a child process; killed (SIGKILL) when dropped.
@@ -491,12 +617,21 @@ pub struct ChildServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 impl ChildServer {
     /// Starts `serve` on a free port and waits until `/healthz` answers.
     pub async fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra, &[]).await
+    }
+
+    /// Like [`ChildServer::start`], with extra environment variables.
+    pub async fn start_with_env(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Self {
         for attempt in 0..5 {
             let port = free_port();
             static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -513,12 +648,18 @@ impl ChildServer {
                 .args(CHEAP_HASH_FLAGS)
                 .args(["--settings-ttl", "1s"])
                 .args(extra)
+                .envs(envs.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log_file))
                 .spawn()
                 .expect("spawn onramp serve");
-            let mut server = Self { child, addr: listen.parse().expect("addr"), data_dir: data_dir.to_owned(), log };
+            let mut server = Self {
+                child,
+                addr: listen.parse().expect("addr"),
+                data_dir: data_dir.to_owned(),
+                log,
+            };
             if server.wait_healthy().await {
                 return server;
             }
@@ -537,10 +678,10 @@ impl ChildServer {
                 eprintln!("onramp serve exited early with {status}:\n{}", self.log());
                 return false;
             }
-            if let Ok(r) = client.get(format!("http://{}/healthz", self.addr)).send().await {
-                if r.status().is_success() {
-                    return true;
-                }
+            if let Ok(r) = client.get(format!("http://{}/healthz", self.addr)).send().await
+                && r.status().is_success()
+            {
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -567,7 +708,10 @@ impl ChildServer {
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
         assert!(status.success(), "kill -TERM failed");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

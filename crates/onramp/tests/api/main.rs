@@ -12,5 +12,6 @@ mod clients;
 mod concurrency;
 mod docs;
 mod durability;
+mod idempotency;
 mod isolation;
 mod rate_limit;

@@ -7,7 +7,10 @@ use crate::helpers::*;
 const ROUTE: &str = "GET /v1/client/{user_id}";
 
 fn num(r: &Resp, name: &str) -> u64 {
-    r.header(name).unwrap_or_else(|| panic!("{name} missing on a {} response", r.status)).parse().unwrap_or_else(|_| panic!("{name} is not a number"))
+    r.header(name)
+        .unwrap_or_else(|| panic!("{name} missing on a {} response", r.status))
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,9 +40,16 @@ async fn an_endpoint_limit_applies_per_credential_and_endpoint() {
     assert_eq!(num(&r, "ratelimit-limit"), 5);
     assert_eq!(num(&r, "ratelimit-remaining"), 0);
     assert!(num(&r, "ratelimit-reset") >= 1);
-    assert!(r.json["retry_after"].as_u64().is_some_and(|s| s >= 1), "retry_after in the body: {}", r.text);
+    assert!(
+        r.json["retry_after"].as_u64().is_some_and(|s| s >= 1),
+        "retry_after in the body: {}",
+        r.text
+    );
     // Other ids behind the same route template share the limit.
-    fx.staging.get(&format!("/v1/client/{}", uuid::Uuid::now_v7())).await.problem(429, "rate_limited");
+    fx.staging
+        .get(&format!("/v1/client/{}", uuid::Uuid::now_v7()))
+        .await
+        .problem(429, "rate_limited");
     // PATCH and DELETE on the same path are other endpoints.
     fx.staging.patch(&path, &json!({})).await.expect(200);
 
@@ -54,7 +64,10 @@ async fn an_endpoint_limit_applies_per_credential_and_endpoint() {
     assert_eq!(num(&r, "ratelimit-remaining"), 4);
     // The same credential name in the other environment is another credential.
     let prod = fx.production.signup("ann@example.com").await;
-    fx.production.get(&format!("/v1/client/{}", prod["user_id"].as_str().unwrap())).await.expect(200);
+    fx.production
+        .get(&format!("/v1/client/{}", prod["user_id"].as_str().unwrap()))
+        .await
+        .expect(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,10 +78,14 @@ async fn rate_limit_headers_are_on_every_api_response() {
         fx.staging.get("/v1/client").await,
         fx.staging.get(&format!("/v1/client/{}", uuid::Uuid::now_v7())).await,
         fx.staging.post("/v1/client/signup", &json!({ "email": 1 })).await,
-        fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" })).await,
+        fx.staging
+            .post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" }))
+            .await,
         anonymous.get("/v1/client").await,
         anonymous.get("/.well-known/jwks.json").await,
-        anonymous.post("/v1/login/password", &json!({ "username": "svc", "password": "wrong-password-1" })).await,
+        anonymous
+            .post("/v1/login/password", &json!({ "username": "svc", "password": "wrong-password-1" }))
+            .await,
     ];
     for r in &responses {
         for name in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
@@ -82,9 +99,15 @@ async fn rate_limit_headers_are_on_every_api_response() {
 async fn an_instance_default_limit_applies_to_every_endpoint() {
     let fx = Fixture::with(|_| {}, &[("default", 3), ("GET /v1/client", 10)]).await;
     for _ in 0..3 {
-        fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" })).await.expect(401);
+        fx.staging
+            .post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" }))
+            .await
+            .expect(401);
     }
-    fx.staging.post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" })).await.problem(429, "rate_limited");
+    fx.staging
+        .post("/v1/client/sessions/verify", &json!({ "client_token": "onr_sess_nope" }))
+        .await
+        .problem(429, "rate_limited");
     // The route override wins over the instance default.
     for _ in 0..4 {
         let r = fx.staging.get("/v1/client").await;
