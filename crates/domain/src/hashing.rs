@@ -199,7 +199,11 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_the_queue_is_full() {
-        let cost = HashCost { memory_kib: 8 * 1024, iterations: 4, parallelism: 1 };
+        let cost = HashCost {
+            memory_kib: 8 * 1024,
+            iterations: 4,
+            parallelism: 1,
+        };
         let h = std::sync::Arc::new(PasswordHasher::with_limits(cost, 1, 2).unwrap());
         let pw = Secret::new("correct horse".into());
         let results = futures_join(&h, &pw, 8).await;

@@ -51,6 +51,16 @@ pub struct ServiceUser {
     pub updated_at: Millis,
 }
 
+/// Changes to an account; `None` keeps a column as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountUpdate {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub updated_at: Millis,
+}
+
 /// A client session; only the token's hash is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -125,8 +135,14 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Account>, StoreError>;
-    /// Updates an account; with `end_sessions`, deletes all its sessions too.
-    async fn update_account(&self, account: &Account, end_sessions: bool, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+    /// Writes only the columns `update` sets, so concurrent edits of other
+    /// fields survive; a new password hash also ends all the account's
+    /// sessions. Returns the account as stored afterwards.
+    async fn update_account(&self, env_id: &str, id: &str, update: &AccountUpdate, audit: &AuditEvent) -> Result<Account, StoreError>;
+    /// Opens `session` only if the account's password hash is still
+    /// `verified_hash`, replacing it with `rehash` if given; `false` when the
+    /// password changed meanwhile (the change wins over a racing login).
+    async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
     /// Deletes an account and its sessions. `NotFound` if it did not exist.
     async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
 
@@ -139,7 +155,11 @@ pub trait Store: Send + Sync {
 
     /// Inserts `record` unless its key exists (and is younger than
     /// `expired_before`); returns the existing record if there is one.
-    async fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn claim_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+        expired_before: Millis,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
     async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
     async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
     /// Deletes expired sessions and idempotency keys older than `idempotency_before`.

@@ -28,24 +28,31 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// health and documentation on any host.
 pub fn app(state: AppState) -> Router {
     let (tenant_routes, health, api) = documented_routes(&state);
+    // The 405 fallback is set on each router before its layers: set on the
+    // merged router it would replace the layered fallbacks, and CORS
+    // preflights (OPTIONS) would never reach the CORS layer.
     let tenant_routes = tenant_routes
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard::guard))
         .layer(cors())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::tenant::resolve_tenant,
         ));
+    let any_host = health
+        .merge(routes::docs::router(api))
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(tenant_routes)
-        .merge(health)
-        .merge(routes::docs::router(api))
+        .merge(any_host)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response() })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint").into_response()
-        })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint").into_response()
 }
 
 /// The routes served per tenant, the routes served on any host, and the

@@ -40,24 +40,38 @@ pub fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::content::ContentBuilder;
 
     let problem = |description: &str| {
-        let content = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build();
-        ResponseBuilder::new().description(description).content("application/problem+json", content).build()
+        let content = ContentBuilder::new()
+            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", content)
+            .build()
     };
     for item in api.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
         for op in ops.into_iter().flatten() {
             let mut add = |status: &str, description: &str| {
-                op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
             };
             add("404", "Unknown instance (`unknown_instance`) or resource (`not_found`)");
             add("429", "Rate limited (`rate_limited`); see `Retry-After`");
             add("500", "Internal error; the body carries only the request id");
-            add("503", "Database unavailable (`unavailable`) or password hashing overloaded (`overloaded`)");
+            add(
+                "503",
+                "Database unavailable (`unavailable`) or password hashing overloaded (`overloaded`)",
+            );
             if op.security.is_some() {
                 add("401", "Missing or invalid credentials (`unauthenticated`)");
             }
             if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-                add("400", "Invalid input (`invalid_json`, `validation_failed`, `unknown_field`, `invalid_query`)");
+                add(
+                    "400",
+                    "Invalid input (`invalid_json`, `validation_failed`, `unknown_field`, `invalid_query`)",
+                );
             }
             if op.request_body.is_some() {
                 add("413", "Body larger than 64 KiB (`payload_too_large`)");

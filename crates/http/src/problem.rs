@@ -244,7 +244,10 @@ mod tests {
             std::fs::write(path, &expected).unwrap();
         }
         let actual = std::fs::read_to_string(path).unwrap_or_default();
-        assert_eq!(actual, expected, "docs/errors.md is stale: run `UPDATE_DOCS=1 cargo test -p onramp-http`");
+        assert_eq!(
+            actual, expected,
+            "docs/errors.md is stale: run `UPDATE_DOCS=1 cargo test -p onramp-http`"
+        );
     }
 
     #[test]

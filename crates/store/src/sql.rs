@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use onramp_domain::account::Account;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::signing::SigningKey;
-use onramp_domain::store::{AuditFilter, IdempotencyRecord, ServiceUser, Session, Store, StoreError};
+use onramp_domain::store::{AccountUpdate, AuditFilter, IdempotencyRecord, ServiceUser, Session, Store, StoreError};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
@@ -331,27 +331,53 @@ impl Store for SqlStore {
         self.all(q, rows::account).await
     }
 
-    async fn update_account(&self, a: &Account, end_sessions: bool, audit: Option<&AuditEvent>) -> R<()> {
-        self.audited(audit, async |c| {
+    async fn update_account(&self, env_id: &str, id: &str, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {
+        self.audited(Some(audit), async |c| {
             let q = sqlx::query(
-                "UPDATE accounts SET email = $3, email_normalized = $4, first_name = $5, last_name = $6, password_hash = $7, updated_at = $8
+                "UPDATE accounts SET email = COALESCE($3, email), email_normalized = COALESCE($4, email_normalized),
+                 first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name),
+                 password_hash = COALESCE($7, password_hash), updated_at = $8
                  WHERE env_id = $1 AND id = $2",
             )
-            .bind(&a.env_id)
-            .bind(&a.id)
-            .bind(&a.email)
-            .bind(a.email.to_lowercase())
-            .bind(&a.name.first_name)
-            .bind(&a.name.last_name)
-            .bind(&a.password_hash)
-            .bind(a.updated_at);
+            .bind(env_id)
+            .bind(id)
+            .bind(u.email.as_deref())
+            .bind(u.email.as_ref().map(|e| e.to_lowercase()))
+            .bind(u.first_name.as_deref())
+            .bind(u.last_name.as_deref())
+            .bind(u.password_hash.as_deref())
+            .bind(u.updated_at);
             expect_row(c, q).await?;
-            if end_sessions {
-                delete_sessions(c, &a.env_id, &a.id).await?;
+            if u.password_hash.is_some() {
+                delete_sessions(c, env_id, id).await?;
             }
             Ok(())
         })
+        .await?;
+        self.account(env_id, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> R<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Taking the row first serialises this login with password changes.
+        let unchanged = sqlx::query(
+            "UPDATE accounts SET password_hash = COALESCE($4, password_hash) WHERE env_id = $1 AND id = $2 AND password_hash = $3",
+        )
+        .bind(&session.env_id)
+        .bind(&session.account_id)
+        .bind(verified_hash)
+        .bind(rehash)
+        .execute(&mut *tx)
         .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        if !unchanged {
+            return Ok(false);
+        }
+        insert_session(&mut tx, session).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> R<()> {
@@ -425,7 +451,9 @@ impl Store for SqlStore {
         if inserted.rows_affected() == 1 {
             return Ok(None);
         }
-        let q = sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2").bind(&r.env_id).bind(&r.key_hash);
+        let q = sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
+            .bind(&r.env_id)
+            .bind(&r.key_hash);
         self.one(q, rows::idempotency).await
     }
 
@@ -452,9 +480,16 @@ impl Store for SqlStore {
     }
 
     async fn purge_expired(&self, now: i64, idempotency_before: i64) -> R<u64> {
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await.map_err(map_err)?;
-        let keys =
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(idempotency_before).execute(&self.pool).await.map_err(map_err)?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(idempotency_before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(sessions.rows_affected() + keys.rows_affected())
     }
 }

@@ -10,7 +10,7 @@ use crate::error::{DomainError, Validator};
 use crate::hashing::Verified;
 use crate::password::check_policy;
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{Session, StoreError};
+use crate::store::{AccountUpdate, Session, StoreError};
 use crate::tenancy::Tenant;
 
 /// Prefix of client session tokens.
@@ -46,7 +46,8 @@ impl Core {
     fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
         let now = now_ms();
-        let expires_at = now + self.config.session_ttl.as_millis() as i64;
+        // Whole seconds, as the API shows them: a session never outlives its advertised expiry.
+        let expires_at = (now + self.config.session_ttl.as_millis() as i64) / 1000 * 1000;
         let session = Session {
             token_hash: token_hash(&token),
             env_id: env_id.to_owned(),
@@ -118,22 +119,29 @@ impl Core {
         let normalized = email.trim().to_lowercase();
         let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
         self.throttle.check(&throttle_key)?;
-        let mut account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
+        let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
         let verified = self
             .hasher
             .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
             .await?;
-        let (Some(account), Some(verified)) = (account.as_mut(), verified) else {
+        let (Some(account), Some(verified)) = (account.as_ref(), verified) else {
             self.throttle.failed(&throttle_key);
             return Err(DomainError::InvalidCredentials);
         };
         self.throttle.succeeded(&throttle_key);
-        if verified == Verified::NeedsRehash {
-            account.password_hash = self.hasher.hash(password).await?;
-            self.store.update_account(account, false, None).await?;
-        }
+        let rehash = match verified {
+            Verified::NeedsRehash => Some(self.hasher.hash(password).await?),
+            Verified::Current => None,
+        };
         let (session, opened) = self.new_session(&tenant.env.id, &account.id);
-        self.store.create_session(&session).await?;
+        if !self
+            .store
+            .open_session_checked(&session, &account.password_hash, rehash.as_deref())
+            .await?
+        {
+            // The password changed while this login was verifying the old one.
+            return Err(DomainError::InvalidCredentials);
+        }
         Ok(opened)
     }
 
@@ -200,14 +208,14 @@ impl Core {
     /// # Errors
     /// `NotFound`, `Validation`, `EmailTaken`.
     pub async fn update_account(&self, tenant: &Tenant, actor: &Actor, id: &str, changes: AccountChanges) -> Result<Account, DomainError> {
-        let mut account = self.account(tenant, id).await?;
+        let account = self.account(tenant, id).await?;
         let mut v = Validator::default();
         let email = changes.email.as_deref().and_then(|e| v.check(Email::parse("email", e)));
-        let first = changes
+        let first_name = changes
             .first_name
             .as_deref()
             .and_then(|n| v.check(parse_name_part("name.first_name", n)));
-        let last = changes
+        let last_name = changes
             .last_name
             .as_deref()
             .and_then(|n| v.check(parse_name_part("name.last_name", n)));
@@ -216,31 +224,36 @@ impl Core {
             v.check(check_policy("password", pw, Some(effective_email)));
         }
         v.finish()?;
-        let mut changed: Vec<&str> = Vec::new();
-        if let Some(email) = email {
-            account.email = email.as_str().to_owned();
-            changed.push("email");
-        }
-        if let Some(first) = first {
-            account.name.first_name = first;
-            changed.push("name.first_name");
-        }
-        if let Some(last) = last {
-            account.name.last_name = last;
-            changed.push("name.last_name");
-        }
-        if let Some(pw) = &changes.password {
-            account.password_hash = self.hasher.hash(pw).await?;
-            changed.push("password");
-        }
-        account.updated_at = now_ms();
+        let password_hash = match &changes.password {
+            Some(pw) => Some(self.hasher.hash(pw).await?),
+            None => None,
+        };
+        let update = AccountUpdate {
+            email: email.map(|e| e.as_str().to_owned()),
+            first_name,
+            last_name,
+            password_hash,
+            updated_at: now_ms(),
+        };
+        let changed: Vec<&str> = [
+            ("email", update.email.is_some()),
+            ("name.first_name", update.first_name.is_some()),
+            ("name.last_name", update.last_name.is_some()),
+            ("password", update.password_hash.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
         let audit = self
             .account_audit(tenant, actor, "account.updated", &account.id)
             .with_detail(json!({ "changed": changed }));
         self.store
-            .update_account(&account, changes.password.is_some(), Some(&audit))
-            .await?;
-        Ok(account)
+            .update_account(&tenant.env.id, &account.id, &update, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => DomainError::NotFound("account"),
+                other => other.into(),
+            })
     }
 
     /// Deletes an account and ends its sessions.

@@ -58,7 +58,14 @@ impl Core {
     /// # Errors
     /// `Validation` for a malformed key, `IdempotencyKeyReused` when the key
     /// was used with another request, `Conflict` while the first request runs.
-    pub async fn idempotency_begin(&self, tenant: &Tenant, credential: &str, key: &str, route: &str, body: &[u8]) -> Result<Begin, DomainError> {
+    pub async fn idempotency_begin(
+        &self,
+        tenant: &Tenant,
+        credential: &str,
+        key: &str,
+        route: &str,
+        body: &[u8],
+    ) -> Result<Begin, DomainError> {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(DomainError::invalid(
                 "Idempotency-Key",
@@ -70,17 +77,32 @@ impl Core {
         let cipher_key = digest(&[b"cipher", credential.as_bytes(), key.as_bytes()]);
         let fingerprint = hex(&digest(&[route.as_bytes(), body]));
         let now = now_ms();
-        let record = IdempotencyRecord { env_id: tenant.env.id.clone(), key_hash, fingerprint, status: 0, body: Vec::new(), created_at: now };
+        let record = IdempotencyRecord {
+            env_id: tenant.env.id.clone(),
+            key_hash,
+            fingerprint,
+            status: 0,
+            body: Vec::new(),
+            created_at: now,
+        };
         let expired_before = now - KEY_LIFETIME.as_millis() as i64;
         match self.store.claim_idempotency_key(&record, expired_before).await? {
-            None => Ok(Begin::Fresh(Claim { env_id: record.env_id, key_hash: record.key_hash, cipher_key })),
+            None => Ok(Begin::Fresh(Claim {
+                env_id: record.env_id,
+                key_hash: record.key_hash,
+                cipher_key,
+            })),
             Some(found) if found.fingerprint != record.fingerprint => Err(DomainError::IdempotencyKeyReused),
-            Some(found) if found.status == 0 => {
-                Err(DomainError::Conflict("a request with this Idempotency-Key is still in progress; retry shortly".into()))
-            }
+            Some(found) if found.status == 0 => Err(DomainError::Conflict(
+                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+            )),
             Some(found) => {
-                let body = decrypt(&cipher_key, &found.body).ok_or_else(|| DomainError::Internal("stored response does not decrypt".into()))?;
-                Ok(Begin::Replay { status: found.status as u16, body })
+                let body =
+                    decrypt(&cipher_key, &found.body).ok_or_else(|| DomainError::Internal("stored response does not decrypt".into()))?;
+                Ok(Begin::Replay {
+                    status: found.status as u16,
+                    body,
+                })
             }
         }
     }
@@ -91,7 +113,10 @@ impl Core {
     /// Storage failures.
     pub async fn idempotency_complete(&self, claim: Claim, status: u16, body: &[u8]) -> Result<(), DomainError> {
         let sealed = encrypt(&claim.cipher_key, body);
-        Ok(self.store.complete_idempotency_key(&claim.env_id, &claim.key_hash, i64::from(status), &sealed).await?)
+        Ok(self
+            .store
+            .complete_idempotency_key(&claim.env_id, &claim.key_hash, i64::from(status), &sealed)
+            .await?)
     }
 
     /// Forgets a claim whose request failed in a way worth retrying.

@@ -44,6 +44,23 @@ pub struct EnvChanges {
     pub remove_origins: Vec<String>,
 }
 
+/// `default`, or a route template as rate limits name it: `POST /v1/client/login`.
+fn parse_rate_limit_route(raw: &str) -> Result<(), crate::FieldError> {
+    let valid = raw == "default"
+        || raw.split_once(' ').is_some_and(|(method, path)| {
+            matches!(method, "GET" | "POST" | "PUT" | "PATCH" | "DELETE") && path.starts_with('/') && !path.contains(char::is_whitespace)
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::FieldError::new(
+            "rate_limit",
+            "invalid_route",
+            format!("`{raw}` is not `default` or a route like `POST /v1/client/login`"),
+        ))
+    }
+}
+
 fn parse_display_name(raw: &str) -> Result<String, crate::FieldError> {
     crate::account::parse_name_part("name", raw)
 }
@@ -168,6 +185,9 @@ impl Core {
             instance.app_url = url;
         }
         for (route, per_minute) in &changes.rate_limits {
+            if v.check(parse_rate_limit_route(route)).is_none() {
+                continue;
+            }
             match per_minute {
                 0 => instance.rate_limits.remove(route),
                 n => instance.rate_limits.insert(route.clone(), *n),

@@ -30,8 +30,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Ok(key) = raw_key.to_str().map(str::to_owned) else {
         return ApiError::new(ErrorCode::ValidationFailed, "Idempotency-Key must be visible ASCII").into_response();
     };
-    let (Some(tenant), Some(Principal(claims))) = (req.extensions().get::<Arc<Tenant>>().cloned(), req.extensions().get::<Principal>().cloned())
-    else {
+    let (Some(tenant), Some(Principal(claims))) = (
+        req.extensions().get::<Arc<Tenant>>().cloned(),
+        req.extensions().get::<Principal>().cloned(),
+    ) else {
         // Unauthenticated: let the handler refuse it.
         return next.run(req).await;
     };
@@ -66,7 +68,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
 fn replay(status: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

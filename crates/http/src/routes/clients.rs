@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use onramp_domain::DomainError;
 use onramp_domain::account::{Account, PersonName};
 use onramp_domain::clock::rfc3339;
 use onramp_domain::secret::Secret;
@@ -20,7 +21,10 @@ type Caller = Authorized<ClientAccounts>;
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let creating = OpenApiRouter::new()
         .routes(routes!(signup))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::idempotency::idempotency));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::idempotency::idempotency,
+        ));
     OpenApiRouter::new()
         .merge(creating)
         .routes(routes!(login))
@@ -34,10 +38,18 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct Name {
     /// 1 to 100 characters, no control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
+    )]
     pub first_name: String,
     /// 1 to 100 characters, no control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
+    )]
     pub last_name: String,
 }
 
@@ -97,9 +109,17 @@ pub struct AccountResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamePatch {
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
+    )]
     pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
+    )]
     pub last_name: Option<String>,
 }
 
@@ -225,9 +245,9 @@ pub async fn verify_session(
         .core
         .verify_session(&caller.tenant, &body.client_token)
         .await
-        .map_err(|_| ApiError {
-            challenge: "ClientToken",
-            ..ApiError::new(ErrorCode::Unauthenticated, "the client token is unknown, ended or expired")
+        .map_err(|e| match e {
+            DomainError::Unauthenticated => ApiError::new(ErrorCode::Unauthenticated, "the client token is unknown, ended or expired"),
+            other => other.into(),
         })?;
     Ok(Json(VerifiedSession {
         user_id: session.account_id,
@@ -248,7 +268,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): J
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// List accounts, oldest first.
+/// List accounts, ordered by id (generated ids are UUIDv7, so these sort by creation time).
 #[utoipa::path(
     operation_id = "list_client_accounts", get, path = "/v1/client", tag = "client accounts", params(ListParams), security(("bearer" = [])),
     responses(

@@ -5,7 +5,7 @@ use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::services::Core;
 use onramp_domain::services::instances::{EnvChanges, InstanceChanges, NewInstance};
-use onramp_domain::tenancy::{EnvKind, Instance};
+use onramp_domain::tenancy::{EnvKind, Instance, parse_origin};
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Ctx};
@@ -70,6 +70,32 @@ pub enum InstanceCommand {
     },
 }
 
+fn parse_rate_limit(raw: &str) -> CliResult<(String, u32)> {
+    let (route, n) = split_pair(raw, "--rate-limit")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| CliError::new("validation_failed", format!("`{n}` is not a number of requests per minute")))?;
+    Ok((route.trim().to_owned(), n))
+}
+
+/// The origins in `ENV=ORIGIN` arguments that belong to `kind`.
+fn origins_for(list: &[String], kind: EnvKind) -> CliResult<Vec<String>> {
+    let mut out = Vec::new();
+    for raw in list {
+        let (env, origin) = raw
+            .split_once('=')
+            .ok_or_else(|| CliError::new("validation_failed", format!("expected ENV=ORIGIN, got `{raw}`")))?;
+        let env: EnvKind = env
+            .parse()
+            .map_err(|e: onramp_domain::FieldError| CliError::new("validation_failed", e.message))?;
+        if env == kind {
+            out.push(origin.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 fn split_pair<'a>(raw: &'a str, what: &str) -> CliResult<(&'a str, &'a str)> {
     raw.rsplit_once('=')
         .ok_or_else(|| CliError::new("validation_failed", format!("{what} must look like KEY=VALUE, got `{raw}`")))
@@ -103,7 +129,7 @@ fn human(v: &Value) -> String {
             .map(|f| f.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
             .filter(|s| !s.is_empty())
             .unwrap_or("(none)".into()),
-        v["rate_limits"].to_string(),
+        v["rate_limits"],
     );
     for env in v["environments"].as_array().into_iter().flatten() {
         out.push_str(&format!(
@@ -171,13 +197,25 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             cors_origins,
             remove_cors_origins,
         } => {
-            let mut limits = Vec::new();
-            for raw in &rate_limits {
-                let (route, n) = split_pair(raw, "--rate-limit")?;
-                let n: u32 = n
-                    .parse()
-                    .map_err(|_| CliError::new("validation_failed", format!("`{n}` is not a number of requests per minute")))?;
-                limits.push((route.trim().to_owned(), n));
+            // Parse every argument before changing anything, so a bad one changes nothing.
+            let limits = rate_limits.iter().map(|raw| parse_rate_limit(raw)).collect::<CliResult<Vec<_>>>()?;
+            let mut env_changes = Vec::new();
+            for kind in EnvKind::ALL {
+                let add_origins = origins_for(&cors_origins, kind)?;
+                let remove_origins = origins_for(&remove_cors_origins, kind)?;
+                for origin in &add_origins {
+                    parse_origin(origin).map_err(|e| CliError::new("validation_failed", e.message))?;
+                }
+                if !add_origins.is_empty() || !remove_origins.is_empty() {
+                    env_changes.push((
+                        kind,
+                        EnvChanges {
+                            add_origins,
+                            remove_origins,
+                            ..EnvChanges::default()
+                        },
+                    ));
+                }
             }
             let instance = core
                 .update_instance(
@@ -191,31 +229,8 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                     },
                 )
                 .await?;
-            for kind in EnvKind::ALL {
-                let pick = |list: &[String]| -> CliResult<Vec<String>> {
-                    let mut out = Vec::new();
-                    for raw in list {
-                        let (env, origin) = raw
-                            .split_once('=')
-                            .ok_or_else(|| CliError::new("validation_failed", format!("expected ENV=ORIGIN, got `{raw}`")))?;
-                        let env: EnvKind = env
-                            .parse()
-                            .map_err(|e: onramp_domain::FieldError| CliError::new("validation_failed", e.message))?;
-                        if env == kind {
-                            out.push(origin.to_owned());
-                        }
-                    }
-                    Ok(out)
-                };
-                let (add_origins, remove_origins) = (pick(&cors_origins)?, pick(&remove_cors_origins)?);
-                if !add_origins.is_empty() || !remove_origins.is_empty() {
-                    let changes = EnvChanges {
-                        add_origins,
-                        remove_origins,
-                        ..EnvChanges::default()
-                    };
-                    core.update_environment(&actor, &platform_id, kind, changes).await?;
-                }
+            for (kind, changes) in env_changes {
+                core.update_environment(&actor, &platform_id, kind, changes).await?;
             }
             instance
         }
