@@ -52,9 +52,14 @@ die() { log "ERROR: $*"; exit 1; }
 WORK=""
 SERVER_PID=""
 POLL_PID=""
+CHILD_PID=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
+        kill -TERM "$CHILD_PID" 2>/dev/null || true
+        wait "$CHILD_PID" 2>/dev/null || true
+    fi
     if [[ -n "$POLL_PID" ]] && kill -0 "$POLL_PID" 2>/dev/null; then
         kill "$POLL_PID" 2>/dev/null || true
         wait "$POLL_PID" 2>/dev/null || true
@@ -106,6 +111,20 @@ fi
 [[ -x "$BIN" ]] || die "$BIN not found"
 
 # ---------------------------------------------------------------- helpers
+# Runs a long command in the background and waits for it, so that INT/TERM
+# reach the trap at once instead of after the command (wrk, for one, treats
+# SIGINT as "stop early and report").  child OUTFILE CMD...
+child() {
+    local out=$1
+    shift
+    "$@" >"$out" 2>"$out.err" &
+    CHILD_PID=$!
+    local rc=0
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    return "$rc"
+}
+
 WORK=$(mktemp -d /tmp/onramp-bench.XXXXXX)
 DATA="$WORK/data"
 mkdir -p "$DATA" "$RESULTS_DIR"
@@ -181,8 +200,8 @@ run_wrk() {
     (($#)) && shift
     extra=("$@")
     local out="$WORK/wrk_$name.txt"
-    env "${envs[@]}" wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$LUA" \
-        -H "Host: $HOST" "${extra[@]}" "$BASE$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
+    child "$out" env "${envs[@]}" wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$LUA" \
+        -H "Host: $HOST" "${extra[@]}" "$BASE$path" || { cat "$out" "$out.err" >&2; die "wrk failed ($name)"; }
     local line
     line=$(grep '^BENCH ' "$out" | tail -n1) || { cat "$out" >&2; die "no result from wrk ($name)"; }
     local kv
@@ -256,7 +275,8 @@ HASH_THREADS=""
 hash_rate() { # hash_rate VAR: sets VAR to verifications per second
     log "measuring raw argon2id verification rate for ${HASH_SECONDS}s (server idle)"
     local out rate
-    out=$("$BIN" debug hash-rate --seconds "$HASH_SECONDS" --json) || die "onramp debug hash-rate failed"
+    child "$WORK/hash.json" "$BIN" debug hash-rate --seconds "$HASH_SECONDS" --json || { cat "$WORK/hash.json.err" >&2; die "onramp debug hash-rate failed"; }
+    out=$(<"$WORK/hash.json")
     rate=$(jq -er .per_second <<<"$out") || die "unexpected hash-rate output: $out"
     HASH_THREADS=$(jq -r .threads <<<"$out")
     printf -v "$1" '%s' "$rate"

@@ -27,6 +27,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_DB_ACQUIRE_TIMEOUT",
     "ONRAMP_SHUTDOWN_TIMEOUT",
     "ONRAMP_SETTINGS_TTL",
+    "ONRAMP_ACCOUNT_CACHE_TTL",
 ];
 
 /// The optional TOML file: the same settings as the flags, in snake_case.
@@ -48,6 +49,7 @@ pub struct FileSettings {
     pub db_acquire_timeout: Option<String>,
     pub shutdown_timeout: Option<String>,
     pub settings_ttl: Option<String>,
+    pub account_cache_ttl: Option<String>,
 }
 
 impl FileSettings {

@@ -1,5 +1,7 @@
 //! Client accounts and their sessions, managed by service users.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::{Core, Page};
@@ -134,11 +136,14 @@ impl Core {
             Verified::Current => None,
         };
         let (session, opened) = self.new_session(&tenant.env.id, &account.id);
-        if !self
+        let opened_session = self
             .store
             .open_session_checked(&session, &account.password_hash, rehash.as_deref())
-            .await?
-        {
+            .await;
+        if rehash.is_some() {
+            self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+        }
+        if !opened_session? {
             // The password changed while this login was verifying the old one.
             return Err(DomainError::InvalidCredentials);
         }
@@ -171,9 +176,15 @@ impl Core {
     /// # Errors
     /// `NotFound("account")`.
     pub async fn account(&self, tenant: &Tenant, id: &str) -> Result<Account, DomainError> {
-        let not_found = DomainError::NotFound("account");
         let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
-        self.store.account(&tenant.env.id, &id).await?.ok_or(not_found)
+        let key = (tenant.env.id.clone(), id);
+        let found = self
+            .accounts
+            .get_or_load(&key, async || {
+                Ok::<_, DomainError>(self.store.account(&key.0, &key.1).await?.map(Arc::new))
+            })
+            .await?;
+        found.map(|a| Account::clone(&a)).ok_or(DomainError::NotFound("account"))
     }
 
     /// Lists accounts by id, optionally filtered by email.
@@ -247,13 +258,12 @@ impl Core {
         let audit = self
             .account_audit(tenant, actor, "account.updated", &account.id)
             .with_detail(json!({ "changed": changed }));
-        self.store
-            .update_account(&tenant.env.id, &account.id, &update, &audit)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => DomainError::NotFound("account"),
-                other => other.into(),
-            })
+        let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
+        self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+        result.map_err(|e| match e {
+            StoreError::NotFound => DomainError::NotFound("account"),
+            other => other.into(),
+        })
     }
 
     /// Deletes an account and ends its sessions.
@@ -263,7 +273,9 @@ impl Core {
     pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &str) -> Result<(), DomainError> {
         let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
         let audit = self.account_audit(tenant, actor, "account.deleted", &id);
-        self.store.delete_account(&tenant.env.id, &id, &audit).await.map_err(|e| match e {
+        let result = self.store.delete_account(&tenant.env.id, &id, &audit).await;
+        self.accounts.invalidate(&(tenant.env.id.clone(), id));
+        result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),
         })

@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::tenancy::{EnvKind, PlatformId, Tenant};
 use crate::throttle::{LoginThrottle, ThrottlePolicy};
 
-pub use cache::TtlCache;
+pub use cache::{ReadCache, TtlCache};
 
 /// Settings the services need; the binary fills them from its configuration.
 #[derive(Debug, Clone)]
@@ -31,6 +31,10 @@ pub struct CoreConfig {
     /// How long instance settings, signing keys and service-user status are
     /// cached: the longest an operator change takes to reach a running server.
     pub settings_ttl: Duration,
+    /// How long an account read may be served from memory. Writes through
+    /// this process invalidate at once; writes through other nodes show
+    /// within this time. Zero disables the cache.
+    pub account_cache_ttl: Duration,
     /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
     pub local_host_env: Option<(PlatformId, EnvKind)>,
 }
@@ -44,6 +48,7 @@ impl Default for CoreConfig {
             hash_cost: HashCost::default(),
             throttle: ThrottlePolicy::default(),
             settings_ttl: Duration::from_secs(1),
+            account_cache_ttl: Duration::from_secs(1),
             local_host_env: None,
         }
     }
@@ -56,6 +61,8 @@ pub struct Core {
     pub config: CoreConfig,
     pub(crate) tenants: TtlCache<String, Option<Arc<Tenant>>>,
     pub(crate) keyrings: TtlCache<String, Arc<KeyRing>>,
+    /// Accounts by (environment id, account id).
+    pub(crate) accounts: ReadCache<(String, String), Arc<crate::account::Account>>,
     pub(crate) auth: service_auth::AuthCaches,
     pub(crate) throttle: LoginThrottle,
 }
@@ -69,6 +76,7 @@ impl Core {
             hasher: PasswordHasher::new(config.hash_cost)?,
             tenants: TtlCache::new(config.settings_ttl),
             keyrings: TtlCache::new(config.settings_ttl),
+            accounts: ReadCache::new(config.account_cache_ttl),
             auth: service_auth::AuthCaches::new(config.settings_ttl),
             throttle: LoginThrottle::new(config.throttle),
             config,

@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// How long instance settings, signing keys and service-user status are cached; the longest an operator change takes to apply [default: 1s]
     #[arg(long, env = "ONRAMP_SETTINGS_TTL", value_name = "DURATION")]
     pub settings_ttl: Option<String>,
+    /// How long an account read may be served from memory; writes through this server invalidate at once, writes through other nodes show within this time; 0 disables [default: 1s]
+    #[arg(long, env = "ONRAMP_ACCOUNT_CACHE_TTL", value_name = "DURATION")]
+    pub account_cache_ttl: Option<String>,
 }
 
 fn duration(flag: Option<String>, file: Option<String>, default: &str) -> CliResult<Duration> {
@@ -87,6 +90,7 @@ impl ServeArgs {
             session_ttl: duration(self.session_ttl.clone(), file.session_ttl.clone(), "30d")?,
             hash_cost: hash_cost(global, &file),
             settings_ttl: duration(self.settings_ttl.clone(), file.settings_ttl.clone(), "1s")?,
+            account_cache_ttl: duration(self.account_cache_ttl.clone(), file.account_cache_ttl.clone(), "1s")?,
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
