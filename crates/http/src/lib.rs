@@ -63,6 +63,7 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
         .merge(routes::clients::router(state))
         .split_for_parts();
     openapi::add_common_responses(&mut api);
+    openapi::document_error_codes(&mut api);
     let (any_host, health_api) = routes::health::router().split_for_parts();
     api.merge(health_api);
     (tenant, any_host, api)

@@ -80,3 +80,21 @@ pub fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// Lists every error code (with its status) in the `Problem` schema, so the
+/// document covers the whole error table.
+pub fn document_error_codes(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+    let Some(RefOr::T(Schema::Object(problem))) = api.components.as_mut().and_then(|c| c.schemas.get_mut("Problem")) else {
+        return;
+    };
+    let codes = crate::problem::ErrorCode::ALL;
+    let table: Vec<String> = codes.iter().map(|c| format!("`{}` ({})", c.name(), c.status().as_u16())).collect();
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("Stable error code: {}.", table.join(", "))))
+        .enum_values(Some(codes.iter().map(|c| c.name())));
+    problem.properties.insert("code".into(), code.into());
+}

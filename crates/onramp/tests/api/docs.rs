@@ -91,6 +91,26 @@ async fn openapi_document_lists_every_route() {
     }
     assert!(doc["paths"]["/v1/client/signup"]["post"]["responses"]["409"].is_object());
     assert!(doc["paths"]["/v1/login/password"]["post"]["responses"]["401"].is_object());
+    // Every documented path is one the server answers (no stale entries), and
+    // every error code of the table is in the Problem schema.
+    let documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(documented.len(), expected.len(), "documented paths: {documented:?}");
+    let codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("code enum");
+    for code in [
+        "validation_failed",
+        "unknown_field",
+        "unauthenticated",
+        "feature_disabled",
+        "unknown_instance",
+        "email_taken",
+        "idempotency_key_reused",
+        "rate_limited",
+        "overloaded",
+    ] {
+        assert!(codes.iter().any(|c| c == code), "{code} missing from the Problem schema");
+    }
     // The same document on any host.
     assert_eq!(fx.server.production("acme").get("/openapi.json").await.json, r.json);
 }
