@@ -83,6 +83,8 @@ pub struct Account {
     pub email: String,
     pub name: PersonName,
     pub password_hash: String,
+    /// The partner that created the account, if one did.
+    pub partner_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -33,6 +33,12 @@ pub enum DomainError {
     Forbidden(&'static str),
     #[error("the feature `{0}` is not enabled for this instance")]
     FeatureDisabled(&'static str),
+    #[error("this partner is not approved (status: {0})")]
+    PartnerNotApproved(&'static str),
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error("the token has expired")]
+    TokenExpired,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("unknown platform instance")]

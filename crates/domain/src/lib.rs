@@ -8,6 +8,8 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod hashing;
+pub mod legacy_hash;
+pub mod partner;
 pub mod password;
 pub mod secret;
 pub mod services;

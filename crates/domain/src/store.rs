@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::account::Account;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::partner::{ApiKey, Partner, PartnerStatus};
 use crate::signing::SigningKey;
 use crate::tenancy::{EnvKind, Environment, Instance, PlatformId};
 
@@ -84,6 +85,41 @@ pub struct IdempotencyRecord {
     pub created_at: Millis,
 }
 
+/// Which accounts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    pub email_normalized: Option<String>,
+    /// Only accounts this partner created.
+    pub partner_id: Option<String>,
+    /// Only ids greater than this (the page cursor).
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// A one-time sign-in link; only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginToken {
+    pub token_hash: String,
+    pub env_id: String,
+    pub account_id: String,
+    pub redirect: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The outcome of redeeming a sign-in link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The link was live and is now used; a session is open for the account.
+    Ok {
+        account_id: String,
+        redirect: String,
+    },
+    Unknown,
+    AlreadyUsed,
+    Expired,
+}
+
 /// Filters for listing audit events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -123,18 +159,18 @@ pub trait Store: Send + Sync {
     async fn service_users(&self, env_id: &str) -> Result<Vec<ServiceUser>, StoreError>;
     async fn update_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
 
-    /// Creates an account and its first session together.
-    async fn create_account(&self, account: &Account, session: &Session, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Creates an account together with its first session and/or sign-in link.
+    async fn create_account(
+        &self,
+        account: &Account,
+        session: Option<&Session>,
+        link: Option<&LoginToken>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     async fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
-    /// Accounts ordered by id, after `after`, optionally with one email.
-    async fn accounts(
-        &self,
-        env_id: &str,
-        email_normalized: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Account>, StoreError>;
+    /// Accounts of an environment ordered by id, filtered by `query`.
+    async fn accounts(&self, env_id: &str, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
     /// Writes only the columns `update` sets, so concurrent edits of other
     /// fields survive; a new password hash also ends all the account's
     /// sessions. Returns the account as stored afterwards.
@@ -152,6 +188,29 @@ pub trait Store: Send + Sync {
     async fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
 
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+
+    async fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
+    /// Partners, of one environment or all, oldest first.
+    async fn partners(&self, env_id: Option<&str>) -> Result<Vec<Partner>, StoreError>;
+    async fn set_partner_status(&self, id: &str, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// A key (live or not) with its partner, by the key's SHA-256.
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
+    async fn api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
+    async fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key now. `NotFound` if there is no such key.
+    async fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Adds `new` and makes `old_key_id` expire at `old_expires_at`, together.
+    async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
+
+    async fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
+    /// Marks a sign-in link used (once, even under concurrency) and opens
+    /// `session` for its account in the same transaction; `session.account_id`
+    /// is filled in from the link.
+    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
 
     /// Inserts `record` unless its key exists (and is younger than
     /// `expired_before`); returns the existing record if there is one.

@@ -86,14 +86,16 @@ impl fmt::Display for EnvKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Feature {
     ClientAccounts,
+    Partners,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 1] = [Feature::ClientAccounts];
+    pub const ALL: [Feature; 2] = [Feature::ClientAccounts, Feature::Partners];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Feature::ClientAccounts => "client-accounts",
+            Feature::Partners => "partners",
         }
     }
 }
@@ -192,11 +194,28 @@ pub struct Instance {
     /// Requests per minute per credential, by route template (`"POST /v1/client/login"`)
     /// or `"default"`.
     pub rate_limits: BTreeMap<String, u32>,
+    /// Sign-in link template; `None` means [`DEFAULT_LINK_TEMPLATE`].
+    pub link_template: Option<String>,
+    /// Lifetime of one-time sign-in links in seconds; `None` means 15 minutes.
+    pub login_link_ttl_secs: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
+/// The sign-in link template of an instance that has not set its own.
+pub const DEFAULT_LINK_TEMPLATE: &str = "{app_url}/tokenauth.html?token={token}&redirect={redirect}";
+/// Default lifetime of one-time sign-in links.
+pub const DEFAULT_LOGIN_LINK_TTL_SECS: i64 = 15 * 60;
+
 impl Instance {
+    pub fn link_template(&self) -> &str {
+        self.link_template.as_deref().unwrap_or(DEFAULT_LINK_TEMPLATE)
+    }
+
+    pub fn login_link_ttl_secs(&self) -> i64 {
+        self.login_link_ttl_secs.unwrap_or(DEFAULT_LOGIN_LINK_TTL_SECS)
+    }
+
     pub fn has(&self, feature: Feature) -> bool {
         self.features.iter().any(|f| f == feature.as_str())
     }

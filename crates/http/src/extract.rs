@@ -9,13 +9,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use onramp_domain::FieldError;
 use onramp_domain::audit::Actor;
+use onramp_domain::partner::{Partner, PartnerStatus, Scope};
+use onramp_domain::services::partners::PartnerPrincipal;
 use onramp_domain::signing::ServiceClaims;
 use onramp_domain::tenancy::{Feature, Tenant};
+use onramp_domain::{DomainError, FieldError};
 use serde::de::DeserializeOwned;
 
-use crate::middleware::guard::Principal;
+use crate::middleware::guard::{PartnerKey, Principal};
 use crate::middleware::request_id::current_request_id;
 use crate::problem::{ApiError, ErrorCode};
 
@@ -177,12 +179,105 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
     }
 }
 
+/// What a partner endpoint requires of its key.
+pub trait ScopePolicy {
+    /// The scope the key needs; `None` for any valid key.
+    const SCOPE: Option<Scope>;
+}
+
+/// `accounts:write`.
+pub struct AccountsWrite;
+impl ScopePolicy for AccountsWrite {
+    const SCOPE: Option<Scope> = Some(Scope::AccountsWrite);
+}
+
+/// `accounts:read`.
+pub struct AccountsRead;
+impl ScopePolicy for AccountsRead {
+    const SCOPE: Option<Scope> = Some(Scope::AccountsRead);
+}
+
+/// `usage:read`.
+pub struct UsageRead;
+impl ScopePolicy for UsageRead {
+    const SCOPE: Option<Scope> = Some(Scope::UsageRead);
+}
+
+/// Any valid key of an approved partner (e.g. to rotate itself).
+pub struct AnyScope;
+impl ScopePolicy for AnyScope {
+    const SCOPE: Option<Scope> = None;
+}
+
+/// A partner authenticated by `x-api-key` with scope `P::SCOPE`: `401`
+/// (`WWW-Authenticate: ApiKey`) without a valid key, `403` when the feature
+/// `partners` is off, the partner is not approved or the scope is missing.
+pub struct PartnerAuthorized<P> {
+    pub tenant: Arc<Tenant>,
+    pub principal: Arc<PartnerPrincipal>,
+    _policy: PhantomData<P>,
+}
+
+impl<P> PartnerAuthorized<P> {
+    pub fn partner(&self) -> &Partner {
+        &self.principal.partner
+    }
+
+    /// The audit actor for changes made with this key.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: format!("api_key:{}", self.principal.key.key_id),
+            request_id: Some(current_request_id()),
+        }
+    }
+}
+
+impl<S: Send + Sync, P: ScopePolicy> FromRequestParts<S> for PartnerAuthorized<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
+        let Some(PartnerKey(principal)) = parts.extensions.get::<PartnerKey>().cloned() else {
+            let detail = "a valid API key for this environment is required in the x-api-key header";
+            return Err(ApiError {
+                challenge: "ApiKey",
+                ..ApiError::new(ErrorCode::Unauthenticated, detail)
+            });
+        };
+        tenant.require(Feature::Partners)?;
+        if principal.partner.status != PartnerStatus::Active {
+            return Err(DomainError::PartnerNotApproved(principal.partner.status.as_str()).into());
+        }
+        if let Some(scope) = P::SCOPE
+            && !principal.key.has(scope)
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("this API key lacks the `{scope}` scope"),
+            ));
+        }
+        Ok(Self {
+            tenant,
+            principal,
+            _policy: PhantomData,
+        })
+    }
+}
+
 /// What an endpoint requires of its caller.
 pub trait Policy {
     /// The instance feature that must be on.
     const FEATURE: Feature;
     /// The role the service user must have.
     const ROLE: &'static str;
+}
+
+/// Redeeming partner sign-in links: feature `partners`, role `service`.
+pub struct PartnerLinks;
+
+impl Policy for PartnerLinks {
+    const FEATURE: Feature = Feature::Partners;
+    const ROLE: &'static str = "service";
 }
 
 /// The client account API: feature `client-accounts`, role `service`.
@@ -232,6 +327,27 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
             claims,
             _policy: PhantomData,
         })
+    }
+}
+
+/// A JSON body that may be absent: an empty body (with or without a
+/// Content-Type) is `None`; anything else must be valid JSON for `T`.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        if declared == Some(0) || (declared.is_none() && !has_type && !req.headers().contains_key(header::TRANSFER_ENCODING)) {
+            return Ok(Self(None));
+        }
+        Json::<T>::from_request(req, state).await.map(|Json(v)| Self(Some(v)))
     }
 }
 

@@ -61,6 +61,8 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
     let (tenant, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::auth::router())
         .merge(routes::clients::router(state))
+        .merge(routes::partners::router(state))
+        .merge(routes::tokenauth::router())
         .split_for_parts();
     openapi::add_common_responses(&mut api);
     openapi::document_error_codes(&mut api);

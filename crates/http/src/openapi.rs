@@ -15,6 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     tags(
         (name = "auth", description = "Service-user login and signing keys"),
         (name = "client accounts", description = "Client accounts and sessions (feature `client-accounts`)"),
+        (name = "partners", description = "Partner provisioning with `x-api-key` (feature `partners`); camelCase fields"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -28,6 +29,12 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::new("x-api-key"),
+            )),
         );
     }
 }

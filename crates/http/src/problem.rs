@@ -44,9 +44,12 @@ error_codes! {
     ValidationFailed = 400, "validation_failed", "Request validation failed", "A field is missing, has the wrong type or breaks a rule; `errors` lists each field.";
     UnknownField = 400, "unknown_field", "Unknown field", "The body has a field this endpoint does not accept; `errors` names it.";
     InvalidQuery = 400, "invalid_query", "Invalid query parameters", "A query parameter is malformed or out of range.";
+    InvalidGrant = 400, "invalid_grant", "Invalid grant", "The one-time token or code is unknown, already used, or not valid here.";
+    TokenExpired = 400, "token_expired", "Token expired", "The one-time token is past its expiry; ask for a new one.";
     Unauthenticated = 401, "unauthenticated", "Authentication required", "Credentials are missing, invalid, expired, disabled or belong to another environment.";
     Forbidden = 403, "forbidden", "Forbidden", "The credentials are valid but lack the role this endpoint needs.";
     FeatureDisabled = 403, "feature_disabled", "Feature disabled", "The instance has not enabled the feature behind this endpoint.";
+    PartnerNotApproved = 403, "partner_not_approved", "Partner not approved", "The API key is valid but its partner is pending or suspended.";
     NotFound = 404, "not_found", "Not found", "No such resource in this environment.";
     UnknownInstance = 404, "unknown_instance", "Unknown instance", "No platform instance answers at this Host.";
     MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
@@ -140,6 +143,9 @@ impl From<DomainError> for ApiError {
             D::Unauthenticated | D::InvalidCredentials => ApiError::new(ErrorCode::Unauthenticated, detail),
             D::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, detail),
             D::FeatureDisabled(_) => ApiError::new(ErrorCode::FeatureDisabled, detail),
+            D::PartnerNotApproved(_) => ApiError::new(ErrorCode::PartnerNotApproved, detail),
+            D::InvalidGrant(_) => ApiError::new(ErrorCode::InvalidGrant, detail),
+            D::TokenExpired => ApiError::new(ErrorCode::TokenExpired, detail),
             D::NotFound(_) => ApiError::new(ErrorCode::NotFound, detail),
             D::UnknownInstance => ApiError::new(ErrorCode::UnknownInstance, detail),
             D::EmailTaken => ApiError::fields(

@@ -8,6 +8,7 @@
 
 mod errors;
 mod migrations;
+mod partners;
 mod rows;
 mod sql;
 

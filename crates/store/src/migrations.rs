@@ -12,6 +12,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "core", include_str!("../migrations/sqlite/0001_core.sql")),
     (2, "idempotency", include_str!("../migrations/sqlite/0002_idempotency.sql")),
+    (3, "partners", include_str!("../migrations/sqlite/0003_partners.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

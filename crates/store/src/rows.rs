@@ -2,6 +2,7 @@
 
 use onramp_domain::account::{Account, PersonName};
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::partner::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::signing::SigningKey;
 use onramp_domain::store::{IdempotencyRecord, ServiceUser, Session, StoreError};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -35,6 +36,8 @@ pub fn instance(row: &AnyRow) -> R<Instance> {
         app_url: get(row, "app_url")?,
         features: json(row, "features")?,
         rate_limits: json(row, "rate_limits")?,
+        link_template: get(row, "link_template")?,
+        login_link_ttl_secs: get(row, "login_link_ttl_secs")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -84,8 +87,38 @@ pub fn account(row: &AnyRow) -> R<Account> {
             last_name: get(row, "last_name")?,
         },
         password_hash: get(row, "password_hash")?,
+        partner_id: get(row, "partner_id")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
+    })
+}
+
+pub fn partner(row: &AnyRow) -> R<Partner> {
+    let status: String = get(row, "status")?;
+    let kind: String = get(row, "kind")?;
+    Ok(Partner {
+        id: get(row, "id")?,
+        env_id: get(row, "env_id")?,
+        platform_id: get(row, "platform_id")?,
+        environment: kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
+        name: get(row, "name")?,
+        status: status.parse::<PartnerStatus>().map_err(|e| StoreError::Other(e.message))?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+pub fn api_key(row: &AnyRow) -> R<ApiKey> {
+    Ok(ApiKey {
+        key_id: get(row, "key_id")?,
+        partner_id: get(row, "partner_id")?,
+        env_id: get(row, "env_id")?,
+        key_hash: get(row, "key_hash")?,
+        scopes: json(row, "scopes")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+        last_used_at: get(row, "last_used_at")?,
     })
 }
 

@@ -4,8 +4,11 @@
 use async_trait::async_trait;
 use onramp_domain::account::Account;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::partner::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::signing::SigningKey;
-use onramp_domain::store::{AccountUpdate, AuditFilter, IdempotencyRecord, ServiceUser, Session, Store, StoreError};
+use onramp_domain::store::{
+    AccountQuery, AccountUpdate, AuditFilter, IdempotencyRecord, LoginToken, Redeemed, ServiceUser, Session, Store, StoreError,
+};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
@@ -81,7 +84,11 @@ impl SqlStore {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, created_at, updated_at";
+const PARTNER_SELECT_BY_ID: &str =
+    "SELECT p.*, e.platform_id, e.kind FROM partners p JOIN environments e ON e.id = p.env_id WHERE p.id = $1";
+const PARTNER_SELECT_BY_ENV: &str = "SELECT p.*, e.platform_id, e.kind FROM partners p JOIN environments e ON e.id = p.env_id WHERE ($1 IS NULL OR p.env_id = $1) ORDER BY p.id";
+
+const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, partner_id, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -93,8 +100,8 @@ impl Store for SqlStore {
     async fn create_instance(&self, i: &Instance, envs: &[Environment], keys: &[SigningKey], audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(
-                "INSERT INTO instances (platform_id, name, region, app_url, features, rate_limits, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO instances (platform_id, name, region, app_url, features, rate_limits, link_template, login_link_ttl_secs, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(i.platform_id.as_str())
             .bind(&i.name)
@@ -102,6 +109,8 @@ impl Store for SqlStore {
             .bind(&i.app_url)
             .bind(to_json(&i.features))
             .bind(to_json(&i.rate_limits))
+            .bind(i.link_template.as_deref())
+            .bind(i.login_link_ttl_secs)
             .bind(i.created_at)
             .bind(i.updated_at)
             .execute(&mut *c)
@@ -128,8 +137,8 @@ impl Store for SqlStore {
     async fn update_instance(&self, i: &Instance, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             let q = sqlx::query(
-                "UPDATE instances SET name = $2, region = $3, app_url = $4, features = $5, rate_limits = $6, updated_at = $7
-                 WHERE platform_id = $1",
+                "UPDATE instances SET name = $2, region = $3, app_url = $4, features = $5, rate_limits = $6, updated_at = $7,
+                 link_template = $8, login_link_ttl_secs = $9 WHERE platform_id = $1",
             )
             .bind(i.platform_id.as_str())
             .bind(&i.name)
@@ -137,7 +146,9 @@ impl Store for SqlStore {
             .bind(&i.app_url)
             .bind(to_json(&i.features))
             .bind(to_json(&i.rate_limits))
-            .bind(i.updated_at);
+            .bind(i.updated_at)
+            .bind(i.link_template.as_deref())
+            .bind(i.login_link_ttl_secs);
             expect_row(c, q).await
         })
         .await
@@ -287,11 +298,11 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn create_account(&self, a: &Account, session: &Session, audit: &AuditEvent) -> R<()> {
+    async fn create_account(&self, a: &Account, session: Option<&Session>, link: Option<&LoginToken>, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(
-                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&a.env_id)
             .bind(&a.id)
@@ -300,12 +311,19 @@ impl Store for SqlStore {
             .bind(&a.name.first_name)
             .bind(&a.name.last_name)
             .bind(&a.password_hash)
+            .bind(a.partner_id.as_deref())
             .bind(a.created_at)
             .bind(a.updated_at)
             .execute(&mut *c)
             .await
             .map_err(map_err)?;
-            insert_session(c, session).await
+            if let Some(session) = session {
+                insert_session(c, session).await?;
+            }
+            if let Some(link) = link {
+                crate::partners::insert_login_token(c, link).await?;
+            }
+            Ok(())
         })
         .await
     }
@@ -322,12 +340,17 @@ impl Store for SqlStore {
         self.one(sqlx::query(sql).bind(env_id).bind(email_normalized), rows::account).await
     }
 
-    async fn accounts(&self, env_id: &str, email: Option<&str>, after: Option<&str>, limit: u32) -> R<Vec<Account>> {
+    async fn accounts(&self, env_id: &str, query: &AccountQuery) -> R<Vec<Account>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND ($2 IS NULL OR email_normalized = $2)
-             AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+             AND ($3 IS NULL OR id > $3) AND ($5 IS NULL OR partner_id = $5) ORDER BY id LIMIT $4"
         ));
-        let q = sqlx::query(sql).bind(env_id).bind(email).bind(after).bind(i64::from(limit));
+        let q = sqlx::query(sql)
+            .bind(env_id)
+            .bind(query.email_normalized.as_deref())
+            .bind(query.after.as_deref())
+            .bind(i64::from(query.limit))
+            .bind(query.partner_id.as_deref());
         self.all(q, rows::account).await
     }
 
@@ -479,6 +502,107 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| crate::partners::insert_partner(c, partner).await)
+            .await
+    }
+
+    async fn partner(&self, id: &str) -> R<Option<Partner>> {
+        self.one(sqlx::query(PARTNER_SELECT_BY_ID).bind(id), rows::partner).await
+    }
+
+    async fn partners(&self, env_id: Option<&str>) -> R<Vec<Partner>> {
+        let q = sqlx::query(PARTNER_SELECT_BY_ENV).bind(env_id);
+        self.all(q, rows::partner).await
+    }
+
+    async fn set_partner_status(&self, id: &str, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query("UPDATE partners SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status.as_str())
+                .bind(now);
+            expect_row(c, q).await
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| crate::partners::insert_api_key(c, key).await)
+            .await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> R<Option<(ApiKey, Partner)>> {
+        let Some(key) = self
+            .one(
+                sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1").bind(key_hash),
+                rows::api_key,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.partner(&key.partner_id).await?.map(|p| (key, p)))
+    }
+
+    async fn api_key(&self, key_id: &str) -> R<Option<ApiKey>> {
+        self.one(sqlx::query("SELECT * FROM api_keys WHERE key_id = $1").bind(key_id), rows::api_key)
+            .await
+    }
+
+    async fn api_keys(&self, partner_id: &str) -> R<Vec<ApiKey>> {
+        self.all(
+            sqlx::query("SELECT * FROM api_keys WHERE partner_id = $1 ORDER BY created_at, key_id").bind(partner_id),
+            rows::api_key,
+        )
+        .await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
+                .bind(key_id)
+                .bind(now);
+            expect_row(c, q).await
+        })
+        .await
+    }
+
+    async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query("UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $2 THEN $2 ELSE expires_at END WHERE key_id = $1")
+                .bind(old_key_id)
+                .bind(old_expires_at);
+            expect_row(c, q).await?;
+            crate::partners::insert_api_key(c, new).await
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, key_id: &str, now: i64) -> R<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1")
+            .bind(key_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn create_login_token(&self, token: &LoginToken) -> R<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        crate::partners::insert_login_token(&mut conn, token).await
+    }
+
+    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let outcome = crate::partners::redeem(&mut tx, env_id, token_hash, now, session).await?;
+        if matches!(outcome, Redeemed::Ok { .. }) {
+            tx.commit().await.map_err(map_err)?;
+        }
+        Ok(outcome)
+    }
+
     async fn purge_expired(&self, now: i64, idempotency_before: i64) -> R<u64> {
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now)
@@ -507,7 +631,7 @@ async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
     Ok(())
 }
 
-async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> {
+pub(crate) async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> {
     sqlx::query("INSERT INTO sessions (token_hash, env_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&s.token_hash)
         .bind(&s.env_id)

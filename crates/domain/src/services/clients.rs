@@ -12,7 +12,7 @@ use crate::error::{DomainError, Validator};
 use crate::hashing::Verified;
 use crate::password::check_policy;
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{AccountUpdate, Session, StoreError};
+use crate::store::{AccountQuery, AccountUpdate, Session, StoreError};
 use crate::tenancy::Tenant;
 
 /// Prefix of client session tokens.
@@ -45,7 +45,7 @@ pub struct AccountChanges {
 }
 
 impl Core {
-    fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
+    pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
         let now = now_ms();
         // Whole seconds, as the API shows them: a session never outlives its advertised expiry.
@@ -99,6 +99,7 @@ impl Core {
             email: email.as_str().to_owned(),
             name: PersonName { first_name, last_name },
             password_hash,
+            partner_id: None,
             created_at: now,
             updated_at: now,
         };
@@ -106,10 +107,13 @@ impl Core {
         let audit = self
             .account_audit(tenant, actor, "account.created", &account.id)
             .with_detail(json!({ "email": account.email }));
-        self.store.create_account(&account, &session, &audit).await.map_err(|e| match e {
-            StoreError::Conflict("id") => DomainError::Conflict("an account with this user_id already exists".into()),
-            other => other.into(),
-        })?;
+        self.store
+            .create_account(&account, Some(&session), None, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict("id") => DomainError::Conflict("an account with this user_id already exists".into()),
+                other => other.into(),
+            })?;
         Ok(opened)
     }
 
@@ -194,6 +198,7 @@ impl Core {
     pub async fn accounts(
         &self,
         tenant: &Tenant,
+        partner_id: Option<&str>,
         email: Option<&str>,
         cursor: Option<&str>,
         limit: u32,
@@ -202,11 +207,13 @@ impl Core {
             .map(|c| parse_user_id("cursor", c))
             .transpose()
             .map_err(|e| DomainError::Validation(vec![e]))?;
-        let email = email.map(|e| e.trim().to_lowercase());
-        let mut items = self
-            .store
-            .accounts(&tenant.env.id, email.as_deref(), after.as_deref(), limit + 1)
-            .await?;
+        let query = AccountQuery {
+            email_normalized: email.map(|e| e.trim().to_lowercase()),
+            partner_id: partner_id.map(str::to_owned),
+            after,
+            limit: limit + 1,
+        };
+        let mut items = self.store.accounts(&tenant.env.id, &query).await?;
         let next_cursor = (items.len() > limit as usize).then(|| {
             items.truncate(limit as usize);
             items.last().map(|a| a.id.clone()).unwrap_or_default()

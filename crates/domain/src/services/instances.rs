@@ -33,6 +33,10 @@ pub struct InstanceChanges {
     pub app_url: Option<String>,
     /// `(route or "default", requests per minute)`; 0 removes the override.
     pub rate_limits: Vec<(String, u32)>,
+    /// Sign-in link template with `{token}` and optionally `{app_url}`, `{redirect}`.
+    pub link_template: Option<String>,
+    /// Lifetime of sign-in links in seconds (60 to 604800).
+    pub login_link_ttl_secs: Option<i64>,
 }
 
 /// Changes to one environment's hostnames and CORS origins.
@@ -133,6 +137,8 @@ impl Core {
             app_url,
             features: Vec::new(),
             rate_limits: BTreeMap::new(),
+            link_template: None,
+            login_link_ttl_secs: None,
             created_at: now,
             updated_at: now,
         };
@@ -183,6 +189,32 @@ impl Core {
         }
         if let Some(url) = changes.app_url.as_deref().and_then(|u| v.check(parse_app_url(u))) {
             instance.app_url = url;
+        }
+        if let Some(template) = &changes.link_template {
+            let ok = template.contains("{token}")
+                && (template.starts_with("{app_url}") || template.starts_with("https://") || template.starts_with("http://"))
+                && template.len() <= 2048
+                && !template.chars().any(|c| c.is_whitespace() || c.is_control());
+            if ok {
+                instance.link_template = Some(template.clone());
+            } else {
+                v.push(crate::FieldError::new(
+                    "link_template",
+                    "invalid_template",
+                    "link_template must start with {app_url} or http(s):// and contain {token}",
+                ));
+            }
+        }
+        if let Some(ttl) = changes.login_link_ttl_secs {
+            if (60..=604_800).contains(&ttl) {
+                instance.login_link_ttl_secs = Some(ttl);
+            } else {
+                v.push(crate::FieldError::new(
+                    "login_link_ttl",
+                    "out_of_range",
+                    "login_link_ttl must be between 1 minute and 7 days",
+                ));
+            }
         }
         for (route, per_minute) in &changes.rate_limits {
             if v.check(parse_rate_limit_route(route)).is_none() {

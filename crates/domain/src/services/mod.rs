@@ -5,6 +5,8 @@ mod cache;
 pub mod clients;
 pub mod idempotency;
 pub mod instances;
+pub mod partners;
+pub mod provisioning;
 pub mod service_auth;
 pub mod service_users;
 
@@ -65,6 +67,7 @@ pub struct Core {
     pub(crate) accounts: ReadCache<(String, String), Arc<crate::account::Account>>,
     pub(crate) auth: service_auth::AuthCaches,
     pub(crate) throttle: LoginThrottle,
+    pub(crate) key_touches: partners::KeyTouches,
 }
 
 impl Core {
@@ -79,6 +82,7 @@ impl Core {
             accounts: ReadCache::new(config.account_cache_ttl),
             auth: service_auth::AuthCaches::new(config.settings_ttl),
             throttle: LoginThrottle::new(config.throttle),
+            key_touches: partners::KeyTouches::default(),
             config,
         })
     }

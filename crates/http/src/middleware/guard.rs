@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
+use onramp_domain::services::partners::PartnerPrincipal;
 use onramp_domain::signing::ServiceClaims;
 use onramp_domain::tenancy::Tenant;
 
@@ -24,6 +25,11 @@ use crate::state::AppState;
 /// The authenticated service user of a request.
 #[derive(Debug, Clone)]
 pub struct Principal(pub Arc<ServiceClaims>);
+
+/// The partner API key of a request, valid in this environment (the
+/// partner's status is checked by [`crate::extract::PartnerAuthorized`]).
+#[derive(Debug, Clone)]
+pub struct PartnerKey(pub Arc<PartnerPrincipal>);
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -49,11 +55,20 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         },
         None => None,
     };
+    let partner = match req.headers().get("x-api-key").map(|v| v.to_str().unwrap_or_default()) {
+        Some(raw) => match state.core.authenticate_api_key(&tenant, raw.trim()).await {
+            Ok(p) => Some(PartnerKey(Arc::new(p))),
+            Err(DomainError::Unauthenticated) => None,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let credential = match (&principal, ip) {
-        (Some(p), _) => format!("service_user:{}", p.0.sub),
-        (None, Some(ip)) => format!("ip:{ip}"),
-        (None, None) => "ip:unknown".to_owned(),
+    let credential = match (&principal, &partner, ip) {
+        (Some(p), _, _) => format!("service_user:{}", p.0.sub),
+        (None, Some(k), _) => format!("api_key:{}", k.0.key.key_id),
+        (None, None, Some(ip)) => format!("ip:{ip}"),
+        (None, None, None) => "ip:unknown".to_owned(),
     };
     let log = LogContext {
         instance: tenant.instance.platform_id.to_string(),
@@ -64,6 +79,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut response = if decision.allowed {
         if let Some(p) = principal {
             req.extensions_mut().insert(p);
+        }
+        if let Some(k) = partner {
+            req.extensions_mut().insert(k);
         }
         next.run(req).await
     } else {

@@ -13,7 +13,7 @@ use onramp_domain::services::idempotency::Begin;
 use onramp_domain::tenancy::Tenant;
 
 use crate::BODY_LIMIT;
-use crate::middleware::guard::{Principal, route_key};
+use crate::middleware::guard::{PartnerKey, Principal, route_key};
 use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -24,17 +24,23 @@ fn worth_storing(status: StatusCode) -> bool {
 }
 
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(raw_key) = req.headers().get("idempotency-key") else {
+    let Some(raw_key) = req
+        .headers()
+        .get("idempotency-key")
+        .filter(|_| req.method() == axum::http::Method::POST)
+    else {
         return next.run(req).await;
     };
     let Ok(key) = raw_key.to_str().map(str::to_owned) else {
         return ApiError::new(ErrorCode::ValidationFailed, "Idempotency-Key must be visible ASCII").into_response();
     };
-    let (Some(tenant), Some(Principal(claims))) = (
-        req.extensions().get::<Arc<Tenant>>().cloned(),
-        req.extensions().get::<Principal>().cloned(),
-    ) else {
+    let credential = match (req.extensions().get::<Principal>(), req.extensions().get::<PartnerKey>()) {
+        (Some(Principal(claims)), _) => format!("service_user:{}", claims.sub),
+        (None, Some(PartnerKey(key))) => format!("api_key:{}", key.key.key_id),
         // Unauthenticated: let the handler refuse it.
+        (None, None) => return next.run(req).await,
+    };
+    let Some(tenant) = req.extensions().get::<Arc<Tenant>>().cloned() else {
         return next.run(req).await;
     };
     let route = route_key(&req);
@@ -42,7 +48,6 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB").into_response();
     };
-    let credential = format!("service_user:{}", claims.sub);
     let claim = match state.core.idempotency_begin(&tenant, &credential, &key, &route, &bytes).await {
         Ok(Begin::Fresh(claim)) => claim,
         Ok(Begin::Replay { status, body }) => return replay(status, body),

@@ -286,10 +286,10 @@ pub async fn list_accounts(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200"));
     }
-    let page = state
-        .core
-        .accounts(&caller.tenant, params.email.as_deref(), params.cursor.as_deref(), limit)
-        .await?;
+    // An empty parameter is the same as an absent one.
+    let email = params.email.as_deref().filter(|e| !e.is_empty());
+    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = state.core.accounts(&caller.tenant, None, email, cursor, limit).await?;
     Ok(Json(AccountList {
         data: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

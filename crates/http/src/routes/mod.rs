@@ -4,3 +4,5 @@ pub mod auth;
 pub mod clients;
 pub mod docs;
 pub mod health;
+pub mod partners;
+pub mod tokenauth;

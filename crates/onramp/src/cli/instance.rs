@@ -49,6 +49,12 @@ pub enum InstanceCommand {
         /// Remove an allowed browser origin: `staging=https://app.example.com`
         #[arg(long = "remove-cors-origin", value_name = "ENV=ORIGIN")]
         remove_cors_origins: Vec<String>,
+        /// Partner sign-in link template [default: {app_url}/tokenauth.html?token={token}&redirect={redirect}]
+        #[arg(long, value_name = "TEMPLATE")]
+        link_template: Option<String>,
+        /// Lifetime of partner sign-in links, e.g. 15m [default: 15m]
+        #[arg(long, value_name = "DURATION")]
+        login_link_ttl: Option<String>,
     },
     /// Switch features on or off (known: client-accounts)
     Features {
@@ -196,8 +202,14 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             rate_limits,
             cors_origins,
             remove_cors_origins,
+            link_template,
+            login_link_ttl,
         } => {
             // Parse every argument before changing anything, so a bad one changes nothing.
+            let login_link_ttl_secs = login_link_ttl
+                .map(|d| crate::config::parse_duration(&d).map(|d| d.as_secs() as i64))
+                .transpose()
+                .map_err(|e| CliError::new("validation_failed", e))?;
             let limits = rate_limits.iter().map(|raw| parse_rate_limit(raw)).collect::<CliResult<Vec<_>>>()?;
             let mut env_changes = Vec::new();
             for kind in EnvKind::ALL {
@@ -226,6 +238,8 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                         region,
                         app_url,
                         rate_limits: limits,
+                        link_template,
+                        login_link_ttl_secs,
                     },
                 )
                 .await?;

@@ -4,8 +4,10 @@ pub mod audit;
 pub mod context;
 pub mod debug;
 pub mod instance;
+pub mod key;
 pub mod migrate;
 pub mod output;
+pub mod partner;
 pub mod serve;
 pub mod service_user;
 pub mod signing_key;
@@ -65,6 +67,12 @@ pub enum Command {
     /// Manage service users
     #[command(subcommand, name = "service-user")]
     ServiceUser(service_user::ServiceUserCommand),
+    /// Manage partners (partner provisioning API)
+    #[command(subcommand)]
+    Partner(partner::PartnerCommand),
+    /// Manage partner API keys
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Manage JWT signing keys
     #[command(subcommand, name = "signing-key")]
     SigningKey(signing_key::SigningKeyCommand),

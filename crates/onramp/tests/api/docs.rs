@@ -65,6 +65,12 @@ async fn openapi_document_lists_every_route() {
         ("/v1/client/{user_id}", &["get", "patch", "delete"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
+        ("/v1/partners/create", &["post"]),
+        ("/v1/partners/accounts", &["get", "post"]),
+        ("/v1/partners/accounts/{accountId}", &["get", "patch", "delete"]),
+        ("/v1/partners/accounts/{accountId}/login-link", &["post"]),
+        ("/v1/partners/keys/rotate", &["post"]),
+        ("/v1/tokenauth/exchange", &["post"]),
     ];
     for (path, methods) in expected {
         let item = &doc["paths"][*path];

@@ -1,0 +1,289 @@
+//! Accounts created by partners, and one-time sign-in links to them.
+
+use serde_json::json;
+
+use super::clients::{AccountChanges, OpenedSession};
+use super::{Core, Page};
+use crate::account::{Account, Email, PersonName, parse_name_part, parse_user_id};
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::{Millis, now_ms};
+use crate::error::{DomainError, FieldError, Validator};
+use crate::partner::Partner;
+use crate::password::check_policy;
+use crate::secret::{Secret, random_token, token_hash};
+use crate::store::{LoginToken, Redeemed};
+use crate::tenancy::Tenant;
+
+/// Where a sign-in link sends the person when none is asked for.
+pub const DEFAULT_REDIRECT: &str = "/admin/purchase-plan";
+const LINK_TOKEN_PREFIX: &str = "onr_link_";
+
+/// What a partner sends to create an account.
+#[derive(Debug, Clone)]
+pub struct PartnerSignup {
+    pub email: String,
+    pub password: Secret,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub redirect: Option<String>,
+}
+
+/// A one-time sign-in link; the URL carries the only copy of its token.
+#[derive(Debug, Clone)]
+pub struct SignInLink {
+    pub account_id: String,
+    pub url: Secret,
+    pub expires_at: Millis,
+}
+
+/// A relative path on the platform: starts with one `/`, no scheme, no
+/// backslash, no control characters (so it cannot send people elsewhere).
+///
+/// # Errors
+/// `invalid_redirect` on `field`.
+pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
+    let bad = !raw.starts_with('/')
+        || raw.starts_with("//")
+        || raw.len() > 2048
+        || raw.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if bad {
+        Err(FieldError::new(
+            field,
+            "invalid_redirect",
+            format!("{field} must be a path on the platform starting with a single '/'"),
+        ))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode_component(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn optional_name(v: &mut Validator, field: &str, raw: Option<&str>) -> String {
+    match raw {
+        Some(name) => v.check(parse_name_part(field, name)).unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+impl Core {
+    /// Creates an account owned by `partner` and a one-time sign-in link to it.
+    ///
+    /// # Errors
+    /// `Validation` for bad input, `EmailTaken` for a duplicate email.
+    pub async fn partner_create_account(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        input: PartnerSignup,
+    ) -> Result<SignInLink, DomainError> {
+        let mut v = Validator::default();
+        let email = v.check(Email::parse("primaryEmail", &input.email));
+        v.check(check_policy("password", &input.password, Some(input.email.trim())));
+        let first_name = optional_name(&mut v, "firstName", input.first_name.as_deref());
+        let last_name = optional_name(&mut v, "lastName", input.last_name.as_deref());
+        let redirect = input.redirect.as_deref().map(|r| v.check(parse_redirect("redirect", r)));
+        v.finish()?;
+        let (Some(email), redirect) = (email, redirect.flatten().unwrap_or_else(|| DEFAULT_REDIRECT.to_owned())) else {
+            unreachable!()
+        };
+        if self.store.account_by_email(&tenant.env.id, &email.normalized()).await?.is_some() {
+            return Err(DomainError::EmailTaken);
+        }
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let now = now_ms();
+        let account = Account {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: tenant.env.id.clone(),
+            email: email.as_str().to_owned(),
+            name: PersonName { first_name, last_name },
+            password_hash,
+            partner_id: Some(partner.id.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        let (token, link) = self.new_link(tenant, &account.id, redirect, now);
+        let audit = AuditEvent::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            "account.created",
+            &account.id,
+        )
+        .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
+        self.store.create_account(&account, None, Some(&token), &audit).await?;
+        Ok(link)
+    }
+
+    fn new_link(&self, tenant: &Tenant, account_id: &str, redirect: String, now: Millis) -> (LoginToken, SignInLink) {
+        let token = random_token(LINK_TOKEN_PREFIX, 43);
+        let expires_at = (now + tenant.instance.login_link_ttl_secs() * 1000) / 1000 * 1000;
+        let url = tenant
+            .instance
+            .link_template()
+            .replace("{app_url}", &tenant.instance.app_url)
+            .replace("{token}", &token)
+            .replace("{redirect}", &encode_component(&redirect));
+        let record = LoginToken {
+            token_hash: token_hash(&token),
+            env_id: tenant.env.id.clone(),
+            account_id: account_id.to_owned(),
+            redirect,
+            created_at: now,
+            expires_at,
+        };
+        (
+            record,
+            SignInLink {
+                account_id: account_id.to_owned(),
+                url: Secret::new(url),
+                expires_at,
+            },
+        )
+    }
+
+    /// A fresh sign-in link to one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound("account")` unless the partner created the account.
+    pub async fn partner_login_link(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        id: &str,
+        redirect: Option<&str>,
+    ) -> Result<SignInLink, DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        let redirect = match redirect {
+            Some(r) => parse_redirect("redirect", r).map_err(|e| DomainError::Validation(vec![e]))?,
+            None => DEFAULT_REDIRECT.to_owned(),
+        };
+        let (token, link) = self.new_link(tenant, &account.id, redirect, now_ms());
+        self.store.create_login_token(&token).await?;
+        Ok(link)
+    }
+
+    /// One of the partner's accounts; any other id is `NotFound`.
+    ///
+    /// # Errors
+    /// `NotFound("account")`.
+    pub async fn partner_account(&self, tenant: &Tenant, partner: &Partner, id: &str) -> Result<Account, DomainError> {
+        let account = self.account(tenant, id).await?;
+        if account.partner_id.as_deref() == Some(partner.id.as_str()) {
+            Ok(account)
+        } else {
+            Err(DomainError::NotFound("account"))
+        }
+    }
+
+    /// The partner's accounts by id.
+    ///
+    /// # Errors
+    /// `Validation` for a bad cursor.
+    pub async fn partner_accounts(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        email: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, DomainError> {
+        self.accounts(tenant, Some(&partner.id), email, cursor, limit).await
+    }
+
+    /// Edits one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound`, `Validation`, `EmailTaken`.
+    pub async fn partner_update_account(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        id: &str,
+        changes: AccountChanges,
+    ) -> Result<Account, DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        self.update_account(tenant, actor, &account.id, changes).await
+    }
+
+    /// Deletes one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn partner_delete_account(&self, tenant: &Tenant, partner: &Partner, actor: &Actor, id: &str) -> Result<(), DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        self.delete_account(tenant, actor, &account.id).await
+    }
+
+    /// Redeems a sign-in link for a session (once, even under concurrency).
+    ///
+    /// # Errors
+    /// `InvalidGrant` for an unknown or used link, `TokenExpired`.
+    pub async fn exchange_login_token(&self, tenant: &Tenant, token: &str) -> Result<(OpenedSession, String), DomainError> {
+        if !token.starts_with(LINK_TOKEN_PREFIX) || token.len() > 128 {
+            return Err(DomainError::InvalidGrant("the sign-in token is unknown"));
+        }
+        let (session, opened) = self.new_session(&tenant.env.id, "");
+        match self
+            .store
+            .redeem_login_token(&tenant.env.id, &token_hash(token), now_ms(), &session)
+            .await?
+        {
+            Redeemed::Ok { account_id, redirect } => Ok((
+                OpenedSession {
+                    user_id: account_id,
+                    ..opened
+                },
+                redirect,
+            )),
+            Redeemed::Unknown => Err(DomainError::InvalidGrant("the sign-in token is unknown")),
+            Redeemed::AlreadyUsed => Err(DomainError::InvalidGrant("the sign-in token was already used")),
+            Redeemed::Expired => Err(DomainError::TokenExpired),
+        }
+    }
+}
+
+/// Parses a partner-supplied account id (404 for anything that is not one).
+pub fn parse_account_id(raw: &str) -> Result<String, DomainError> {
+    parse_user_id("accountId", raw).map_err(|_| DomainError::NotFound("account"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_platform() {
+        assert!(parse_redirect("redirect", "/admin/purchase-plan?x=1").is_ok());
+        for bad in [
+            "https://evil.com",
+            "//evil.com",
+            "/\\evil.com",
+            "\\\\evil",
+            "javascript:alert(1)",
+            "",
+            "/a b",
+            "/\u{0}",
+        ] {
+            assert!(parse_redirect("redirect", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(
+            encode_component("/admin/purchase-plan?a=b&c"),
+            "%2Fadmin%2Fpurchase-plan%3Fa%3Db%26c"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! `onramp partner …`
+
+use clap::Subcommand;
+use onramp_domain::audit::Actor;
+use onramp_domain::clock::rfc3339;
+use onramp_domain::partner::{Partner, PartnerStatus};
+use onramp_domain::tenancy::EnvKind;
+use serde_json::{Value, json};
+
+use super::context::{CliError, CliResult, Ctx};
+use super::output::{emit, table};
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner (status `pending` until approved)
+    Create {
+        platform_id: String,
+        /// staging or production
+        environment: EnvKind,
+        /// Display name of the partner
+        name: String,
+    },
+    /// Approve a partner: its keys start working
+    Approve { partner_id: String },
+    /// Suspend a partner: its keys are refused with 403 partner_not_approved
+    Suspend { partner_id: String },
+    /// List partners
+    List {
+        /// Only this instance (with --environment)
+        #[arg(long, requires = "environment")]
+        platform_id: Option<String>,
+        /// Only this environment (with --platform-id)
+        #[arg(long, requires = "platform_id")]
+        environment: Option<EnvKind>,
+    },
+    /// Show one partner
+    Show { partner_id: String },
+}
+
+pub fn describe(p: &Partner) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "status": p.status.as_str(), "platform_id": p.platform_id,
+        "environment": p.environment, "created_at": rfc3339(p.created_at), "updated_at": rfc3339(p.updated_at),
+    })
+}
+
+fn human(v: &Value) -> String {
+    format!(
+        "partner {} ({}) of {}/{}: {}",
+        v["name"].as_str().unwrap_or_default(),
+        v["id"].as_str().unwrap_or_default(),
+        v["platform_id"].as_str().unwrap_or_default(),
+        v["environment"].as_str().unwrap_or_default(),
+        v["status"].as_str().unwrap_or_default()
+    )
+}
+
+pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
+    let core = &ctx.core;
+    let actor = Actor::operator();
+    let partner = match cmd {
+        PartnerCommand::Create {
+            platform_id,
+            environment,
+            name,
+        } => core.create_partner(&actor, &platform_id, environment, &name).await?,
+        PartnerCommand::Approve { partner_id } => core.set_partner_status(&actor, &partner_id, PartnerStatus::Active).await?,
+        PartnerCommand::Suspend { partner_id } => core.set_partner_status(&actor, &partner_id, PartnerStatus::Suspended).await?,
+        PartnerCommand::Show { partner_id } => core.partner(&partner_id).await?,
+        PartnerCommand::List { platform_id, environment } => {
+            let scope = match (&platform_id, environment) {
+                (Some(p), Some(e)) => Some((p.as_str(), e)),
+                (None, None) => None,
+                _ => return Err(CliError::new("validation_failed", "give --platform-id and --environment together")),
+            };
+            let partners = core.partners(scope).await?;
+            let docs: Vec<Value> = partners.iter().map(describe).collect();
+            let rows: Vec<Vec<String>> = partners
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.clone(),
+                        p.name.clone(),
+                        p.status.as_str().into(),
+                        format!("{}/{}", p.platform_id, p.environment),
+                    ]
+                })
+                .collect();
+            emit(ctx.json, &json!({ "data": docs }), || {
+                table(&["ID", "NAME", "STATUS", "ENVIRONMENT"], &rows)
+            });
+            return Ok(());
+        }
+    };
+    let doc = describe(&partner);
+    emit(ctx.json, &doc, || human(&doc));
+    Ok(())
+}
