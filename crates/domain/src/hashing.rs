@@ -127,6 +127,33 @@ impl PasswordHasher {
         self.cost
     }
 
+    /// Hashes many passwords on all workers at once, for batch imports; the
+    /// queue limit does not apply (the batch itself is bounded).
+    ///
+    /// # Errors
+    /// `Internal` if the hashing threads are gone.
+    pub async fn hash_many(&self, passwords: Vec<Secret>) -> Vec<Result<String, DomainError>> {
+        let mut pending = Vec::with_capacity(passwords.len());
+        for pw in passwords {
+            let (done, result) = oneshot::channel();
+            let params = self.params.clone();
+            let job: Job = Box::new(move |memory| {
+                let _ = done.send(hash_with(&params, pw.expose().as_bytes(), memory));
+            });
+            pending.push(self.jobs.send(job).map(|()| result));
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            out.push(match p {
+                Ok(result) => result
+                    .await
+                    .unwrap_or_else(|_| Err(DomainError::Internal("hashing job failed".into()))),
+                Err(_) => Err(DomainError::Internal("hashing threads stopped".into())),
+            });
+        }
+        out
+    }
+
     /// Hashes a password with the current parameters into a PHC string.
     ///
     /// # Errors
@@ -211,6 +238,10 @@ fn hash_with(params: &Params, password: &[u8], memory: &mut Memory) -> Result<St
 /// Recomputes an argon2 PHC hash (argon2id, argon2i or argon2d, any cost) in
 /// the worker's memory and compares in constant time.
 fn verify_with(phc: &str, password: &[u8], current: HashCost, memory: &mut Memory) -> Option<Verified> {
+    // Imported bcrypt and scrypt hashes verify once, then get replaced.
+    if let Some(matched) = crate::legacy_hash::verify_legacy(phc, password) {
+        return matched.then_some(Verified::NeedsRehash);
+    }
     let parsed = PasswordHash::new(phc).ok()?;
     let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
     let version = Version::try_from(parsed.version.unwrap_or(Version::V0x13.into())).ok()?;

@@ -207,6 +207,9 @@ pub trait Store: Send + Sync {
     async fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
 
     async fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
+    /// Creates accounts with their sign-in links and audit events in one
+    /// transaction; an account whose email is taken is skipped (`false`).
+    async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> Result<Vec<bool>, StoreError>;
     /// Marks a sign-in link used (once, even under concurrency) and opens
     /// `session` for its account in the same transaction; `session.account_id`
     /// is filled in from the link.

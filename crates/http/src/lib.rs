@@ -23,6 +23,8 @@ use crate::problem::{ApiError, ErrorCode};
 
 /// Largest accepted request body (CONVENTIONS §3).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest body of batch endpoints (1,000 items).
+pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The whole application: API routes behind tenancy, auth and rate limits;
 /// health and documentation on any host.

@@ -594,6 +594,38 @@ impl Store for SqlStore {
         crate::partners::insert_login_token(&mut conn, token).await
     }
 
+    async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> R<Vec<bool>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut created = Vec::with_capacity(entries.len());
+        for (a, token, audit) in entries {
+            let done = sqlx::query(
+                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            )
+            .bind(&a.env_id)
+            .bind(&a.id)
+            .bind(&a.email)
+            .bind(a.email.to_lowercase())
+            .bind(&a.name.first_name)
+            .bind(&a.name.last_name)
+            .bind(&a.password_hash)
+            .bind(a.partner_id.as_deref())
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let ok = done.rows_affected() == 1;
+            if ok {
+                crate::partners::insert_login_token(&mut tx, token).await?;
+                insert_audit(&mut tx, audit).await?;
+            }
+            created.push(ok);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(created)
+    }
+
     async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let outcome = crate::partners::redeem(&mut tx, env_id, token_hash, now, session).await?;

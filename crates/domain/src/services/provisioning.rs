@@ -287,3 +287,169 @@ mod tests {
         );
     }
 }
+
+/// One item of a batch import: exactly one of `password` and `password_hash`.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    pub email: String,
+    pub password: Option<Secret>,
+    /// A PHC / modular-crypt string: argon2id, argon2i, bcrypt or scrypt.
+    pub password_hash: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub redirect: Option<String>,
+}
+
+/// Largest argon2 cost accepted in an imported hash (so a login cannot be
+/// made to allocate gigabytes): 256 MiB, 16 passes, 16 lanes.
+fn argon2_cost_is_sane(phc: &str) -> bool {
+    argon2::password_hash::phc::PasswordHash::new(phc)
+        .ok()
+        .and_then(|h| argon2::Params::try_from(&h).ok())
+        .is_some_and(|p| p.m_cost() <= 256 * 1024 && p.t_cost() <= 16 && p.p_cost() <= 16)
+}
+
+/// Checks an imported hash without doing any expensive work.
+fn parse_imported_hash(raw: &str) -> Result<String, FieldError> {
+    let ok = match crate::legacy_hash::classify(raw) {
+        Some(crate::legacy_hash::HashFamily::Argon2) => argon2_cost_is_sane(raw),
+        Some(_) => true,
+        None => false,
+    };
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "passwordHash",
+            "invalid_password_hash",
+            "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string within the supported cost limits",
+        ))
+    }
+}
+
+/// A validated batch item, waiting for its password hash.
+struct Prepared {
+    email: Email,
+    first_name: String,
+    last_name: String,
+    redirect: String,
+    hash: Result<String, Secret>,
+}
+
+fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
+    let mut v = Validator::default();
+    let email = v.check(Email::parse("primaryEmail", &item.email));
+    let hash = match (item.password, item.password_hash) {
+        (Some(pw), None) => v.check(check_policy("password", &pw, Some(item.email.trim()))).map(|()| Err(pw)),
+        (None, Some(hash)) => v.check(parse_imported_hash(&hash)).map(Ok),
+        _ => {
+            v.push(FieldError::new(
+                "password",
+                "required",
+                "give exactly one of password and passwordHash",
+            ));
+            None
+        }
+    };
+    let first_name = optional_name(&mut v, "firstName", item.first_name.as_deref());
+    let last_name = optional_name(&mut v, "lastName", item.last_name.as_deref());
+    let redirect = item.redirect.as_deref().map(|r| v.check(parse_redirect("redirect", r)));
+    v.finish()?;
+    let (Some(email), Some(hash)) = (email, hash) else {
+        unreachable!("validated")
+    };
+    Ok(Prepared {
+        email,
+        first_name,
+        last_name,
+        redirect: redirect.flatten().unwrap_or_else(|| DEFAULT_REDIRECT.to_owned()),
+        hash,
+    })
+}
+
+impl Core {
+    /// Creates many accounts for a partner, each on its own: a bad item is
+    /// reported and skipped, the others are created in one transaction.
+    /// Passwords are hashed on all cores; imported hashes are stored as they
+    /// are and upgraded to argon2id at the first successful login.
+    pub async fn partner_batch_create(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        items: Vec<Result<BatchItem, DomainError>>,
+    ) -> Result<Vec<Result<SignInLink, DomainError>>, DomainError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut prepared: Vec<Result<Prepared, DomainError>> = items.into_iter().map(|i| i.and_then(prepare)).collect();
+        for p in prepared.iter_mut() {
+            if let Ok(item) = p
+                && !seen.insert(item.email.normalized())
+            {
+                *p = Err(DomainError::EmailTaken);
+            }
+        }
+        let to_hash: Vec<Secret> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok()?.hash.as_ref().err().cloned())
+            .collect();
+        let mut hashed = self.hasher.hash_many(to_hash).await.into_iter();
+        let now = now_ms();
+        let mut entries = Vec::new();
+        let mut outcomes: Vec<Result<SignInLink, DomainError>> = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let item = match p {
+                Ok(item) => item,
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            };
+            let password_hash = match item.hash {
+                Ok(imported) => imported,
+                Err(_) => match hashed.next() {
+                    Some(Ok(h)) => h,
+                    Some(Err(e)) => {
+                        outcomes.push(Err(e));
+                        continue;
+                    }
+                    None => {
+                        outcomes.push(Err(DomainError::Internal("missing hash".into())));
+                        continue;
+                    }
+                },
+            };
+            let account = Account {
+                id: uuid::Uuid::now_v7().to_string(),
+                env_id: tenant.env.id.clone(),
+                email: item.email.as_str().to_owned(),
+                name: PersonName {
+                    first_name: item.first_name,
+                    last_name: item.last_name,
+                },
+                password_hash,
+                partner_id: Some(partner.id.clone()),
+                created_at: now,
+                updated_at: now,
+            };
+            let (token, link) = self.new_link(tenant, &account.id, item.redirect, now);
+            let audit = AuditEvent::new(
+                actor,
+                tenant.instance.platform_id.as_str(),
+                Some(tenant.env.kind.as_str()),
+                "account.created",
+                &account.id,
+            )
+            .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
+            outcomes.push(Ok(link));
+            entries.push((outcomes.len() - 1, account, token, audit));
+        }
+        let rows: Vec<_> = entries.iter().map(|(_, a, t, e)| (a.clone(), t.clone(), e.clone())).collect();
+        let created = self.store.create_accounts_batch(&rows).await?;
+        for ((index, ..), ok) in entries.iter().zip(created) {
+            if !ok {
+                outcomes[*index] = Err(DomainError::EmailTaken);
+            }
+        }
+        Ok(outcomes)
+    }
+}

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use onramp_domain::services::idempotency::Begin;
 use onramp_domain::tenancy::Tenant;
 
-use crate::BODY_LIMIT;
+use crate::BATCH_BODY_LIMIT;
 use crate::middleware::guard::{PartnerKey, Principal, route_key};
 use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -45,8 +45,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
     let route = route_key(&req);
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-        return ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB").into_response();
+    // The handler's own extractor enforces the route's limit on the buffered body.
+    let Ok(bytes) = to_bytes(body, BATCH_BODY_LIMIT).await else {
+        return ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large").into_response();
     };
     let claim = match state.core.idempotency_begin(&tenant, &credential, &key, &route, &bytes).await {
         Ok(Begin::Fresh(claim)) => claim,
