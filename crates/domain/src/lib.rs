@@ -17,5 +17,6 @@ pub mod signing;
 pub mod store;
 pub mod tenancy;
 pub mod throttle;
+pub mod usage;
 
 pub use error::{DomainError, FieldError};

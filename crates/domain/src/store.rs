@@ -10,6 +10,7 @@ use crate::clock::Millis;
 use crate::partner::{ApiKey, Partner, PartnerStatus};
 use crate::signing::SigningKey;
 use crate::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use crate::usage::{Alert, KeyActivity, UsageRow};
 
 /// What a storage operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +210,17 @@ pub trait Store: Send + Sync {
     async fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
     /// Creates accounts with their sign-in links and audit events in one
     /// transaction; an account whose email is taken is skipped (`false`).
+    /// Adds counts to the usage table (upsert).
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
+    /// A partner's usage rows with `from <= minute < to`.
+    async fn usage(&self, partner_id: &str, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+    /// Per key with traffic since `window_start`: requests since then, and in `[trailing_start, window_start)`.
+    async fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
+    async fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
+    /// Alerts, newest first.
+    async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+
     async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> Result<Vec<bool>, StoreError>;
     /// Marks a sign-in link used (once, even under concurrency) and opens
     /// `session` for its account in the same transaction; `session.account_id`

@@ -28,6 +28,14 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_SHUTDOWN_TIMEOUT",
     "ONRAMP_SETTINGS_TTL",
     "ONRAMP_ACCOUNT_CACHE_TTL",
+    "ONRAMP_USAGE_FLUSH_INTERVAL",
+    "ONRAMP_ALERT_WEBHOOK_URL",
+    "ONRAMP_ALERT_WEBHOOK_SECRET",
+    "ONRAMP_ALERT_WEBHOOK_SECRET_FILE",
+    "ONRAMP_ALERT_VOLUME_FACTOR",
+    "ONRAMP_ALERT_VOLUME_MIN",
+    "ONRAMP_ALERT_ERROR_SHARE",
+    "ONRAMP_ALERT_ERROR_MIN",
 ];
 
 /// The optional TOML file: the same settings as the flags, in snake_case.
@@ -50,6 +58,13 @@ pub struct FileSettings {
     pub shutdown_timeout: Option<String>,
     pub settings_ttl: Option<String>,
     pub account_cache_ttl: Option<String>,
+    pub usage_flush_interval: Option<String>,
+    pub alert_webhook_url: Option<String>,
+    pub alert_webhook_secret: Option<String>,
+    pub alert_volume_factor: Option<f64>,
+    pub alert_volume_min: Option<i64>,
+    pub alert_error_share: Option<f64>,
+    pub alert_error_min: Option<i64>,
 }
 
 impl FileSettings {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onramp_domain::secret::Secret;
 use onramp_domain::services::{Core, CoreConfig};
 use onramp_http::AppState;
 use onramp_http::rate_limit::RateLimits;
@@ -23,6 +24,10 @@ pub struct ServerSettings {
     pub core: CoreConfig,
     pub default_rate_limit: u32,
     pub shutdown_timeout: Duration,
+    /// How often usage counts are written and anomalies checked.
+    pub usage_flush_interval: Duration,
+    /// Where alerts are posted, and the signing secret.
+    pub alert_webhook: Option<(String, Secret)>,
 }
 
 /// A running server.
@@ -53,7 +58,10 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
         acquire_timeout: settings.db_acquire_timeout,
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
-    let core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
+    let mut core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
+    if let Some((url, secret)) = &settings.alert_webhook {
+        core.notifier = Some(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
+    }
     Ok((store, Arc::new(core)))
 }
 
@@ -82,6 +90,8 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = watch::channel(false);
     let sweeper = tokio::spawn(housekeeping(Arc::clone(&core), limits));
+    let meter = tokio::spawn(usage_monitor(Arc::clone(&core), settings.usage_flush_interval));
+    let flush_core = Arc::clone(&core);
     let app = onramp_http::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = settings.shutdown_timeout;
     let task = tokio::spawn(async move {
@@ -98,10 +108,34 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
             () = drain_limit => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
         }
         sweeper.abort();
+        meter.abort();
+        if let Err(e) = flush_core.flush_usage().await {
+            tracing::warn!(error = %e, "final usage flush failed");
+        }
         store.close().await;
         tracing::info!("database closed");
     });
     Ok(Running { addr, core, stop, task })
+}
+
+/// Writes usage counts and checks for anomalies every `interval`.
+async fn usage_monitor(core: Arc<Core>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match core.flush_usage().await {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "usage flush failed; counts kept for the next attempt");
+                continue;
+            }
+        }
+        if let Err(e) = core.detect_anomalies().await {
+            tracing::warn!(error = %e, "anomaly detection failed");
+        }
+    }
 }
 
 /// Periodic clean-up: idle rate-limit state every minute, expired sessions

@@ -11,6 +11,7 @@ mod migrations;
 mod partners;
 mod rows;
 mod sql;
+mod usage;
 
 use std::time::Duration;
 

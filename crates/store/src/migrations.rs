@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "core", include_str!("../migrations/sqlite/0001_core.sql")),
     (2, "idempotency", include_str!("../migrations/sqlite/0002_idempotency.sql")),
     (3, "partners", include_str!("../migrations/sqlite/0003_partners.sql")),
+    (4, "usage_alerts", include_str!("../migrations/sqlite/0004_usage_alerts.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -10,6 +10,7 @@ use onramp_domain::store::{
     AccountQuery, AccountUpdate, AuditFilter, IdempotencyRecord, LoginToken, Redeemed, ServiceUser, Session, Store, StoreError,
 };
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use onramp_domain::usage::{Alert, KeyActivity, UsageRow};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
 
@@ -592,6 +593,52 @@ impl Store for SqlStore {
     async fn create_login_token(&self, token: &LoginToken) -> R<()> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         crate::partners::insert_login_token(&mut conn, token).await
+    }
+
+    async fn add_usage(&self, rows: &[UsageRow]) -> R<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for row in rows {
+            crate::usage::add_usage(&mut tx, row).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn usage(&self, partner_id: &str, from: i64, to: i64) -> R<Vec<UsageRow>> {
+        let q = sqlx::query("SELECT * FROM usage_minutes WHERE partner_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute")
+            .bind(partner_id)
+            .bind(from)
+            .bind(to);
+        self.all(q, crate::usage::usage_row).await
+    }
+
+    async fn key_activity(&self, trailing_start: i64, window_start: i64) -> R<Vec<KeyActivity>> {
+        let q = sqlx::query(crate::usage::KEY_ACTIVITY).bind(trailing_start).bind(window_start);
+        self.all(q, crate::usage::key_activity).await
+    }
+
+    async fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| crate::usage::insert_alert(c, alert).await)
+            .await
+    }
+
+    async fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<i64>) -> R<()> {
+        sqlx::query("UPDATE alerts SET delivery = $2, attempts = $3, delivered_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(delivery)
+            .bind(attempts)
+            .bind(delivered_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn alerts(&self, limit: u32) -> R<Vec<Alert>> {
+        self.all(
+            sqlx::query("SELECT * FROM alerts ORDER BY id DESC LIMIT $1").bind(i64::from(limit)),
+            crate::usage::alert,
+        )
+        .await
     }
 
     async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> R<Vec<bool>> {

@@ -9,6 +9,7 @@ pub mod partners;
 pub mod provisioning;
 pub mod service_auth;
 pub mod service_users;
+pub mod usage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct CoreConfig {
     /// this process invalidate at once; writes through other nodes show
     /// within this time. Zero disables the cache.
     pub account_cache_ttl: Duration,
+    /// When usage alerts fire and how they are retried.
+    pub alerts: usage::AlertPolicy,
     /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
     pub local_host_env: Option<(PlatformId, EnvKind)>,
 }
@@ -51,6 +54,7 @@ impl Default for CoreConfig {
             throttle: ThrottlePolicy::default(),
             settings_ttl: Duration::from_secs(1),
             account_cache_ttl: Duration::from_secs(1),
+            alerts: usage::AlertPolicy::default(),
             local_host_env: None,
         }
     }
@@ -68,6 +72,9 @@ pub struct Core {
     pub(crate) auth: service_auth::AuthCaches,
     pub(crate) throttle: LoginThrottle,
     pub(crate) key_touches: partners::KeyTouches,
+    pub(crate) usage: usage::UsageMeter,
+    /// Where alerts are posted, if the operator configured a webhook.
+    pub notifier: Option<Arc<dyn usage::AlertNotifier>>,
 }
 
 impl Core {
@@ -83,6 +90,8 @@ impl Core {
             auth: service_auth::AuthCaches::new(config.settings_ttl),
             throttle: LoginThrottle::new(config.throttle),
             key_touches: partners::KeyTouches::default(),
+            usage: usage::UsageMeter::default(),
+            notifier: None,
             config,
         })
     }

@@ -195,6 +195,20 @@ impl Core {
         Ok(PartnerPrincipal { key, partner })
     }
 
+    /// The stored key behind a presented value, whatever its state: used to
+    /// count refused requests against the key they name.
+    pub async fn identify_api_key(&self, raw: &str) -> Option<ApiKey> {
+        if !EnvKind::ALL.iter().any(|k| key_is_well_formed(raw, *k)) {
+            return None;
+        }
+        self.store
+            .api_key_by_hash(&token_hash(raw))
+            .await
+            .ok()
+            .flatten()
+            .map(|(key, _)| key)
+    }
+
     async fn touch_key(&self, key_id: &str, now: Millis) {
         let due = self.key_touches.0.get(key_id).is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
         if due {

@@ -55,8 +55,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         },
         None => None,
     };
-    let partner = match req.headers().get("x-api-key").map(|v| v.to_str().unwrap_or_default()) {
-        Some(raw) => match state.core.authenticate_api_key(&tenant, raw.trim()).await {
+    let raw_key = req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
+    let partner = match raw_key.as_deref() {
+        Some(raw) => match state.core.authenticate_api_key(&tenant, raw).await {
             Ok(p) => Some(PartnerKey(Arc::new(p))),
             Err(DomainError::Unauthenticated) => None,
             Err(e) => return ApiError::from(e).into_response(),
@@ -75,7 +79,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         environment: tenant.env.kind.as_str(),
         credential,
     };
-    let decision = state.limits.check(&tenant, &route_key(&req), &log.credential);
+    let route = route_key(&req);
+    let decision = state.limits.check(&tenant, &route, &log.credential);
+    let metered = partner.as_ref().map(|k| k.0.key.clone());
     let mut response = if decision.allowed {
         if let Some(p) = principal {
             req.extensions_mut().insert(p);
@@ -92,6 +98,15 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         )
         .into_response()
     };
+    // Usage is counted per key, including refused requests that name a known key.
+    let metered = match (metered, raw_key) {
+        (Some(key), _) => Some(key),
+        (None, Some(raw)) => state.core.identify_api_key(&raw).await,
+        (None, None) => None,
+    };
+    if let Some(key) = metered {
+        state.core.record_usage(&key, &route, response.status().as_u16());
+    }
     set_rate_headers(response.headers_mut(), &decision);
     response.extensions_mut().insert(log);
     response

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{AccountsRead, AccountsWrite, AnyScope, Json, OptionalJson, PartnerAuthorized, Path, Query};
+use crate::extract::{AccountsRead, AccountsWrite, AnyScope, Json, OptionalJson, PartnerAuthorized, Path, Query, UsageRead};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
@@ -38,6 +38,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(get_account, update_account, delete_account))
         .routes(routes!(login_link))
         .routes(routes!(rotate_key))
+        .routes(routes!(usage))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -533,5 +534,109 @@ pub async fn batch_create(
         .await?;
     Ok(Json(BatchResponse {
         results: outcomes.into_iter().enumerate().map(|(i, o)| batch_result(i, o)).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageParams {
+    /// RFC 3339 start (inclusive) [default: `to` minus 24 hours].
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    /// RFC 3339 end (exclusive) [default: now].
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+    /// `minute`, `hour` or `day` [default: hour].
+    #[param(pattern = "^(minute|hour|day)$")]
+    pub granularity: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageBucket {
+    pub start: String,
+    pub requests: i64,
+    /// Requests by status class: `2xx`, `3xx`, `4xx`, `5xx`.
+    pub by_status: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageResponse {
+    pub partner_id: String,
+    pub from: String,
+    pub to: String,
+    pub granularity: String,
+    pub data: Vec<UsageBucket>,
+}
+
+fn parse_time(field: &str, raw: &str) -> Result<i64, ApiError> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("{field} must be an RFC 3339 timestamp")))
+}
+
+/// The partner's own request counts per minute, hour or day (all its keys).
+///
+/// Counts reach the database every few seconds, so the latest seconds may be missing.
+#[utoipa::path(
+    get, path = "/v1/partners/usage", operation_id = "partner_usage", tag = "partners", params(UsageParams), security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The series, empty buckets included", body = UsageResponse),
+        (status = 403, description = "Feature off, partner not approved or scope `usage:read` missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    caller: PartnerAuthorized<UsageRead>,
+    Query(params): Query<UsageParams>,
+) -> ApiResult<Json<UsageResponse>> {
+    use onramp_domain::services::usage::Granularity;
+    let granularity = match params.granularity.as_deref().unwrap_or("hour") {
+        "minute" => Granularity::Minute,
+        "hour" => Granularity::Hour,
+        "day" => Granularity::Day,
+        _ => return Err(ApiError::new(ErrorCode::InvalidQuery, "granularity must be minute, hour or day")),
+    };
+    let to = match params.to.as_deref() {
+        Some(raw) => parse_time("to", raw)?,
+        None => onramp_domain::clock::now_ms(),
+    };
+    let from = match params.from.as_deref() {
+        Some(raw) => parse_time("from", raw)?,
+        None => to - 24 * 3600 * 1000,
+    };
+    let points = state
+        .core
+        .usage_series(&caller.partner().id, from, to, granularity)
+        .await
+        .map_err(|e| {
+            let mut api = ApiError::from(e);
+            api.code = ErrorCode::InvalidQuery;
+            api
+        })?;
+    let data = points
+        .into_iter()
+        .map(|p| UsageBucket {
+            start: rfc3339(p.start),
+            requests: p.requests,
+            by_status: [
+                ("2xx", p.status_2xx),
+                ("3xx", p.status_3xx),
+                ("4xx", p.status_4xx),
+                ("5xx", p.status_5xx),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        })
+        .collect();
+    Ok(Json(UsageResponse {
+        partner_id: caller.partner().id.clone(),
+        from: rfc3339(from),
+        to: rfc3339(to),
+        granularity: params.granularity.unwrap_or_else(|| "hour".into()),
+        data,
     }))
 }

@@ -11,6 +11,7 @@ pub mod partner;
 pub mod serve;
 pub mod service_user;
 pub mod signing_key;
+pub mod usage;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,11 @@ pub enum Command {
     /// Manage JWT signing keys
     #[command(subcommand, name = "signing-key")]
     SigningKey(signing_key::SigningKeyCommand),
+    /// Show a partner's API usage as a table
+    Usage(usage::UsageArgs),
+    /// Usage alerts
+    #[command(subcommand)]
+    Alerts(usage::AlertsCommand),
     /// Read the audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),

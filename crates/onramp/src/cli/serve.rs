@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use onramp_domain::secret::Secret;
 use onramp_domain::services::CoreConfig;
+use onramp_domain::services::usage::AlertPolicy;
 use onramp_domain::tenancy::{EnvKind, PlatformId};
 
 use super::GlobalArgs;
@@ -58,6 +60,27 @@ pub struct ServeArgs {
     /// How long an account read may be served from memory; writes through this server invalidate at once, writes through other nodes show within this time; 0 disables [default: 1s]
     #[arg(long, env = "ONRAMP_ACCOUNT_CACHE_TTL", value_name = "DURATION")]
     pub account_cache_ttl: Option<String>,
+    /// How often partner usage counts are written to the database (a crash loses at most this much) [default: 5s]
+    #[arg(long, env = "ONRAMP_USAGE_FLUSH_INTERVAL", value_name = "DURATION")]
+    pub usage_flush_interval: Option<String>,
+    /// URL that receives usage alerts as signed JSON POSTs [default: none]
+    #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
+    pub alert_webhook_url: Option<String>,
+    /// Shared secret of the alert webhook's HMAC-SHA256 signature (or ONRAMP_ALERT_WEBHOOK_SECRET_FILE)
+    #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub alert_webhook_secret: Option<String>,
+    /// Alert when a key's last 5 minutes exceed this many times its trailing-hour average [default: 5]
+    #[arg(long, env = "ONRAMP_ALERT_VOLUME_FACTOR", value_name = "X")]
+    pub alert_volume_factor: Option<f64>,
+    /// …and at least this many requests [default: 100]
+    #[arg(long, env = "ONRAMP_ALERT_VOLUME_MIN", value_name = "N")]
+    pub alert_volume_min: Option<i64>,
+    /// Alert when more than this share of a key's last-5-minute answers are 401 or 429 [default: 0.5]
+    #[arg(long, env = "ONRAMP_ALERT_ERROR_SHARE", value_name = "SHARE")]
+    pub alert_error_share: Option<f64>,
+    /// …over at least this many requests [default: 50]
+    #[arg(long, env = "ONRAMP_ALERT_ERROR_MIN", value_name = "N")]
+    pub alert_error_min: Option<i64>,
 }
 
 fn duration(flag: Option<String>, file: Option<String>, default: &str) -> CliResult<Duration> {
@@ -91,6 +114,7 @@ impl ServeArgs {
             hash_cost: hash_cost(global, &file),
             settings_ttl: duration(self.settings_ttl.clone(), file.settings_ttl.clone(), "1s")?,
             account_cache_ttl: duration(self.account_cache_ttl.clone(), file.account_cache_ttl.clone(), "1s")?,
+            alerts: self.alert_policy(&file)?,
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
@@ -104,8 +128,60 @@ impl ServeArgs {
             core,
             default_rate_limit: pick(self.rate_limit, file.rate_limit, 300).max(1),
             shutdown_timeout: duration(self.shutdown_timeout.clone(), file.shutdown_timeout.clone(), "10s")?,
+            usage_flush_interval: duration(self.usage_flush_interval.clone(), file.usage_flush_interval.clone(), "5s")?
+                .max(Duration::from_millis(100)),
+            alert_webhook: self.alert_webhook(&file)?,
         };
         Ok((settings, log_format))
+    }
+}
+
+impl ServeArgs {
+    fn alert_policy(&self, file: &FileSettings) -> CliResult<AlertPolicy> {
+        let d = AlertPolicy::default();
+        let policy = AlertPolicy {
+            volume_factor: pick(self.alert_volume_factor, file.alert_volume_factor, d.volume_factor),
+            volume_min: pick(self.alert_volume_min, file.alert_volume_min, d.volume_min),
+            error_share: pick(self.alert_error_share, file.alert_error_share, d.error_share),
+            error_min: pick(self.alert_error_min, file.alert_error_min, d.error_min),
+            ..d
+        };
+        if !(policy.volume_factor > 0.0 && (0.0..=1.0).contains(&policy.error_share) && policy.volume_min >= 1 && policy.error_min >= 1) {
+            return Err(CliError::new(
+                "config",
+                "alert thresholds: factor > 0, share within 0..1, minimums at least 1",
+            ));
+        }
+        Ok(policy)
+    }
+
+    fn alert_webhook(&self, file: &FileSettings) -> CliResult<Option<(String, Secret)>> {
+        let Some(url) = self.alert_webhook_url.clone().or_else(|| file.alert_webhook_url.clone()) else {
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(CliError::new("config", "alert_webhook_url must be an http:// or https:// URL"));
+        }
+        let secret = match (
+            self.alert_webhook_secret.clone().or_else(|| file.alert_webhook_secret.clone()),
+            std::env::var("ONRAMP_ALERT_WEBHOOK_SECRET_FILE"),
+        ) {
+            (Some(s), _) => s,
+            (None, Ok(path)) => std::fs::read_to_string(&path)
+                .map_err(|e| CliError::new("config", format!("cannot read {path}: {e}")))?
+                .trim()
+                .to_owned(),
+            (None, Err(_)) => {
+                return Err(CliError::new(
+                    "config",
+                    "alert_webhook_url needs alert_webhook_secret (or ONRAMP_ALERT_WEBHOOK_SECRET_FILE) to sign deliveries",
+                ));
+            }
+        };
+        if secret.len() < 16 {
+            return Err(CliError::new("config", "alert_webhook_secret must be at least 16 characters"));
+        }
+        Ok(Some((url, Secret::new(secret))))
     }
 }
 

@@ -58,6 +58,8 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         },
         default_rate_limit: 1000,
         shutdown_timeout: Duration::from_secs(5),
+        usage_flush_interval: Duration::from_millis(200),
+        alert_webhook: None,
     }
 }
 

@@ -14,4 +14,7 @@ mod docs;
 mod durability;
 mod idempotency;
 mod isolation;
+mod partners;
 mod rate_limit;
+mod tokenauth;
+mod usage;
