@@ -58,6 +58,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
         acquire_timeout: settings.db_acquire_timeout,
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
+    crate::webhook::install_crypto_provider();
     let mut core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
     if let Some((url, secret)) = &settings.alert_webhook {
         core.notifier = Some(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));

@@ -10,6 +10,12 @@ use onramp_domain::services::usage::{AlertNotifier, webhook_signature};
 /// The header that carries `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
 pub const SIGNATURE_HEADER: &str = "onramp-signature";
 
+/// reqwest is built without a default TLS crypto provider (the default one
+/// compiles aws-lc); this process uses ring. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub struct WebhookNotifier {
     client: reqwest::Client,
     url: String,
@@ -20,8 +26,7 @@ impl WebhookNotifier {
     /// # Errors
     /// A message when the HTTP client cannot be built.
     pub fn new(url: String, secret: Secret) -> Result<Self, String> {
-        // reqwest is built without a default TLS crypto provider; ring is ours.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -243,6 +243,8 @@ pub struct Api {
 
 impl Api {
     pub fn new(addr: SocketAddr, host: &str) -> Self {
+        // reqwest is built without a default TLS crypto provider (the server installs ring).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .resolve(host, addr)
             .no_proxy()

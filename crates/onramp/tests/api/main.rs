@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod bad_input;
+mod batch;
 mod cli;
 mod clients;
 mod concurrency;
