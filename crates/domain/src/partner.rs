@@ -104,7 +104,10 @@ pub struct ApiKey {
     pub key_hash: String,
     pub scopes: Vec<String>,
     pub created_at: Millis,
+    /// The lifetime the key was issued with; a rotation passes it on.
     pub expires_at: Option<Millis>,
+    /// End of the grace period once the key was rotated.
+    pub retires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
     pub last_used_at: Option<Millis>,
 }
@@ -112,7 +115,7 @@ pub struct ApiKey {
 impl ApiKey {
     /// Usable at `now`: neither revoked nor expired.
     pub fn is_live(&self, now: Millis) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now) && self.retires_at.is_none_or(|r| r > now)
     }
 
     pub fn has(&self, scope: Scope) -> bool {

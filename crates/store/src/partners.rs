@@ -24,8 +24,8 @@ pub async fn insert_partner(c: &mut AnyConnection, p: &Partner) -> R<()> {
 
 pub async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
     sqlx::query(
-        "INSERT INTO api_keys (key_id, partner_id, env_id, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO api_keys (key_id, partner_id, env_id, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, retires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&k.key_id)
     .bind(&k.partner_id)
@@ -36,6 +36,7 @@ pub async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
     .bind(k.expires_at)
     .bind(k.revoked_at)
     .bind(k.last_used_at)
+    .bind(k.retires_at)
     .execute(c)
     .await
     .map_err(map_err)?;

@@ -117,6 +117,7 @@ pub fn api_key(row: &AnyRow) -> R<ApiKey> {
         scopes: json(row, "scopes")?,
         created_at: get(row, "created_at")?,
         expires_at: get(row, "expires_at")?,
+        retires_at: get(row, "retires_at")?,
         revoked_at: get(row, "revoked_at")?,
         last_used_at: get(row, "last_used_at")?,
     })

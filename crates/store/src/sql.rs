@@ -571,7 +571,7 @@ impl Store for SqlStore {
 
     async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            let q = sqlx::query("UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $2 THEN $2 ELSE expires_at END WHERE key_id = $1")
+            let q = sqlx::query("UPDATE api_keys SET retires_at = CASE WHEN retires_at IS NULL OR retires_at > $2 THEN $2 ELSE retires_at END WHERE key_id = $1")
                 .bind(old_key_id)
                 .bind(old_expires_at);
             expect_row(c, q).await?;

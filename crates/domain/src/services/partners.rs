@@ -240,9 +240,11 @@ impl Core {
         let now = now_ms();
         let old = &principal.key;
         let issued = new_key(&principal.partner, old.scopes.clone(), now, old.expires_at);
-        let old_expires_at = old
-            .expires_at
-            .map_or(now + grace.as_millis() as i64, |e| e.min(now + grace.as_millis() as i64));
+        // The old key retires at the end of the grace period (or earlier, if it was to end sooner).
+        let old_expires_at = [old.expires_at, old.retires_at]
+            .into_iter()
+            .flatten()
+            .fold(now + grace.as_millis() as i64, i64::min);
         let partner = &principal.partner;
         let audit = AuditEvent::new(
             actor,
@@ -267,6 +269,7 @@ fn new_key(partner: &Partner, scopes: Vec<String>, now: Millis, expires_at: Opti
         scopes,
         created_at: now,
         expires_at,
+        retires_at: None,
         revoked_at: None,
         last_used_at: None,
     };

@@ -200,7 +200,7 @@ async fn create(
         .core
         .partner_create_account(&caller.tenant, caller.partner(), &caller.actor(), input)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(|e| camel_case_fields(e.into()))?;
     Ok((StatusCode::CREATED, Json(link_response("Integration initialized", link))))
 }
 

@@ -40,7 +40,8 @@ fn describe(k: &ApiKey) -> Value {
     json!({
         "key_id": k.key_id, "partner_id": k.partner_id, "scopes": k.scopes, "status": status,
         "created_at": rfc3339(k.created_at), "expires_at": k.expires_at.map(rfc3339),
-        "revoked_at": k.revoked_at.map(rfc3339), "last_used_at": k.last_used_at.map(rfc3339),
+        "revoked_at": k.revoked_at.map(rfc3339), "retires_at": k.retires_at.map(rfc3339),
+        "last_used_at": k.last_used_at.map(rfc3339),
     })
 }
 

@@ -261,7 +261,13 @@ async fn switching_a_feature_off_applies_to_the_running_server() {
     })
     .await
     .problem(403, "feature_disabled");
-    fx.production.get("/v1/client").await.problem(403, "feature_disabled");
+    // Each host's settings are cached on their own: production follows within the ttl too.
+    eventually("the feature is off on production", || async {
+        let r = fx.production.get("/v1/client").await;
+        (r.status == 403).then_some(r)
+    })
+    .await
+    .problem(403, "feature_disabled");
     fx.server
         .core
         .set_features(&Actor::operator(), "acme", &["client-accounts".into()], &[])

@@ -489,11 +489,28 @@ async fn keys_work_only_in_their_own_environment() {
             .post("/v1/partners/create", &body)
             .await,
     );
+    // A key of another instance's staging environment, on acme's staging host.
+    w.server.create_instance("beta", &["partners"]).await;
+    let beta = w.server.create_partner("beta", "staging", "Shop", PartnerStatus::Active).await;
+    let (_, beta_key) = w.server.issue_key(&beta, &ALL_SCOPES, None).await;
+    assert_api_key_challenge(
+        &w.server
+            .staging("acme")
+            .with_api_key(&beta_key)
+            .post("/v1/partners/create", &body)
+            .await,
+    );
+    w.server
+        .staging("beta")
+        .with_api_key(&beta_key)
+        .get("/v1/partners/accounts")
+        .await
+        .expect(200);
     // Each on its own host.
     let staging_id = account_id(&w.partner.create_account("ann@example.com").await);
     let prod_id = account_id(&prod.create_account("ann@example.com").await);
-    assert_eq!(w.partner.all_account_ids().await, [staging_id.clone()]);
-    assert_eq!(prod.all_account_ids().await, [prod_id.clone()]);
+    assert_eq!(w.partner.all_account_ids().await, std::slice::from_ref(&staging_id));
+    assert_eq!(prod.all_account_ids().await, std::slice::from_ref(&prod_id));
     // Neither sees the other's account.
     w.partner
         .get(&format!("/v1/partners/accounts/{prod_id}"))
@@ -510,6 +527,10 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
     let (partner_id, _, api) = w.other_partner("staging", PartnerStatus::Pending, &ALL_SCOPES).await;
     let body = partner_signup_body("ann@example.com");
     api.post("/v1/partners/create", &body).await.problem(403, "partner_not_approved");
+    // A refusal that depends on the partner's state is not remembered for the Idempotency-Key.
+    api.post_idempotent("/v1/partners/create", "pending-1", &body)
+        .await
+        .problem(403, "partner_not_approved");
     api.post("/v1/partners/accounts", &body).await.problem(403, "partner_not_approved");
     api.get("/v1/partners/accounts").await.problem(403, "partner_not_approved");
     api.post_empty("/v1/partners/keys/rotate")
@@ -522,7 +543,10 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
         .set_partner_status(&Actor::operator(), &partner_id, PartnerStatus::Active)
         .await
         .expect("approve");
-    let id = account_id(&api.create_account("ann@example.com").await);
+    let r = api.post_idempotent("/v1/partners/create", "pending-1", &body).await;
+    r.expect(201);
+    assert!(r.header("idempotent-replayed").is_none(), "the 403 was not stored");
+    let id = account_id(&r.json["data"]);
 
     w.server
         .core
@@ -577,9 +601,15 @@ async fn the_partners_feature_must_be_on() {
         .set_features(&Actor::operator(), "acme", &[], &["partners".into()])
         .await
         .expect("disable partners");
+    let attempt = std::sync::atomic::AtomicUsize::new(0);
     eventually("partners switched off", || async {
-        let r = w.partner.post("/v1/partners/create", &partner_signup_body("bob@example.com")).await;
-        assert_ne!(r.status, 201, "created an account after the feature was switched off");
+        // Until the cached settings expire, creating still works.
+        let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = w
+            .partner
+            .post("/v1/partners/create", &partner_signup_body(&format!("bob{n}@example.com")))
+            .await;
+        assert!(matches!(r.status, 201 | 403), "{}", r.text);
         (r.status == 403).then_some(r)
     })
     .await
@@ -956,7 +986,11 @@ async fn rotation_gives_a_new_key_and_a_grace_period_for_the_old_one() {
     let stored_old = keys.iter().find(|k| k.key_id == old_id).expect("old key stored");
     assert_eq!(stored_new.scopes, stored_old.scopes);
     assert_eq!(r.json["scopes"], json!(stored_old.scopes));
-    assert!(stored_old.expires_at.is_some());
+    assert!(
+        stored_old.retires_at.is_some(),
+        "the old key retires at the end of the grace period"
+    );
+    assert_eq!(stored_old.expires_at, None, "its issued lifetime is unchanged");
 
     // Both work during the grace period.
     let new = w.server.staging("acme").with_api_key(&new_key);
@@ -1056,9 +1090,10 @@ async fn rotation_keeps_the_scopes_and_expiry_of_the_old_key() {
     let old = keys.iter().find(|k| k.key_id == old_id).unwrap();
     let new = keys.iter().find(|k| k.key_id == r.json["keyId"].as_str().unwrap()).unwrap();
     assert!(
-        old.expires_at < new.expires_at,
+        old.retires_at.is_some() && old.retires_at < new.expires_at,
         "the old key ends with the grace period: {old:?} {new:?}"
     );
+    assert_eq!(old.expires_at, new.expires_at, "the new key keeps the issued lifetime");
     let new_expires = unix_secs(&r.json["expiresAt"]);
     let expected = now_secs() + 3600;
     assert!((expected - 10..=expected + 1).contains(&new_expires), "{}", r.text);
@@ -1069,6 +1104,37 @@ async fn rotation_keeps_the_scopes_and_expiry_of_the_old_key() {
         .post("/v1/partners/create", &partner_signup_body("ann@example.com"))
         .await
         .problem(403, "forbidden");
+}
+
+/// A key in its grace period that is rotated again (say by a second server
+/// of the partner that still has it) must not hand out a replacement that
+/// dies with the retiring key: either the rotation is refused, or the new key
+/// lives like the original one (here: no expiry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_a_retiring_key_does_not_give_a_short_lived_key() {
+    let w = PartnerWorld::new().await;
+    let (_, k) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
+    let api = w.server.staging("acme").with_api_key(&k);
+    let first = api.post("/v1/partners/keys/rotate", &json!({ "gracePeriodSeconds": 60 })).await;
+    first.expect(201);
+    assert_eq!(
+        first.json["expiresAt"],
+        Value::Null,
+        "the original key never expires: {}",
+        first.text
+    );
+    let second = api.post("/v1/partners/keys/rotate", &json!({ "gracePeriodSeconds": 60 })).await;
+    if second.status == 201 {
+        assert_eq!(
+            second.json["expiresAt"],
+            Value::Null,
+            "a key that never expired was replaced by one that dies with the grace period: {}",
+            second.text
+        );
+    } else {
+        assert!((400..500).contains(&second.status), "{}", second.text);
+        assert_problem_shape(&second);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1138,6 +1204,8 @@ async fn partner_and_key_commands_work_against_a_running_server() {
     assert_eq!(shown["status"], "pending");
     cli_fails_with(&cli(&data, &["partner", "show", &uuid::Uuid::now_v7().to_string()]), "not_found");
     cli_fails_with(&cli(&data, &["partner", "create", "nope", "staging", "Shop"]), "not_found");
+    cli_fails_with(&cli(&data, &["partner", "create", "acme", "staging", ""]), "validation_failed");
+    cli_fails_with(&cli(&data, &["partner", "approve", &uuid::Uuid::now_v7().to_string()]), "not_found");
 
     let prod = cli(&data, &["partner", "create", "acme", "production", "Live shop"]).ok();
     let listed = cli(&data, &["partner", "list"]).ok();
@@ -1231,6 +1299,12 @@ async fn partner_changes_are_audited() {
     r.expect(201);
     let id = account_id(&r.json["data"]);
     let token = query_param(r.json["data"]["completePurchaseUrl"].as_str().unwrap(), "token");
+    let bob = account_id(&w.partner.create_account("bob@example.com").await);
+    w.partner
+        .patch(&format!("/v1/partners/accounts/{bob}"), &json!({ "firstName": "Bobby" }))
+        .await
+        .expect(200);
+    w.partner.delete(&format!("/v1/partners/accounts/{bob}")).await.expect(204);
     let rotated = w
         .partner
         .post("/v1/partners/keys/rotate", &json!({ "gracePeriodSeconds": 60 }))
@@ -1264,6 +1338,9 @@ async fn partner_changes_are_audited() {
     assert_eq!(acct.request_id.as_deref(), Some("req-partner-create-1"));
     assert_eq!(acct.environment.as_deref(), Some("staging"));
     assert_eq!(acct.detail["partner_id"], w.partner_id.as_str());
+    for action in ["account.updated", "account.deleted"] {
+        assert_eq!(find(action, &bob).actor, format!("api_key:{}", w.key_id), "{action}");
+    }
     // No secret in any event.
     for e in &events {
         let all = format!("{e:?}");
@@ -1271,4 +1348,123 @@ async fn partner_changes_are_audited() {
             assert!(!all.contains(secret.as_str()), "a secret in {all}");
         }
     }
+}
+
+// ------------------------------------------------------------ concurrency and limits
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_email_make_one_account() {
+    let w = PartnerWorld::new().await;
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let api = w.partner.clone();
+            let path = CREATE_PATHS[n % 2];
+            let email = if n % 3 == 0 { "ANN@example.com" } else { "ann@example.com" };
+            tokio::spawn(async move { api.post(path, &partner_signup_body(email)).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.expect("task");
+        match r.status {
+            201 => created += 1,
+            _ => {
+                r.problem(409, "email_taken");
+            }
+        }
+    }
+    assert_eq!(created, 1, "exactly one create succeeds");
+    assert_eq!(w.partner.all_account_ids().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_idempotency_key_make_one_account() {
+    let w = PartnerWorld::new().await;
+    let body = partner_signup_body("ann@example.com");
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let api = w.partner.clone();
+            let body = body.clone();
+            tokio::spawn(async move { api.post_idempotent("/v1/partners/create", "retry-1", &body).await })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("task");
+        match r.status {
+            201 => bodies.push(r.json),
+            // Still in progress: the client retries later.
+            _ => {
+                r.problem(409, "conflict");
+            }
+        }
+    }
+    assert!(!bodies.is_empty(), "at least the first request succeeds");
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "every 201 is the same response: {bodies:?}");
+    let r = w.partner.post_idempotent("/v1/partners/create", "retry-1", &body).await;
+    r.expect(201);
+    assert_eq!(r.json, bodies[0]);
+    assert_eq!(w.partner.all_account_ids().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_get_413() {
+    let w = PartnerWorld::new().await;
+    let mut body = partner_signup_body("ann@example.com");
+    body["firstName"] = json!("a".repeat(70 * 1024));
+    for path in CREATE_PATHS {
+        w.partner.post(path, &body).await.problem(413, "payload_too_large");
+        w.partner
+            .post_idempotent(path, &format!("big-{path}"), &body)
+            .await
+            .problem(413, "payload_too_large");
+    }
+    assert!(w.partner.all_account_ids().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_accounts_are_real_client_accounts() {
+    let w = PartnerWorld::new().await;
+    let id = account_id(&w.partner.create_account("ann@example.com").await);
+    // The password the partner chose signs in through the client API.
+    let r = w
+        .service
+        .post(
+            "/v1/client/login",
+            &json!({ "email": "Ann@Example.com", "password": CLIENT_PASSWORD }),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["user_id"], id.as_str());
+    let session = r.json["client_token"].as_str().unwrap().to_owned();
+    let verify = |token: String| {
+        let service = w.service.clone();
+        async move { service.post("/v1/client/sessions/verify", &json!({ "client_token": token })).await }
+    };
+    verify(session.clone()).await.expect(200);
+
+    // Changing only the case of its own email is no conflict.
+    let one = format!("/v1/partners/accounts/{id}");
+    let r = w.partner.patch(&one, &json!({ "primaryEmail": "ANN@example.com" })).await;
+    r.expect(200);
+    assert_eq!(r.json["primaryEmail"], "ANN@example.com");
+    // Editing names keeps sessions; a new password ends them.
+    w.partner.patch(&one, &json!({ "firstName": "Annie" })).await.expect(200);
+    verify(session.clone()).await.expect(200);
+    w.partner
+        .patch(&one, &json!({ "password": "brand-new-Passw0rd" }))
+        .await
+        .expect(200);
+    verify(session).await.problem(401, "unauthenticated");
+
+    // Deleting ends the sessions too.
+    let link = w.partner.post_empty(&format!("{one}/login-link")).await;
+    link.expect(201);
+    let token = query_param(link.json["data"]["completePurchaseUrl"].as_str().unwrap(), "token");
+    let r = w.exchange(&token).await;
+    r.expect(200);
+    let session = r.json["client_token"].as_str().unwrap().to_owned();
+    verify(session.clone()).await.expect(200);
+    w.partner.delete(&one).await.expect(204);
+    verify(session).await.problem(401, "unauthenticated");
 }

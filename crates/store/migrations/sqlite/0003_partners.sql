@@ -19,7 +19,8 @@ CREATE TABLE api_keys (
     key_hash     TEXT   NOT NULL UNIQUE,
     scopes       TEXT   NOT NULL,  -- JSON array
     created_at   BIGINT NOT NULL,
-    expires_at   BIGINT,           -- set by --expires-in, or by rotation (end of the grace period)
+    expires_at   BIGINT,           -- the lifetime it was issued with (--expires-in); kept by rotation
+    retires_at   BIGINT,           -- end of the grace period after the partner rotated it
     revoked_at   BIGINT,
     last_used_at BIGINT
 );
