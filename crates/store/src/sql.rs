@@ -301,23 +301,7 @@ impl Store for SqlStore {
 
     async fn create_account(&self, a: &Account, session: Option<&Session>, link: Option<&LoginToken>, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            sqlx::query(
-                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&a.env_id)
-            .bind(&a.id)
-            .bind(&a.email)
-            .bind(a.email.to_lowercase())
-            .bind(&a.name.first_name)
-            .bind(&a.name.last_name)
-            .bind(&a.password_hash)
-            .bind(a.partner_id.as_deref())
-            .bind(a.created_at)
-            .bind(a.updated_at)
-            .execute(&mut *c)
-            .await
-            .map_err(map_err)?;
+            insert_account(c, a, OnDuplicate::Fail).await?;
             if let Some(session) = session {
                 insert_session(c, session).await?;
             }
@@ -645,24 +629,7 @@ impl Store for SqlStore {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let mut created = Vec::with_capacity(entries.len());
         for (a, token, audit) in entries {
-            let done = sqlx::query(
-                "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-            )
-            .bind(&a.env_id)
-            .bind(&a.id)
-            .bind(&a.email)
-            .bind(a.email.to_lowercase())
-            .bind(&a.name.first_name)
-            .bind(&a.name.last_name)
-            .bind(&a.password_hash)
-            .bind(a.partner_id.as_deref())
-            .bind(a.created_at)
-            .bind(a.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            let ok = done.rows_affected() == 1;
+            let ok = insert_account(&mut tx, a, OnDuplicate::Skip).await?;
             if ok {
                 crate::partners::insert_login_token(&mut tx, token).await?;
                 insert_audit(&mut tx, audit).await?;
@@ -695,6 +662,42 @@ impl Store for SqlStore {
             .map_err(map_err)?;
         Ok(sessions.rows_affected() + keys.rows_affected())
     }
+}
+
+/// What to do when an account's id or email is taken.
+enum OnDuplicate {
+    /// Fail with `StoreError::Conflict`.
+    Fail,
+    /// Insert nothing and report `false`.
+    Skip,
+}
+
+async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDuplicate) -> R<bool> {
+    let sql = match on_duplicate {
+        OnDuplicate::Fail => {
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        }
+        OnDuplicate::Skip => {
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        }
+    };
+    let done = sqlx::query(sql)
+        .bind(&a.env_id)
+        .bind(&a.id)
+        .bind(&a.email)
+        .bind(a.email.to_lowercase())
+        .bind(&a.name.first_name)
+        .bind(&a.name.last_name)
+        .bind(&a.password_hash)
+        .bind(a.partner_id.as_deref())
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(c)
+        .await
+        .map_err(map_err)?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
