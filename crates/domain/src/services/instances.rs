@@ -35,7 +35,7 @@ pub struct InstanceChanges {
     pub rate_limits: Vec<(String, u32)>,
     /// Sign-in link template with `{token}` and optionally `{app_url}`, `{redirect}`.
     pub link_template: Option<String>,
-    /// Lifetime of sign-in links in seconds (60 to 604800).
+    /// Lifetime of sign-in links in seconds (1 to 604800).
     pub login_link_ttl_secs: Option<i64>,
 }
 
@@ -206,13 +206,13 @@ impl Core {
             }
         }
         if let Some(ttl) = changes.login_link_ttl_secs {
-            if (60..=604_800).contains(&ttl) {
+            if (1..=604_800).contains(&ttl) {
                 instance.login_link_ttl_secs = Some(ttl);
             } else {
                 v.push(crate::FieldError::new(
                     "login_link_ttl",
                     "out_of_range",
-                    "login_link_ttl must be between 1 minute and 7 days",
+                    "login_link_ttl must be between 1 second and 7 days",
                 ));
             }
         }
