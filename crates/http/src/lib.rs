@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         ));
     let any_host = health
         .merge(routes::docs::router(api))
+        .route("/metrics", axum::routing::get(routes::metrics::metrics))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(tenant_routes)

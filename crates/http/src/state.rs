@@ -11,4 +11,6 @@ use crate::rate_limit::RateLimits;
 pub struct AppState {
     pub core: Arc<Core>,
     pub limits: Arc<RateLimits>,
+    /// Prometheus metrics, when the operator set a metrics token.
+    pub metrics: Option<Arc<crate::routes::metrics::MetricsExport>>,
 }

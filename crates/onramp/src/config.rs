@@ -36,6 +36,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_ALERT_VOLUME_MIN",
     "ONRAMP_ALERT_ERROR_SHARE",
     "ONRAMP_ALERT_ERROR_MIN",
+    "ONRAMP_METRICS_TOKEN",
+    "ONRAMP_METRICS_TOKEN_FILE",
 ];
 
 /// The optional TOML file: the same settings as the flags, in snake_case.
@@ -65,6 +67,7 @@ pub struct FileSettings {
     pub alert_volume_min: Option<i64>,
     pub alert_error_share: Option<f64>,
     pub alert_error_min: Option<i64>,
+    pub metrics_token: Option<String>,
 }
 
 impl FileSettings {

@@ -28,6 +28,23 @@ pub struct ServerSettings {
     pub usage_flush_interval: Duration,
     /// Where alerts are posted, and the signing secret.
     pub alert_webhook: Option<(String, Secret)>,
+    /// Bearer token of `GET /metrics`; without one the endpoint is off.
+    pub metrics_token: Option<Secret>,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by servers).
+fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+            .expect("valid buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder is installed (not in this binary).
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
 }
 
 /// A running server.
@@ -81,9 +98,17 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
     let limits = Arc::new(RateLimits::new(settings.default_rate_limit));
+    let metrics = settings.metrics_token.clone().map(|token| {
+        let handle = prometheus();
+        Arc::new(onramp_http::routes::metrics::MetricsExport {
+            render: Box::new(move || handle.render()),
+            token,
+        })
+    });
     let state = AppState {
         core: Arc::clone(&core),
         limits: Arc::clone(&limits),
+        metrics,
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

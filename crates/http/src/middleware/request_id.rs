@@ -46,12 +46,18 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .map_or_else(|| "<unmatched>".to_owned(), |m| m.as_str().to_owned());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
     let ctx = response.extensions_mut().remove::<LogContext>().unwrap_or_default();
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("onramp_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("onramp_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone())
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         target: "onramp::access",
         method = %method,
         route = %route,
         status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = elapsed.as_micros() as u64,
         request_id = %id,
         instance = %ctx.instance,
         environment = ctx.environment,

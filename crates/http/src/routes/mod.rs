@@ -4,5 +4,6 @@ pub mod auth;
 pub mod clients;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod partners;
 pub mod tokenauth;

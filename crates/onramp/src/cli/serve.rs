@@ -81,6 +81,9 @@ pub struct ServeArgs {
     /// …over at least this many requests [default: 50]
     #[arg(long, env = "ONRAMP_ALERT_ERROR_MIN", value_name = "N")]
     pub alert_error_min: Option<i64>,
+    /// Bearer token that unlocks Prometheus metrics at /metrics (or ONRAMP_METRICS_TOKEN_FILE) [default: none, /metrics off]
+    #[arg(long, env = "ONRAMP_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub metrics_token: Option<String>,
 }
 
 fn duration(flag: Option<String>, file: Option<String>, default: &str) -> CliResult<Duration> {
@@ -131,6 +134,7 @@ impl ServeArgs {
             usage_flush_interval: duration(self.usage_flush_interval.clone(), file.usage_flush_interval.clone(), "5s")?
                 .max(Duration::from_millis(100)),
             alert_webhook: self.alert_webhook(&file)?,
+            metrics_token: self.metrics_token(&file)?,
         };
         Ok((settings, log_format))
     }
@@ -153,6 +157,24 @@ impl ServeArgs {
             ));
         }
         Ok(policy)
+    }
+
+    fn metrics_token(&self, file: &FileSettings) -> CliResult<Option<Secret>> {
+        let token = match (
+            self.metrics_token.clone().or_else(|| file.metrics_token.clone()),
+            std::env::var("ONRAMP_METRICS_TOKEN_FILE"),
+        ) {
+            (Some(t), _) => t,
+            (None, Ok(path)) => std::fs::read_to_string(&path)
+                .map_err(|e| CliError::new("config", format!("cannot read {path}: {e}")))?
+                .trim()
+                .to_owned(),
+            (None, Err(_)) => return Ok(None),
+        };
+        if token.len() < 16 {
+            return Err(CliError::new("config", "metrics_token must be at least 16 characters"));
+        }
+        Ok(Some(Secret::new(token)))
     }
 
     fn alert_webhook(&self, file: &FileSettings) -> CliResult<Option<(String, Secret)>> {

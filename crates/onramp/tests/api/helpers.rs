@@ -44,6 +44,9 @@ pub fn cheap_hash() -> HashCost {
     }
 }
 
+/// The metrics token of in-process test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// Settings of an in-process test server on 127.0.0.1:0 with its data in `dir`.
 pub fn test_settings(dir: &Path) -> ServerSettings {
     ServerSettings {
@@ -60,6 +63,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         shutdown_timeout: Duration::from_secs(5),
         usage_flush_interval: Duration::from_millis(200),
         alert_webhook: None,
+        metrics_token: Some(onramp_domain::secret::Secret::new(METRICS_TOKEN.into())),
     }
 }
 

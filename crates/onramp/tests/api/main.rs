@@ -15,6 +15,7 @@ mod docs;
 mod durability;
 mod idempotency;
 mod isolation;
+mod metrics;
 mod partners;
 mod rate_limit;
 mod tokenauth;
