@@ -39,6 +39,8 @@ pub enum DomainError {
     InvalidGrant(&'static str),
     #[error("the token has expired")]
     TokenExpired,
+    #[error("the user no longer exists")]
+    UserNotFound,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("unknown platform instance")]

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod hashing;
+pub mod integration;
 pub mod legacy_hash;
 pub mod partner;
 pub mod password;

@@ -87,15 +87,24 @@ impl fmt::Display for EnvKind {
 pub enum Feature {
     ClientAccounts,
     Partners,
+    UserIntegration,
+    SelfSignup,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 2] = [Feature::ClientAccounts, Feature::Partners];
+    pub const ALL: [Feature; 4] = [
+        Feature::ClientAccounts,
+        Feature::Partners,
+        Feature::UserIntegration,
+        Feature::SelfSignup,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Feature::ClientAccounts => "client-accounts",
             Feature::Partners => "partners",
+            Feature::UserIntegration => "user-integration",
+            Feature::SelfSignup => "self-signup",
         }
     }
 }

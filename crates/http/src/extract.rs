@@ -17,7 +17,7 @@ use onramp_domain::tenancy::{Feature, Tenant};
 use onramp_domain::{DomainError, FieldError};
 use serde::de::DeserializeOwned;
 
-use crate::middleware::guard::{PartnerKey, Principal};
+use crate::middleware::guard::{PartnerKey, Principal, VendorKey};
 use crate::middleware::request_id::current_request_id;
 use crate::problem::{ApiError, ErrorCode};
 
@@ -261,6 +261,30 @@ impl<S: Send + Sync, P: ScopePolicy> FromRequestParts<S> for PartnerAuthorized<P
             principal,
             _policy: PhantomData,
         })
+    }
+}
+
+/// A vendor app authenticated by its `x-api-key` (scope `users:connect`),
+/// with the instance feature `user-integration` on.
+pub struct VendorAuthorized {
+    pub tenant: Arc<Tenant>,
+    pub app: Arc<onramp_domain::integration::VendorApp>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VendorAuthorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
+        let Some(VendorKey(app)) = parts.extensions.get::<VendorKey>().cloned() else {
+            let detail = "a valid app key for this environment is required in the x-api-key header";
+            return Err(ApiError {
+                challenge: "ApiKey",
+                ..ApiError::new(ErrorCode::Unauthenticated, detail)
+            });
+        };
+        tenant.require(Feature::UserIntegration)?;
+        Ok(Self { tenant, app })
     }
 }
 

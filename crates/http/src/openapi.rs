@@ -15,6 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     tags(
         (name = "auth", description = "Service-user login and signing keys"),
         (name = "client accounts", description = "Client accounts and sessions (feature `client-accounts`)"),
+        (name = "user integration", description = "One-click sign-up on vendor sites: code exchange and profiles (feature `user-integration`)"),
         (name = "partners", description = "Partner provisioning with `x-api-key` (feature `partners`); camelCase fields"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -52,6 +52,7 @@ error_codes! {
     PartnerNotApproved = 403, "partner_not_approved", "Partner not approved", "The API key is valid but its partner is pending or suspended.";
     NotFound = 404, "not_found", "Not found", "No such resource in this environment.";
     UnknownInstance = 404, "unknown_instance", "Unknown instance", "No platform instance answers at this Host.";
+    UserNotFound = 404, "user_not_found", "User not found", "The person behind the authorization code deleted their account.";
     MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
     Conflict = 409, "conflict", "Conflict", "A resource with this identifier already exists.";
     EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
@@ -146,6 +147,7 @@ impl From<DomainError> for ApiError {
             D::PartnerNotApproved(_) => ApiError::new(ErrorCode::PartnerNotApproved, detail),
             D::InvalidGrant(_) => ApiError::new(ErrorCode::InvalidGrant, detail),
             D::TokenExpired => ApiError::new(ErrorCode::TokenExpired, detail),
+            D::UserNotFound => ApiError::new(ErrorCode::UserNotFound, detail),
             D::NotFound(_) => ApiError::new(ErrorCode::NotFound, detail),
             D::UnknownInstance => ApiError::new(ErrorCode::UnknownInstance, detail),
             D::EmailTaken => ApiError::fields(

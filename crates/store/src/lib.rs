@@ -7,6 +7,7 @@
 //! migrations differ per backend. See `docs/architecture.md`.
 
 mod errors;
+mod integration;
 mod migrations;
 mod partners;
 mod rows;

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "idempotency", include_str!("../migrations/sqlite/0002_idempotency.sql")),
     (3, "partners", include_str!("../migrations/sqlite/0003_partners.sql")),
     (4, "usage_alerts", include_str!("../migrations/sqlite/0004_usage_alerts.sql")),
+    (5, "integration", include_str!("../migrations/sqlite/0005_integration.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use onramp_domain::account::Account;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partner::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::signing::SigningKey;
 use onramp_domain::store::{
@@ -577,6 +578,144 @@ impl Store for SqlStore {
     async fn create_login_token(&self, token: &LoginToken) -> R<()> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         crate::partners::insert_login_token(&mut conn, token).await
+    }
+
+    async fn create_vendor_app(&self, a: &VendorApp, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO vendor_apps (id, env_id, account_id, name, origins, key_id, key_hash, key_created_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&a.id)
+            .bind(&a.env_id)
+            .bind(&a.account_id)
+            .bind(&a.name)
+            .bind(to_json(&a.origins))
+            .bind(a.key_id.as_deref())
+            .bind(a.key_hash.as_deref())
+            .bind(a.key_created_at)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(c)
+            .await
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn vendor_app(&self, env_id: &str, id: &str) -> R<Option<VendorApp>> {
+        self.one(
+            sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND id = $2")
+                .bind(env_id)
+                .bind(id),
+            crate::integration::vendor_app,
+        )
+        .await
+    }
+
+    async fn vendor_apps(&self, env_id: &str, account_id: &str) -> R<Vec<VendorApp>> {
+        let q = sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND account_id = $2 ORDER BY id")
+            .bind(env_id)
+            .bind(account_id);
+        self.all(q, crate::integration::vendor_app).await
+    }
+
+    async fn vendor_app_by_key_hash(&self, key_hash: &str) -> R<Option<VendorApp>> {
+        self.one(
+            sqlx::query("SELECT * FROM vendor_apps WHERE key_hash = $1").bind(key_hash),
+            crate::integration::vendor_app,
+        )
+        .await
+    }
+
+    async fn set_vendor_key(&self, app_id: &str, key_id: &str, key_hash: &str, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let q = sqlx::query("UPDATE vendor_apps SET key_id = $2, key_hash = $3, key_created_at = $4, updated_at = $4 WHERE id = $1")
+                .bind(app_id)
+                .bind(key_id)
+                .bind(key_hash)
+                .bind(now);
+            expect_row(c, q).await
+        })
+        .await
+    }
+
+    async fn create_grant(&self, g: &Grant, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO grants (env_id, account_id, app_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (account_id, app_id) DO NOTHING",
+            )
+            .bind(&g.env_id)
+            .bind(&g.account_id)
+            .bind(&g.app_id)
+            .bind(to_json(&g.scopes))
+            .bind(g.granted_at)
+            .execute(c)
+            .await
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn grant(&self, account_id: &str, app_id: &str) -> R<Option<Grant>> {
+        self.one(
+            sqlx::query("SELECT * FROM grants WHERE account_id = $1 AND app_id = $2")
+                .bind(account_id)
+                .bind(app_id),
+            crate::integration::grant,
+        )
+        .await
+    }
+
+    async fn grants(&self, env_id: &str, account_id: &str) -> R<Vec<Grant>> {
+        let q = sqlx::query("SELECT * FROM grants WHERE env_id = $1 AND account_id = $2 ORDER BY granted_at")
+            .bind(env_id)
+            .bind(account_id);
+        self.all(q, crate::integration::grant).await
+    }
+
+    async fn delete_grant(&self, account_id: &str, app_id: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            expect_row(
+                c,
+                sqlx::query("DELETE FROM grants WHERE account_id = $1 AND app_id = $2")
+                    .bind(account_id)
+                    .bind(app_id),
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn create_auth_code(&self, code: &AuthCode) -> R<()> {
+        sqlx::query(
+            "INSERT INTO auth_codes (code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&code.code_hash)
+        .bind(&code.env_id)
+        .bind(&code.app_id)
+        .bind(&code.account_id)
+        .bind(&code.code_challenge)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn redeem_auth_code(&self, code_hash: &str, now: i64) -> R<Option<AuthCode>> {
+        let q = sqlx::query(
+            "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+             RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at",
+        )
+        .bind(code_hash)
+        .bind(now);
+        self.one(q, crate::integration::auth_code).await
     }
 
     async fn add_usage(&self, rows: &[UsageRow]) -> R<()> {

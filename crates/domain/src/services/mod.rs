@@ -5,6 +5,7 @@ mod cache;
 pub mod clients;
 pub mod idempotency;
 pub mod instances;
+pub mod integration;
 pub mod partners;
 pub mod provisioning;
 pub mod service_auth;

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
+use onramp_domain::integration::VendorApp;
 use onramp_domain::services::partners::PartnerPrincipal;
 use onramp_domain::signing::ServiceClaims;
 use onramp_domain::tenancy::Tenant;
@@ -25,6 +26,10 @@ use crate::state::AppState;
 /// The authenticated service user of a request.
 #[derive(Debug, Clone)]
 pub struct Principal(pub Arc<ServiceClaims>);
+
+/// The vendor app whose key a request presented.
+#[derive(Debug, Clone)]
+pub struct VendorKey(pub Arc<VendorApp>);
 
 /// The partner API key of a request, valid in this environment (the
 /// partner's status is checked by [`crate::extract::PartnerAuthorized`]).
@@ -67,10 +72,20 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         },
         None => None,
     };
+    // Not a partner key: perhaps a vendor app's key (user integration).
+    let vendor = match (&partner, raw_key.as_deref()) {
+        (None, Some(raw)) => match state.core.authenticate_vendor_key(&tenant, raw).await {
+            Ok(app) => Some(VendorKey(Arc::new(app))),
+            Err(DomainError::Unauthenticated) => None,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        _ => None,
+    };
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let credential = match (&principal, &partner, ip) {
         (Some(p), _, _) => format!("service_user:{}", p.0.sub),
         (None, Some(k), _) => format!("api_key:{}", k.0.key.key_id),
+        (None, None, _) if vendor.is_some() => format!("vendor_app:{}", vendor.as_ref().map_or("", |v| v.0.id.as_str())),
         (None, None, Some(ip)) => format!("ip:{ip}"),
         (None, None, None) => "ip:unknown".to_owned(),
     };
@@ -88,6 +103,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         if let Some(k) = partner {
             req.extensions_mut().insert(k);
+        }
+        if let Some(v) = vendor {
+            req.extensions_mut().insert(v);
         }
         next.run(req).await
     } else {

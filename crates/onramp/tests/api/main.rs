@@ -14,6 +14,7 @@ mod concurrency;
 mod docs;
 mod durability;
 mod idempotency;
+mod integration;
 mod isolation;
 mod metrics;
 mod partners;
