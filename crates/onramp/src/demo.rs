@@ -4,9 +4,12 @@ use std::path::{Path, PathBuf};
 
 use onramp_domain::audit::Actor;
 use onramp_domain::secret::Secret;
+use onramp_domain::secret::generate_password;
 use onramp_domain::services::Core;
+use onramp_domain::services::clients::{AccountChanges, Signup};
 use onramp_domain::services::instances::NewInstance;
-use onramp_domain::tenancy::{EnvKind, Feature};
+use onramp_domain::tenancy::{EnvKind, Feature, PlatformId, Tenant};
+use onramp_web::DemoVendor;
 
 use crate::cli::context::{CliError, CliResult};
 
@@ -18,15 +21,12 @@ fn credentials_file(data_dir: Option<&Path>) -> PathBuf {
     data_dir.unwrap_or(Path::new("./onramp-data")).join("demo.env")
 }
 
-fn read_saved_password(path: &Path) -> Option<Secret> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("ONRAMP_DEMO_PASSWORD="))
-        .map(|p| Secret::new(p.to_owned()))
-}
-
-fn save(path: &Path, password: &Secret) -> CliResult {
-    let text = format!("ONRAMP_DEMO_USERNAME={SERVICE_USER}\nONRAMP_DEMO_PASSWORD={}\n", password.expose());
+fn save(path: &Path, password: &Secret, person_password: &Secret) -> CliResult {
+    let text = format!(
+        "ONRAMP_DEMO_USERNAME={SERVICE_USER}\nONRAMP_DEMO_PASSWORD={}\nONRAMP_DEMO_PERSON_EMAIL={PERSON_EMAIL}\nONRAMP_DEMO_PERSON_PASSWORD={}\n",
+        password.expose(),
+        person_password.expose()
+    );
     std::fs::write(path, text).map_err(|e| CliError::new("io", format!("cannot write {}: {e}", path.display())))?;
     #[cfg(unix)]
     {
@@ -36,54 +36,120 @@ fn save(path: &Path, password: &Secret) -> CliResult {
     Ok(())
 }
 
-/// Creates the demo instance (feature `client-accounts` on) and its staging
-/// service user if missing, and prints the credentials.
-pub async fn ensure(core: &Core, data_dir: Option<&Path>) -> CliResult {
+const PERSON_EMAIL: &str = "demo.person@example.com";
+
+fn saved(path: &Path, name: &str) -> Option<Secret> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .map(|p| Secret::new(p.to_owned()))
+}
+
+/// Creates, once, the demo instance (client accounts, user integration and
+/// self sign-up on), its staging service user, a demo person and a demo shop
+/// app whose origin is http://127.0.0.1:PORT; prints the credentials.
+pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResult<Option<DemoVendor>> {
     let actor = Actor {
         id: "system:demo".into(),
         request_id: None,
     };
-    let instance = match core.instance(PLATFORM_ID).await {
-        Ok(i) => i,
-        Err(_) => {
-            let new = NewInstance {
-                platform_id: PLATFORM_ID.into(),
-                name: "Demo platform".into(),
-                region: "eu".into(),
-                app_url: "http://localhost:3000".into(),
-            };
-            core.create_instance(&actor, new).await?
-        }
-    };
-    if !instance.has(Feature::ClientAccounts) {
-        core.set_features(&actor, PLATFORM_ID, &[Feature::ClientAccounts.as_str().to_owned()], &[])
-            .await?;
+    if core.instance(PLATFORM_ID).await.is_err() {
+        let new = NewInstance {
+            platform_id: PLATFORM_ID.into(),
+            name: "Demo platform".into(),
+            region: "eu".into(),
+            app_url: "http://localhost:3000".into(),
+        };
+        core.create_instance(&actor, new).await?;
     }
+    let features = [Feature::ClientAccounts, Feature::UserIntegration, Feature::SelfSignup].map(|f| f.as_str().to_owned());
+    core.set_features(&actor, PLATFORM_ID, &features, &[]).await?;
     let path = credentials_file(data_dir);
-    let users = core.service_users(PLATFORM_ID, EnvKind::Staging).await?;
-    let exists = users.iter().any(|u| u.username == SERVICE_USER);
-    let password = match (exists, read_saved_password(&path)) {
-        (true, Some(saved)) => saved,
-        (true, None) => {
-            let (_, pw) = core
-                .reset_service_user_password(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
-                .await?;
-            pw.ok_or_else(|| CliError::new("error", "no generated password"))?
-        }
-        (false, _) => {
-            let (_, pw) = core
-                .create_service_user(&actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
-                .await?;
-            pw.ok_or_else(|| CliError::new("error", "no generated password"))?
+    let password = service_user_password(core, &actor, &path).await?;
+    let tenant = core
+        .resolve_host(&core.host_of(&PlatformId::parse(PLATFORM_ID).expect("valid id"), EnvKind::Staging))
+        .await
+        .map_err(CliError::from)?;
+    let (person_id, person_password) = demo_person(core, &tenant, &actor, &path).await?;
+    save(&path, &password, &person_password)?;
+    let origin = format!("http://127.0.0.1:{port}");
+    let apps = core.vendor_apps(&tenant, &person_id).await?;
+    let app = match apps.into_iter().find(|a| a.origins.contains(&origin)) {
+        Some(app) => app,
+        None => {
+            core.register_app(&tenant, &person_id, &actor, "Demo shop", std::slice::from_ref(&origin))
+                .await?
         }
     };
-    save(&path, &password)?;
+    let (_, key) = core.reset_vendor_key(&tenant, &person_id, &actor, &app.id).await?;
     eprintln!(
-        "\nDemo instance `{PLATFORM_ID}` (staging) answers at http://localhost:<port> and http://api.staging.{PLATFORM_ID}.{}:<port>\n\
-         Service user: {SERVICE_USER}\nPassword:     {}\n(also in {}; `source` it in a shell)\n",
+        "\nDemo instance `{PLATFORM_ID}` (staging) answers at http://localhost:{port} and http://api.staging.{PLATFORM_ID}.{}:{port}\n\
+         Service user: {SERVICE_USER}\nPassword:     {}\n\
+         Demo person:  {PERSON_EMAIL} / {}\n\
+         Demo shop:    open http://127.0.0.1:{port}/demo/vendor and click \"Sign up with Demo platform\"\n\
+         (credentials also in {}; `source` it in a shell)\n",
         core.config.base_domain,
         password.expose(),
+        person_password.expose(),
         path.display()
     );
-    Ok(())
+    Ok(Some(DemoVendor {
+        app_id: app.id,
+        key,
+        platform_origin: format!("http://localhost:{port}"),
+    }))
+}
+
+async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliResult<Secret> {
+    let users = core.service_users(PLATFORM_ID, EnvKind::Staging).await?;
+    let exists = users.iter().any(|u| u.username == SERVICE_USER);
+    let generated = match (exists, saved(path, "ONRAMP_DEMO_PASSWORD")) {
+        (true, Some(saved)) => return Ok(saved),
+        (true, None) => {
+            core.reset_service_user_password(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
+                .await?
+                .1
+        }
+        (false, _) => {
+            core.create_service_user(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
+                .await?
+                .1
+        }
+    };
+    generated.ok_or_else(|| CliError::new("error", "no generated password"))
+}
+
+/// The demo person's account id and password (generated once, kept in demo.env).
+async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -> CliResult<(String, Secret)> {
+    let existing = core
+        .accounts(tenant, None, Some(PERSON_EMAIL), None, 1)
+        .await?
+        .items
+        .into_iter()
+        .next();
+    let saved_password = saved(path, "ONRAMP_DEMO_PERSON_PASSWORD");
+    match (existing, saved_password) {
+        (Some(account), Some(pw)) => Ok((account.id, pw)),
+        (Some(account), None) => {
+            let pw = generate_password();
+            let changes = AccountChanges {
+                password: Some(pw.clone()),
+                ..AccountChanges::default()
+            };
+            core.update_account(tenant, actor, &account.id, changes).await?;
+            Ok((account.id, pw))
+        }
+        (None, _) => {
+            let pw = generate_password();
+            let signup = Signup {
+                user_id: None,
+                email: PERSON_EMAIL.into(),
+                first_name: "Dana".into(),
+                last_name: "Demo".into(),
+                password: pw.clone(),
+            };
+            let opened = core.signup(tenant, actor, signup).await?;
+            Ok((opened.user_id, pw))
+        }
+    }
 }

@@ -30,6 +30,8 @@ pub struct ServerSettings {
     pub alert_webhook: Option<(String, Secret)>,
     /// Bearer token of `GET /metrics`; without one the endpoint is off.
     pub metrics_token: Option<Secret>,
+    /// The demo shop of `serve --demo`.
+    pub demo_vendor: Option<onramp_web::DemoVendor>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by servers).
@@ -118,7 +120,13 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
     let sweeper = tokio::spawn(housekeeping(Arc::clone(&core), limits));
     let meter = tokio::spawn(usage_monitor(Arc::clone(&core), settings.usage_flush_interval));
     let flush_core = Arc::clone(&core);
-    let app = onramp_http::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let pages = onramp_web::router(onramp_web::WebState {
+        core: Arc::clone(&core),
+        demo: settings.demo_vendor.clone(),
+    });
+    let app = onramp_http::app(state)
+        .merge(pages)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let grace = settings.shutdown_timeout;
     let task = tokio::spawn(async move {
         let mut signal = stopped.clone();

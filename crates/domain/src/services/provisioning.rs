@@ -58,7 +58,7 @@ pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_component(raw: &str) -> String {
+pub fn encode_component(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),

@@ -135,6 +135,7 @@ impl ServeArgs {
                 .max(Duration::from_millis(100)),
             alert_webhook: self.alert_webhook(&file)?,
             metrics_token: self.metrics_token(&file)?,
+            demo_vendor: None,
         };
         Ok((settings, log_format))
     }
@@ -208,12 +209,12 @@ impl ServeArgs {
 }
 
 /// Runs the server until SIGINT or SIGTERM.
-pub async fn run(settings: ServerSettings, demo: bool, data_dir_hint: Option<std::path::PathBuf>) -> CliResult {
+pub async fn run(mut settings: ServerSettings, demo: bool, data_dir_hint: Option<std::path::PathBuf>) -> CliResult {
     let (store, core) = crate::startup::open_core(&settings)
         .await
         .map_err(|e| CliError::new("unavailable", e))?;
     if demo {
-        crate::demo::ensure(&core, data_dir_hint.as_deref()).await?;
+        settings.demo_vendor = crate::demo::ensure(&core, data_dir_hint.as_deref(), settings.listen.port()).await?;
     }
     let running = crate::startup::start_with(settings, store, core)
         .await

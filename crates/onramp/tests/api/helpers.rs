@@ -64,6 +64,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         usage_flush_interval: Duration::from_millis(200),
         alert_webhook: None,
         metrics_token: Some(onramp_domain::secret::Secret::new(METRICS_TOKEN.into())),
+        demo_vendor: None,
     }
 }
 

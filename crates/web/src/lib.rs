@@ -1,0 +1,59 @@
+//! Onramp's server-rendered pages, on each environment's host: account
+//! login/signup/profile, developer apps and keys, connections, the consent
+//! popup (`/connect`) and the SDK vendors embed (`/sdk/connect.js`). Plain
+//! HTML with small static CSS and JavaScript served by the binary; no inline
+//! scripts, no framing (see `security.rs`).
+
+mod assets;
+mod demo;
+mod pages;
+mod security;
+mod session;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use onramp_domain::secret::Secret;
+use onramp_domain::services::Core;
+
+/// The demo vendor of `serve --demo`: its app and key live in memory.
+#[derive(Clone, Debug)]
+pub struct DemoVendor {
+    pub app_id: String,
+    pub key: Secret,
+    /// The platform's own origin (where the SDK and popup are served).
+    pub platform_origin: String,
+}
+
+/// What the pages need.
+#[derive(Clone)]
+pub struct WebState {
+    pub core: Arc<Core>,
+    pub demo: Option<DemoVendor>,
+}
+
+/// Every page, asset and the SDK.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/account", get(pages::account::profile))
+        .route("/account/login", get(pages::account::login_form).post(pages::account::login))
+        .route("/account/signup", get(pages::account::signup_form).post(pages::account::signup))
+        .route("/account/logout", get(pages::account::logout_form).post(pages::account::logout))
+        .route("/account/profile", post(pages::account::update_profile))
+        .route("/account/password", post(pages::account::change_password))
+        .route("/account/developers", get(pages::developers::list).post(pages::developers::create))
+        .route("/account/developers/{app_id}/key", post(pages::developers::reset_key))
+        .route("/account/connections", get(pages::connections::list))
+        .route("/account/connections/{app_id}/revoke", post(pages::connections::revoke))
+        .route("/connect", get(pages::connect::start))
+        .route("/connect/login", post(pages::connect::login))
+        .route("/connect/decision", post(pages::connect::decide))
+        .route("/sdk/connect.js", get(assets::sdk))
+        .route("/static/{file}", get(assets::file))
+        .route("/demo/vendor", get(demo::page))
+        .route("/demo/vendor/exchange", post(demo::exchange))
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(state)
+}

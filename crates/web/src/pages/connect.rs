@@ -1,0 +1,211 @@
+//! The consent popup the SDK opens: `/connect?client_id&origin&state&code_challenge&code_challenge_method=S256`.
+//! It checks the app and the origin before anything else, signs the person
+//! in if needed, asks for consent once, and posts the result to the opener
+//! at the registered origin only.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use onramp_domain::account::Account;
+use onramp_domain::audit::Actor;
+use onramp_domain::integration::VendorApp;
+use onramp_domain::secret::Secret;
+use onramp_domain::services::provisioning::encode_component;
+use onramp_domain::tenancy::Tenant;
+use serde::Deserialize;
+
+use super::account::{login_error, login_page, session_cookie};
+use super::{csrf_failed, message, redirect, tenant};
+use crate::WebState;
+use crate::session::{csrf, csrf_ok, signed_in};
+use crate::views::{self, render};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ConnectParams {
+    client_id: Option<String>,
+    origin: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// A request whose app, origin and PKCE parameters checked out.
+struct Checked {
+    app: VendorApp,
+    origin: String,
+    state: String,
+    challenge: String,
+}
+
+impl Checked {
+    fn hidden(&self) -> Vec<(String, String)> {
+        vec![
+            ("client_id".into(), self.app.id.clone()),
+            ("origin".into(), self.origin.clone()),
+            ("state".into(), self.state.clone()),
+            ("code_challenge".into(), self.challenge.clone()),
+            ("code_challenge_method".into(), "S256".into()),
+        ]
+    }
+
+    fn query(&self) -> String {
+        self.hidden()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Refuses anything but a registered app at a registered origin with S256 PKCE;
+/// such a page sends nothing to anyone.
+async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<Checked, Response> {
+    let fail = |text: &str| message(&tenant.instance.name, StatusCode::BAD_REQUEST, "Cannot connect", text);
+    let Some(client_id) = p.client_id.as_deref() else {
+        return Err(fail("The link names no app."));
+    };
+    let Ok(app) = state.core.vendor_app(tenant, client_id).await else {
+        return Err(fail("This app is not registered with this platform."));
+    };
+    let origin = p.origin.clone().unwrap_or_default();
+    if !app.origins.iter().any(|o| *o == origin) {
+        return Err(fail("This site is not registered for the app; nothing was shared."));
+    }
+    let state_param = p.state.clone().unwrap_or_default();
+    let challenge = p.code_challenge.clone().unwrap_or_default();
+    let challenge_ok = challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let state_ok = (1..=200).contains(&state_param.len()) && state_param.bytes().all(|b| b.is_ascii_graphic());
+    if p.code_challenge_method.as_deref() != Some("S256") || !challenge_ok || !state_ok {
+        return Err(fail(
+            "The request is malformed (state, code_challenge and code_challenge_method=S256 are required).",
+        ));
+    }
+    Ok(Checked {
+        app,
+        origin,
+        state: state_param,
+        challenge,
+    })
+}
+
+fn complete(tenant: &Tenant, c: &Checked, code: Option<Secret>, error: &str) -> Response {
+    let page = views::Complete {
+        platform: tenant.instance.name.clone(),
+        origin: c.origin.clone(),
+        state: c.state.clone(),
+        code: code.map(|s| s.expose().to_owned()).unwrap_or_default(),
+        error: error.to_owned(),
+    };
+    render(StatusCode::OK, &page, Vec::new())
+}
+
+async fn grant_and_complete(state: &WebState, tenant: &Arc<Tenant>, account: &Account, c: &Checked) -> Response {
+    let actor = Actor {
+        id: format!("account:{}", account.id),
+        request_id: None,
+    };
+    match state.core.authorize(tenant, &account.id, &actor, &c.app, &c.challenge).await {
+        Ok(code) => complete(tenant, c, Some(code), ""),
+        Err(e) => message(
+            &tenant.instance.name,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Cannot connect",
+            &e.to_string(),
+        ),
+    }
+}
+
+pub async fn start(State(state): State<WebState>, headers: HeaderMap, Query(params): Query<ConnectParams>) -> Response {
+    let tenant = match tenant(&state, &headers).await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let checked = match check(&state, &tenant, &params).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    let (csrf, set) = csrf(&headers);
+    let cookies: Vec<_> = set.into_iter().collect();
+    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
+        let page = login_page(&tenant, csrf, None, String::new(), "/connect/login", checked.hidden());
+        return render(StatusCode::OK, &page, cookies);
+    };
+    // Consent is remembered: a second connect for a granted app skips the question.
+    if matches!(state.core.grant_of(&account.id, &checked.app.id).await, Ok(Some(_))) {
+        return grant_and_complete(&state, &tenant, &account, &checked).await;
+    }
+    let page = views::Consent {
+        platform: tenant.instance.name.clone(),
+        csrf,
+        app_name: checked.app.name.clone(),
+        email: account.email.clone(),
+        hidden: checked.hidden(),
+    };
+    render(StatusCode::OK, &page, cookies)
+}
+
+#[derive(Deserialize)]
+pub struct ConnectLogin {
+    csrf: String,
+    email: String,
+    password: String,
+    #[serde(flatten)]
+    params: ConnectParams,
+}
+
+pub async fn login(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<ConnectLogin>) -> Response {
+    let tenant = match tenant(&state, &headers).await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let checked = match check(&state, &tenant, &form.params).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return csrf_failed(&tenant.instance.name);
+    }
+    match state.core.client_login(&tenant, &form.email, &Secret::new(form.password)).await {
+        Ok(session) => redirect(&format!("/connect?{}", checked.query()), vec![session_cookie(&headers, &session)]),
+        Err(e) => {
+            let (status, text) = login_error(&e);
+            render(
+                status,
+                &login_page(&tenant, form.csrf, Some(text), form.email, "/connect/login", checked.hidden()),
+                Vec::new(),
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Decision {
+    csrf: String,
+    decision: String,
+    #[serde(flatten)]
+    params: ConnectParams,
+}
+
+pub async fn decide(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<Decision>) -> Response {
+    let tenant = match tenant(&state, &headers).await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let checked = match check(&state, &tenant, &form.params).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return csrf_failed(&tenant.instance.name);
+    }
+    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
+        return redirect(&format!("/connect?{}", checked.query()), Vec::new());
+    };
+    if form.decision == "allow" {
+        grant_and_complete(&state, &tenant, &account, &checked).await
+    } else {
+        complete(&tenant, &checked, None, "access_denied")
+    }
+}

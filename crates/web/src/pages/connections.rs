@@ -1,0 +1,80 @@
+//! `/account/connections`: the apps a person granted access, and revoking them.
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use onramp_domain::account::Account;
+use onramp_domain::audit::Actor;
+use onramp_domain::clock::rfc3339;
+use onramp_domain::tenancy::Tenant;
+use serde::Deserialize;
+
+use super::{csrf_failed, redirect, tenant};
+use crate::WebState;
+use crate::session::{csrf, csrf_ok, signed_in};
+use crate::views::{self, ConnectionView, render};
+
+async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String, notice: Option<String>) -> views::Connections {
+    let items = state.core.connections(tenant, &account.id).await.unwrap_or_default();
+    views::Connections {
+        platform: tenant.instance.name.clone(),
+        csrf,
+        notice,
+        items: items
+            .into_iter()
+            .map(|(g, app)| ConnectionView {
+                app_id: app.id,
+                app_name: app.name,
+                scopes: g.scopes.join(", ").replace('_', " "),
+                granted_at: rfc3339(g.granted_at),
+            })
+            .collect(),
+    }
+}
+
+pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let tenant = match tenant(&state, &headers).await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
+        return redirect("/account/login?next=/account/connections", Vec::new());
+    };
+    let (csrf, set) = csrf(&headers);
+    render(
+        StatusCode::OK,
+        &page(&state, &tenant, &account, csrf, None).await,
+        set.into_iter().collect(),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn revoke(State(state): State<WebState>, headers: HeaderMap, Path(app_id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+    let tenant = match tenant(&state, &headers).await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
+        return redirect("/account/login?next=/account/connections", Vec::new());
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return csrf_failed(&tenant.instance.name);
+    }
+    let actor = Actor {
+        id: format!("account:{}", account.id),
+        request_id: None,
+    };
+    let notice = match state.core.revoke_connection(&tenant, &account.id, &actor, &app_id).await {
+        Ok(()) => "Access revoked.",
+        Err(_) => "That app had no access.",
+    };
+    render(
+        StatusCode::OK,
+        &page(&state, &tenant, &account, form.csrf, Some(notice.into())).await,
+        Vec::new(),
+    )
+}

@@ -1,0 +1,69 @@
+//! Page handlers, one module per area.
+
+pub mod account;
+pub mod connect;
+pub mod connections;
+pub mod developers;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use onramp_domain::tenancy::{Feature, Tenant};
+
+use crate::WebState;
+use crate::views::{Message, render};
+
+/// A page that only says something (unknown host, feature off, bad request).
+pub fn message(platform: &str, status: StatusCode, title: &str, text: &str) -> Response {
+    render(
+        status,
+        &Message {
+            platform: platform.to_owned(),
+            title: title.to_owned(),
+            message: text.to_owned(),
+        },
+        Vec::new(),
+    )
+}
+
+/// The tenant of the request's host, with the `user-integration` feature on.
+pub async fn tenant(state: &WebState, headers: &HeaderMap) -> Result<Arc<Tenant>, Response> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let tenant = state.core.resolve_host(host).await.map_err(|_| {
+        message(
+            "Onramp",
+            StatusCode::NOT_FOUND,
+            "Unknown platform",
+            "No platform answers at this address.",
+        )
+    })?;
+    if !tenant.instance.has(Feature::UserIntegration) {
+        return Err(message(
+            &tenant.instance.name,
+            StatusCode::FORBIDDEN,
+            "Not available",
+            "Accounts pages are not enabled for this platform (feature user-integration is off).",
+        ));
+    }
+    Ok(tenant)
+}
+
+/// A `303 See Other` to a path on this host, with cookies.
+pub fn redirect(to: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
+    for c in cookies {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+/// The page for a form whose CSRF token does not match.
+pub fn csrf_failed(platform: &str) -> Response {
+    message(
+        platform,
+        StatusCode::FORBIDDEN,
+        "Expired form",
+        "This form expired or was not sent from this site. Go back, reload and try again.",
+    )
+}

@@ -1,0 +1,132 @@
+//! The page templates (askama: compile-time checked, auto-escaped).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Renders a template with a status and an optional `Set-Cookie`s.
+pub fn render(status: StatusCode, page: &impl Template, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    };
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct Login {
+    pub platform: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub email: String,
+    pub action: &'static str,
+    pub hidden: Vec<(String, String)>,
+    pub signup_open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct Signup {
+    pub platform: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct Account {
+    pub platform: String,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct Logout {
+    pub platform: String,
+    pub csrf: String,
+}
+
+pub struct AppView {
+    pub id: String,
+    pub name: String,
+    pub origins: String,
+    pub key_id: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "developers.html")]
+pub struct Developers {
+    pub platform: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub new_key: Option<(String, String)>,
+    pub apps: Vec<AppView>,
+    pub staging: bool,
+}
+
+pub struct ConnectionView {
+    pub app_id: String,
+    pub app_name: String,
+    pub scopes: String,
+    pub granted_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "connections.html")]
+pub struct Connections {
+    pub platform: String,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub items: Vec<ConnectionView>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct Consent {
+    pub platform: String,
+    pub csrf: String,
+    pub app_name: String,
+    pub email: String,
+    pub hidden: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "complete.html")]
+pub struct Complete {
+    pub platform: String,
+    pub origin: String,
+    pub state: String,
+    pub code: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message {
+    pub platform: String,
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "demo_vendor.html")]
+pub struct DemoVendor {
+    pub platform: String,
+    pub platform_origin: String,
+    pub client_id: String,
+}

@@ -1,0 +1,25 @@
+// The demo shop: one click opens the platform's popup; the shop's backend
+// exchanges the code for the person's profile with the shop's API key.
+(function () {
+  var main = document.getElementById("main");
+  var output = document.getElementById("output");
+  document.getElementById("connect").addEventListener("click", function () {
+    output.textContent = "Waiting for the popup…";
+    window.OnrampConnect.open({ clientId: main.dataset.clientId })
+      .then(function (result) {
+        return fetch("/demo/vendor/exchange", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(result)
+        }).then(function (r) { return r.json(); });
+      })
+      .then(function (profile) {
+        output.textContent = JSON.stringify(profile, null, 2);
+        output.dataset.state = profile.user ? "profile" : "error";
+      })
+      .catch(function (error) {
+        output.textContent = "Sign-up did not complete: " + (error.code || error.message);
+        output.dataset.state = error.code || "error";
+      });
+  });
+})();
