@@ -70,7 +70,7 @@ async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<C
         return Err(fail("This app is not registered with this platform."));
     };
     let origin = p.origin.clone().unwrap_or_default();
-    if !app.origins.iter().any(|o| *o == origin) {
+    if !app.origins.contains(&origin) {
         return Err(fail("This site is not registered for the app; nothing was shared."));
     }
     let state_param = p.state.clone().unwrap_or_default();
