@@ -17,6 +17,7 @@ mod idempotency;
 mod integration;
 mod isolation;
 mod metrics;
+mod pages;
 mod partners;
 mod rate_limit;
 mod tokenauth;

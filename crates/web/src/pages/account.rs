@@ -1,6 +1,6 @@
 //! Sign-in, sign-up, sign-out and the profile page.
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use onramp_domain::DomainError;
@@ -10,7 +10,7 @@ use onramp_domain::services::clients::{AccountChanges, OpenedSession, Signup};
 use onramp_domain::tenancy::{Feature, Tenant};
 use serde::Deserialize;
 
-use super::{csrf_failed, message, redirect, tenant};
+use super::{WebForm, csrf_failed, message, redirect, tenant};
 use crate::WebState;
 use crate::session::{SESSION_COOKIE, csrf, csrf_ok, set_cookie, signed_in};
 use crate::views::{self, render};
@@ -83,13 +83,14 @@ pub async fn login_form(State(state): State<WebState>, headers: HeaderMap, Query
 
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     csrf: String,
     email: String,
     password: String,
     next: Option<String>,
 }
 
-pub async fn login(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(page) => return page,
@@ -138,6 +139,7 @@ pub async fn signup_form(State(state): State<WebState>, headers: HeaderMap) -> R
 
 #[derive(Deserialize)]
 pub struct SignupForm {
+    #[serde(default)]
     csrf: String,
     email: String,
     first_name: String,
@@ -145,7 +147,7 @@ pub struct SignupForm {
     password: String,
 }
 
-pub async fn signup(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<SignupForm>) -> Response {
+pub async fn signup(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<SignupForm>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(page) => return page,
@@ -211,10 +213,11 @@ pub async fn logout_form(State(state): State<WebState>, headers: HeaderMap) -> R
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
-pub async fn logout(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+pub async fn logout(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<CsrfOnly>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(page) => return page,
@@ -264,12 +267,13 @@ pub async fn profile(State(state): State<WebState>, headers: HeaderMap) -> Respo
 
 #[derive(Deserialize)]
 pub struct NameForm {
+    #[serde(default)]
     csrf: String,
     first_name: String,
     last_name: String,
 }
 
-pub async fn update_profile(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<NameForm>) -> Response {
+pub async fn update_profile(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<NameForm>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(page) => return page,
@@ -305,12 +309,13 @@ pub async fn update_profile(State(state): State<WebState>, headers: HeaderMap, F
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
+    #[serde(default)]
     csrf: String,
     current_password: String,
     new_password: String,
 }
 
-pub async fn change_password(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+pub async fn change_password(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<PasswordForm>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(page) => return page,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use onramp_domain::account::Account;
@@ -17,7 +17,7 @@ use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
 
 use super::account::{login_error, login_page, session_cookie};
-use super::{csrf_failed, message, redirect, tenant};
+use super::{WebForm, csrf_failed, message, redirect, tenant};
 use crate::WebState;
 use crate::session::{csrf, csrf_ok, signed_in};
 use crate::views::{self, render};
@@ -148,6 +148,7 @@ pub async fn start(State(state): State<WebState>, headers: HeaderMap, Query(para
 
 #[derive(Deserialize)]
 pub struct ConnectLogin {
+    #[serde(default)]
     csrf: String,
     email: String,
     password: String,
@@ -155,7 +156,7 @@ pub struct ConnectLogin {
     params: ConnectParams,
 }
 
-pub async fn login(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<ConnectLogin>) -> Response {
+pub async fn login(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<ConnectLogin>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(p) => return p,
@@ -182,13 +183,14 @@ pub async fn login(State(state): State<WebState>, headers: HeaderMap, Form(form)
 
 #[derive(Deserialize)]
 pub struct Decision {
+    #[serde(default)]
     csrf: String,
     decision: String,
     #[serde(flatten)]
     params: ConnectParams,
 }
 
-pub async fn decide(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<Decision>) -> Response {
+pub async fn decide(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<Decision>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(p) => return p,

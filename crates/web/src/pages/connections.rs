@@ -1,6 +1,6 @@
 //! `/account/connections`: the apps a person granted access, and revoking them.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use onramp_domain::account::Account;
@@ -9,7 +9,7 @@ use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
 
-use super::{csrf_failed, redirect, tenant};
+use super::{WebForm, csrf_failed, redirect, tenant};
 use crate::WebState;
 use crate::session::{csrf, csrf_ok, signed_in};
 use crate::views::{self, ConnectionView, render};
@@ -50,10 +50,16 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
-pub async fn revoke(State(state): State<WebState>, headers: HeaderMap, Path(app_id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+pub async fn revoke(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(p) => return p,

@@ -1,6 +1,6 @@
 //! `/account/developers`: register apps, generate and reset their keys.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use onramp_domain::DomainError;
@@ -9,7 +9,7 @@ use onramp_domain::audit::Actor;
 use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
-use super::{csrf_failed, redirect, tenant};
+use super::{WebForm, csrf_failed, redirect, tenant};
 use crate::WebState;
 use crate::session::{csrf, csrf_ok, signed_in};
 use crate::views::{self, AppView, render};
@@ -66,12 +66,13 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response
 
 #[derive(Deserialize)]
 pub struct NewApp {
+    #[serde(default)]
     csrf: String,
     name: String,
     origins: String,
 }
 
-pub async fn create(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<NewApp>) -> Response {
+pub async fn create(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<NewApp>) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,
         Err(p) => return p,
@@ -112,6 +113,7 @@ pub async fn create(State(state): State<WebState>, headers: HeaderMap, Form(form
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -120,7 +122,7 @@ pub async fn reset_key(
     State(state): State<WebState>,
     headers: HeaderMap,
     Path(app_id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    WebForm(form): WebForm<CsrfOnly>,
 ) -> Response {
     let tenant = match tenant(&state, &headers).await {
         Ok(t) => t,

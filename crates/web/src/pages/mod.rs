@@ -67,3 +67,24 @@ pub fn csrf_failed(platform: &str) -> Response {
         "This form expired or was not sent from this site. Go back, reload and try again.",
     )
 }
+
+/// A form body; a malformed one gets a page, not a plain-text error.
+pub struct WebForm<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for WebForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::extract::Form(v)| WebForm(v))
+            .map_err(|_| {
+                message(
+                    "Onramp",
+                    StatusCode::BAD_REQUEST,
+                    "Invalid form",
+                    "The form was incomplete or malformed. Go back and try again.",
+                )
+            })
+    }
+}

@@ -1,0 +1,355 @@
+//! The account pages and the consent popup over plain HTTP: cookies, CSRF,
+//! origin checks, consent and its memory, and the code the popup hands out.
+
+use onramp_domain::audit::Actor;
+use onramp_domain::services::provisioning::encode_component;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Api, CLIENT_PASSWORD, Fixture, Resp, send};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const ORIGIN: &str = "https://shop.example.com";
+
+/// A browser-like client: keeps the cookies it is given.
+struct Browser {
+    api: Api,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(api: Api) -> Self {
+        Self {
+            api: api.without_token(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, r: &Resp) {
+        for value in r.headers.get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            self.cookies.push((name.to_owned(), val.to_owned()));
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn csrf(&self) -> String {
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == "onramp_csrf")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    async fn get(&mut self, path: &str) -> Resp {
+        let r = send(self.api.request(Method::GET, path).header("cookie", self.cookie_header())).await;
+        self.keep(&r);
+        r
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let rb = self.api.request(Method::POST, path).header("cookie", self.cookie_header());
+        let r = send(rb.header("content-type", "application/x-www-form-urlencoded").body(body)).await;
+        self.keep(&r);
+        r
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) {
+        self.get("/account/login").await.expect(200);
+        let csrf = self.csrf();
+        let r = self
+            .post(
+                "/account/login",
+                &[("csrf", &csrf), ("email", email), ("password", password), ("next", "/account")],
+            )
+            .await;
+        r.expect(303);
+        assert_eq!(r.header("location"), Some("/account"));
+    }
+}
+
+struct World {
+    fx: Fixture,
+    app_id: String,
+    key: String,
+}
+
+async fn world() -> World {
+    let fx = Fixture::new().await;
+    let actor = Actor::operator();
+    fx.server
+        .core
+        .set_features(&actor, "acme", &["user-integration".into(), "client-accounts".into()], &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
+    fx.staging.signup("ann@example.com").await;
+    let dev = fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let tenant = fx.server.core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    let app = fx
+        .server
+        .core
+        .register_app(&tenant, &dev, &actor, "Shop", &[ORIGIN.into()])
+        .await
+        .unwrap();
+    let (_, key) = fx.server.core.reset_vendor_key(&tenant, &dev, &actor, &app.id).await.unwrap();
+    World {
+        fx,
+        app_id: app.id,
+        key: key.expose().to_owned(),
+    }
+}
+
+fn connect_path(app_id: &str, origin: &str) -> String {
+    format!(
+        "/connect?client_id={app_id}&origin={}&state=st4te&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        origin.replace(':', "%3A").replace('/', "%2F")
+    )
+}
+
+fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name} in {html}")) + name.len() + 2;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_consent_and_exchange_then_consent_is_remembered() {
+    let w = world().await;
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    // Not signed in: the popup shows a login form that posts to /connect/login.
+    let r = b.get(&connect_path(&w.app_id, ORIGIN)).await;
+    r.expect(200);
+    assert!(r.text.contains("action=\"/connect/login\""));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    let csrf = b.csrf();
+    let login = b
+        .post(
+            "/connect/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "ann@example.com"),
+                ("password", CLIENT_PASSWORD),
+                ("client_id", &w.app_id),
+                ("origin", ORIGIN),
+                ("state", "st4te"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    login.expect(303);
+    let session_cookie = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("onramp_session="))
+        .unwrap();
+    assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"));
+    // Consent names the app and what it will see.
+    let consent = b.get(login.header("location").unwrap()).await;
+    consent.expect(200);
+    assert!(consent.text.contains("Shop") && consent.text.contains("email address") && consent.text.contains("last name"));
+    let allow = b
+        .post(
+            "/connect/decision",
+            &[
+                ("csrf", &csrf),
+                ("decision", "allow"),
+                ("client_id", &w.app_id),
+                ("origin", ORIGIN),
+                ("state", "st4te"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    allow.expect(200);
+    assert_eq!(
+        attribute(&allow.text, "data-origin"),
+        ORIGIN,
+        "posted to the registered origin only"
+    );
+    assert_eq!(attribute(&allow.text, "data-state"), "st4te");
+    let code = attribute(&allow.text, "data-code").to_owned();
+    let vendor = w.fx.server.staging("acme").without_token();
+    let r = send(
+        vendor
+            .request(Method::POST, "/v1/integration/exchange")
+            .header("x-api-key", &w.key)
+            .json(&json!({ "code": code, "code_verifier": VERIFIER })),
+    )
+    .await;
+    r.expect(200);
+    assert_eq!(r.json["user"]["email"], "ann@example.com");
+    // A second connect skips the consent screen but still needs the session.
+    let again = b.get(&connect_path(&w.app_id, ORIGIN)).await;
+    again.expect(200);
+    assert!(again.text.contains("connect-result") && !attribute(&again.text, "data-code").is_empty());
+    let mut stranger = Browser::new(w.fx.server.staging("acme"));
+    assert!(
+        stranger
+            .get(&connect_path(&w.app_id, ORIGIN))
+            .await
+            .text
+            .contains("action=\"/connect/login\"")
+    );
+    // The connection is listed and can be revoked; then the consent is asked again.
+    let list = b.get("/account/connections").await;
+    assert!(list.text.contains("Shop"));
+    let revoked = b
+        .post(&format!("/account/connections/{}/revoke", w.app_id), &[("csrf", &csrf)])
+        .await;
+    assert!(revoked.text.contains("Access revoked"));
+    assert!(
+        b.get(&connect_path(&w.app_id, ORIGIN))
+            .await
+            .text
+            .contains("action=\"/connect/decision\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_origin_mismatch_unknown_app_and_csrf() {
+    let w = world().await;
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let csrf = b.csrf();
+    let deny = b
+        .post(
+            "/connect/decision",
+            &[
+                ("csrf", &csrf),
+                ("decision", "deny"),
+                ("client_id", &w.app_id),
+                ("origin", ORIGIN),
+                ("state", "st4te"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    assert_eq!(attribute(&deny.text, "data-error"), "access_denied");
+    assert_eq!(attribute(&deny.text, "data-code"), "");
+    // An origin the app did not register: an error page that sends nothing.
+    let wrong = b.get(&connect_path(&w.app_id, "https://evil.example")).await;
+    wrong.expect(400);
+    assert!(!wrong.text.contains("connect-result") && wrong.text.contains("not registered"));
+    b.get(&connect_path("00000000-0000-4000-8000-000000000000", ORIGIN))
+        .await
+        .expect(400);
+    let plain = b
+        .get(&format!(
+            "/connect?client_id={}&origin=https%3A%2F%2Fshop.example.com&state=s&code_challenge=abc&code_challenge_method=plain",
+            w.app_id
+        ))
+        .await;
+    plain.expect(400);
+    // Forms without the CSRF token change nothing.
+    let r = b.post("/account/profile", &[("first_name", "Mallory"), ("last_name", "X")]).await;
+    r.expect(403);
+    let r = b
+        .post(
+            "/account/profile",
+            &[
+                ("csrf", "wrong-token-wrong-token-wrong-tok"),
+                ("first_name", "Mallory"),
+                ("last_name", "X"),
+            ],
+        )
+        .await;
+    r.expect(403);
+    assert!(!b.get("/account").await.text.contains("Mallory"));
+    let ok = b
+        .post(
+            "/account/profile",
+            &[("csrf", &csrf), ("first_name", "Annie"), ("last_name", "Lee")],
+        )
+        .await;
+    ok.expect(200);
+    assert!(b.get("/account").await.text.contains("Annie"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn developer_pages_generate_and_reset_keys_and_features_gate_the_pages() {
+    let w = world().await;
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    assert_eq!(
+        b.get("/account/developers").await.status,
+        303,
+        "signed-out visitors go to the login page"
+    );
+    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let csrf = b.csrf();
+    let bad = b
+        .post(
+            "/account/developers",
+            &[("csrf", &csrf), ("name", "Local"), ("origins", "ftp://nope")],
+        )
+        .await;
+    bad.expect(400);
+    b.post(
+        "/account/developers",
+        &[("csrf", &csrf), ("name", "My shop"), ("origins", "http://localhost:3000")],
+    )
+    .await
+    .expect(303);
+    let page = b.get("/account/developers").await;
+    let id_start = page.text.find("/account/developers/").unwrap() + "/account/developers/".len();
+    let app_id = page.text[id_start..id_start + 36].to_owned();
+    let first = b.post(&format!("/account/developers/{app_id}/key"), &[("csrf", &csrf)]).await;
+    first.expect(200);
+    let key_of = |html: &str| {
+        let start = html.find("<code id=\"new-key\">").unwrap() + "<code id=\"new-key\">".len();
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    let old_key = key_of(&first.text);
+    let vendor = w.fx.server.staging("acme").without_token();
+    let probe = |key: String| {
+        let vendor = vendor.clone();
+        async move {
+            send(
+                vendor
+                    .request(Method::GET, "/v1/integration/users/00000000-0000-4000-8000-000000000000")
+                    .header("x-api-key", key),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(probe(old_key.clone()).await, 404);
+    let second = b.post(&format!("/account/developers/{app_id}/key"), &[("csrf", &csrf)]).await;
+    let new_key = key_of(&second.text);
+    assert_ne!(old_key, new_key);
+    assert_eq!(probe(old_key).await, 401, "the old key stops at once");
+    assert_eq!(probe(new_key).await, 404);
+    // Another person cannot reset it.
+    let mut other = Browser::new(w.fx.server.staging("acme"));
+    other.sign_in("dev@example.com", CLIENT_PASSWORD).await;
+    let other_csrf = other.csrf();
+    other
+        .post(&format!("/account/developers/{app_id}/key"), &[("csrf", &other_csrf)])
+        .await
+        .expect(404);
+    // Self sign-up is its own feature; the pages need user-integration.
+    b.get("/account/signup").await.expect(403);
+    w.fx.server
+        .core
+        .set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
+        .await
+        .unwrap();
+    tokio::time::sleep(w.fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
+    b.get("/account").await.expect(403);
+}
