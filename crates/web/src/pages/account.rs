@@ -10,7 +10,7 @@ use onramp_domain::services::clients::{AccountChanges, OpenedSession, Signup};
 use onramp_domain::tenancy::{Feature, Tenant};
 use serde::Deserialize;
 
-use super::{WebForm, csrf_failed, message, redirect, tenant};
+use super::{WebForm, csrf_failed, message, redirect, signed_in_form, signed_in_page, tenant};
 use crate::WebState;
 use crate::session::{SESSION_COOKIE, csrf, csrf_ok, set_cookie, signed_in};
 use crate::views::{self, render};
@@ -250,12 +250,9 @@ fn profile_page(
 }
 
 pub async fn profile(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
+    let (tenant, account) = match signed_in_page(&state, &headers, "/account").await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account", Vec::new());
     };
     let (csrf, set) = csrf(&headers);
     render(
@@ -274,16 +271,10 @@ pub struct NameForm {
 }
 
 pub async fn update_profile(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<NameForm>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
+    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account").await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account", Vec::new());
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
     let changes = AccountChanges {
         first_name: Some(form.first_name),
         last_name: Some(form.last_name),
@@ -316,16 +307,10 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<PasswordForm>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
+    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account").await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account", Vec::new());
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
     let current = Secret::new(form.current_password);
     let fail = |text: String| {
         render(

@@ -9,9 +9,9 @@ use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
 
-use super::{WebForm, csrf_failed, redirect, tenant};
+use super::{WebForm, signed_in_form, signed_in_page};
 use crate::WebState;
-use crate::session::{csrf, csrf_ok, signed_in};
+use crate::session::csrf;
 use crate::views::{self, ConnectionView, render};
 
 async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String, notice: Option<String>) -> views::Connections {
@@ -33,12 +33,9 @@ async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String
 }
 
 pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account/connections", Vec::new());
+    let (tenant, account) = match signed_in_page(&state, &headers, "/account/connections").await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let (csrf, set) = csrf(&headers);
     render(
@@ -60,16 +57,10 @@ pub async fn revoke(
     Path(app_id): Path<String>,
     WebForm(form): WebForm<CsrfOnly>,
 ) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
+    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/connections").await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account/connections", Vec::new());
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
     let actor = Actor {
         id: format!("account:{}", account.id),
         request_id: None,

@@ -9,9 +9,9 @@ use onramp_domain::audit::Actor;
 use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
-use super::{WebForm, csrf_failed, redirect, tenant};
+use super::{WebForm, redirect, signed_in_form, signed_in_page};
 use crate::WebState;
-use crate::session::{csrf, csrf_ok, signed_in};
+use crate::session::csrf;
 use crate::views::{self, AppView, render};
 
 async fn page(
@@ -49,12 +49,9 @@ fn actor(account: &Account) -> Actor {
 }
 
 pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account/developers", Vec::new());
+    let (tenant, account) = match signed_in_page(&state, &headers, "/account/developers").await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let (csrf, set) = csrf(&headers);
     render(
@@ -73,16 +70,10 @@ pub struct NewApp {
 }
 
 pub async fn create(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<NewApp>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
+    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/developers").await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account/developers", Vec::new());
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
     let origins: Vec<String> = form
         .origins
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -124,16 +115,10 @@ pub async fn reset_key(
     Path(app_id): Path<String>,
     WebForm(form): WebForm<CsrfOnly>,
 ) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
+    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/developers").await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect("/account/login?next=/account/developers", Vec::new());
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
     match state.core.reset_vendor_key(&tenant, &account.id, &actor(&account), &app_id).await {
         Ok((_, key)) => {
             let app = state.core.vendor_app(&tenant, &app_id).await.map(|a| a.name).unwrap_or_default();

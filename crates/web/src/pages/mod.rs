@@ -88,3 +88,32 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             })
     }
 }
+
+/// The tenant and the signed-in account, or the page to answer instead (a
+/// redirect to the login page that comes back to `back`).
+pub async fn signed_in_page(
+    state: &WebState,
+    headers: &HeaderMap,
+    back: &str,
+) -> Result<(Arc<Tenant>, onramp_domain::account::Account), Response> {
+    let tenant = tenant(state, headers).await?;
+    match crate::session::signed_in(&state.core, &tenant, headers).await {
+        Some((account, _)) => Ok((tenant, account)),
+        None => Err(redirect(&format!("/account/login?next={back}"), Vec::new())),
+    }
+}
+
+/// Like [`signed_in_page`], for a form post: also checks its CSRF token.
+pub async fn signed_in_form(
+    state: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+    back: &str,
+) -> Result<(Arc<Tenant>, onramp_domain::account::Account), Response> {
+    let (tenant, account) = signed_in_page(state, headers, back).await?;
+    if crate::session::csrf_ok(headers, csrf) {
+        Ok((tenant, account))
+    } else {
+        Err(csrf_failed(&tenant.instance.name))
+    }
+}
