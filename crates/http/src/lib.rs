@@ -75,6 +75,14 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
     (tenant, any_host, api)
 }
 
+/// Gives routes served beside the API (the web pages) the same outer
+/// layers: request ids, the access log and metrics, and the body limit.
+pub fn observed(router: Router) -> Router {
+    router
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(middleware::request_id::request_id))
+}
+
 /// The OpenAPI document.
 pub fn openapi_document(state: &AppState) -> utoipa::openapi::OpenApi {
     documented_routes(state).2

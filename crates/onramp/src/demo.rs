@@ -70,18 +70,21 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         .resolve_host(&core.host_of(&PlatformId::parse(PLATFORM_ID).expect("valid id"), EnvKind::Staging))
         .await
         .map_err(CliError::from)?;
-    let (person_id, person_password) = demo_person(core, &tenant, &actor, &path).await?;
+    let (_, person_password) = demo_person(core, &tenant, &actor, &path).await?;
+    // The shop belongs to its own account, so the demo person cannot reset
+    // (and break) the key the running demo holds in memory.
+    let shop_owner = shop_owner(core, &tenant, &actor).await?;
     save(&path, &password, &person_password)?;
     let origin = format!("http://127.0.0.1:{port}");
-    let apps = core.vendor_apps(&tenant, &person_id).await?;
+    let apps = core.vendor_apps(&tenant, &shop_owner).await?;
     let app = match apps.into_iter().find(|a| a.origins.contains(&origin)) {
         Some(app) => app,
         None => {
-            core.register_app(&tenant, &person_id, &actor, "Demo shop", std::slice::from_ref(&origin))
+            core.register_app(&tenant, &shop_owner, &actor, "Demo shop", std::slice::from_ref(&origin))
                 .await?
         }
     };
-    let (_, key) = core.reset_vendor_key(&tenant, &person_id, &actor, &app.id).await?;
+    let (_, key) = core.reset_vendor_key(&tenant, &shop_owner, &actor, &app.id).await?;
     eprintln!(
         "\nDemo instance `{PLATFORM_ID}` (staging) answers at http://localhost:{port} and http://api.staging.{PLATFORM_ID}.{}:{port}\n\
          Service user: {SERVICE_USER}\nPassword:     {}\n\
@@ -98,6 +101,22 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         key,
         platform_origin: format!("http://localhost:{port}"),
     }))
+}
+
+/// The account that owns the demo shop app; nobody knows its password.
+async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<String> {
+    const OWNER: &str = "demo.shop.owner@example.com";
+    if let Some(account) = core.accounts(tenant, None, Some(OWNER), None, 1).await?.items.into_iter().next() {
+        return Ok(account.id);
+    }
+    let signup = Signup {
+        user_id: None,
+        email: OWNER.into(),
+        first_name: "Demo".into(),
+        last_name: "Shop".into(),
+        password: generate_password(),
+    };
+    Ok(core.signup(tenant, actor, signup).await?.user_id)
 }
 
 async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliResult<Secret> {

@@ -125,7 +125,7 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
         demo: settings.demo_vendor.clone(),
     });
     let app = onramp_http::app(state)
-        .merge(pages)
+        .merge(onramp_http::observed(pages))
         .into_make_service_with_connect_info::<SocketAddr>();
     let grace = settings.shutdown_timeout;
     let task = tokio::spawn(async move {

@@ -23,7 +23,15 @@
     return e;
   }
 
+  // One flow at a time: a second call while the popup is open focuses it and
+  // shares the pending result instead of starting a flow the first would spoil.
+  var current = null;
+
   function open(options) {
+    if (current && !current.popup.closed) {
+      current.popup.focus();
+      return current.promise;
+    }
     var clientId = options && options.clientId;
     if (!clientId) return Promise.reject(fail("missing_client_id"));
     var width = 480, height = 640;
@@ -35,7 +43,9 @@
     if (!popup) return Promise.reject(fail("popup_blocked"));
     var verifier = random(32);
     var state = random(16);
-    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)).then(function (digest) {
+    var flow = { popup: popup, promise: null };
+    current = flow;
+    flow.promise = crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)).then(function (digest) {
       var challenge = b64url(new Uint8Array(digest));
       popup.location.href = platform + "/connect?client_id=" + encodeURIComponent(clientId) +
         "&origin=" + encodeURIComponent(window.location.origin) + "&state=" + state +
@@ -61,6 +71,11 @@
         window.addEventListener("message", onMessage);
       });
     });
+    flow.promise.then(forget, forget);
+    function forget() {
+      if (current === flow) current = null;
+    }
+    return flow.promise;
   }
 
   window.OnrampConnect = { open: open };

@@ -3,9 +3,15 @@
 (function () {
   var main = document.getElementById("main");
   var output = document.getElementById("output");
+  var busy = false;
   document.getElementById("connect").addEventListener("click", function () {
+    var flow = window.OnrampConnect.open({ clientId: main.dataset.clientId });
+    // A second click while the popup is open only brings it to the front:
+    // the code it returns is exchanged once, by the first click's handler.
+    if (busy) return;
+    busy = true;
     output.textContent = "Waiting for the popup…";
-    window.OnrampConnect.open({ clientId: main.dataset.clientId })
+    flow
       .then(function (result) {
         return fetch("/demo/vendor/exchange", {
           method: "POST",
@@ -20,6 +26,9 @@
       .catch(function (error) {
         output.textContent = "Sign-up did not complete: " + (error.code || error.message);
         output.dataset.state = error.code || "error";
+      })
+      .then(function () {
+        busy = false;
       });
   });
 })();
