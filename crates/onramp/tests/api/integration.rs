@@ -159,6 +159,27 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_code_is_refused() {
+    let w = world().await;
+    let core = &w.fx.server.core;
+    let tenant = core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    // A code past its 60 seconds, written as the popup would have.
+    let code = "onr_code_expiredexpiredexpiredexpiredexpiredexp";
+    let now = onramp_domain::clock::now_ms();
+    let record = onramp_domain::integration::AuthCode {
+        code_hash: onramp_domain::secret::token_hash(code),
+        env_id: tenant.env.id.clone(),
+        app_id: w.app_id.clone(),
+        account_id: w.user_id.clone(),
+        code_challenge: CHALLENGE.into(),
+        created_at: now - 61_000,
+        expires_at: now - 1_000,
+    };
+    core.store.create_auth_code(&record).await.unwrap();
+    exchange(&w.vendor(), &w.key, code, VERIFIER).await.problem(400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_exchanges_of_one_code_succeed_once() {
     let w = world().await;
     let code = w.code(CHALLENGE).await;
