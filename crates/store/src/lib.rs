@@ -43,6 +43,7 @@ pub struct SqlStore {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
 }
 
 impl Backend {
@@ -53,9 +54,11 @@ impl Backend {
     pub fn of_url(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
         } else {
             Err(StoreError::Other(format!(
-                "unsupported database URL `{}`: this build stores data in SQLite (sqlite://path)",
+                "unsupported database URL `{}`: use sqlite://path or postgres://user@host/database",
                 redact_url(url)
             )))
         }
@@ -63,8 +66,8 @@ impl Backend {
 }
 
 impl SqlStore {
-    /// Connects, configures SQLite for durability (WAL, `synchronous=FULL`,
-    /// foreign keys) and applies pending migrations.
+    /// Connects (SQLite or PostgreSQL), configures SQLite for durability
+    /// (WAL, `synchronous=FULL`, foreign keys) and applies pending migrations.
     ///
     /// # Errors
     /// `Unavailable` when the database cannot be opened, `Other` when a
@@ -75,12 +78,15 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                    )
-                    .await?;
+                    // SQLite's durability and integrity are per connection; PostgreSQL's are the server's.
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
                     Ok(())
                 })
             })
@@ -122,4 +128,34 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Creates an empty PostgreSQL database named `name` on the server of
+/// `server_url` and returns the URL of the new database (used to give each
+/// test, or a `copy` target, a database of its own).
+///
+/// # Errors
+/// `Unavailable` when the server cannot be reached, `Other` when the name is
+/// invalid or the database cannot be created.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    use sqlx::Connection;
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || name.is_empty() {
+        return Err(StoreError::Other(format!("invalid database name `{name}`")));
+    }
+    let mut conn = sqlx::PgConnection::connect(server_url)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .map_err(map_err)?;
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let cut = base
+        .rfind('/')
+        .filter(|i| *i > base.find("://").map_or(0, |s| s + 2))
+        .unwrap_or(base.len());
+    let url = format!("{}/{name}", &base[..cut]);
+    Ok(match query {
+        Some(q) => format!("{url}?{q}"),
+        None => url,
+    })
 }

@@ -9,17 +9,38 @@ use sqlx::SqlSafeStr;
 use crate::Backend;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const SQLITE: &[(i64, &str, &str)] = &[
-    (1, "core", include_str!("../migrations/sqlite/0001_core.sql")),
-    (2, "idempotency", include_str!("../migrations/sqlite/0002_idempotency.sql")),
-    (3, "partners", include_str!("../migrations/sqlite/0003_partners.sql")),
-    (4, "usage_alerts", include_str!("../migrations/sqlite/0004_usage_alerts.sql")),
-    (5, "integration", include_str!("../migrations/sqlite/0005_integration.sql")),
-];
+/// Each backend's migrations: the same versions, tables and columns.
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            (1, "core", include_str!(concat!("../migrations/", $dir, "/0001_core.sql"))),
+            (
+                2,
+                "idempotency",
+                include_str!(concat!("../migrations/", $dir, "/0002_idempotency.sql")),
+            ),
+            (3, "partners", include_str!(concat!("../migrations/", $dir, "/0003_partners.sql"))),
+            (
+                4,
+                "usage_alerts",
+                include_str!(concat!("../migrations/", $dir, "/0004_usage_alerts.sql")),
+            ),
+            (
+                5,
+                "integration",
+                include_str!(concat!("../migrations/", $dir, "/0005_integration.sql")),
+            ),
+        ]
+    };
+}
+
+const SQLITE: &[(i64, &str, &str)] = migrations!("sqlite");
+const POSTGRES: &[(i64, &str, &str)] = migrations!("postgres");
 
 fn migrator(backend: Backend) -> Migrator {
     let files = match backend {
         Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
     };
     let migrations = files
         .iter()

@@ -43,10 +43,11 @@ pub fn usage_row(row: &AnyRow) -> R<UsageRow> {
     })
 }
 
+/// Sums are cast to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.
 pub const KEY_ACTIVITY: &str = "SELECT key_id, MIN(partner_id) AS partner_id, MIN(env_id) AS env_id,
-     COALESCE(SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END), 0) AS recent,
-     COALESCE(SUM(CASE WHEN minute >= $2 THEN denied ELSE 0 END), 0) AS recent_denied,
-     COALESCE(SUM(CASE WHEN minute < $2 THEN count ELSE 0 END), 0) AS trailing
+     CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END), 0) AS BIGINT) AS recent,
+     CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN denied ELSE 0 END), 0) AS BIGINT) AS recent_denied,
+     CAST(COALESCE(SUM(CASE WHEN minute < $2 THEN count ELSE 0 END), 0) AS BIGINT) AS trailing
      FROM usage_minutes WHERE minute >= $1
      GROUP BY key_id HAVING SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END) > 0";
 

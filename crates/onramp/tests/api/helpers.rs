@@ -102,6 +102,11 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut ServerSettings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(dir.path());
+        // With ONRAMP_TEST_DATABASE_URL (a PostgreSQL server), each test gets a database of its own.
+        if let Ok(server) = std::env::var("ONRAMP_TEST_DATABASE_URL") {
+            let name = format!("onramp_test_{}", uuid::Uuid::new_v4().simple());
+            settings.database_url = onramp_store::create_postgres_database(&server, &name).await.expect("test database");
+        }
         tweak(&mut settings);
         let running = onramp::startup::start(settings.clone()).await.expect("server starts");
         Self {

@@ -140,6 +140,10 @@ async fn stored_responses_do_not_keep_session_tokens_in_plaintext() {
     let r = signup_with_key(&fx.staging, "secret-key", &signup_body("ann@example.com")).await;
     r.expect(201);
     let token = r.json["client_token"].as_str().unwrap().to_owned();
+    if !fx.server.settings.database_url.starts_with("sqlite:") {
+        // The check reads the database files; a PostgreSQL run has none here.
+        return;
+    }
     let mut scanned = 0;
     for entry in std::fs::read_dir(fx.server.dir.path()).unwrap() {
         let path = entry.unwrap().path();
