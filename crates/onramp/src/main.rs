@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use onramp::cli::context::{CliError, CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
-use onramp::cli::{Cli, Command, audit, debug, instance, key, migrate, partner, service_user, signing_key, usage};
+use onramp::cli::{Cli, Command, audit, backup, debug, instance, key, migrate, partner, service_user, signing_key, usage};
 use onramp::config::{FileSettings, warn_unknown_env};
 use tracing_subscriber::EnvFilter;
 
@@ -48,6 +48,7 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Partner(cmd) => partner::run(&ctx, cmd).await,
                 Command::Key(cmd) => key::run(&ctx, cmd).await,
                 Command::Usage(args) => usage::usage(&ctx, args).await,
+                Command::Backup(args) => backup::run(&ctx, args).await,
                 Command::Alerts(cmd) => usage::alerts(&ctx, cmd).await,
                 Command::Serve(_) | Command::Debug(_) => unreachable!("handled above"),
             };

@@ -159,3 +159,30 @@ pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<St
         None => url,
     })
 }
+
+impl SqlStore {
+    /// Writes a consistent copy of a SQLite database to `path` while the
+    /// server keeps running (`VACUUM INTO`: one read transaction, so the copy
+    /// is a snapshot). Refuses to overwrite an existing file.
+    ///
+    /// # Errors
+    /// `Other` for PostgreSQL (use `pg_dump`), an existing target, or a failed copy.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Other(
+                "backup copies SQLite databases; for PostgreSQL use pg_dump".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Other(format!("{} already exists", path.display())));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Other("the backup path is not valid UTF-8".into()))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{}'", target.replace('\'', "''"))))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod context;
 pub mod debug;
 pub mod instance;
@@ -82,6 +83,8 @@ pub enum Command {
     /// Usage alerts
     #[command(subcommand)]
     Alerts(usage::AlertsCommand),
+    /// Write a consistent copy of the SQLite database while the server runs
+    Backup(backup::BackupArgs),
     /// Read the audit log
     #[command(subcommand)]
     Audit(audit::AuditCommand),

@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod backup;
 mod bad_input;
 mod batch;
 mod cli;
