@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use onramp::cli::context::{CliError, CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
-use onramp::cli::{Cli, Command, audit, backup, debug, instance, key, migrate, partner, service_user, signing_key, usage};
+use onramp::cli::{Cli, Command, audit, backup, copy, debug, instance, key, migrate, partner, service_user, signing_key, usage};
 use onramp::config::{FileSettings, warn_unknown_env};
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +31,10 @@ async fn run(cli: Cli) -> CliResult {
                 .or_else(|| FileSettings::load(global.config.as_deref()).ok().and_then(|f| f.data_dir));
             onramp::cli::serve::run(settings, args.demo, data_dir).await
         }
+        Command::Copy(args) => {
+            init_logging(LogFormat::Pretty, "warn");
+            copy::run(global.json, args).await
+        }
         Command::Debug(cmd) => {
             let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
             debug::run(global.json, hash_cost(&global, &file), cmd)
@@ -50,7 +54,7 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Usage(args) => usage::usage(&ctx, args).await,
                 Command::Backup(args) => backup::run(&ctx, args).await,
                 Command::Alerts(cmd) => usage::alerts(&ctx, cmd).await,
-                Command::Serve(_) | Command::Debug(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Debug(_) | Command::Copy(_) => unreachable!("handled above"),
             };
             ctx.store.close().await;
             result

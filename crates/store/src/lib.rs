@@ -6,6 +6,7 @@
 //! so one implementation serves SQLite now and PostgreSQL next; only the
 //! migrations differ per backend. See `docs/architecture.md`.
 
+mod copy;
 mod errors;
 mod integration;
 mod migrations;
@@ -20,6 +21,7 @@ use onramp_domain::store::StoreError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+pub use copy::CopiedTable;
 pub use errors::map_err;
 
 /// How to reach the database.

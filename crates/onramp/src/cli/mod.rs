@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod context;
+pub mod copy;
 pub mod debug;
 pub mod instance;
 pub mod key;
@@ -83,6 +84,8 @@ pub enum Command {
     /// Usage alerts
     #[command(subcommand)]
     Alerts(usage::AlertsCommand),
+    /// Copy a whole deployment to another database (SQLite ⇄ PostgreSQL)
+    Copy(copy::CopyArgs),
     /// Write a consistent copy of the SQLite database while the server runs
     Backup(backup::BackupArgs),
     /// Read the audit log

@@ -12,6 +12,7 @@ mod batch;
 mod cli;
 mod clients;
 mod concurrency;
+mod copy;
 mod docs;
 mod durability;
 mod idempotency;
