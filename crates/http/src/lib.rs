@@ -76,9 +76,11 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
 }
 
 /// Gives routes served beside the API (the web pages) the same outer
-/// layers: request ids, the access log and metrics, and the body limit.
-pub fn observed(router: Router) -> Router {
+/// layers: request ids, the access log and metrics, the body limit, and a
+/// per-IP rate limit on form posts (sign-in forms must not be a free oracle).
+pub fn observed(router: Router, limits: std::sync::Arc<rate_limit::RateLimits>) -> Router {
     router
+        .layer(axum::middleware::from_fn_with_state(limits, middleware::guard::limit_form_posts))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
 }

@@ -65,7 +65,16 @@ impl RateLimits {
     /// Counts one request of `credential` against `route` in the tenant's environment.
     pub fn check(&self, tenant: &Tenant, route: &str, credential: &str) -> Decision {
         let limit = self.quota_for(tenant, route);
-        let key = format!("{}|{route}|{credential}", tenant.env.id);
+        self.check_key(limit, format!("{}|{route}|{credential}", tenant.env.id))
+    }
+
+    /// Counts one request against `key` under the server's default quota
+    /// (for routes outside any tenant's settings, such as page forms).
+    pub fn check_default(&self, key: String) -> Decision {
+        self.check_key(self.default_per_minute, key)
+    }
+
+    fn check_key(&self, limit: u32, key: String) -> Decision {
         let per_request = Duration::from_secs(60) / limit;
         match self.limiter(limit).check_key(&key) {
             Ok(snapshot) => {

@@ -100,6 +100,7 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
     let limits = Arc::new(RateLimits::new(settings.default_rate_limit));
+    let form_limits = Arc::clone(&limits);
     let metrics = settings.metrics_token.clone().map(|token| {
         let handle = prometheus();
         Arc::new(onramp_http::routes::metrics::MetricsExport {
@@ -125,7 +126,7 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
         demo: settings.demo_vendor.clone(),
     });
     let app = onramp_http::app(state)
-        .merge(onramp_http::observed(pages))
+        .merge(onramp_http::observed(pages, form_limits))
         .into_make_service_with_connect_info::<SocketAddr>();
     let grace = settings.shutdown_timeout;
     let task = tokio::spawn(async move {

@@ -135,3 +135,28 @@ fn set_rate_headers(headers: &mut HeaderMap, d: &Decision) {
     headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
 }
+
+/// Form posts of the web pages, limited per client IP and path with the
+/// server's default quota.
+pub async fn limit_form_posts(State(limits): State<Arc<crate::rate_limit::RateLimits>>, req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let decision = limits.check_default(format!("pages|{}|ip:{ip}", req.uri().path()));
+    let mut response = if decision.allowed {
+        next.run(req).await
+    } else {
+        ApiError::retry(
+            ErrorCode::RateLimited,
+            "too many form submissions; wait a moment",
+            decision.retry_after,
+        )
+        .into_response()
+    };
+    set_rate_headers(response.headers_mut(), &decision);
+    response
+}

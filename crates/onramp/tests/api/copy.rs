@@ -25,6 +25,10 @@ fn counts(report: &Value) -> Vec<(String, i64)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_tests,
+    ignore = "PostgreSQL suite skipped: set ONRAMP_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+)]
 async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
     let Some(server_url) = std::env::var("ONRAMP_TEST_DATABASE_URL").ok() else {
         eprintln!("skipped: set ONRAMP_TEST_DATABASE_URL to a PostgreSQL server to run the copy round trip");

@@ -353,3 +353,27 @@ async fn developer_pages_generate_and_reset_keys_and_features_gate_the_pages() {
     tokio::time::sleep(w.fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
     b.get("/account").await.expect(403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_posts_are_rate_limited_per_address() {
+    let server = crate::helpers::TestServer::start_with(|s| s.default_rate_limit = 3).await;
+    let api = server.staging("acme").without_token();
+    let post = || async {
+        send(
+            api.request(Method::POST, "/account/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=a%40b.c&password=x&csrf=y"),
+        )
+        .await
+    };
+    for _ in 0..3 {
+        assert_ne!(post().await.status, 429);
+    }
+    let limited = post().await;
+    limited.problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // Pages that are only read are not counted.
+    for _ in 0..5 {
+        assert_ne!(send(api.request(Method::GET, "/account/login")).await.status, 429);
+    }
+}
