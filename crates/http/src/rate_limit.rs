@@ -26,10 +26,22 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
+/// Rate-limit state shared by several nodes (Redis). When it fails, the
+/// node falls back to its own in-memory limiter.
+#[async_trait::async_trait]
+pub trait SharedLimiter: Send + Sync {
+    /// GCRA with `per_minute` requests a minute and the same burst.
+    async fn check(&self, key: &str, per_minute: u32) -> Result<Decision, String>;
+    /// Whether the last call reached the shared store.
+    fn healthy(&self) -> bool;
+}
+
 pub struct RateLimits {
     default_per_minute: u32,
     limiters: DashMap<u32, Arc<Limiter>>,
     clock: DefaultClock,
+    shared: Option<Arc<dyn SharedLimiter>>,
+    last_fallback_warning: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl RateLimits {
@@ -38,6 +50,8 @@ impl RateLimits {
             default_per_minute: default_per_minute.max(1),
             limiters: DashMap::new(),
             clock: DefaultClock::default(),
+            shared: None,
+            last_fallback_warning: std::sync::Mutex::new(None),
         }
     }
 
@@ -63,9 +77,36 @@ impl RateLimits {
     }
 
     /// Counts one request of `credential` against `route` in the tenant's environment.
-    pub fn check(&self, tenant: &Tenant, route: &str, credential: &str) -> Decision {
+    /// Limits shared through `shared`, falling back to this node's own.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedLimiter>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Whether limits are shared and the shared store answers (`None` when not configured).
+    pub fn shared_healthy(&self) -> Option<bool> {
+        self.shared.as_ref().map(|s| s.healthy())
+    }
+
+    pub async fn check(&self, tenant: &Tenant, route: &str, credential: &str) -> Decision {
         let limit = self.quota_for(tenant, route);
-        self.check_key(limit, format!("{}|{route}|{credential}", tenant.env.id))
+        let key = format!("{}|{route}|{credential}", tenant.env.id);
+        if let Some(shared) = &self.shared {
+            match shared.check(&key, limit).await {
+                Ok(decision) => return decision,
+                Err(e) => self.warn_fallback(&e),
+            }
+        }
+        self.check_key(limit, key)
+    }
+
+    /// One WARN a minute at most while the shared store is down.
+    fn warn_fallback(&self, error: &str) {
+        let mut last = self.last_fallback_warning.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            tracing::warn!(error, "shared rate limits unavailable; using this node's own limits");
+            *last = Some(std::time::Instant::now());
+        }
     }
 
     /// Counts one request against `key` under the server's default quota
@@ -116,8 +157,8 @@ impl RateLimits {
     ///
     /// # Errors
     /// `RateLimited` when that username's quota for the route is spent.
-    pub fn check_login(&self, tenant: &Tenant, route: &str, username: &str) -> Result<(), onramp_domain::DomainError> {
-        let d = self.check(tenant, route, &format!("login:{}", username.to_lowercase()));
+    pub async fn check_login(&self, tenant: &Tenant, route: &str, username: &str) -> Result<(), onramp_domain::DomainError> {
+        let d = self.check(tenant, route, &format!("login:{}", username.to_lowercase())).await;
         if d.allowed {
             Ok(())
         } else {

@@ -38,6 +38,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_ALERT_ERROR_MIN",
     "ONRAMP_METRICS_TOKEN",
     "ONRAMP_METRICS_TOKEN_FILE",
+    "ONRAMP_REDIS_URL",
 ];
 
 /// The optional TOML file: the same settings as the flags, in snake_case.
@@ -68,6 +69,7 @@ pub struct FileSettings {
     pub alert_error_share: Option<f64>,
     pub alert_error_min: Option<i64>,
     pub metrics_token: Option<String>,
+    pub redis_url: Option<String>,
 }
 
 impl FileSettings {

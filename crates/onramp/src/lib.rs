@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod redis_limits;
 pub mod startup;
 pub mod webhook;

@@ -32,6 +32,8 @@ pub struct ServerSettings {
     pub metrics_token: Option<Secret>,
     /// The demo shop of `serve --demo`.
     pub demo_vendor: Option<onramp_web::DemoVendor>,
+    /// Redis for rate limits shared by several nodes.
+    pub redis_url: Option<String>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by servers).
@@ -99,7 +101,11 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// # Errors
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
-    let limits = Arc::new(RateLimits::new(settings.default_rate_limit));
+    let mut limits = RateLimits::new(settings.default_rate_limit);
+    if let Some(url) = &settings.redis_url {
+        limits = limits.with_shared(Arc::new(crate::redis_limits::RedisLimiter::new(url)?));
+    }
+    let limits = Arc::new(limits);
     let form_limits = Arc::clone(&limits);
     let metrics = settings.metrics_token.clone().map(|token| {
         let handle = prometheus();

@@ -95,7 +95,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         credential,
     };
     let route = route_key(&req);
-    let decision = state.limits.check(&tenant, &route, &log.credential);
+    let decision = state.limits.check(&tenant, &route, &log.credential).await;
     let metered = partner.as_ref().map(|k| k.0.key.clone());
     let mut response = if decision.allowed {
         if let Some(p) = principal {

@@ -47,7 +47,7 @@ pub async fn login(
     CurrentTenant(tenant): CurrentTenant,
     Json(body): Json<PasswordLogin>,
 ) -> ApiResult<Json<ServiceToken>> {
-    state.limits.check_login(&tenant, "POST /v1/login/password", &body.username)?;
+    state.limits.check_login(&tenant, "POST /v1/login/password", &body.username).await?;
     let issued = state.core.service_login(&tenant, &body.username, &body.password).await?;
     Ok(Json(ServiceToken {
         api_token: issued.token,

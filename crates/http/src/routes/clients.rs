@@ -222,7 +222,10 @@ pub async fn login(
     caller: Caller,
     Json(body): Json<ClientLoginRequest>,
 ) -> ApiResult<Json<SessionResponse>> {
-    state.limits.check_login(&caller.tenant, "POST /v1/client/login", &body.email)?;
+    state
+        .limits
+        .check_login(&caller.tenant, "POST /v1/client/login", &body.email)
+        .await?;
     let opened = state.core.client_login(&caller.tenant, &body.email, &body.password).await?;
     Ok(Json(opened.into()))
 }

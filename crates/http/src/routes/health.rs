@@ -20,6 +20,10 @@ pub struct Health {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// With shared limits configured: `ok`, or `unreachable` while the node
+    /// uses its own limits (it stays ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<&'static str>,
 }
 
 /// The process is alive.
@@ -28,6 +32,7 @@ pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok",
         database: None,
+        redis: None,
     })
 }
 
@@ -37,12 +42,14 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, description = "Ready", body = Health), (status = 503, description = "The database is unreachable", body = Health))
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let redis = state.limits.shared_healthy().map(|up| if up { "ok" } else { "unreachable" });
     match state.core.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {
                 status: "ok",
                 database: Some("ok"),
+                redis,
             }),
         ),
         Err(_) => (
@@ -50,6 +57,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             Json(Health {
                 status: "unavailable",
                 database: Some("unreachable"),
+                redis,
             }),
         ),
     }

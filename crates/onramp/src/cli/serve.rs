@@ -84,6 +84,9 @@ pub struct ServeArgs {
     /// Bearer token that unlocks Prometheus metrics at /metrics (or ONRAMP_METRICS_TOKEN_FILE) [default: none, /metrics off]
     #[arg(long, env = "ONRAMP_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub metrics_token: Option<String>,
+    /// Redis URL (redis://host:6379) for rate limits shared by several nodes; without it each node limits on its own [default: none]
+    #[arg(long, env = "ONRAMP_REDIS_URL", hide_env_values = true, value_name = "URL")]
+    pub redis_url: Option<String>,
 }
 
 fn duration(flag: Option<String>, file: Option<String>, default: &str) -> CliResult<Duration> {
@@ -136,6 +139,7 @@ impl ServeArgs {
             alert_webhook: self.alert_webhook(&file)?,
             metrics_token: self.metrics_token(&file)?,
             demo_vendor: None,
+            redis_url: self.redis_url.clone().or_else(|| file.redis_url.clone()),
         };
         Ok((settings, log_format))
     }

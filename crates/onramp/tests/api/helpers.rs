@@ -65,6 +65,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         alert_webhook: None,
         metrics_token: Some(onramp_domain::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,
+        redis_url: None,
     }
 }
 

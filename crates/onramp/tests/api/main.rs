@@ -19,6 +19,7 @@ mod idempotency;
 mod integration;
 mod isolation;
 mod metrics;
+mod nodes;
 mod pages;
 mod partners;
 mod rate_limit;

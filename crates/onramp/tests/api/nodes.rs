@@ -1,0 +1,93 @@
+//! Several nodes on one database and one Redis: shared rate limits,
+//! revocation seen by every node, uniqueness across nodes, and the fallback
+//! to per-node limits when Redis is unreachable.
+
+use onramp_domain::audit::Actor;
+use onramp_domain::partner::PartnerStatus;
+use onramp_domain::tenancy::EnvKind;
+use reqwest::Method;
+
+use crate::helpers::{TestServer, send, signup_body};
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+/// Node A (which sets up `acme`) and node B on A's database, both on `redis`.
+async fn two_nodes(redis: &str, limits: &[(&str, u32)]) -> (TestServer, TestServer) {
+    let a = TestServer::start_with(|s| s.redis_url = Some(redis.to_owned())).await;
+    a.create_instance("acme", &["client-accounts", "partners"]).await;
+    a.set_rate_limits("acme", limits).await;
+    a.create_service_user("acme", "staging", "svc", &[]).await;
+    let url = a.settings.database_url.clone();
+    let b = TestServer::start_with(|s| {
+        s.redis_url = Some(redis.to_owned());
+        s.database_url = url;
+    })
+    .await;
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_across_both_nodes() {
+    let (a, b) = two_nodes(REDIS, &[("GET /v1/client", 5)]).await;
+    let on_a = a.login(&a.staging("acme"), "svc").await;
+    let on_b = b.staging("acme").with_token(on_a.token());
+    let mut statuses = Vec::new();
+    for api in [&on_a, &on_a, &on_a, &on_b, &on_b, &on_b] {
+        statuses.push(api.get("/v1/client").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429], "5 a minute in total, not per node");
+    let r = on_b.get("/v1/client").await;
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.header("ratelimit-limit"), Some("5"));
+    let ready = b.api("localhost").get("/readyz").await;
+    assert_eq!(ready.json["redis"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_and_uniqueness_hold_across_nodes() {
+    let (a, b) = two_nodes(REDIS, &[]).await;
+    let actor = Actor::operator();
+    let partner = a.core.create_partner(&actor, "acme", EnvKind::Staging, "Shop").await.unwrap();
+    a.core.set_partner_status(&actor, &partner.id, PartnerStatus::Active).await.unwrap();
+    let issued = a.core.issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
+    let key = issued.secret.expose().to_owned();
+    let list = |node: &TestServer| {
+        let api = node.staging("acme").without_token();
+        let key = key.clone();
+        async move {
+            send(api.request(Method::GET, "/v1/partners/accounts").header("x-api-key", key))
+                .await
+                .status
+        }
+    };
+    assert_eq!(list(&b).await, 200);
+    a.core.revoke_api_key(&actor, &issued.key.key_id).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(list(&b).await, 401, "node B refuses a key revoked through node A");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // 50 concurrent signups with one email, spread over both nodes: one account.
+    let on_a = a.login(&a.staging("acme"), "svc").await;
+    let on_b = b.staging("acme").with_token(on_a.token());
+    let body = signup_body("same@example.com");
+    let results = futures::future::join_all((0..50).map(|i| {
+        let api = if i % 2 == 0 { on_a.clone() } else { on_b.clone() };
+        let body = body.clone();
+        async move { api.post("/v1/client/signup", &body).await.status }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|s| **s == 201).count(), 1, "{results:?}");
+    assert!(results.iter().all(|s| *s == 201 || *s == 409), "{results:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_each_node_limits_on_its_own() {
+    let (a, _b) = two_nodes("redis://127.0.0.1:1", &[("GET /v1/client", 2)]).await;
+    let api = a.login(&a.staging("acme"), "svc").await;
+    assert_eq!(api.get("/v1/client").await.status, 200);
+    assert_eq!(api.get("/v1/client").await.status, 200);
+    assert_eq!(api.get("/v1/client").await.status, 429, "the node's own limiter still applies");
+    let ready = a.api("localhost").get("/readyz").await;
+    ready.expect(200);
+    assert_eq!(ready.json["redis"], "unreachable");
+}
