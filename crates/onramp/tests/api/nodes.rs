@@ -9,7 +9,10 @@ use reqwest::Method;
 
 use crate::helpers::{TestServer, send, signup_body};
 
-const REDIS: &str = "redis://127.0.0.1:6379";
+/// The Redis of the shared-limit tests (`ONRAMP_TEST_REDIS_URL`).
+fn redis() -> String {
+    std::env::var("ONRAMP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
 
 /// Node A (which sets up `acme`) and node B on A's database, both on `redis`.
 async fn two_nodes(redis: &str, limits: &[(&str, u32)]) -> (TestServer, TestServer) {
@@ -27,8 +30,9 @@ async fn two_nodes(redis: &str, limits: &[(&str, u32)]) -> (TestServer, TestServ
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_redis_tests, ignore = "Redis suite skipped: set ONRAMP_TEST_REDIS_URL=redis://127.0.0.1:6379")]
 async fn a_rate_limit_holds_across_both_nodes() {
-    let (a, b) = two_nodes(REDIS, &[("GET /v1/client", 5)]).await;
+    let (a, b) = two_nodes(&redis(), &[("GET /v1/client", 5)]).await;
     let on_a = a.login(&a.staging("acme"), "svc").await;
     let on_b = b.staging("acme").with_token(on_a.token());
     let mut statuses = Vec::new();
@@ -44,8 +48,9 @@ async fn a_rate_limit_holds_across_both_nodes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_redis_tests, ignore = "Redis suite skipped: set ONRAMP_TEST_REDIS_URL=redis://127.0.0.1:6379")]
 async fn revocation_and_uniqueness_hold_across_nodes() {
-    let (a, b) = two_nodes(REDIS, &[]).await;
+    let (a, b) = two_nodes(&redis(), &[]).await;
     let actor = Actor::operator();
     let partner = a.core.create_partner(&actor, "acme", EnvKind::Staging, "Shop").await.unwrap();
     a.core.set_partner_status(&actor, &partner.id, PartnerStatus::Active).await.unwrap();
