@@ -37,9 +37,22 @@ struct Failures {
 /// Above this many tracked usernames, stale entries are swept on insert.
 const SWEEP_ABOVE: usize = 100_000;
 
+/// Failure counts shared by several nodes (Redis). When it fails, the node
+/// falls back to its own counts.
+#[async_trait::async_trait]
+pub trait SharedThrottle: Send + Sync {
+    /// How long `key` must still wait, if at all.
+    async fn blocked_for(&self, key: &str) -> Result<Option<Duration>, String>;
+    /// Counts a failure of `key` under `policy`.
+    async fn record_failure(&self, key: &str, policy: &ThrottlePolicy) -> Result<(), String>;
+    /// Forgets the failures of `key`.
+    async fn clear(&self, key: &str) -> Result<(), String>;
+}
+
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
     failures: DashMap<String, Failures>,
+    shared: Option<std::sync::Arc<dyn SharedThrottle>>,
 }
 
 impl LoginThrottle {
@@ -47,14 +60,49 @@ impl LoginThrottle {
         Self {
             policy,
             failures: DashMap::new(),
+            shared: None,
         }
+    }
+
+    /// Shares failure counts through `shared` (falling back to this node's own).
+    pub fn share(&mut self, shared: std::sync::Arc<dyn SharedThrottle>) {
+        self.shared = Some(shared);
     }
 
     /// Refuses an attempt while the key is backing off.
     ///
     /// # Errors
     /// `LoginThrottled` with the time left.
-    pub fn check(&self, key: &str) -> Result<(), DomainError> {
+    pub async fn check(&self, key: &str) -> Result<(), DomainError> {
+        if let Some(shared) = &self.shared {
+            match shared.blocked_for(key).await {
+                Ok(Some(wait)) => return Err(DomainError::LoginThrottled { retry_after: wait }),
+                Ok(None) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "shared login throttle unavailable; using this node's own"),
+            }
+        }
+        self.check_local(key)
+    }
+
+    /// Records a failed attempt.
+    pub async fn failed(&self, key: &str) {
+        if let Some(shared) = &self.shared
+            && shared.record_failure(key, &self.policy).await.is_ok()
+        {
+            return;
+        }
+        self.failed_local(key);
+    }
+
+    /// Forgets the failures of a key after a successful login.
+    pub async fn succeeded(&self, key: &str) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.clear(key).await;
+        }
+        self.succeeded_local(key);
+    }
+
+    fn check_local(&self, key: &str) -> Result<(), DomainError> {
         let now = Instant::now();
         match self.failures.get(key).and_then(|f| f.blocked_until) {
             Some(until) if until > now => Err(DomainError::LoginThrottled { retry_after: until - now }),
@@ -62,8 +110,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, key: &str) {
+    fn failed_local(&self, key: &str) {
         let now = Instant::now();
         if self.failures.len() > SWEEP_ABOVE {
             let window = self.policy.window;
@@ -90,8 +137,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Forgets the failures of a key after a successful login.
-    pub fn succeeded(&self, key: &str) {
+    fn succeeded_local(&self, key: &str) {
         self.failures.remove(key);
     }
 }
@@ -104,14 +150,14 @@ mod tests {
     fn backs_off_after_free_failures() {
         let t = LoginThrottle::new(ThrottlePolicy::default());
         for _ in 0..4 {
-            t.check("a").unwrap();
-            t.failed("a");
+            t.check_local("a").unwrap();
+            t.failed_local("a");
         }
-        t.check("a").unwrap();
-        t.failed("a");
-        assert!(matches!(t.check("a"), Err(DomainError::LoginThrottled { .. })));
-        assert!(t.check("b").is_ok());
-        t.succeeded("a");
-        assert!(t.check("a").is_ok());
+        t.check_local("a").unwrap();
+        t.failed_local("a");
+        assert!(matches!(t.check_local("a"), Err(DomainError::LoginThrottled { .. })));
+        assert!(t.check_local("b").is_ok());
+        t.succeeded_local("a");
+        assert!(t.check_local("a").is_ok());
     }
 }

@@ -53,7 +53,7 @@ impl RedisLimiter {
         })
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, String> {
+    pub(crate) async fn connection(&self) -> Result<ConnectionManager, String> {
         let mut guard = self.connection.lock().await;
         if let Some(conn) = &guard.0 {
             return Ok(conn.clone());
@@ -117,5 +117,95 @@ impl SharedLimiter for RedisLimiter {
 
     fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
+    }
+}
+
+/// Failed-login counts shared by several nodes: a hash per username key
+/// (`first`, `count`, `blocked`), updated by Lua scripts on Redis's clock.
+pub struct RedisThrottle {
+    redis: std::sync::Arc<RedisLimiter>,
+    check: redis::Script,
+    fail: redis::Script,
+}
+
+const THROTTLE_CHECK: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'blocked') or '0')
+if blocked > now then return blocked - now end
+return 0
+";
+
+/// ARGV: window ms, free failures, base delay ms, max delay ms.
+const THROTTLE_FAIL: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local free = tonumber(ARGV[2])
+local base = tonumber(ARGV[3])
+local max = tonumber(ARGV[4])
+local first = tonumber(redis.call('HGET', KEYS[1], 'first') or '0')
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if now - first >= window then
+  first = now
+  count = 0
+end
+count = count + 1
+local blocked = 0
+if count >= free then blocked = now + math.min(max, base * (2 ^ math.min(count - free, 20))) end
+redis.call('HSET', KEYS[1], 'first', first, 'count', count, 'blocked', blocked)
+redis.call('PEXPIRE', KEYS[1], window + max)
+return blocked
+";
+
+impl RedisThrottle {
+    pub fn new(redis: std::sync::Arc<RedisLimiter>) -> Self {
+        Self {
+            redis,
+            check: redis::Script::new(THROTTLE_CHECK),
+            fail: redis::Script::new(THROTTLE_FAIL),
+        }
+    }
+}
+
+#[async_trait]
+impl onramp_domain::throttle::SharedThrottle for RedisThrottle {
+    async fn blocked_for(&self, key: &str) -> Result<Option<Duration>, String> {
+        let mut conn = self.redis.connection().await?;
+        let invocation = self.check.key(format!("onramp:th:{key}"));
+        let call = invocation.invoke_async::<i64>(&mut conn);
+        let wait = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| "Redis call timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok((wait > 0).then(|| Duration::from_millis(wait as u64)))
+    }
+
+    async fn record_failure(&self, key: &str, policy: &onramp_domain::throttle::ThrottlePolicy) -> Result<(), String> {
+        let mut conn = self.redis.connection().await?;
+        let mut invocation = self.fail.key(format!("onramp:th:{key}"));
+        invocation
+            .arg(policy.window.as_millis() as u64)
+            .arg(policy.free_failures)
+            .arg(policy.base_delay.as_millis() as u64)
+            .arg(policy.max_delay.as_millis() as u64);
+        let call = invocation.invoke_async::<i64>(&mut conn);
+        tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| "Redis call timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), String> {
+        let mut conn = self.redis.connection().await?;
+        let mut del = redis::cmd("DEL");
+        del.arg(format!("onramp:th:{key}"));
+        let call = del.query_async::<i64>(&mut conn);
+        tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| "Redis call timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(())
     }
 }

@@ -81,6 +81,10 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
     crate::webhook::install_crypto_provider();
     let mut core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
+    if let Some(url) = &settings.redis_url {
+        let redis = Arc::new(crate::redis_limits::RedisLimiter::new(url)?);
+        core.share_login_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(redis)));
+    }
     if let Some((url, secret)) = &settings.alert_webhook {
         core.notifier = Some(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
     }

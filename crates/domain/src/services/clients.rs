@@ -124,17 +124,17 @@ impl Core {
     pub async fn client_login(&self, tenant: &Tenant, email: &str, password: &Secret) -> Result<OpenedSession, DomainError> {
         let normalized = email.trim().to_lowercase();
         let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
-        self.throttle.check(&throttle_key)?;
+        self.throttle.check(&throttle_key).await?;
         let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
         let verified = self
             .hasher
             .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
             .await?;
         let (Some(account), Some(verified)) = (account.as_ref(), verified) else {
-            self.throttle.failed(&throttle_key);
+            self.throttle.failed(&throttle_key).await;
             return Err(DomainError::InvalidCredentials);
         };
-        self.throttle.succeeded(&throttle_key);
+        self.throttle.succeeded(&throttle_key).await;
         let rehash = match verified {
             Verified::NeedsRehash => Some(self.hasher.hash(password).await?),
             Verified::Current => None,

@@ -79,6 +79,11 @@ pub struct Core {
 }
 
 impl Core {
+    /// Shares failed-login counts between nodes.
+    pub fn share_login_throttle(&mut self, shared: Arc<dyn crate::throttle::SharedThrottle>) {
+        self.throttle.share(shared);
+    }
+
     /// # Errors
     /// `Internal` if the hashing parameters are invalid.
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self, DomainError> {

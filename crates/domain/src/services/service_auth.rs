@@ -90,7 +90,7 @@ impl Core {
     /// disabled user), `LoginThrottled` after repeated failures, `Overloaded`.
     pub async fn service_login(&self, tenant: &Tenant, username: &str, password: &Secret) -> Result<IssuedToken, DomainError> {
         let throttle_key = format!("{}:svc:{}", tenant.env.id, username.to_lowercase());
-        self.throttle.check(&throttle_key)?;
+        self.throttle.check(&throttle_key).await?;
         let user = self.store.service_user_by_name(&tenant.env.id, username).await?;
         let ok = match &user {
             Some(u) if self.auth.remembers(u, password) => true,
@@ -103,11 +103,11 @@ impl Core {
         let user = match user {
             Some(u) if ok && u.disabled_at.is_none() => u,
             _ => {
-                self.throttle.failed(&throttle_key);
+                self.throttle.failed(&throttle_key).await;
                 return Err(DomainError::InvalidCredentials);
             }
         };
-        self.throttle.succeeded(&throttle_key);
+        self.throttle.succeeded(&throttle_key).await;
         self.auth.remember(&user, password);
         self.issue_service_token(tenant, &user).await
     }

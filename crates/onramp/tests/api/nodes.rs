@@ -96,3 +96,21 @@ async fn without_redis_each_node_limits_on_its_own() {
     ready.expect(200);
     assert_eq!(ready.json["redis"], "unreachable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_redis_tests, ignore = "Redis suite skipped: set ONRAMP_TEST_REDIS_URL=redis://127.0.0.1:6379")]
+async fn failed_logins_through_one_node_throttle_the_other() {
+    let (a, b) = two_nodes(&redis(), &[]).await;
+    let login = |node: &TestServer, password: &str| {
+        let api = node.staging("acme").without_token();
+        let body = serde_json::json!({ "username": "svc", "password": password });
+        async move { api.post("/v1/login/password", &body).await }
+    };
+    for _ in 0..5 {
+        login(&a, "wrong password entirely").await.problem(401, "unauthenticated");
+    }
+    // Node B has seen none of these failures itself, yet backs off, even for the right password.
+    let r = login(&b, crate::helpers::SERVICE_PASSWORD).await;
+    r.problem(429, "rate_limited");
+    assert!(r.header("retry-after").is_some());
+}
