@@ -21,6 +21,8 @@ pub struct ServerSettings {
     pub database_url: String,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
+    /// Longest a single database statement may run.
+    pub db_statement_timeout: Option<Duration>,
     pub core: CoreConfig,
     pub default_rate_limit: u32,
     pub shutdown_timeout: Duration,
@@ -77,6 +79,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
         url: settings.database_url.clone(),
         max_connections: settings.db_max_connections,
         acquire_timeout: settings.db_acquire_timeout,
+        statement_timeout: settings.db_statement_timeout,
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
     crate::webhook::install_crypto_provider();

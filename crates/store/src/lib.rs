@@ -27,11 +27,14 @@ pub use errors::map_err;
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// `sqlite://path/to/file.db`.
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: String,
     pub max_connections: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub acquire_timeout: Duration,
+    /// Longest a single statement may run (PostgreSQL `statement_timeout`;
+    /// SQLite's busy timeout). `None` keeps the defaults.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// The database behind the `Store` port.
@@ -77,17 +80,22 @@ impl SqlStore {
     pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(&options.url)?;
+        let statement_ms = options.statement_timeout.map(|d| d.as_millis().max(1) as u64);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // SQLite's durability and integrity are per connection; PostgreSQL's are the server's.
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        )
-                        .await?;
+                    let setup = match backend {
+                        Backend::Sqlite => format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                            statement_ms.unwrap_or(5000)
+                        ),
+                        Backend::Postgres => statement_ms.map(|ms| format!("SET statement_timeout = {ms}")).unwrap_or_default(),
+                    };
+                    if !setup.is_empty() {
+                        conn.execute(sqlx::AssertSqlSafe(setup)).await?;
                     }
                     Ok(())
                 })

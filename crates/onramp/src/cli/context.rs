@@ -77,6 +77,7 @@ pub async fn open_store(url: &str, max_connections: u32, acquire_timeout: Durati
         url: url.to_owned(),
         max_connections,
         acquire_timeout,
+        statement_timeout: None,
     };
     SqlStore::open(&options)
         .await

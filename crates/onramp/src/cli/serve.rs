@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// How long a request waits for a database connection before answering 503 [default: 5s]
     #[arg(long, env = "ONRAMP_DB_ACQUIRE_TIMEOUT", value_name = "DURATION")]
     pub db_acquire_timeout: Option<String>,
+    /// Longest a single database statement may run (PostgreSQL statement_timeout, SQLite busy timeout) [default: 5s]
+    #[arg(long, env = "ONRAMP_DB_STATEMENT_TIMEOUT", value_name = "DURATION")]
+    pub db_statement_timeout: Option<String>,
     /// How long shutdown waits for in-flight requests [default: 10s]
     #[arg(long, env = "ONRAMP_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
@@ -131,6 +134,11 @@ impl ServeArgs {
             database_url: database_url(global, &file)?,
             db_max_connections: pick(self.db_max_connections, file.db_max_connections, 8).max(1),
             db_acquire_timeout: duration(self.db_acquire_timeout.clone(), file.db_acquire_timeout.clone(), "5s")?,
+            db_statement_timeout: Some(duration(
+                self.db_statement_timeout.clone(),
+                file.db_statement_timeout.clone(),
+                "5s",
+            )?),
             core,
             default_rate_limit: pick(self.rate_limit, file.rate_limit, 300).max(1),
             shutdown_timeout: duration(self.shutdown_timeout.clone(), file.shutdown_timeout.clone(), "10s")?,

@@ -54,6 +54,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         database_url: format!("sqlite://{}/onramp.db?mode=rwc", dir.display()),
         db_max_connections: 8,
         db_acquire_timeout: Duration::from_secs(5),
+        db_statement_timeout: Some(Duration::from_secs(5)),
         core: CoreConfig {
             hash_cost: cheap_hash(),
             settings_ttl: Duration::from_millis(200),
