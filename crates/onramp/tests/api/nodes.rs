@@ -114,3 +114,73 @@ async fn failed_logins_through_one_node_throttle_the_other() {
     r.problem(429, "rate_limited");
     assert!(r.header("retry-after").is_some());
 }
+
+/// A private Redis on a free port, so stopping it disturbs no other test.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        Self { port, child: Some(child) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_redis_tests, ignore = "Redis suite skipped: set ONRAMP_TEST_REDIS_URL=redis://127.0.0.1:6379")]
+async fn when_redis_stops_nodes_keep_serving_and_return_to_shared_limits() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = PrivateRedis::start(port);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (a, b) = two_nodes(&format!("redis://127.0.0.1:{}", redis.port), &[("GET /v1/client", 1000)]).await;
+    let on_a = a.login(&a.staging("acme"), "svc").await;
+    let on_b = b.staging("acme").with_token(on_a.token());
+    on_a.get("/v1/client").await.expect(200);
+    assert_eq!(a.api("localhost").get("/readyz").await.json["redis"], "ok");
+
+    // Redis down: both nodes keep serving with their own limits and say so.
+    redis.stop();
+    for api in [&on_a, &on_b, &on_a] {
+        api.get("/v1/client").await.expect(200);
+    }
+    let ready = b.api("localhost").get("/readyz").await;
+    ready.expect(200);
+    assert_eq!(ready.json["redis"], "unreachable");
+
+    // Redis back on the same port: shared limits resume without a restart.
+    let _redis = PrivateRedis::start(port);
+    crate::helpers::eventually("shared limits resume", || async {
+        on_b.get("/v1/client").await.expect(200);
+        let ready = b.api("localhost").get("/readyz").await;
+        (ready.json["redis"] == "ok").then_some(())
+    })
+    .await;
+}
