@@ -184,3 +184,119 @@ async fn when_redis_stops_nodes_keep_serving_and_return_to_shared_limits() {
     })
     .await;
 }
+
+/// A private PostgreSQL cluster on a free port (run as the `postgres` user:
+/// the server refuses root), so stopping it disturbs no other test.
+struct PrivatePostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn bin(name: &str) -> String {
+        let dir = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        dir.map_or_else(|| name.to_owned(), |d| d.join("bin").join(name).display().to_string())
+    }
+
+    fn as_postgres(command: &str) -> bool {
+        std::process::Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", command])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn create() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let dir = std::env::temp_dir().join(format!("onramp-pg-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok()?;
+        let chown = std::process::Command::new("chown")
+            .args(["postgres", dir.to_str()?])
+            .status()
+            .ok()?;
+        let init = format!("{} -D {} -A trust -U postgres", Self::bin("initdb"), dir.join("data").display());
+        (chown.success() && Self::as_postgres(&init)).then_some(Self { dir, port })
+    }
+
+    fn start(&self) -> bool {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        Self::as_postgres(&format!(
+            "{} -D {} -w -o '{options}' -l {} start",
+            Self::bin("pg_ctl"),
+            self.dir.join("data").display(),
+            self.dir.join("log").display()
+        ))
+    }
+
+    fn stop(&self) {
+        Self::as_postgres(&format!(
+            "{} -D {} -m fast -w stop",
+            Self::bin("pg_ctl"),
+            self.dir.join("data").display()
+        ));
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres_tests,
+    ignore = "PostgreSQL suite skipped: set ONRAMP_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+)]
+async fn a_postgres_outage_gives_503s_then_full_recovery_without_losing_acknowledged_writes() {
+    let Some(pg) = PrivatePostgres::create() else {
+        panic!("could not create a private PostgreSQL cluster (initdb as the postgres user)");
+    };
+    assert!(pg.start(), "private PostgreSQL starts");
+    let database = onramp_store::create_postgres_database(&pg.url(), "onramp_fault").await.unwrap();
+    let server = TestServer::start_with(|s| {
+        s.database_url = database.clone();
+        s.db_acquire_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    server.create_instance("acme", &["client-accounts"]).await;
+    server.create_service_user("acme", "staging", "svc", &[]).await;
+    let api = server.login(&server.staging("acme"), "svc").await;
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let r = api.post("/v1/client/signup", &signup_body(&format!("before{i}@example.com"))).await;
+        r.expect(201);
+        acknowledged.push(r.json["user_id"].as_str().unwrap().to_owned());
+    }
+
+    pg.stop();
+    let started = std::time::Instant::now();
+    let during = api.post("/v1/client/signup", &signup_body("during@example.com")).await;
+    during.problem(503, "unavailable");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "a quick 503, not a hang");
+    server.api("localhost").get("/readyz").await.expect(503);
+
+    assert!(pg.start(), "PostgreSQL comes back");
+    crate::helpers::eventually("the node recovers by itself", || async {
+        (server.api("localhost").get("/readyz").await.status == 200).then_some(())
+    })
+    .await;
+    let after = api.post("/v1/client/signup", &signup_body("after@example.com")).await;
+    after.expect(201);
+    acknowledged.push(after.json["user_id"].as_str().unwrap().to_owned());
+    let ids = api.all_account_ids().await;
+    for id in &acknowledged {
+        assert!(ids.contains(id), "acknowledged account {id} survived the outage");
+    }
+}
