@@ -280,6 +280,27 @@ async fn a_postgres_outage_gives_503s_then_full_recovery_without_losing_acknowle
         acknowledged.push(r.json["user_id"].as_str().unwrap().to_owned());
     }
 
+    // Load keeps coming through the outage: every 201 must survive, everything else must be a 503.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (api, stop) = (api.clone(), std::sync::Arc::clone(&stop));
+        tokio::spawn(async move {
+            let (mut created, mut statuses) = (Vec::new(), Vec::new());
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let r = api.post("/v1/client/signup", &signup_body(&format!("load{i}@example.com"))).await;
+                if r.status == 201 {
+                    created.push(r.json["user_id"].as_str().unwrap().to_owned());
+                }
+                statuses.push(r.status);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            (created, statuses)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     pg.stop();
     let started = std::time::Instant::now();
     let during = api.post("/v1/client/signup", &signup_body("during@example.com")).await;
@@ -292,6 +313,15 @@ async fn a_postgres_outage_gives_503s_then_full_recovery_without_losing_acknowle
         (server.api("localhost").get("/readyz").await.status == 200).then_some(())
     })
     .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (created, statuses) = load.await.unwrap();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 503),
+        "only 201s and 503s under load: {statuses:?}"
+    );
+    assert!(statuses.contains(&503) && statuses.last() == Some(&201), "{statuses:?}");
+    acknowledged.extend(created);
     let after = api.post("/v1/client/signup", &signup_body("after@example.com")).await;
     after.expect(201);
     acknowledged.push(after.json["user_id"].as_str().unwrap().to_owned());
