@@ -1,23 +1,23 @@
-//! Onramp's domain: tenancy, accounts, sessions, credentials, and the
-//! services that operate on them. Nothing here knows about HTTP or SQL: the
-//! storage layer implements [`store::Store`], the HTTP layer calls
-//! [`services`].
+//! Onramp's domain, one module per context: each owns its model (`mod.rs`),
+//! its storage role trait (`store.rs`) and its service (`service.rs`).
+//! Nothing here knows about HTTP or SQL: the storage layer implements the
+//! role traits composed in [`store::Store`], the HTTP layer and the CLI call
+//! [`app::Core`]. Infrastructure the services need (password hashing,
+//! secrets, login throttling) lives in [`infra`].
 
-pub mod account;
+pub mod accounts;
+pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod error;
-pub mod hashing;
+pub mod idempotency;
+pub mod infra;
 pub mod integration;
-pub mod legacy_hash;
-pub mod partner;
-pub mod password;
-pub mod secret;
-pub mod services;
-pub mod signing;
+pub mod partners;
+pub mod service_users;
+pub mod signin_links;
 pub mod store;
 pub mod tenancy;
-pub mod throttle;
 pub mod usage;
 
 pub use error::{DomainError, FieldError};

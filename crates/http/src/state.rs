@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use onramp_domain::services::Core;
+use onramp_domain::app::Core;
 
 use crate::rate_limit::RateLimits;
 

@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use onramp_domain::accounts::service::{AccountChanges, Signup};
+use onramp_domain::app::Core;
 use onramp_domain::audit::Actor;
-use onramp_domain::secret::Secret;
-use onramp_domain::secret::generate_password;
-use onramp_domain::services::Core;
-use onramp_domain::services::clients::{AccountChanges, Signup};
-use onramp_domain::services::instances::NewInstance;
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::infra::secret::generate_password;
+use onramp_domain::tenancy::service::NewInstance;
 use onramp_domain::tenancy::{EnvKind, Feature, PlatformId, Tenant};
 use onramp_web::DemoVendor;
 

@@ -169,7 +169,7 @@ impl RedisThrottle {
 }
 
 #[async_trait]
-impl onramp_domain::throttle::SharedThrottle for RedisThrottle {
+impl onramp_domain::infra::throttle::SharedThrottle for RedisThrottle {
     async fn blocked_for(&self, key: &str) -> Result<Option<Duration>, String> {
         let mut conn = self.redis.connection().await?;
         let invocation = self.check.key(format!("onramp:th:{key}"));
@@ -181,7 +181,7 @@ impl onramp_domain::throttle::SharedThrottle for RedisThrottle {
         Ok((wait > 0).then(|| Duration::from_millis(wait as u64)))
     }
 
-    async fn record_failure(&self, key: &str, policy: &onramp_domain::throttle::ThrottlePolicy) -> Result<(), String> {
+    async fn record_failure(&self, key: &str, policy: &onramp_domain::infra::throttle::ThrottlePolicy) -> Result<(), String> {
         let mut conn = self.redis.connection().await?;
         let mut invocation = self.fail.key(format!("onramp:th:{key}"));
         invocation

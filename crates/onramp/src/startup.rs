@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onramp_domain::secret::Secret;
-use onramp_domain::services::{Core, CoreConfig};
+use onramp_domain::app::{Core, CoreConfig};
+use onramp_domain::infra::secret::Secret;
 use onramp_http::AppState;
 use onramp_http::rate_limit::RateLimits;
 use onramp_store::{SqlStore, StoreOptions};
@@ -195,7 +195,7 @@ async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
         limits.sweep();
         if round % 10 == 0 {
             let now = onramp_domain::clock::now_ms();
-            let keep = onramp_domain::services::idempotency::KEY_LIFETIME.as_millis() as i64;
+            let keep = onramp_domain::idempotency::service::KEY_LIFETIME.as_millis() as i64;
             match core.store.purge_expired(now, now - keep).await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sessions and idempotency keys"),
                 Ok(_) => {}

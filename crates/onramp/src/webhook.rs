@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use onramp_domain::clock::now_ms;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::usage::{AlertNotifier, webhook_signature};
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::usage::service::{AlertNotifier, webhook_signature};
 
 /// The header that carries `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
 pub const SIGNATURE_HEADER: &str = "onramp-signature";

@@ -11,7 +11,7 @@ use onramp_domain::store::StoreError;
 type R<T> = Result<T, StoreError>;
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     Text,
     Int,
     Blob,
@@ -20,7 +20,7 @@ enum Kind {
 use Kind::{Blob, Int, Text};
 
 /// Every table and column, parents before children (foreign keys).
-const TABLES: &[(&str, &[(&str, Kind)])] = &[
+pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
     (
         "instances",
         &[

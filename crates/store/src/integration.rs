@@ -1,52 +1,225 @@
-//! Row mapping for vendor apps, grants and authorization codes.
+//! Vendor apps and their keys, grants, and single-use authorization codes.
 
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
-use onramp_domain::store::StoreError;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use onramp_domain::store::IntegrationStore;
 
-use crate::map_err;
+use crate::SqlStore;
+use crate::db::{R, Record, Sql, from_json, to_json};
 
-type R<T> = Result<T, StoreError>;
-
-fn json_list(row: &AnyRow, col: &str) -> R<Vec<String>> {
-    let text: String = row.try_get(col).map_err(map_err)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {col}: {e}")))
+#[derive(sqlx::FromRow)]
+struct VendorAppRow {
+    id: String,
+    env_id: String,
+    account_id: String,
+    name: String,
+    origins: String,
+    key_id: Option<String>,
+    key_hash: Option<String>,
+    key_created_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
 }
 
-pub fn vendor_app(row: &AnyRow) -> R<VendorApp> {
-    Ok(VendorApp {
-        id: row.try_get("id").map_err(map_err)?,
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        account_id: row.try_get("account_id").map_err(map_err)?,
-        name: row.try_get("name").map_err(map_err)?,
-        origins: json_list(row, "origins")?,
-        key_id: row.try_get("key_id").map_err(map_err)?,
-        key_hash: row.try_get("key_hash").map_err(map_err)?,
-        key_created_at: row.try_get("key_created_at").map_err(map_err)?,
-        created_at: row.try_get("created_at").map_err(map_err)?,
-        updated_at: row.try_get("updated_at").map_err(map_err)?,
-    })
+impl Record for VendorAppRow {
+    type Domain = VendorApp;
+    fn into_domain(self) -> R<VendorApp> {
+        Ok(VendorApp {
+            id: self.id,
+            env_id: self.env_id,
+            account_id: self.account_id,
+            name: self.name,
+            origins: from_json("origins", &self.origins)?,
+            key_id: self.key_id,
+            key_hash: self.key_hash,
+            key_created_at: self.key_created_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
-pub fn grant(row: &AnyRow) -> R<Grant> {
-    Ok(Grant {
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        account_id: row.try_get("account_id").map_err(map_err)?,
-        app_id: row.try_get("app_id").map_err(map_err)?,
-        scopes: json_list(row, "scopes")?,
-        granted_at: row.try_get("granted_at").map_err(map_err)?,
-    })
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    env_id: String,
+    account_id: String,
+    app_id: String,
+    scopes: String,
+    granted_at: i64,
 }
 
-pub fn auth_code(row: &AnyRow) -> R<AuthCode> {
-    Ok(AuthCode {
-        code_hash: row.try_get("code_hash").map_err(map_err)?,
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        app_id: row.try_get("app_id").map_err(map_err)?,
-        account_id: row.try_get("account_id").map_err(map_err)?,
-        code_challenge: row.try_get("code_challenge").map_err(map_err)?,
-        created_at: row.try_get("created_at").map_err(map_err)?,
-        expires_at: row.try_get("expires_at").map_err(map_err)?,
-    })
+impl Record for GrantRow {
+    type Domain = Grant;
+    fn into_domain(self) -> R<Grant> {
+        Ok(Grant {
+            env_id: self.env_id,
+            account_id: self.account_id,
+            app_id: self.app_id,
+            scopes: from_json("scopes", &self.scopes)?,
+            granted_at: self.granted_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AuthCodeRow {
+    code_hash: String,
+    env_id: String,
+    app_id: String,
+    account_id: String,
+    code_challenge: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl Record for AuthCodeRow {
+    type Domain = AuthCode;
+    fn into_domain(self) -> R<AuthCode> {
+        Ok(AuthCode {
+            code_hash: self.code_hash,
+            env_id: self.env_id,
+            app_id: self.app_id,
+            account_id: self.account_id,
+            code_challenge: self.code_challenge,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[async_trait]
+impl IntegrationStore for SqlStore {
+    async fn create_vendor_app(&self, a: &VendorApp, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO vendor_apps (id, env_id, account_id, name, origins, key_id, key_hash, key_created_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&a.id)
+            .bind(&a.env_id)
+            .bind(&a.account_id)
+            .bind(&a.name)
+            .bind(to_json(&a.origins))
+            .bind(a.key_id.as_deref())
+            .bind(a.key_hash.as_deref())
+            .bind(a.key_created_at)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .run(c)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn vendor_app(&self, env_id: &str, id: &str) -> R<Option<VendorApp>> {
+        sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND id = $2")
+            .bind(env_id)
+            .bind(id)
+            .optional::<VendorAppRow, _>(&self.pool)
+            .await
+    }
+
+    async fn vendor_apps(&self, env_id: &str, account_id: &str) -> R<Vec<VendorApp>> {
+        sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND account_id = $2 ORDER BY id")
+            .bind(env_id)
+            .bind(account_id)
+            .all::<VendorAppRow, _>(&self.pool)
+            .await
+    }
+
+    async fn vendor_app_by_key_hash(&self, key_hash: &str) -> R<Option<VendorApp>> {
+        sqlx::query("SELECT * FROM vendor_apps WHERE key_hash = $1")
+            .bind(key_hash)
+            .optional::<VendorAppRow, _>(&self.pool)
+            .await
+    }
+
+    async fn set_vendor_key(&self, app_id: &str, key_id: &str, key_hash: &str, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE vendor_apps SET key_id = $2, key_hash = $3, key_created_at = $4, updated_at = $4 WHERE id = $1")
+                .bind(app_id)
+                .bind(key_id)
+                .bind(key_hash)
+                .bind(now)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn create_grant(&self, g: &Grant, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO grants (env_id, account_id, app_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (account_id, app_id) DO NOTHING",
+            )
+            .bind(&g.env_id)
+            .bind(&g.account_id)
+            .bind(&g.app_id)
+            .bind(to_json(&g.scopes))
+            .bind(g.granted_at)
+            .run(c)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn grant(&self, account_id: &str, app_id: &str) -> R<Option<Grant>> {
+        sqlx::query("SELECT * FROM grants WHERE account_id = $1 AND app_id = $2")
+            .bind(account_id)
+            .bind(app_id)
+            .optional::<GrantRow, _>(&self.pool)
+            .await
+    }
+
+    async fn grants(&self, env_id: &str, account_id: &str) -> R<Vec<Grant>> {
+        sqlx::query("SELECT * FROM grants WHERE env_id = $1 AND account_id = $2 ORDER BY granted_at")
+            .bind(env_id)
+            .bind(account_id)
+            .all::<GrantRow, _>(&self.pool)
+            .await
+    }
+
+    async fn delete_grant(&self, account_id: &str, app_id: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("DELETE FROM grants WHERE account_id = $1 AND app_id = $2")
+                .bind(account_id)
+                .bind(app_id)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn create_auth_code(&self, code: &AuthCode) -> R<()> {
+        sqlx::query(
+            "INSERT INTO auth_codes (code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&code.code_hash)
+        .bind(&code.env_id)
+        .bind(&code.app_id)
+        .bind(&code.account_id)
+        .bind(&code.code_challenge)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .run(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_auth_code(&self, code_hash: &str, now: i64) -> R<Option<AuthCode>> {
+        // The conditional UPDATE makes a code single-use under concurrency.
+        sqlx::query(
+            "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+             RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .optional::<AuthCodeRow, _>(&self.pool)
+        .await
+    }
 }

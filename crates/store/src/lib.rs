@@ -6,13 +6,20 @@
 //! so one implementation serves SQLite now and PostgreSQL next; only the
 //! migrations differ per backend. See `docs/architecture.md`.
 
+mod accounts;
+mod audit;
 mod copy;
+mod db;
 mod errors;
+mod idempotency;
 mod integration;
 mod migrations;
 mod partners;
-mod rows;
-mod sql;
+mod schema;
+mod service_users;
+mod sessions;
+mod signin_links;
+mod tenancy;
 mod usage;
 
 use std::time::Duration;
@@ -23,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use copy::CopiedTable;
 pub use errors::map_err;
+pub use schema::{Schema, copied_schema};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]

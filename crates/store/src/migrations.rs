@@ -1,62 +1,19 @@
-//! Migrations embedded in the binary, one folder per backend.
-
-use std::borrow::Cow;
+//! Migrations embedded in the binary, one folder per backend: the same
+//! versions, tables and columns (the schema-parity test holds them to it).
 
 use onramp_domain::store::StoreError;
 use sqlx::AnyPool;
-use sqlx::SqlSafeStr;
+use sqlx::migrate::Migrator;
 
 use crate::Backend;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// Each backend's migrations: the same versions, tables and columns.
-macro_rules! migrations {
-    ($dir:literal) => {
-        &[
-            (1, "core", include_str!(concat!("../migrations/", $dir, "/0001_core.sql"))),
-            (
-                2,
-                "idempotency",
-                include_str!(concat!("../migrations/", $dir, "/0002_idempotency.sql")),
-            ),
-            (3, "partners", include_str!(concat!("../migrations/", $dir, "/0003_partners.sql"))),
-            (
-                4,
-                "usage_alerts",
-                include_str!(concat!("../migrations/", $dir, "/0004_usage_alerts.sql")),
-            ),
-            (
-                5,
-                "integration",
-                include_str!(concat!("../migrations/", $dir, "/0005_integration.sql")),
-            ),
-        ]
-    };
-}
+static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
-const SQLITE: &[(i64, &str, &str)] = migrations!("sqlite");
-const POSTGRES: &[(i64, &str, &str)] = migrations!("postgres");
-
-fn migrator(backend: Backend) -> Migrator {
-    let files = match backend {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
-    let migrations = files
-        .iter()
-        .map(|(version, name, sql)| {
-            Migration::new(
-                *version,
-                Cow::Borrowed(*name),
-                MigrationType::Simple,
-                sqlx::AssertSqlSafe(*sql).into_sql_str(),
-                false,
-            )
-        })
-        .collect::<Vec<_>>();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
+fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
     }
 }
 

@@ -1,28 +1,110 @@
-//! SQL for partners, API keys and sign-in links that runs inside transactions.
+//! Partners and their API keys.
 
-use onramp_domain::partner::{ApiKey, Partner};
-use onramp_domain::store::{LoginToken, Redeemed, Session, StoreError};
-use sqlx::{AnyConnection, Row};
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::store::{PartnerStore, StoreError};
+use sqlx::AnyConnection;
 
-use crate::map_err;
+use crate::SqlStore;
+use crate::db::{R, Record, Sql, from_json, to_json};
+use crate::tenancy::env_kind;
 
-type R<T> = Result<T, StoreError>;
+/// Partners are read with their environment's instance and kind.
+const PARTNER_SELECT: &str = "SELECT p.*, e.platform_id, e.kind FROM partners p JOIN environments e ON e.id = p.env_id";
 
-pub async fn insert_partner(c: &mut AnyConnection, p: &Partner) -> R<()> {
-    sqlx::query("INSERT INTO partners (id, env_id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&p.id)
-        .bind(&p.env_id)
-        .bind(&p.name)
-        .bind(p.status.as_str())
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(c)
-        .await
-        .map_err(map_err)?;
-    Ok(())
+#[derive(sqlx::FromRow)]
+struct PartnerRow {
+    id: String,
+    env_id: String,
+    platform_id: String,
+    kind: String,
+    name: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
 }
 
-pub async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
+impl Record for PartnerRow {
+    type Domain = Partner;
+    fn into_domain(self) -> R<Partner> {
+        Ok(Partner {
+            id: self.id,
+            env_id: self.env_id,
+            platform_id: self.platform_id,
+            environment: env_kind(&self.kind)?,
+            name: self.name,
+            status: self.status.parse::<PartnerStatus>().map_err(|e| StoreError::Other(e.message))?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    key_id: String,
+    partner_id: String,
+    env_id: String,
+    key_hash: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    retires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl Record for ApiKeyRow {
+    type Domain = ApiKey;
+    fn into_domain(self) -> R<ApiKey> {
+        Ok(ApiKey {
+            key_id: self.key_id,
+            partner_id: self.partner_id,
+            env_id: self.env_id,
+            key_hash: self.key_hash,
+            scopes: from_json("scopes", &self.scopes)?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            retires_at: self.retires_at,
+            revoked_at: self.revoked_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+/// A key and its partner in one row, so that authenticating a request takes
+/// one statement.
+#[derive(sqlx::FromRow)]
+struct KeyWithPartnerRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    p_name: String,
+    p_status: String,
+    p_created_at: i64,
+    p_updated_at: i64,
+    platform_id: String,
+    kind: String,
+}
+
+impl Record for KeyWithPartnerRow {
+    type Domain = (ApiKey, Partner);
+    fn into_domain(self) -> R<Self::Domain> {
+        let partner = PartnerRow {
+            id: self.key.partner_id.clone(),
+            env_id: self.key.env_id.clone(),
+            platform_id: self.platform_id,
+            kind: self.kind,
+            name: self.p_name,
+            status: self.p_status,
+            created_at: self.p_created_at,
+            updated_at: self.p_updated_at,
+        };
+        Ok((self.key.into_domain()?, partner.into_domain()?))
+    }
+}
+
+async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
     sqlx::query(
         "INSERT INTO api_keys (key_id, partner_id, env_id, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, retires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -31,68 +113,125 @@ pub async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
     .bind(&k.partner_id)
     .bind(&k.env_id)
     .bind(&k.key_hash)
-    .bind(serde_json::to_string(&k.scopes).unwrap_or_else(|_| "[]".into()))
+    .bind(to_json(&k.scopes))
     .bind(k.created_at)
     .bind(k.expires_at)
     .bind(k.revoked_at)
     .bind(k.last_used_at)
     .bind(k.retires_at)
-    .execute(c)
-    .await
-    .map_err(map_err)?;
+    .run(c)
+    .await?;
     Ok(())
 }
 
-pub async fn insert_login_token(c: &mut AnyConnection, t: &LoginToken) -> R<()> {
-    sqlx::query(
-        "INSERT INTO login_tokens (token_hash, env_id, account_id, redirect, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&t.token_hash)
-    .bind(&t.env_id)
-    .bind(&t.account_id)
-    .bind(&t.redirect)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .execute(c)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-/// Marks a live link used and opens the session; says why otherwise. The
-/// conditional UPDATE is what makes a link single-use under concurrency.
-pub async fn redeem(c: &mut AnyConnection, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
-    let claimed = sqlx::query(
-        "UPDATE login_tokens SET used_at = $3 WHERE env_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
-         RETURNING account_id, redirect",
-    )
-    .bind(env_id)
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(map_err)?;
-    if let Some(row) = claimed {
-        let account_id: String = row.try_get("account_id").map_err(map_err)?;
-        let redirect: String = row.try_get("redirect").map_err(map_err)?;
-        let session = Session {
-            account_id: account_id.clone(),
-            ..session.clone()
-        };
-        crate::sql::insert_session(c, &session).await?;
-        return Ok(Redeemed::Ok { account_id, redirect });
-    }
-    let row = sqlx::query("SELECT used_at, expires_at FROM login_tokens WHERE env_id = $1 AND token_hash = $2")
-        .bind(env_id)
-        .bind(token_hash)
-        .fetch_optional(&mut *c)
+#[async_trait]
+impl PartnerStore for SqlStore {
+    async fn create_partner(&self, p: &Partner, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("INSERT INTO partners (id, env_id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&p.id)
+                .bind(&p.env_id)
+                .bind(&p.name)
+                .bind(p.status.as_str())
+                .bind(p.created_at)
+                .bind(p.updated_at)
+                .run(c)
+                .await?;
+            Ok(())
+        })
         .await
-        .map_err(map_err)?;
-    Ok(match row {
-        None => Redeemed::Unknown,
-        Some(row) => {
-            let used: Option<i64> = row.try_get("used_at").map_err(map_err)?;
-            if used.is_some() { Redeemed::AlreadyUsed } else { Redeemed::Expired }
-        }
-    })
+    }
+
+    async fn partner(&self, id: &str) -> R<Option<Partner>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("{PARTNER_SELECT} WHERE p.id = $1")))
+            .bind(id)
+            .optional::<PartnerRow, _>(&self.pool)
+            .await
+    }
+
+    async fn partners(&self, env_id: Option<&str>) -> R<Vec<Partner>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PARTNER_SELECT} WHERE ($1 IS NULL OR p.env_id = $1) ORDER BY p.id"
+        )))
+        .bind(env_id)
+        .all::<PartnerRow, _>(&self.pool)
+        .await
+    }
+
+    async fn set_partner_status(&self, id: &str, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE partners SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status.as_str())
+                .bind(now)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| insert_api_key(c, key).await).await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> R<Option<(ApiKey, Partner)>> {
+        sqlx::query(
+            "SELECT k.*, p.name AS p_name, p.status AS p_status, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
+             e.platform_id, e.kind
+             FROM api_keys k JOIN partners p ON p.id = k.partner_id JOIN environments e ON e.id = p.env_id
+             WHERE k.key_hash = $1",
+        )
+        .bind(key_hash)
+        .optional::<KeyWithPartnerRow, _>(&self.pool)
+        .await
+    }
+
+    async fn api_key(&self, key_id: &str) -> R<Option<ApiKey>> {
+        sqlx::query("SELECT * FROM api_keys WHERE key_id = $1")
+            .bind(key_id)
+            .optional::<ApiKeyRow, _>(&self.pool)
+            .await
+    }
+
+    async fn api_keys(&self, partner_id: &str) -> R<Vec<ApiKey>> {
+        sqlx::query("SELECT * FROM api_keys WHERE partner_id = $1 ORDER BY created_at, key_id")
+            .bind(partner_id)
+            .all::<ApiKeyRow, _>(&self.pool)
+            .await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
+                .bind(key_id)
+                .bind(now)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "UPDATE api_keys SET retires_at = CASE WHEN retires_at IS NULL OR retires_at > $2 THEN $2 ELSE retires_at END
+                 WHERE key_id = $1",
+            )
+            .bind(old_key_id)
+            .bind(old_expires_at)
+            .expect_row(&mut *c)
+            .await?;
+            insert_api_key(c, new).await
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, key_id: &str, now: i64) -> R<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1")
+            .bind(key_id)
+            .bind(now)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -1,100 +1,188 @@
-//! SQL for usage counts and alerts.
+//! Usage counts per key, route, status class and minute, and the alerts
+//! raised from them.
 
-use onramp_domain::store::StoreError;
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::store::UsageStore;
 use onramp_domain::usage::{Alert, KeyActivity, UsageRow};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
-use crate::map_err;
+use crate::SqlStore;
+use crate::db::{R, Record, Sql, from_json};
 
-type R<T> = Result<T, StoreError>;
-
-pub async fn add_usage(c: &mut AnyConnection, r: &UsageRow) -> R<()> {
-    sqlx::query(
-        "INSERT INTO usage_minutes (key_id, partner_id, env_id, route, status_class, minute, count, denied)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (key_id, route, status_class, minute)
-         DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied",
-    )
-    .bind(&r.key_id)
-    .bind(&r.partner_id)
-    .bind(&r.env_id)
-    .bind(&r.route)
-    .bind(&r.status_class)
-    .bind(r.minute)
-    .bind(r.count)
-    .bind(r.denied)
-    .execute(c)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+#[derive(sqlx::FromRow)]
+struct UsageMinuteRow {
+    key_id: String,
+    partner_id: String,
+    env_id: String,
+    route: String,
+    status_class: String,
+    minute: i64,
+    count: i64,
+    denied: i64,
 }
 
-pub fn usage_row(row: &AnyRow) -> R<UsageRow> {
-    Ok(UsageRow {
-        key_id: row.try_get("key_id").map_err(map_err)?,
-        partner_id: row.try_get("partner_id").map_err(map_err)?,
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        route: row.try_get("route").map_err(map_err)?,
-        status_class: row.try_get("status_class").map_err(map_err)?,
-        minute: row.try_get("minute").map_err(map_err)?,
-        count: row.try_get("count").map_err(map_err)?,
-        denied: row.try_get("denied").map_err(map_err)?,
-    })
+impl Record for UsageMinuteRow {
+    type Domain = UsageRow;
+    fn into_domain(self) -> R<UsageRow> {
+        Ok(UsageRow {
+            key_id: self.key_id,
+            partner_id: self.partner_id,
+            env_id: self.env_id,
+            route: self.route,
+            status_class: self.status_class,
+            minute: self.minute,
+            count: self.count,
+            denied: self.denied,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyActivityRow {
+    key_id: String,
+    partner_id: String,
+    env_id: String,
+    recent: i64,
+    recent_denied: i64,
+    trailing: i64,
+}
+
+impl Record for KeyActivityRow {
+    type Domain = KeyActivity;
+    fn into_domain(self) -> R<KeyActivity> {
+        Ok(KeyActivity {
+            key_id: self.key_id,
+            partner_id: self.partner_id,
+            env_id: self.env_id,
+            recent: self.recent,
+            recent_denied: self.recent_denied,
+            trailing: self.trailing,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: String,
+    env_id: String,
+    partner_id: String,
+    key_id: String,
+    kind: String,
+    detail: String,
+    created_at: i64,
+    delivery: String,
+    attempts: i64,
+    delivered_at: Option<i64>,
+}
+
+impl Record for AlertRow {
+    type Domain = Alert;
+    fn into_domain(self) -> R<Alert> {
+        Ok(Alert {
+            id: self.id,
+            env_id: self.env_id,
+            partner_id: self.partner_id,
+            key_id: self.key_id,
+            kind: self.kind,
+            detail: from_json("detail", &self.detail)?,
+            created_at: self.created_at,
+            delivery: self.delivery,
+            attempts: self.attempts,
+            delivered_at: self.delivered_at,
+        })
+    }
 }
 
 /// Sums are cast to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.
-pub const KEY_ACTIVITY: &str = "SELECT key_id, MIN(partner_id) AS partner_id, MIN(env_id) AS env_id,
+const KEY_ACTIVITY: &str = "SELECT key_id, MIN(partner_id) AS partner_id, MIN(env_id) AS env_id,
      CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END), 0) AS BIGINT) AS recent,
      CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN denied ELSE 0 END), 0) AS BIGINT) AS recent_denied,
      CAST(COALESCE(SUM(CASE WHEN minute < $2 THEN count ELSE 0 END), 0) AS BIGINT) AS trailing
      FROM usage_minutes WHERE minute >= $1
      GROUP BY key_id HAVING SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END) > 0";
 
-pub fn key_activity(row: &AnyRow) -> R<KeyActivity> {
-    Ok(KeyActivity {
-        key_id: row.try_get("key_id").map_err(map_err)?,
-        partner_id: row.try_get("partner_id").map_err(map_err)?,
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        recent: row.try_get("recent").map_err(map_err)?,
-        recent_denied: row.try_get("recent_denied").map_err(map_err)?,
-        trailing: row.try_get("trailing").map_err(map_err)?,
-    })
-}
+#[async_trait]
+impl UsageStore for SqlStore {
+    async fn add_usage(&self, rows: &[UsageRow]) -> R<()> {
+        self.audited(None, async |c| {
+            for r in rows {
+                sqlx::query(
+                    "INSERT INTO usage_minutes (key_id, partner_id, env_id, route, status_class, minute, count, denied)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (key_id, route, status_class, minute)
+                     DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied",
+                )
+                .bind(&r.key_id)
+                .bind(&r.partner_id)
+                .bind(&r.env_id)
+                .bind(&r.route)
+                .bind(&r.status_class)
+                .bind(r.minute)
+                .bind(r.count)
+                .bind(r.denied)
+                .run(&mut *c)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
 
-pub async fn insert_alert(c: &mut AnyConnection, a: &Alert) -> R<()> {
-    sqlx::query(
-        "INSERT INTO alerts (id, env_id, partner_id, key_id, kind, detail, created_at, delivery, attempts, delivered_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&a.id)
-    .bind(&a.env_id)
-    .bind(&a.partner_id)
-    .bind(&a.key_id)
-    .bind(&a.kind)
-    .bind(a.detail.to_string())
-    .bind(a.created_at)
-    .bind(&a.delivery)
-    .bind(a.attempts)
-    .bind(a.delivered_at)
-    .execute(c)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
+    async fn usage(&self, partner_id: &str, from: i64, to: i64) -> R<Vec<UsageRow>> {
+        sqlx::query("SELECT * FROM usage_minutes WHERE partner_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute")
+            .bind(partner_id)
+            .bind(from)
+            .bind(to)
+            .all::<UsageMinuteRow, _>(&self.pool)
+            .await
+    }
 
-pub fn alert(row: &AnyRow) -> R<Alert> {
-    let detail: String = row.try_get("detail").map_err(map_err)?;
-    Ok(Alert {
-        id: row.try_get("id").map_err(map_err)?,
-        env_id: row.try_get("env_id").map_err(map_err)?,
-        partner_id: row.try_get("partner_id").map_err(map_err)?,
-        key_id: row.try_get("key_id").map_err(map_err)?,
-        kind: row.try_get("kind").map_err(map_err)?,
-        detail: serde_json::from_str(&detail).map_err(|e| StoreError::Other(e.to_string()))?,
-        created_at: row.try_get("created_at").map_err(map_err)?,
-        delivery: row.try_get("delivery").map_err(map_err)?,
-        attempts: row.try_get("attempts").map_err(map_err)?,
-        delivered_at: row.try_get("delivered_at").map_err(map_err)?,
-    })
+    async fn key_activity(&self, trailing_start: i64, window_start: i64) -> R<Vec<KeyActivity>> {
+        sqlx::query(KEY_ACTIVITY)
+            .bind(trailing_start)
+            .bind(window_start)
+            .all::<KeyActivityRow, _>(&self.pool)
+            .await
+    }
+
+    async fn create_alert(&self, a: &Alert, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO alerts (id, env_id, partner_id, key_id, kind, detail, created_at, delivery, attempts, delivered_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&a.id)
+            .bind(&a.env_id)
+            .bind(&a.partner_id)
+            .bind(&a.key_id)
+            .bind(&a.kind)
+            .bind(a.detail.to_string())
+            .bind(a.created_at)
+            .bind(&a.delivery)
+            .bind(a.attempts)
+            .bind(a.delivered_at)
+            .run(c)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<i64>) -> R<()> {
+        sqlx::query("UPDATE alerts SET delivery = $2, attempts = $3, delivered_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(delivery)
+            .bind(attempts)
+            .bind(delivered_at)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn alerts(&self, limit: u32) -> R<Vec<Alert>> {
+        sqlx::query("SELECT * FROM alerts ORDER BY id DESC LIMIT $1")
+            .bind(i64::from(limit))
+            .all::<AlertRow, _>(&self.pool)
+            .await
+    }
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use onramp_domain::secret::Secret;
-use onramp_domain::services::Core;
+use onramp_domain::app::Core;
+use onramp_domain::infra::secret::Secret;
 
 /// The demo vendor of `serve --demo`: its app and key live in memory.
 #[derive(Clone, Debug)]

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use onramp_domain::account::Account;
-use onramp_domain::secret::{ct_eq, random_token};
-use onramp_domain::services::Core;
+use onramp_domain::accounts::Account;
+use onramp_domain::app::Core;
+use onramp_domain::infra::secret::{ct_eq, random_token};
 use onramp_domain::tenancy::Tenant;
 
 pub const SESSION_COOKIE: &str = "onramp_session";

@@ -14,9 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::integration::VendorApp;
-use onramp_domain::services::partners::PartnerPrincipal;
-use onramp_domain::signing::ServiceClaims;
+use onramp_domain::partners::service::PartnerPrincipal;
 use onramp_domain::tenancy::Tenant;
+use onramp_domain::tenancy::signing::ServiceClaims;
 
 use crate::middleware::request_id::LogContext;
 use crate::problem::{ApiError, ErrorCode};

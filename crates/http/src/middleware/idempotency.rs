@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use onramp_domain::services::idempotency::Begin;
+use onramp_domain::idempotency::service::Begin;
 use onramp_domain::tenancy::Tenant;
 
 use crate::BATCH_BODY_LIMIT;

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use onramp_domain::DomainError;
-use onramp_domain::account::{Account, PersonName};
+use onramp_domain::accounts::service::{AccountChanges, OpenedSession, Signup};
+use onramp_domain::accounts::{Account, PersonName};
 use onramp_domain::clock::rfc3339;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::clients::{AccountChanges, OpenedSession, Signup};
+use onramp_domain::infra::secret::Secret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

@@ -2,7 +2,7 @@
 //! reading it again while the person's grant stands.
 
 use axum::extract::State;
-use onramp_domain::account::Account;
+use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::integration::Grant;
 use serde::{Deserialize, Serialize};

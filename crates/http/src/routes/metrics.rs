@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use onramp_domain::secret::{Secret, ct_eq};
+use onramp_domain::infra::secret::{Secret, ct_eq};
 
 use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use onramp_domain::account::Account;
+use onramp_domain::accounts::Account;
+use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::clients::AccountChanges;
-use onramp_domain::services::provisioning::{BatchItem, PartnerSignup, SignInLink};
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::partners::provisioning::{BatchItem, PartnerSignup, SignInLink};
 use onramp_domain::{DomainError, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -592,7 +592,7 @@ pub async fn usage(
     caller: PartnerAuthorized<UsageRead>,
     Query(params): Query<UsageParams>,
 ) -> ApiResult<Json<UsageResponse>> {
-    use onramp_domain::services::usage::Granularity;
+    use onramp_domain::usage::service::Granularity;
     let granularity = match params.granularity.as_deref().unwrap_or("hour") {
         "minute" => Granularity::Minute,
         "hour" => Granularity::Hour,

@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 use onramp_domain::DomainError;
+use onramp_domain::audit::AuditFilter;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::store::AuditFilter;
 use onramp_domain::tenancy::EnvKind;
 use serde_json::json;
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp_domain::DomainError;
-use onramp_domain::hashing::HashCost;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::{Core, CoreConfig};
+use onramp_domain::app::{Core, CoreConfig};
+use onramp_domain::infra::hashing::HashCost;
+use onramp_domain::infra::secret::Secret;
 use onramp_store::{SqlStore, StoreOptions};
 
 use super::GlobalArgs;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::context::{CliError, CliResult};
 use super::output::emit;
-use onramp_domain::hashing::HashCost;
+use onramp_domain::infra::hashing::HashCost;
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {

@@ -1,10 +1,10 @@
 //! `onramp instance …`
 
 use clap::Subcommand;
+use onramp_domain::app::Core;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::services::Core;
-use onramp_domain::services::instances::{EnvChanges, InstanceChanges, NewInstance};
+use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
 use onramp_domain::tenancy::{EnvKind, Instance, parse_origin};
 use serde_json::{Value, json};
 

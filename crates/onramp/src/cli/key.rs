@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::partner::ApiKey;
+use onramp_domain::partners::ApiKey;
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Ctx};

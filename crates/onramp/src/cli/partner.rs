@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::partner::{Partner, PartnerStatus};
+use onramp_domain::partners::{Partner, PartnerStatus};
 use onramp_domain::tenancy::EnvKind;
 use serde_json::{Value, json};
 

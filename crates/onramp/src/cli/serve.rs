@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use onramp_domain::secret::Secret;
-use onramp_domain::services::CoreConfig;
-use onramp_domain::services::usage::AlertPolicy;
+use onramp_domain::app::CoreConfig;
+use onramp_domain::infra::secret::Secret;
 use onramp_domain::tenancy::{EnvKind, PlatformId};
+use onramp_domain::usage::service::AlertPolicy;
 
 use super::GlobalArgs;
 use super::context::{CliError, CliResult, database_url, hash_cost};

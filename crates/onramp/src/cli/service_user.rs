@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::secret::Secret;
-use onramp_domain::store::ServiceUser;
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::service_users::ServiceUser;
 use onramp_domain::tenancy::EnvKind;
 use serde_json::{Value, json};
 

@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::signing::SigningKey;
 use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::signing::SigningKey;
 use serde_json::{Value, json};
 
 use super::context::{CliResult, Ctx};

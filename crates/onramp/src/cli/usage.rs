@@ -2,7 +2,7 @@
 
 use clap::{Subcommand, ValueEnum};
 use onramp_domain::clock::{now_ms, rfc3339};
-use onramp_domain::services::usage::Granularity;
+use onramp_domain::usage::service::Granularity;
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Ctx};

@@ -1,6 +1,6 @@
 //! Audit events for account changes: who, what, target, environment, request id.
 
-use onramp_domain::store::AuditFilter;
+use onramp_domain::audit::AuditFilter;
 use reqwest::Method;
 use serde_json::json;
 

@@ -237,7 +237,7 @@ async fn password_reset_replaces_the_old_password() {
             "acme",
             EnvKind::Staging,
             "svc",
-            Some(onramp_domain::secret::Secret::new(new_password.into())),
+            Some(onramp_domain::infra::secret::Secret::new(new_password.into())),
         )
         .await
         .expect("reset");

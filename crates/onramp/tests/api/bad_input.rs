@@ -1,7 +1,7 @@
 //! Malformed and hostile input: every refusal is a problem body, and nothing
 //! is stored.
 
-use onramp_domain::store::AuditFilter;
+use onramp_domain::audit::AuditFilter;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 
 use argon2::password_hash::PasswordHasher as _;
 use onramp_domain::audit::Actor;
-use onramp_domain::partner::PartnerStatus;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};

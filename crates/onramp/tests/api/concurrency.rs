@@ -123,7 +123,7 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     // Expensive hashes and many parallel logins: the queue fills up.
     let fx = Fixture::with(
         |s| {
-            s.core.hash_cost = onramp_domain::hashing::HashCost {
+            s.core.hash_cost = onramp_domain::infra::hashing::HashCost {
                 memory_kib: 32 * 1024,
                 iterations: 2,
                 parallelism: 1,
@@ -186,12 +186,12 @@ struct Rehashing {
 
 impl Rehashing {
     async fn new() -> Self {
-        use onramp_domain::hashing::HashCost;
+        use onramp_domain::infra::hashing::HashCost;
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(dir.path());
         let running = onramp::startup::start(settings.clone()).await.expect("start");
         let actor = onramp_domain::audit::Actor::operator();
-        let new = onramp_domain::services::instances::NewInstance {
+        let new = onramp_domain::tenancy::service::NewInstance {
             platform_id: "acme".into(),
             name: "Acme".into(),
             region: "za".into(),
@@ -203,7 +203,7 @@ impl Rehashing {
             .set_features(&actor, "acme", &["client-accounts".into()], &[])
             .await
             .unwrap();
-        let secret = onramp_domain::secret::Secret::new(SERVICE_PASSWORD.into());
+        let secret = onramp_domain::infra::secret::Secret::new(SERVICE_PASSWORD.into());
         running
             .core
             .create_service_user(&actor, "acme", onramp_domain::tenancy::EnvKind::Staging, "svc", &[], Some(secret))

@@ -2,7 +2,7 @@
 //! deployment; the copy accepts the old passwords, keys, sessions and tokens.
 
 use onramp_domain::audit::Actor;
-use onramp_domain::partner::PartnerStatus;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Health endpoints, the OpenAPI document, the Swagger UI, and CORS.
 
-use onramp_domain::services::instances::EnvChanges;
+use onramp_domain::tenancy::service::EnvChanges;
 use reqwest::Method;
 
 use crate::helpers::*;

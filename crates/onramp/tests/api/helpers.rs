@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use onramp::startup::{Running, ServerSettings};
+use onramp_domain::app::{Core, CoreConfig};
 use onramp_domain::audit::Actor;
-use onramp_domain::hashing::HashCost;
-use onramp_domain::partner::PartnerStatus;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::instances::{EnvChanges, InstanceChanges, NewInstance};
-use onramp_domain::services::{Core, CoreConfig};
+use onramp_domain::infra::hashing::HashCost;
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -64,7 +64,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         shutdown_timeout: Duration::from_secs(5),
         usage_flush_interval: Duration::from_millis(200),
         alert_webhook: None,
-        metrics_token: Some(onramp_domain::secret::Secret::new(METRICS_TOKEN.into())),
+        metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,
         redis_url: None,
     }

@@ -167,7 +167,7 @@ async fn an_expired_code_is_refused() {
     let code = "onr_code_expiredexpiredexpiredexpiredexpiredexp";
     let now = onramp_domain::clock::now_ms();
     let record = onramp_domain::integration::AuthCode {
-        code_hash: onramp_domain::secret::token_hash(code),
+        code_hash: onramp_domain::infra::secret::token_hash(code),
         env_id: tenant.env.id.clone(),
         app_id: w.app_id.clone(),
         account_id: w.user_id.clone(),

@@ -2,7 +2,7 @@
 //! (credentials, accounts, sessions) crosses from one to another.
 
 use onramp_domain::audit::Actor;
-use onramp_domain::services::instances::EnvChanges;
+use onramp_domain::tenancy::service::EnvChanges;
 use serde_json::json;
 
 use crate::helpers::*;

@@ -23,5 +23,6 @@ mod nodes;
 mod pages;
 mod partners;
 mod rate_limit;
+mod schema;
 mod tokenauth;
 mod usage;

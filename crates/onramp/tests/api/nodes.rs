@@ -3,7 +3,7 @@
 //! to per-node limits when Redis is unreachable.
 
 use onramp_domain::audit::Actor;
-use onramp_domain::partner::PartnerStatus;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 

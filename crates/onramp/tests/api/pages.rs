@@ -2,7 +2,7 @@
 //! origin checks, consent and its memory, and the code the popup hands out.
 
 use onramp_domain::audit::Actor;
-use onramp_domain::services::provisioning::encode_component;
+use onramp_domain::partners::provisioning::encode_component;
 use reqwest::Method;
 use serde_json::json;
 

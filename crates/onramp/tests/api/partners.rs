@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use onramp_domain::audit::Actor;
-use onramp_domain::partner::PartnerStatus;
-use onramp_domain::services::instances::InstanceChanges;
-use onramp_domain::store::AuditFilter;
+use onramp_domain::audit::AuditFilter;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::service::InstanceChanges;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -428,7 +428,7 @@ async fn missing_and_invalid_keys_get_401_with_an_api_key_challenge() {
         ("lower-cased", w.key.to_lowercase()),
         ("truncated", w.key[..w.key.len() - 1].to_owned()),
         ("extended", format!("{}0", w.key)),
-        ("well-formed but unknown", onramp_domain::partner::generate_key(EnvKind::Staging)),
+        ("well-formed but unknown", onramp_domain::partners::generate_key(EnvKind::Staging)),
     ];
     let flip = |s: &str, at: usize| {
         let mut b = s.as_bytes().to_vec();
@@ -1141,7 +1141,7 @@ async fn rotating_a_retiring_key_does_not_give_a_short_lived_key() {
 async fn key_use_is_recorded() {
     let w = PartnerWorld::new().await;
     let (key_id, key) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
-    let find = |keys: Vec<onramp_domain::partner::ApiKey>| keys.into_iter().find(|k| k.key_id == key_id).expect("key");
+    let find = |keys: Vec<onramp_domain::partners::ApiKey>| keys.into_iter().find(|k| k.key_id == key_id).expect("key");
     let before = find(w.server.core.api_keys(&w.partner_id).await.unwrap());
     assert!(before.last_used_at.is_none(), "an unused key: {before:?}");
     let start = onramp_domain::clock::now_ms();

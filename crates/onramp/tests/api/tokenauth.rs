@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use onramp_domain::audit::Actor;
-use onramp_domain::services::instances::InstanceChanges;
+use onramp_domain::tenancy::service::InstanceChanges;
 use reqwest::Method;
 use serde_json::json;
 

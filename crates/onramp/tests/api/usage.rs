@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
 use onramp_domain::audit::Actor;
-use onramp_domain::partner::PartnerStatus;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::usage::webhook_signature;
-use onramp_domain::store::AuditFilter;
+use onramp_domain::audit::AuditFilter;
+use onramp_domain::infra::secret::Secret;
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
+use onramp_domain::usage::service::webhook_signature;
 use reqwest::Method;
 use serde_json::{Value, json};
 

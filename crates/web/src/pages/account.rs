@@ -4,9 +4,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use onramp_domain::DomainError;
+use onramp_domain::accounts::service::{AccountChanges, OpenedSession, Signup};
 use onramp_domain::audit::Actor;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::clients::{AccountChanges, OpenedSession, Signup};
+use onramp_domain::infra::secret::Secret;
 use onramp_domain::tenancy::{Feature, Tenant};
 use serde::Deserialize;
 
@@ -233,7 +233,7 @@ pub async fn logout(State(state): State<WebState>, headers: HeaderMap, WebForm(f
 
 fn profile_page(
     tenant: &Tenant,
-    account: &onramp_domain::account::Account,
+    account: &onramp_domain::accounts::Account,
     csrf: String,
     notice: Option<String>,
     error: Option<String>,

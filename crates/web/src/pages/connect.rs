@@ -8,11 +8,11 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use onramp_domain::account::Account;
+use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
+use onramp_domain::infra::secret::Secret;
 use onramp_domain::integration::VendorApp;
-use onramp_domain::secret::Secret;
-use onramp_domain::services::provisioning::encode_component;
+use onramp_domain::partners::provisioning::encode_component;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
 

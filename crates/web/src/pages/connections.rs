@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use onramp_domain::account::Account;
+use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::Tenant;

@@ -95,7 +95,7 @@ pub async fn signed_in_page(
     state: &WebState,
     headers: &HeaderMap,
     back: &str,
-) -> Result<(Arc<Tenant>, onramp_domain::account::Account), Response> {
+) -> Result<(Arc<Tenant>, onramp_domain::accounts::Account), Response> {
     let tenant = tenant(state, headers).await?;
     match crate::session::signed_in(&state.core, &tenant, headers).await {
         Some((account, _)) => Ok((tenant, account)),
@@ -109,7 +109,7 @@ pub async fn signed_in_form(
     headers: &HeaderMap,
     csrf: &str,
     back: &str,
-) -> Result<(Arc<Tenant>, onramp_domain::account::Account), Response> {
+) -> Result<(Arc<Tenant>, onramp_domain::accounts::Account), Response> {
     let (tenant, account) = signed_in_page(state, headers, back).await?;
     if crate::session::csrf_ok(headers, csrf) {
         Ok((tenant, account))

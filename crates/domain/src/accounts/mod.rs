@@ -1,0 +1,158 @@
+//! Client accounts: validated emails and names, and the account record.
+
+pub mod password;
+pub mod service;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+
+use crate::error::FieldError;
+
+/// A syntactically valid email address of at most 254 characters. Equality
+/// for uniqueness is on [`Email::normalized`] (lowercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// # Errors
+    /// `invalid_email` when the address is malformed or too long.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > 254 {
+            return Err(FieldError::new(
+                field,
+                "invalid_email",
+                format!("{field} must be at most 254 characters"),
+            ));
+        }
+        if !email_address::EmailAddress::is_valid(trimmed) || trimmed.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "invalid_email",
+                format!("{field} is not a valid email address"),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is checked on.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Validates one human name part: 1 to 100 characters, no control characters.
+///
+/// # Errors
+/// `invalid_name` naming the field.
+pub fn parse_name_part(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if !(1..=100).contains(&len) {
+        return Err(FieldError::new(
+            field,
+            "invalid_length",
+            format!("{field} must be 1 to 100 characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{FEFF}'))
+    {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A person's name as the client API carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonName {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// A client account. The password hash never leaves the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub env_id: String,
+    pub email: String,
+    pub name: PersonName,
+    pub password_hash: String,
+    /// The partner that created the account, if one did.
+    pub partner_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Parses a client-supplied account id: any UUID, stored in canonical form.
+///
+/// # Errors
+/// `invalid_uuid` when it is not a UUID.
+pub fn parse_user_id(field: &str, raw: &str) -> Result<String, FieldError> {
+    uuid::Uuid::try_parse(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| FieldError::new(field, "invalid_uuid", format!("{field} must be a UUID")))
+}
+
+/// Changes to an account; `None` keeps a column as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountUpdate {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// A client session; only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub env_id: String,
+    pub account_id: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Which accounts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    pub email_normalized: Option<String>,
+    /// Only accounts this partner created.
+    pub partner_id: Option<String>,
+    /// Only ids greater than this (the page cursor).
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("email", "Ann@Example.com").unwrap().normalized(), "ann@example.com");
+        assert!(Email::parse("email", "not-an-email").is_err());
+        assert!(Email::parse("email", &format!("{}@x.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_name_part("first_name", " Ann ").unwrap(), "Ann");
+        assert!(parse_name_part("first_name", "").is_err());
+        assert!(parse_name_part("first_name", "A\u{0007}nn").is_err());
+        assert!(parse_name_part("first_name", &"é".repeat(101)).is_err());
+        assert!(parse_name_part("first_name", &"é".repeat(100)).is_ok());
+    }
+}

@@ -1,0 +1,301 @@
+//! Client accounts and their sessions, managed by service users.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::accounts::password::check_policy;
+use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
+use crate::accounts::{AccountQuery, AccountUpdate, Session};
+use crate::app::{Core, Page};
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::{Millis, now_ms};
+use crate::error::{DomainError, Validator};
+use crate::infra::hashing::Verified;
+use crate::infra::secret::{Secret, random_token, token_hash};
+use crate::store::StoreError;
+use crate::tenancy::Tenant;
+
+/// Prefix of client session tokens.
+pub const SESSION_PREFIX: &str = "onr_sess_";
+
+#[derive(Debug, Clone)]
+pub struct Signup {
+    pub user_id: Option<String>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: Secret,
+}
+
+/// A new session: the token is shown to the caller once.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    pub client_token: Secret,
+    pub user_id: String,
+    pub expires_at: Millis,
+}
+
+/// A PATCH of an account; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password: Option<Secret>,
+}
+
+impl Core {
+    pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
+        let token = random_token(SESSION_PREFIX, 43);
+        let now = now_ms();
+        // Whole seconds, as the API shows them: a session never outlives its advertised expiry.
+        let expires_at = (now + self.config.session_ttl.as_millis() as i64) / 1000 * 1000;
+        let session = Session {
+            token_hash: token_hash(&token),
+            env_id: env_id.to_owned(),
+            account_id: account_id.to_owned(),
+            created_at: now,
+            expires_at,
+        };
+        (
+            session,
+            OpenedSession {
+                client_token: Secret::new(token),
+                user_id: account_id.to_owned(),
+                expires_at,
+            },
+        )
+    }
+
+    /// Creates an account and opens its first session.
+    ///
+    /// # Errors
+    /// `Validation` for bad input, `EmailTaken` or `Conflict` for a duplicate
+    /// email or user id.
+    pub async fn signup(&self, tenant: &Tenant, actor: &Actor, input: Signup) -> Result<OpenedSession, DomainError> {
+        let mut v = Validator::default();
+        let id = match &input.user_id {
+            Some(raw) => v.check(parse_user_id("user_id", raw)),
+            None => Some(uuid::Uuid::now_v7().to_string()),
+        };
+        let email = v.check(Email::parse("email", &input.email));
+        let first = v.check(parse_name_part("name.first_name", &input.first_name));
+        let last = v.check(parse_name_part("name.last_name", &input.last_name));
+        v.check(check_policy("password", &input.password, Some(input.email.trim())));
+        v.finish()?;
+        let (Some(id), Some(email), Some(first_name), Some(last_name)) = (id, email, first, last) else {
+            unreachable!()
+        };
+        let env_id = &tenant.env.id;
+        // Fail fast before the expensive hash; the unique index decides races.
+        if self.store.account_by_email(env_id, &email.normalized()).await?.is_some() {
+            return Err(DomainError::EmailTaken);
+        }
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let now = now_ms();
+        let account = Account {
+            id,
+            env_id: env_id.clone(),
+            email: email.as_str().to_owned(),
+            name: PersonName { first_name, last_name },
+            password_hash,
+            partner_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let (session, opened) = self.new_session(env_id, &account.id);
+        let audit = self
+            .account_audit(tenant, actor, "account.created", &account.id)
+            .with_detail(json!({ "email": account.email }));
+        self.store
+            .create_account(&account, Some(&session), None, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict("id") => DomainError::Conflict("an account with this user_id already exists".into()),
+                other => other.into(),
+            })?;
+        Ok(opened)
+    }
+
+    /// Logs a client in with email and password and opens a session.
+    ///
+    /// # Errors
+    /// `InvalidCredentials`, `LoginThrottled`, `Overloaded`.
+    pub async fn client_login(&self, tenant: &Tenant, email: &str, password: &Secret) -> Result<OpenedSession, DomainError> {
+        let normalized = email.trim().to_lowercase();
+        let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
+        self.throttle.check(&throttle_key).await?;
+        let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
+        let verified = self
+            .hasher
+            .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
+            .await?;
+        let (Some(account), Some(verified)) = (account.as_ref(), verified) else {
+            self.throttle.failed(&throttle_key).await;
+            return Err(DomainError::InvalidCredentials);
+        };
+        self.throttle.succeeded(&throttle_key).await;
+        let rehash = match verified {
+            Verified::NeedsRehash => Some(self.hasher.hash(password).await?),
+            Verified::Current => None,
+        };
+        let (session, opened) = self.new_session(&tenant.env.id, &account.id);
+        let opened_session = self
+            .store
+            .open_session_checked(&session, &account.password_hash, rehash.as_deref())
+            .await;
+        if rehash.is_some() {
+            self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+        }
+        if !opened_session? {
+            // The password changed while this login was verifying the old one.
+            return Err(DomainError::InvalidCredentials);
+        }
+        Ok(opened)
+    }
+
+    /// The session behind a client token, if it is live.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for an unknown, ended or expired token.
+    pub async fn verify_session(&self, tenant: &Tenant, client_token: &str) -> Result<Session, DomainError> {
+        if !client_token.starts_with(SESSION_PREFIX) || client_token.len() > 128 {
+            return Err(DomainError::Unauthenticated);
+        }
+        match self.store.session(&tenant.env.id, &token_hash(client_token)).await? {
+            Some(s) if s.expires_at > now_ms() => Ok(s),
+            _ => Err(DomainError::Unauthenticated),
+        }
+    }
+
+    /// Ends a session. Ending an unknown or already ended session is not an error.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn logout(&self, tenant: &Tenant, client_token: &str) -> Result<(), DomainError> {
+        self.store.delete_session(&tenant.env.id, &token_hash(client_token)).await?;
+        Ok(())
+    }
+
+    /// # Errors
+    /// `NotFound("account")`.
+    pub async fn account(&self, tenant: &Tenant, id: &str) -> Result<Account, DomainError> {
+        let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
+        let key = (tenant.env.id.clone(), id);
+        let found = self
+            .accounts
+            .get_or_load(&key, async || {
+                Ok::<_, DomainError>(self.store.account(&key.0, &key.1).await?.map(Arc::new))
+            })
+            .await?;
+        found.map(|a| Account::clone(&a)).ok_or(DomainError::NotFound("account"))
+    }
+
+    /// Lists accounts by id, optionally filtered by email.
+    ///
+    /// # Errors
+    /// `Validation` for a malformed cursor or limit.
+    pub async fn accounts(
+        &self,
+        tenant: &Tenant,
+        partner_id: Option<&str>,
+        email: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, DomainError> {
+        let after = cursor
+            .map(|c| parse_user_id("cursor", c))
+            .transpose()
+            .map_err(|e| DomainError::Validation(vec![e]))?;
+        let query = AccountQuery {
+            email_normalized: email.map(|e| e.trim().to_lowercase()),
+            partner_id: partner_id.map(str::to_owned),
+            after,
+            limit: limit + 1,
+        };
+        let mut items = self.store.accounts(&tenant.env.id, &query).await?;
+        let next_cursor = (items.len() > limit as usize).then(|| {
+            items.truncate(limit as usize);
+            items.last().map(|a| a.id.clone()).unwrap_or_default()
+        });
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Edits an account. A password change ends all its sessions.
+    ///
+    /// # Errors
+    /// `NotFound`, `Validation`, `EmailTaken`.
+    pub async fn update_account(&self, tenant: &Tenant, actor: &Actor, id: &str, changes: AccountChanges) -> Result<Account, DomainError> {
+        let account = self.account(tenant, id).await?;
+        let mut v = Validator::default();
+        let email = changes.email.as_deref().and_then(|e| v.check(Email::parse("email", e)));
+        let first_name = changes
+            .first_name
+            .as_deref()
+            .and_then(|n| v.check(parse_name_part("name.first_name", n)));
+        let last_name = changes
+            .last_name
+            .as_deref()
+            .and_then(|n| v.check(parse_name_part("name.last_name", n)));
+        if let Some(pw) = &changes.password {
+            let effective_email = email.as_ref().map_or(account.email.as_str(), |e| e.as_str());
+            v.check(check_policy("password", pw, Some(effective_email)));
+        }
+        v.finish()?;
+        let password_hash = match &changes.password {
+            Some(pw) => Some(self.hasher.hash(pw).await?),
+            None => None,
+        };
+        let update = AccountUpdate {
+            email: email.map(|e| e.as_str().to_owned()),
+            first_name,
+            last_name,
+            password_hash,
+            updated_at: now_ms(),
+        };
+        let changed: Vec<&str> = [
+            ("email", update.email.is_some()),
+            ("name.first_name", update.first_name.is_some()),
+            ("name.last_name", update.last_name.is_some()),
+            ("password", update.password_hash.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let audit = self
+            .account_audit(tenant, actor, "account.updated", &account.id)
+            .with_detail(json!({ "changed": changed }));
+        let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
+        self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+        result.map_err(|e| match e {
+            StoreError::NotFound => DomainError::NotFound("account"),
+            other => other.into(),
+        })
+    }
+
+    /// Deletes an account and ends its sessions.
+    ///
+    /// # Errors
+    /// `NotFound("account")`.
+    pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &str) -> Result<(), DomainError> {
+        let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
+        let audit = self.account_audit(tenant, actor, "account.deleted", &id);
+        let result = self.store.delete_account(&tenant.env.id, &id, &audit).await;
+        self.accounts.invalidate(&(tenant.env.id.clone(), id));
+        result.map_err(|e| match e {
+            StoreError::NotFound => DomainError::NotFound("account"),
+            other => other.into(),
+        })
+    }
+
+    fn account_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
+        AuditEvent::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            action,
+            target,
+        )
+    }
+}

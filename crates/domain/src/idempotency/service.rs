@@ -1,0 +1,158 @@
+//! Idempotency keys (CONVENTIONS §3): the same key with the same request
+//! replays the first response; with a different request it is refused.
+//!
+//! Responses can hold secrets (a signup's session token), so a stored
+//! response is encrypted (ChaCha20-Poly1305) under a key derived from the
+//! caller's Idempotency-Key, and the record is found by a hash of that key:
+//! someone who reads the database cannot read the responses without the keys.
+
+use std::time::Duration;
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use sha2::{Digest, Sha256};
+
+use crate::app::Core;
+use crate::clock::now_ms;
+use crate::error::DomainError;
+use crate::idempotency::IdempotencyRecord;
+use crate::infra::secret::random_bytes;
+use crate::tenancy::Tenant;
+
+/// How long a key is remembered.
+pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A claimed key, to complete with the response or release on failure.
+#[derive(Debug)]
+pub struct Claim {
+    env_id: String,
+    key_hash: String,
+    cipher_key: [u8; 32],
+}
+
+/// What to do with a request that carries an Idempotency-Key.
+#[derive(Debug)]
+pub enum Begin {
+    /// First use: run the request, then [`Core::idempotency_complete`].
+    Fresh(Claim),
+    /// Seen before with the same request: answer this.
+    Replay { status: u16, body: Vec<u8> },
+}
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Core {
+    /// Claims `key` for this credential, or finds the response it already has.
+    ///
+    /// # Errors
+    /// `Validation` for a malformed key, `IdempotencyKeyReused` when the key
+    /// was used with another request, `Conflict` while the first request runs.
+    pub async fn idempotency_begin(
+        &self,
+        tenant: &Tenant,
+        credential: &str,
+        key: &str,
+        route: &str,
+        body: &[u8],
+    ) -> Result<Begin, DomainError> {
+        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(DomainError::invalid(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        let key_hash = hex(&digest(&[b"lookup", credential.as_bytes(), key.as_bytes()]));
+        let cipher_key = digest(&[b"cipher", credential.as_bytes(), key.as_bytes()]);
+        let fingerprint = hex(&digest(&[route.as_bytes(), body]));
+        let now = now_ms();
+        let record = IdempotencyRecord {
+            env_id: tenant.env.id.clone(),
+            key_hash,
+            fingerprint,
+            status: 0,
+            body: Vec::new(),
+            created_at: now,
+        };
+        let expired_before = now - KEY_LIFETIME.as_millis() as i64;
+        match self.store.claim_idempotency_key(&record, expired_before).await? {
+            None => Ok(Begin::Fresh(Claim {
+                env_id: record.env_id,
+                key_hash: record.key_hash,
+                cipher_key,
+            })),
+            Some(found) if found.fingerprint != record.fingerprint => Err(DomainError::IdempotencyKeyReused),
+            Some(found) if found.status == 0 => Err(DomainError::Conflict(
+                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+            )),
+            Some(found) => {
+                let body =
+                    decrypt(&cipher_key, &found.body).ok_or_else(|| DomainError::Internal("stored response does not decrypt".into()))?;
+                Ok(Begin::Replay {
+                    status: found.status as u16,
+                    body,
+                })
+            }
+        }
+    }
+
+    /// Stores the response of a claimed request for replay.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn idempotency_complete(&self, claim: Claim, status: u16, body: &[u8]) -> Result<(), DomainError> {
+        let sealed = encrypt(&claim.cipher_key, body);
+        Ok(self
+            .store
+            .complete_idempotency_key(&claim.env_id, &claim.key_hash, i64::from(status), &sealed)
+            .await?)
+    }
+
+    /// Forgets a claim whose request failed in a way worth retrying.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn idempotency_release(&self, claim: Claim) -> Result<(), DomainError> {
+        Ok(self.store.release_idempotency_key(&claim.env_id, &claim.key_hash).await?)
+    }
+}
+
+fn encrypt(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    let cipher = ChaCha20Poly1305::new_from_slice(key).expect("32-byte key");
+    let nonce_bytes = random_bytes::<12>();
+    let nonce = Nonce::try_from(&nonce_bytes[..]).expect("12-byte nonce");
+    let mut out = nonce_bytes.to_vec();
+    out.extend(cipher.encrypt(&nonce, plain).expect("in-memory encryption"));
+    out
+}
+
+fn decrypt(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < 12 {
+        return None;
+    }
+    let cipher = ChaCha20Poly1305::new_from_slice(key).ok()?;
+    let nonce = Nonce::try_from(&sealed[..12]).ok()?;
+    cipher.decrypt(&nonce, &sealed[12..]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seal_round_trip() {
+        let key = [7u8; 32];
+        let sealed = super::encrypt(&key, b"secret response");
+        assert_eq!(super::decrypt(&key, &sealed).unwrap(), b"secret response");
+        assert!(super::decrypt(&[8u8; 32], &sealed).is_none());
+    }
+}

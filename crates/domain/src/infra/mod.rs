@@ -1,0 +1,8 @@
+//! Infrastructure the domain's services use: argon2 hashing on a bounded
+//! worker pool, verification of imported legacy hashes, secrets and tokens,
+//! and failed-login throttling.
+
+pub mod hashing;
+pub mod legacy_hash;
+pub mod secret;
+pub mod throttle;

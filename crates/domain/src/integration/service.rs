@@ -1,0 +1,259 @@
+//! User integration: vendor apps and their keys, consent, authorization
+//! codes bound to PKCE, and the profile a vendor may read.
+
+use serde_json::json;
+
+use crate::accounts::Account;
+use crate::app::Core;
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::now_ms;
+use crate::error::{DomainError, FieldError, Validator};
+use crate::infra::secret::{Secret, random_token, token_hash};
+use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
+use crate::partners::{generate_key, generate_key_id, key_is_well_formed};
+use crate::tenancy::Tenant;
+
+/// How long an authorization code lives.
+pub const CODE_TTL_MS: i64 = 60_000;
+const CODE_PREFIX: &str = "onr_code_";
+
+impl Core {
+    fn integration_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
+        AuditEvent::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            action,
+            target,
+        )
+    }
+
+    /// Registers an app for a signed-in account.
+    ///
+    /// # Errors
+    /// `Validation` for a bad name or origin.
+    pub async fn register_app(
+        &self,
+        tenant: &Tenant,
+        account_id: &str,
+        actor: &Actor,
+        name: &str,
+        origins: &[String],
+    ) -> Result<VendorApp, DomainError> {
+        let mut v = Validator::default();
+        let name = v.check(crate::accounts::parse_name_part("name", name));
+        let origins: Vec<String> = origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
+            .collect();
+        if origins.is_empty() {
+            v.push(FieldError::new("origins", "required", "give at least one allowed origin"));
+        }
+        v.finish()?;
+        let now = now_ms();
+        let app = VendorApp {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: tenant.env.id.clone(),
+            account_id: account_id.to_owned(),
+            name: name.unwrap_or_default(),
+            origins,
+            key_id: None,
+            key_hash: None,
+            key_created_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self
+            .integration_audit(tenant, actor, "vendor_app.created", &app.id)
+            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+        self.store.create_vendor_app(&app, &audit).await?;
+        Ok(app)
+    }
+
+    /// # Errors
+    /// Storage failures.
+    pub async fn vendor_apps(&self, tenant: &Tenant, account_id: &str) -> Result<Vec<VendorApp>, DomainError> {
+        Ok(self.store.vendor_apps(&tenant.env.id, account_id).await?)
+    }
+
+    /// An app of this environment, by its public id (`client_id`).
+    ///
+    /// # Errors
+    /// `NotFound("app")`.
+    pub async fn vendor_app(&self, tenant: &Tenant, app_id: &str) -> Result<VendorApp, DomainError> {
+        self.store
+            .vendor_app(&tenant.env.id, app_id)
+            .await?
+            .ok_or(DomainError::NotFound("app"))
+    }
+
+    /// Generates (or resets) an app's key; the previous key stops at once.
+    ///
+    /// # Errors
+    /// `NotFound("app")` unless the account owns the app.
+    pub async fn reset_vendor_key(
+        &self,
+        tenant: &Tenant,
+        account_id: &str,
+        actor: &Actor,
+        app_id: &str,
+    ) -> Result<(String, Secret), DomainError> {
+        let app = self.vendor_app(tenant, app_id).await?;
+        if app.account_id != account_id {
+            return Err(DomainError::NotFound("app"));
+        }
+        let key = generate_key(tenant.env.kind);
+        let key_id = generate_key_id();
+        let audit = self
+            .integration_audit(tenant, actor, "vendor_app.key_reset", &app.id)
+            .with_detail(json!({ "key_id": key_id }));
+        self.store
+            .set_vendor_key(&app.id, &key_id, &token_hash(&key), now_ms(), &audit)
+            .await?;
+        Ok((key_id, Secret::new(key)))
+    }
+
+    /// The app behind a vendor key presented to `tenant`.
+    ///
+    /// # Errors
+    /// `Unauthenticated`.
+    pub async fn authenticate_vendor_key(&self, tenant: &Tenant, raw: &str) -> Result<VendorApp, DomainError> {
+        if !key_is_well_formed(raw, tenant.env.kind) {
+            return Err(DomainError::Unauthenticated);
+        }
+        match self.store.vendor_app_by_key_hash(&token_hash(raw)).await? {
+            Some(app) if app.env_id == tenant.env.id => Ok(app),
+            _ => Err(DomainError::Unauthenticated),
+        }
+    }
+
+    /// Whether the person already granted the app access.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn grant_of(&self, account_id: &str, app_id: &str) -> Result<Option<Grant>, DomainError> {
+        Ok(self.store.grant(account_id, app_id).await?)
+    }
+
+    /// Records consent (if not already given) and issues a single-use code
+    /// bound to the app and the PKCE challenge.
+    ///
+    /// # Errors
+    /// `Validation` for a malformed challenge.
+    pub async fn authorize(
+        &self,
+        tenant: &Tenant,
+        account_id: &str,
+        actor: &Actor,
+        app: &VendorApp,
+        code_challenge: &str,
+    ) -> Result<Secret, DomainError> {
+        let challenge_ok =
+            code_challenge.len() == 43 && code_challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !challenge_ok {
+            return Err(DomainError::invalid(
+                "code_challenge",
+                "invalid_challenge",
+                "code_challenge must be a base64url SHA-256 (43 characters)",
+            ));
+        }
+        let now = now_ms();
+        if self.store.grant(account_id, &app.id).await?.is_none() {
+            let grant = Grant {
+                env_id: tenant.env.id.clone(),
+                account_id: account_id.to_owned(),
+                app_id: app.id.clone(),
+                scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+                granted_at: now,
+            };
+            let audit = self
+                .integration_audit(tenant, actor, "grant.created", &app.id)
+                .with_detail(json!({ "account_id": account_id }));
+            self.store.create_grant(&grant, &audit).await?;
+        }
+        let code = random_token(CODE_PREFIX, 43);
+        let record = AuthCode {
+            code_hash: token_hash(&code),
+            env_id: tenant.env.id.clone(),
+            app_id: app.id.clone(),
+            account_id: account_id.to_owned(),
+            code_challenge: code_challenge.to_owned(),
+            created_at: now,
+            expires_at: now + CODE_TTL_MS,
+        };
+        self.store.create_auth_code(&record).await?;
+        Ok(Secret::new(code))
+    }
+
+    /// Exchanges a code for the person's profile. The code is used up by the
+    /// first attempt, successful or not.
+    ///
+    /// # Errors
+    /// `InvalidGrant` for an unknown, used, expired or other app's code or a
+    /// wrong verifier; `UserNotFound` if the account is gone.
+    pub async fn exchange_code(
+        &self,
+        tenant: &Tenant,
+        app: &VendorApp,
+        code: &str,
+        verifier: &str,
+    ) -> Result<(Account, Grant), DomainError> {
+        let invalid = DomainError::InvalidGrant("the code is unknown, used, expired or not for this app, or the verifier does not match");
+        if !code.starts_with(CODE_PREFIX) || code.len() > 128 {
+            return Err(invalid);
+        }
+        let Some(record) = self.store.redeem_auth_code(&token_hash(code), now_ms()).await? else {
+            return Err(invalid);
+        };
+        if record.env_id != tenant.env.id || record.app_id != app.id || !pkce_matches(verifier, &record.code_challenge) {
+            return Err(invalid);
+        }
+        let account = self
+            .account(tenant, &record.account_id)
+            .await
+            .map_err(|_| DomainError::UserNotFound)?;
+        let grant = self.store.grant(&account.id, &app.id).await?.ok_or(invalid)?;
+        Ok((account, grant))
+    }
+
+    /// The current profile of a person who granted the app access; the same
+    /// `NotFound` whether the person does not exist or never granted access.
+    ///
+    /// # Errors
+    /// `NotFound("user")`.
+    pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &str) -> Result<(Account, Grant), DomainError> {
+        let not_found = || DomainError::NotFound("user");
+        let account = self.account(tenant, user_id).await.map_err(|_| not_found())?;
+        let grant = self.store.grant(&account.id, &app.id).await?.ok_or_else(not_found)?;
+        Ok((account, grant))
+    }
+
+    /// The apps a person granted access, with their grants.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn connections(&self, tenant: &Tenant, account_id: &str) -> Result<Vec<(Grant, VendorApp)>, DomainError> {
+        let mut out = Vec::new();
+        for grant in self.store.grants(&tenant.env.id, account_id).await? {
+            if let Some(app) = self.store.vendor_app(&tenant.env.id, &grant.app_id).await? {
+                out.push((grant, app));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends an app's access to a person's profile at once.
+    ///
+    /// # Errors
+    /// `NotFound("connection")`.
+    pub async fn revoke_connection(&self, tenant: &Tenant, account_id: &str, actor: &Actor, app_id: &str) -> Result<(), DomainError> {
+        let audit = self
+            .integration_audit(tenant, actor, "grant.revoked", app_id)
+            .with_detail(json!({ "account_id": account_id }));
+        self.store.delete_grant(account_id, app_id, &audit).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
+            other => other.into(),
+        })
+    }
+}

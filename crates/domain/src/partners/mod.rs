@@ -1,0 +1,203 @@
+//! Partners and their API keys.
+
+pub mod provisioning;
+pub mod service;
+pub mod store;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Millis;
+use crate::error::FieldError;
+use crate::infra::secret::random_token;
+use crate::tenancy::EnvKind;
+
+/// A partner's standing with the operator; only `active` partners' keys work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartnerStatus {
+    Pending,
+    Active,
+    Suspended,
+}
+
+impl PartnerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerStatus::Pending => "pending",
+            PartnerStatus::Active => "active",
+            PartnerStatus::Suspended => "suspended",
+        }
+    }
+}
+
+impl FromStr for PartnerStatus {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(PartnerStatus::Pending),
+            "active" => Ok(PartnerStatus::Active),
+            "suspended" => Ok(PartnerStatus::Suspended),
+            _ => Err(FieldError::new("status", "invalid_status", format!("unknown partner status `{s}`"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    pub id: String,
+    pub env_id: String,
+    /// The instance and environment of `env_id` (read with the partner).
+    pub platform_id: String,
+    pub environment: EnvKind,
+    pub name: String,
+    pub status: PartnerStatus,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    AccountsWrite,
+    AccountsRead,
+    UsageRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::AccountsWrite, Scope::AccountsRead, Scope::UsageRead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AccountsWrite => "accounts:write",
+            Scope::AccountsRead => "accounts:read",
+            Scope::UsageRead => "usage:read",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Scope::ALL.iter().map(|x| x.as_str()).collect();
+            FieldError::new(
+                "scope",
+                "unknown_scope",
+                format!("unknown scope `{s}`; known: {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+/// An API key as stored: the key itself only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key_id: String,
+    pub partner_id: String,
+    pub env_id: String,
+    pub key_hash: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    /// The lifetime the key was issued with; a rotation passes it on.
+    pub expires_at: Option<Millis>,
+    /// End of the grace period once the key was rotated.
+    pub retires_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+}
+
+impl ApiKey {
+    /// Usable at `now`: neither revoked nor expired.
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now) && self.retires_at.is_none_or(|r| r > now)
+    }
+
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.iter().any(|s| s == scope.as_str())
+    }
+}
+
+/// Random characters after the prefix, and checksum characters after those.
+const KEY_RANDOM_LEN: usize = 40;
+const KEY_CHECKSUM_LEN: usize = 6;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `onr_test_` for staging keys, `onr_live_` for production keys.
+pub fn key_prefix(kind: EnvKind) -> &'static str {
+    match kind {
+        EnvKind::Staging => "onr_test_",
+        EnvKind::Production => "onr_live_",
+    }
+}
+
+/// Six base62 characters of SHA-256 over prefix and random part: lets a typo
+/// or a leaked key be recognised offline, and a bad key be refused without a
+/// database lookup.
+fn checksum(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    let mut n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (0..KEY_CHECKSUM_LEN)
+        .map(|_| {
+            let c = BASE62[(n % 62) as usize] as char;
+            n /= 62;
+            c
+        })
+        .collect()
+}
+
+/// A new key for an environment: prefix, 40 random base62 characters, checksum.
+pub fn generate_key(kind: EnvKind) -> String {
+    let body = random_token(key_prefix(kind), KEY_RANDOM_LEN);
+    let sum = checksum(&body);
+    body + &sum
+}
+
+/// Whether `key` has the shape and checksum of a key of environment `kind`.
+pub fn key_is_well_formed(key: &str, kind: EnvKind) -> bool {
+    let prefix = key_prefix(kind);
+    let expected_len = prefix.len() + KEY_RANDOM_LEN + KEY_CHECKSUM_LEN;
+    if key.len() != expected_len || !key.starts_with(prefix) || !key[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (body, sum) = key.split_at(expected_len - KEY_CHECKSUM_LEN);
+    checksum(body) == sum
+}
+
+/// A visible key identifier for lists and logs.
+pub fn generate_key_id() -> String {
+    random_token("key_", 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_prefix_and_checksum() {
+        let key = generate_key(EnvKind::Staging);
+        assert!(key.starts_with("onr_test_") && key.len() == 9 + 40 + 6);
+        assert!(key_is_well_formed(&key, EnvKind::Staging));
+        assert!(!key_is_well_formed(&key, EnvKind::Production));
+        // One changed character breaks the checksum.
+        let mut typo = key.clone().into_bytes();
+        typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+        assert!(!key_is_well_formed(&String::from_utf8(typo).unwrap(), EnvKind::Staging));
+        assert!(generate_key(EnvKind::Production).starts_with("onr_live_"));
+    }
+
+    #[test]
+    fn scopes_parse() {
+        assert_eq!("accounts:write".parse::<Scope>().unwrap(), Scope::AccountsWrite);
+        assert!("accounts:admin".parse::<Scope>().is_err());
+    }
+}

@@ -1,0 +1,455 @@
+//! Accounts created by partners, and one-time sign-in links to them.
+
+use serde_json::json;
+
+use crate::accounts::password::check_policy;
+use crate::accounts::service::{AccountChanges, OpenedSession};
+use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
+use crate::app::{Core, Page};
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::{Millis, now_ms};
+use crate::error::{DomainError, FieldError, Validator};
+use crate::infra::secret::{Secret, random_token, token_hash};
+use crate::partners::Partner;
+use crate::signin_links::{LoginToken, Redeemed};
+use crate::tenancy::Tenant;
+
+/// Where a sign-in link sends the person when none is asked for.
+pub const DEFAULT_REDIRECT: &str = "/admin/purchase-plan";
+const LINK_TOKEN_PREFIX: &str = "onr_link_";
+
+/// What a partner sends to create an account.
+#[derive(Debug, Clone)]
+pub struct PartnerSignup {
+    pub email: String,
+    pub password: Secret,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub redirect: Option<String>,
+}
+
+/// A one-time sign-in link; the URL carries the only copy of its token.
+#[derive(Debug, Clone)]
+pub struct SignInLink {
+    pub account_id: String,
+    pub url: Secret,
+    pub expires_at: Millis,
+}
+
+/// A relative path on the platform: starts with one `/`, no scheme, no
+/// backslash, no control characters (so it cannot send people elsewhere).
+///
+/// # Errors
+/// `invalid_redirect` on `field`.
+pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
+    let bad = !raw.starts_with('/')
+        || raw.starts_with("//")
+        || raw.len() > 2048
+        || raw.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if bad {
+        Err(FieldError::new(
+            field,
+            "invalid_redirect",
+            format!("{field} must be a path on the platform starting with a single '/'"),
+        ))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode_component(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn optional_name(v: &mut Validator, field: &str, raw: Option<&str>) -> String {
+    match raw {
+        Some(name) => v.check(parse_name_part(field, name)).unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+impl Core {
+    /// Creates an account owned by `partner` and a one-time sign-in link to it.
+    ///
+    /// # Errors
+    /// `Validation` for bad input, `EmailTaken` for a duplicate email.
+    pub async fn partner_create_account(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        input: PartnerSignup,
+    ) -> Result<SignInLink, DomainError> {
+        let mut v = Validator::default();
+        let email = v.check(Email::parse("primaryEmail", &input.email));
+        v.check(check_policy("password", &input.password, Some(input.email.trim())));
+        let first_name = optional_name(&mut v, "firstName", input.first_name.as_deref());
+        let last_name = optional_name(&mut v, "lastName", input.last_name.as_deref());
+        let redirect = input.redirect.as_deref().map(|r| v.check(parse_redirect("redirect", r)));
+        v.finish()?;
+        let (Some(email), redirect) = (email, redirect.flatten().unwrap_or_else(|| DEFAULT_REDIRECT.to_owned())) else {
+            unreachable!()
+        };
+        if self.store.account_by_email(&tenant.env.id, &email.normalized()).await?.is_some() {
+            return Err(DomainError::EmailTaken);
+        }
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let now = now_ms();
+        let account = Account {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: tenant.env.id.clone(),
+            email: email.as_str().to_owned(),
+            name: PersonName { first_name, last_name },
+            password_hash,
+            partner_id: Some(partner.id.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        let (token, link) = self.new_link(tenant, &account.id, redirect, now);
+        let audit = AuditEvent::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            "account.created",
+            &account.id,
+        )
+        .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
+        self.store.create_account(&account, None, Some(&token), &audit).await?;
+        Ok(link)
+    }
+
+    fn new_link(&self, tenant: &Tenant, account_id: &str, redirect: String, now: Millis) -> (LoginToken, SignInLink) {
+        let token = random_token(LINK_TOKEN_PREFIX, 43);
+        let expires_at = (now + tenant.instance.login_link_ttl_secs() * 1000) / 1000 * 1000;
+        let url = tenant
+            .instance
+            .link_template()
+            .replace("{app_url}", &tenant.instance.app_url)
+            .replace("{token}", &token)
+            .replace("{redirect}", &encode_component(&redirect));
+        let record = LoginToken {
+            token_hash: token_hash(&token),
+            env_id: tenant.env.id.clone(),
+            account_id: account_id.to_owned(),
+            redirect,
+            created_at: now,
+            expires_at,
+        };
+        (
+            record,
+            SignInLink {
+                account_id: account_id.to_owned(),
+                url: Secret::new(url),
+                expires_at,
+            },
+        )
+    }
+
+    /// A fresh sign-in link to one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound("account")` unless the partner created the account.
+    pub async fn partner_login_link(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        id: &str,
+        redirect: Option<&str>,
+    ) -> Result<SignInLink, DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        let redirect = match redirect {
+            Some(r) => parse_redirect("redirect", r).map_err(|e| DomainError::Validation(vec![e]))?,
+            None => DEFAULT_REDIRECT.to_owned(),
+        };
+        let (token, link) = self.new_link(tenant, &account.id, redirect, now_ms());
+        self.store.create_login_token(&token).await?;
+        Ok(link)
+    }
+
+    /// One of the partner's accounts; any other id is `NotFound`.
+    ///
+    /// # Errors
+    /// `NotFound("account")`.
+    pub async fn partner_account(&self, tenant: &Tenant, partner: &Partner, id: &str) -> Result<Account, DomainError> {
+        let account = self.account(tenant, id).await?;
+        if account.partner_id.as_deref() == Some(partner.id.as_str()) {
+            Ok(account)
+        } else {
+            Err(DomainError::NotFound("account"))
+        }
+    }
+
+    /// The partner's accounts by id.
+    ///
+    /// # Errors
+    /// `Validation` for a bad cursor.
+    pub async fn partner_accounts(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        email: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Account>, DomainError> {
+        self.accounts(tenant, Some(&partner.id), email, cursor, limit).await
+    }
+
+    /// Edits one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound`, `Validation`, `EmailTaken`.
+    pub async fn partner_update_account(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        id: &str,
+        changes: AccountChanges,
+    ) -> Result<Account, DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        self.update_account(tenant, actor, &account.id, changes).await
+    }
+
+    /// Deletes one of the partner's accounts.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn partner_delete_account(&self, tenant: &Tenant, partner: &Partner, actor: &Actor, id: &str) -> Result<(), DomainError> {
+        let account = self.partner_account(tenant, partner, id).await?;
+        self.delete_account(tenant, actor, &account.id).await
+    }
+
+    /// Redeems a sign-in link for a session (once, even under concurrency).
+    ///
+    /// # Errors
+    /// `InvalidGrant` for an unknown or used link, `TokenExpired`.
+    pub async fn exchange_login_token(&self, tenant: &Tenant, token: &str) -> Result<(OpenedSession, String), DomainError> {
+        if !token.starts_with(LINK_TOKEN_PREFIX) || token.len() > 128 {
+            return Err(DomainError::InvalidGrant("the sign-in token is unknown"));
+        }
+        let (session, opened) = self.new_session(&tenant.env.id, "");
+        match self
+            .store
+            .redeem_login_token(&tenant.env.id, &token_hash(token), now_ms(), &session)
+            .await?
+        {
+            Redeemed::Ok { account_id, redirect } => Ok((
+                OpenedSession {
+                    user_id: account_id,
+                    ..opened
+                },
+                redirect,
+            )),
+            Redeemed::Unknown => Err(DomainError::InvalidGrant("the sign-in token is unknown")),
+            Redeemed::AlreadyUsed => Err(DomainError::InvalidGrant("the sign-in token was already used")),
+            Redeemed::Expired => Err(DomainError::TokenExpired),
+        }
+    }
+}
+
+/// Parses a partner-supplied account id (404 for anything that is not one).
+pub fn parse_account_id(raw: &str) -> Result<String, DomainError> {
+    parse_user_id("accountId", raw).map_err(|_| DomainError::NotFound("account"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_platform() {
+        assert!(parse_redirect("redirect", "/admin/purchase-plan?x=1").is_ok());
+        for bad in [
+            "https://evil.com",
+            "//evil.com",
+            "/\\evil.com",
+            "\\\\evil",
+            "javascript:alert(1)",
+            "",
+            "/a b",
+            "/\u{0}",
+        ] {
+            assert!(parse_redirect("redirect", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(
+            encode_component("/admin/purchase-plan?a=b&c"),
+            "%2Fadmin%2Fpurchase-plan%3Fa%3Db%26c"
+        );
+    }
+}
+
+/// One item of a batch import: exactly one of `password` and `password_hash`.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    pub email: String,
+    pub password: Option<Secret>,
+    /// A PHC / modular-crypt string: argon2id, argon2i, bcrypt or scrypt.
+    pub password_hash: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub redirect: Option<String>,
+}
+
+/// Largest argon2 cost accepted in an imported hash (so a login cannot be
+/// made to allocate gigabytes): 256 MiB, 16 passes, 16 lanes.
+fn argon2_cost_is_sane(phc: &str) -> bool {
+    argon2::password_hash::phc::PasswordHash::new(phc)
+        .ok()
+        .and_then(|h| argon2::Params::try_from(&h).ok())
+        .is_some_and(|p| p.m_cost() <= 256 * 1024 && p.t_cost() <= 16 && p.p_cost() <= 16)
+}
+
+/// Checks an imported hash without doing any expensive work.
+fn parse_imported_hash(raw: &str) -> Result<String, FieldError> {
+    let ok = match crate::infra::legacy_hash::classify(raw) {
+        Some(crate::infra::legacy_hash::HashFamily::Argon2) => argon2_cost_is_sane(raw),
+        Some(_) => true,
+        None => false,
+    };
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "passwordHash",
+            "invalid_password_hash",
+            "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string within the supported cost limits",
+        ))
+    }
+}
+
+/// A validated batch item, waiting for its password hash.
+struct Prepared {
+    email: Email,
+    first_name: String,
+    last_name: String,
+    redirect: String,
+    hash: Result<String, Secret>,
+}
+
+fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
+    let mut v = Validator::default();
+    let email = v.check(Email::parse("primaryEmail", &item.email));
+    let hash = match (item.password, item.password_hash) {
+        (Some(pw), None) => v.check(check_policy("password", &pw, Some(item.email.trim()))).map(|()| Err(pw)),
+        (None, Some(hash)) => v.check(parse_imported_hash(&hash)).map(Ok),
+        _ => {
+            v.push(FieldError::new(
+                "password",
+                "required",
+                "give exactly one of password and passwordHash",
+            ));
+            None
+        }
+    };
+    let first_name = optional_name(&mut v, "firstName", item.first_name.as_deref());
+    let last_name = optional_name(&mut v, "lastName", item.last_name.as_deref());
+    let redirect = item.redirect.as_deref().map(|r| v.check(parse_redirect("redirect", r)));
+    v.finish()?;
+    let (Some(email), Some(hash)) = (email, hash) else {
+        unreachable!("validated")
+    };
+    Ok(Prepared {
+        email,
+        first_name,
+        last_name,
+        redirect: redirect.flatten().unwrap_or_else(|| DEFAULT_REDIRECT.to_owned()),
+        hash,
+    })
+}
+
+impl Core {
+    /// Creates many accounts for a partner, each on its own: a bad item is
+    /// reported and skipped, the others are created in one transaction.
+    /// Passwords are hashed on all cores; imported hashes are stored as they
+    /// are and upgraded to argon2id at the first successful login.
+    pub async fn partner_batch_create(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        items: Vec<Result<BatchItem, DomainError>>,
+    ) -> Result<Vec<Result<SignInLink, DomainError>>, DomainError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut prepared: Vec<Result<Prepared, DomainError>> = items.into_iter().map(|i| i.and_then(prepare)).collect();
+        for p in prepared.iter_mut() {
+            if let Ok(item) = p
+                && !seen.insert(item.email.normalized())
+            {
+                *p = Err(DomainError::EmailTaken);
+            }
+        }
+        let to_hash: Vec<Secret> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok()?.hash.as_ref().err().cloned())
+            .collect();
+        let mut hashed = self.hasher.hash_many(to_hash).await.into_iter();
+        let now = now_ms();
+        let mut entries = Vec::new();
+        let mut outcomes: Vec<Result<SignInLink, DomainError>> = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let item = match p {
+                Ok(item) => item,
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            };
+            let password_hash = match item.hash {
+                Ok(imported) => imported,
+                Err(_) => match hashed.next() {
+                    Some(Ok(h)) => h,
+                    Some(Err(e)) => {
+                        outcomes.push(Err(e));
+                        continue;
+                    }
+                    None => {
+                        outcomes.push(Err(DomainError::Internal("missing hash".into())));
+                        continue;
+                    }
+                },
+            };
+            let account = Account {
+                id: uuid::Uuid::now_v7().to_string(),
+                env_id: tenant.env.id.clone(),
+                email: item.email.as_str().to_owned(),
+                name: PersonName {
+                    first_name: item.first_name,
+                    last_name: item.last_name,
+                },
+                password_hash,
+                partner_id: Some(partner.id.clone()),
+                created_at: now,
+                updated_at: now,
+            };
+            let (token, link) = self.new_link(tenant, &account.id, item.redirect, now);
+            let audit = AuditEvent::new(
+                actor,
+                tenant.instance.platform_id.as_str(),
+                Some(tenant.env.kind.as_str()),
+                "account.created",
+                &account.id,
+            )
+            .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
+            outcomes.push(Ok(link));
+            entries.push((outcomes.len() - 1, account, token, audit));
+        }
+        let rows: Vec<_> = entries.iter().map(|(_, a, t, e)| (a.clone(), t.clone(), e.clone())).collect();
+        let created = self.store.create_accounts_batch(&rows).await?;
+        for ((index, ..), ok) in entries.iter().zip(created) {
+            if !ok {
+                outcomes[*index] = Err(DomainError::EmailTaken);
+            }
+        }
+        Ok(outcomes)
+    }
+}

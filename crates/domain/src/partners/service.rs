@@ -1,0 +1,280 @@
+//! Partners and their API keys: the operator's commands, authentication of
+//! `x-api-key`, and rotation by the partner itself.
+
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use serde_json::json;
+
+use crate::app::Core;
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::{Millis, now_ms};
+use crate::error::{DomainError, FieldError};
+use crate::infra::secret::{Secret, token_hash};
+use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, generate_key_id, key_is_well_formed};
+use crate::tenancy::{EnvKind, Tenant};
+
+/// `last_used_at` is written at most this often per key, so a busy key does
+/// not turn every request into a database write.
+const TOUCH_EVERY: Duration = Duration::from_secs(10);
+/// Longest grace period of a rotation.
+pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A request authenticated by an API key.
+#[derive(Debug, Clone)]
+pub struct PartnerPrincipal {
+    pub key: ApiKey,
+    pub partner: Partner,
+}
+
+/// A newly issued key; `secret` is shown once.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: Secret,
+}
+
+/// When each key was last written as used (process-local).
+#[derive(Default)]
+pub(crate) struct KeyTouches(DashMap<String, Instant>);
+
+fn parse_partner_name(raw: &str) -> Result<String, FieldError> {
+    crate::accounts::parse_name_part("name", raw)
+}
+
+impl Core {
+    /// Creates a partner in state `pending`.
+    ///
+    /// # Errors
+    /// `Validation` for a bad name, `NotFound` for an unknown instance.
+    pub async fn create_partner(&self, actor: &Actor, platform_id: &str, kind: EnvKind, name: &str) -> Result<Partner, DomainError> {
+        let env = self.environment(platform_id, kind).await?;
+        let name = parse_partner_name(name).map_err(|e| DomainError::Validation(vec![e]))?;
+        let now = now_ms();
+        let partner = Partner {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: env.id,
+            platform_id: platform_id.to_owned(),
+            environment: kind,
+            name,
+            status: PartnerStatus::Pending,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "partner.created", &partner.id)
+            .with_detail(json!({ "name": partner.name }));
+        self.store.create_partner(&partner, &audit).await?;
+        Ok(partner)
+    }
+
+    /// # Errors
+    /// `NotFound("partner")`.
+    pub async fn partner(&self, id: &str) -> Result<Partner, DomainError> {
+        self.store.partner(id).await?.ok_or(DomainError::NotFound("partner"))
+    }
+
+    /// Partners of one instance environment, or of all.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown instance.
+    pub async fn partners(&self, scope: Option<(&str, EnvKind)>) -> Result<Vec<Partner>, DomainError> {
+        let env_id = match scope {
+            Some((platform_id, kind)) => Some(self.environment(platform_id, kind).await?.id),
+            None => None,
+        };
+        Ok(self.store.partners(env_id.as_deref()).await?)
+    }
+
+    /// Approves (`active`) or suspends a partner.
+    ///
+    /// # Errors
+    /// `NotFound("partner")`.
+    pub async fn set_partner_status(&self, actor: &Actor, id: &str, status: PartnerStatus) -> Result<Partner, DomainError> {
+        let mut partner = self.partner(id).await?;
+        let action = match status {
+            PartnerStatus::Active => "partner.approved",
+            PartnerStatus::Suspended => "partner.suspended",
+            PartnerStatus::Pending => "partner.reset_to_pending",
+        };
+        let audit = AuditEvent::new(actor, &partner.platform_id, Some(partner.environment.as_str()), action, &partner.id);
+        partner.status = status;
+        partner.updated_at = now_ms();
+        self.store
+            .set_partner_status(&partner.id, status, partner.updated_at, &audit)
+            .await?;
+        Ok(partner)
+    }
+
+    /// Issues a key for a partner (all scopes when none are given).
+    ///
+    /// # Errors
+    /// `Validation` for unknown scopes, `NotFound("partner")`.
+    pub async fn issue_api_key(
+        &self,
+        actor: &Actor,
+        partner_id: &str,
+        scopes: &[String],
+        expires_in: Option<Duration>,
+    ) -> Result<IssuedKey, DomainError> {
+        let partner = self.partner(partner_id).await?;
+        let mut parsed: Vec<Scope> = scopes
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, FieldError>>()
+            .map_err(|e| DomainError::Validation(vec![e]))?;
+        if parsed.is_empty() {
+            parsed = Scope::ALL.to_vec();
+        }
+        parsed.sort();
+        parsed.dedup();
+        let now = now_ms();
+        let issued = new_key(
+            &partner,
+            parsed.iter().map(|s| s.as_str().to_owned()).collect(),
+            now,
+            expires_in.map(|d| now + d.as_millis() as i64),
+        );
+        let audit = AuditEvent::new(
+            actor,
+            &partner.platform_id,
+            Some(partner.environment.as_str()),
+            "api_key.issued",
+            &issued.key.key_id,
+        )
+        .with_detail(json!({ "partner_id": partner.id, "scopes": issued.key.scopes, "expires_at": issued.key.expires_at }));
+        self.store.create_api_key(&issued.key, &audit).await?;
+        Ok(issued)
+    }
+
+    /// # Errors
+    /// `NotFound("partner")`.
+    pub async fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, DomainError> {
+        let partner = self.partner(partner_id).await?;
+        Ok(self.store.api_keys(&partner.id).await?)
+    }
+
+    /// Revokes a key; it is refused from the next request on.
+    ///
+    /// # Errors
+    /// `NotFound("api key")`.
+    pub async fn revoke_api_key(&self, actor: &Actor, key_id: &str) -> Result<ApiKey, DomainError> {
+        let key = self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))?;
+        let partner = self.partner(&key.partner_id).await?;
+        let audit = AuditEvent::new(
+            actor,
+            &partner.platform_id,
+            Some(partner.environment.as_str()),
+            "api_key.revoked",
+            key_id,
+        );
+        self.store.revoke_api_key(key_id, now_ms(), &audit).await?;
+        self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))
+    }
+
+    /// Authenticates an `x-api-key` presented to `tenant`. The partner's
+    /// status is checked by the caller, which answers `403` rather than `401`.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for a malformed, unknown, revoked, expired or
+    /// other-environment key.
+    pub async fn authenticate_api_key(&self, tenant: &Tenant, raw: &str) -> Result<PartnerPrincipal, DomainError> {
+        // The checksum refuses typos and garbage without a database lookup.
+        if !key_is_well_formed(raw, tenant.env.kind) {
+            return Err(DomainError::Unauthenticated);
+        }
+        let (key, partner) = self
+            .store
+            .api_key_by_hash(&token_hash(raw))
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        let now = now_ms();
+        if key.env_id != tenant.env.id || !key.is_live(now) {
+            return Err(DomainError::Unauthenticated);
+        }
+        self.touch_key(&key.key_id, now).await;
+        Ok(PartnerPrincipal { key, partner })
+    }
+
+    /// The stored key behind a presented value, whatever its state: used to
+    /// count refused requests against the key they name.
+    pub async fn identify_api_key(&self, raw: &str) -> Option<ApiKey> {
+        if !EnvKind::ALL.iter().any(|k| key_is_well_formed(raw, *k)) {
+            return None;
+        }
+        self.store
+            .api_key_by_hash(&token_hash(raw))
+            .await
+            .ok()
+            .flatten()
+            .map(|(key, _)| key)
+    }
+
+    async fn touch_key(&self, key_id: &str, now: Millis) {
+        let due = self.key_touches.0.get(key_id).is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
+        if due {
+            self.key_touches.0.insert(key_id.to_owned(), Instant::now());
+            if let Err(e) = self.store.touch_api_key(key_id, now).await {
+                tracing::warn!(error = %e, key_id, "could not record key use");
+            }
+        }
+    }
+
+    /// Rotation by the partner: a new key with the same scopes; the presented
+    /// key keeps working for `grace` (0 to 7 days), then fails.
+    ///
+    /// # Errors
+    /// `Validation` for a grace period out of range.
+    pub async fn rotate_api_key(
+        &self,
+        actor: &Actor,
+        principal: &PartnerPrincipal,
+        grace: Duration,
+    ) -> Result<(IssuedKey, Millis), DomainError> {
+        if grace > MAX_GRACE {
+            return Err(DomainError::invalid(
+                "gracePeriodSeconds",
+                "out_of_range",
+                "gracePeriodSeconds must be between 0 and 604800 (7 days)",
+            ));
+        }
+        let now = now_ms();
+        let old = &principal.key;
+        let issued = new_key(&principal.partner, old.scopes.clone(), now, old.expires_at);
+        // The old key retires at the end of the grace period (or earlier, if it was to end sooner).
+        let old_expires_at = [old.expires_at, old.retires_at]
+            .into_iter()
+            .flatten()
+            .fold(now + grace.as_millis() as i64, i64::min);
+        let partner = &principal.partner;
+        let audit = AuditEvent::new(
+            actor,
+            &partner.platform_id,
+            Some(partner.environment.as_str()),
+            "api_key.rotated",
+            &old.key_id,
+        )
+        .with_detail(json!({ "new_key_id": issued.key.key_id, "old_key_expires_at": old_expires_at }));
+        self.store.rotate_api_key(&old.key_id, old_expires_at, &issued.key, &audit).await?;
+        Ok((issued, old_expires_at))
+    }
+}
+
+fn new_key(partner: &Partner, scopes: Vec<String>, now: Millis, expires_at: Option<Millis>) -> IssuedKey {
+    let secret = generate_key(partner.environment);
+    let key = ApiKey {
+        key_id: generate_key_id(),
+        partner_id: partner.id.clone(),
+        env_id: partner.env_id.clone(),
+        key_hash: token_hash(&secret),
+        scopes,
+        created_at: now,
+        expires_at,
+        retires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    IssuedKey {
+        key,
+        secret: Secret::new(secret),
+    }
+}

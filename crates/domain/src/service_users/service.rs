@@ -1,0 +1,149 @@
+//! The operator's service-user commands.
+
+use serde_json::json;
+
+use crate::accounts::password::check_policy;
+use crate::app::Core;
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::now_ms;
+use crate::error::{DomainError, FieldError};
+use crate::infra::secret::{Secret, generate_password};
+use crate::service_users::ServiceUser;
+use crate::tenancy::EnvKind;
+
+/// 1 to 64 characters of letters, digits, `.`, `_`, `-` or `@`.
+fn parse_username(raw: &str) -> Result<String, FieldError> {
+    let ok = (1..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "username",
+            "invalid_username",
+            "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
+}
+
+fn parse_role(raw: &str) -> Result<String, FieldError> {
+    let ok = (1..=32).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_' || c == ':');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new("role", "invalid_role", format!("`{raw}` is not a valid role name")))
+    }
+}
+
+/// A password the operator gave, or one generated (and to be shown once).
+fn chosen_password(given: Option<Secret>) -> Result<(Secret, bool), DomainError> {
+    match given {
+        Some(pw) => {
+            check_policy("password", &pw, None).map_err(|e| DomainError::Validation(vec![e]))?;
+            Ok((pw, false))
+        }
+        None => Ok((generate_password(), true)),
+    }
+}
+
+impl Core {
+    /// Creates a service user; returns the password when it was generated.
+    ///
+    /// # Errors
+    /// `Validation` for bad input, `Conflict` for a taken username.
+    pub async fn create_service_user(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        kind: EnvKind,
+        username: &str,
+        roles: &[String],
+        password: Option<Secret>,
+    ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
+        let env = self.environment(platform_id, kind).await?;
+        let username = parse_username(username).map_err(|e| DomainError::Validation(vec![e]))?;
+        let mut roles: Vec<String> = roles
+            .iter()
+            .map(|r| parse_role(r))
+            .collect::<Result<_, _>>()
+            .map_err(|e| DomainError::Validation(vec![e]))?;
+        if roles.is_empty() {
+            roles.push("service".into());
+        }
+        let (password, generated) = chosen_password(password)?;
+        let now = now_ms();
+        let user = ServiceUser {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: env.id.clone(),
+            username,
+            password_hash: self.hasher.hash(&password).await?,
+            roles,
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.created", &user.id)
+            .with_detail(json!({ "username": user.username, "roles": user.roles }));
+        self.store.create_service_user(&user, &audit).await?;
+        Ok((user, generated.then_some(password)))
+    }
+
+    /// # Errors
+    /// `NotFound` for an unknown instance.
+    pub async fn service_users(&self, platform_id: &str, kind: EnvKind) -> Result<Vec<ServiceUser>, DomainError> {
+        let env = self.environment(platform_id, kind).await?;
+        Ok(self.store.service_users(&env.id).await?)
+    }
+
+    async fn service_user_named(&self, platform_id: &str, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
+        let env = self.environment(platform_id, kind).await?;
+        self.store
+            .service_user_by_name(&env.id, username)
+            .await?
+            .ok_or(DomainError::NotFound("service user"))
+    }
+
+    /// Disables a service user: new logins fail at once, existing tokens
+    /// within the settings ttl.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown user.
+    pub async fn disable_service_user(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        kind: EnvKind,
+        username: &str,
+    ) -> Result<ServiceUser, DomainError> {
+        let mut user = self.service_user_named(platform_id, kind, username).await?;
+        if user.disabled_at.is_none() {
+            user.disabled_at = Some(now_ms());
+            user.updated_at = now_ms();
+            let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", &user.id);
+            self.store.update_service_user(&user, &audit).await?;
+        }
+        self.auth.active.remove(&user.id);
+        Ok(user)
+    }
+
+    /// Sets a new password (generated when not given) and re-enables nothing:
+    /// a disabled user stays disabled.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown user, `Validation` for a weak password.
+    pub async fn reset_service_user_password(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        kind: EnvKind,
+        username: &str,
+        password: Option<Secret>,
+    ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
+        let mut user = self.service_user_named(platform_id, kind, username).await?;
+        let (password, generated) = chosen_password(password)?;
+        user.password_hash = self.hasher.hash(&password).await?;
+        user.updated_at = now_ms();
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.password_reset", &user.id);
+        self.store.update_service_user(&user, &audit).await?;
+        Ok((user, generated.then_some(password)))
+    }
+}

@@ -1,0 +1,29 @@
+//! Sign-in links: one-time tokens that open a session for an account.
+
+use crate::clock::Millis;
+
+pub mod store;
+
+/// A one-time sign-in link; only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginToken {
+    pub token_hash: String,
+    pub env_id: String,
+    pub account_id: String,
+    pub redirect: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The outcome of redeeming a sign-in link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The link was live and is now used; a session is open for the account.
+    Ok {
+        account_id: String,
+        redirect: String,
+    },
+    Unknown,
+    AlreadyUsed,
+    Expired,
+}

@@ -1,0 +1,17 @@
+//! What sign-in links need from storage.
+
+use async_trait::async_trait;
+
+use crate::accounts::Session;
+use crate::clock::Millis;
+use crate::signin_links::{LoginToken, Redeemed};
+use crate::store::StoreError;
+
+#[async_trait]
+pub trait SigninLinkStore: Send + Sync {
+    async fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
+    /// Marks a sign-in link used (once, even under concurrency) and opens
+    /// `session` for its account in the same transaction; `session.account_id`
+    /// is filled in from the link.
+    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+}

@@ -1,0 +1,325 @@
+//! Platform instances, their two environments, and feature flags.
+
+pub mod service;
+pub mod signing;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+/// A platform instance's identifier: lowercase letters, digits and `-`,
+/// 2 to 40 characters, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PlatformId(String);
+
+impl PlatformId {
+    /// # Errors
+    /// A `FieldError` naming the rule the input breaks.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let ok_chars = raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let starts = raw.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        if (2..=40).contains(&raw.len()) && ok_chars && starts {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "platform_id",
+                "invalid_platform_id",
+                "platform_id must be 2 to 40 lowercase letters, digits or '-', starting with a letter",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PlatformId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The two environments every instance has. Staging is the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvKind {
+    Staging,
+    Production,
+}
+
+impl EnvKind {
+    pub const ALL: [EnvKind; 2] = [EnvKind::Staging, EnvKind::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvKind::Staging => "staging",
+            EnvKind::Production => "production",
+        }
+    }
+}
+
+impl FromStr for EnvKind {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "staging" => Ok(EnvKind::Staging),
+            "production" => Ok(EnvKind::Production),
+            _ => Err(FieldError::new(
+                "environment",
+                "invalid_environment",
+                "environment must be `staging` or `production`",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for EnvKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Features an operator switches on per instance. All are off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Feature {
+    ClientAccounts,
+    Partners,
+    UserIntegration,
+    SelfSignup,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 4] = [
+        Feature::ClientAccounts,
+        Feature::Partners,
+        Feature::UserIntegration,
+        Feature::SelfSignup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::ClientAccounts => "client-accounts",
+            Feature::Partners => "partners",
+            Feature::UserIntegration => "user-integration",
+            Feature::SelfSignup => "self-signup",
+        }
+    }
+}
+
+impl FromStr for Feature {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Feature::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Feature::ALL.iter().map(|f| f.as_str()).collect();
+            FieldError::new(
+                "feature",
+                "unknown_feature",
+                format!("unknown feature `{s}`; known: {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+/// A region code such as `za` or `eu`: 2 to 16 lowercase letters, digits or `-`.
+pub fn parse_region(raw: &str) -> Result<String, FieldError> {
+    let ok = (2..=16).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            "region",
+            "invalid_region",
+            "region must be 2 to 16 lowercase letters, digits or '-'",
+        ))
+    }
+}
+
+/// The platform's own web app: an absolute http(s) URL without query or fragment.
+pub fn parse_app_url(raw: &str) -> Result<String, FieldError> {
+    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or("");
+        !host.is_empty() && !r.contains(['?', '#', ' ', '\\']) && r.chars().all(|c| c.is_ascii_graphic())
+    });
+    if ok && raw.len() <= 2048 {
+        Ok(raw.trim_end_matches('/').to_owned())
+    } else {
+        Err(FieldError::new(
+            "app_url",
+            "invalid_url",
+            "app_url must be an absolute http:// or https:// URL without query or fragment",
+        ))
+    }
+}
+
+/// A hostname an operator maps to an environment (lowercased, no port).
+pub fn parse_hostname(raw: &str) -> Result<String, FieldError> {
+    let host = raw.to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if ok {
+        Ok(host)
+    } else {
+        Err(FieldError::new(
+            "hostname",
+            "invalid_hostname",
+            format!("`{raw}` is not a valid hostname"),
+        ))
+    }
+}
+
+/// A browser origin allowed to call an environment (`https://host[:port]`).
+pub fn parse_origin(raw: &str) -> Result<String, FieldError> {
+    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        let (host, port) = r.split_once(':').unwrap_or((r, "1"));
+        parse_hostname(host).is_ok() && port.parse::<u16>().is_ok()
+    });
+    if ok {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        Err(FieldError::new(
+            "origin",
+            "invalid_origin",
+            format!("`{raw}` is not an origin like https://app.example.com[:port]"),
+        ))
+    }
+}
+
+/// A platform instance and its settings, shared by both environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    pub platform_id: PlatformId,
+    pub name: String,
+    pub region: String,
+    pub app_url: String,
+    pub features: Vec<String>,
+    /// Requests per minute per credential, by route template (`"POST /v1/client/login"`)
+    /// or `"default"`.
+    pub rate_limits: BTreeMap<String, u32>,
+    /// Sign-in link template; `None` means [`DEFAULT_LINK_TEMPLATE`].
+    pub link_template: Option<String>,
+    /// Lifetime of one-time sign-in links in seconds; `None` means 15 minutes.
+    pub login_link_ttl_secs: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The sign-in link template of an instance that has not set its own.
+pub const DEFAULT_LINK_TEMPLATE: &str = "{app_url}/tokenauth.html?token={token}&redirect={redirect}";
+/// Default lifetime of one-time sign-in links.
+pub const DEFAULT_LOGIN_LINK_TTL_SECS: i64 = 15 * 60;
+
+impl Instance {
+    pub fn link_template(&self) -> &str {
+        self.link_template.as_deref().unwrap_or(DEFAULT_LINK_TEMPLATE)
+    }
+
+    pub fn login_link_ttl_secs(&self) -> i64 {
+        self.login_link_ttl_secs.unwrap_or(DEFAULT_LOGIN_LINK_TTL_SECS)
+    }
+
+    pub fn has(&self, feature: Feature) -> bool {
+        self.features.iter().any(|f| f == feature.as_str())
+    }
+}
+
+/// One environment of an instance, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Environment {
+    pub id: String,
+    pub platform_id: PlatformId,
+    pub kind: EnvKind,
+    pub hostnames: Vec<String>,
+    pub cors_origins: Vec<String>,
+}
+
+/// A request's tenant: the instance settings plus the environment it addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub instance: Instance,
+    pub env: Environment,
+}
+
+impl Tenant {
+    /// # Errors
+    /// `FeatureDisabled` when the instance has not switched `feature` on.
+    pub fn require(&self, feature: Feature) -> Result<(), crate::DomainError> {
+        if self.instance.has(feature) {
+            Ok(())
+        } else {
+            Err(crate::DomainError::FeatureDisabled(feature.as_str()))
+        }
+    }
+
+    /// The canonical API host of this environment under `base_domain`.
+    pub fn canonical_host(&self, base_domain: &str) -> String {
+        canonical_host(&self.instance.platform_id, self.env.kind, base_domain)
+    }
+}
+
+/// `api.staging.<id>.<base>` or `api.<id>.<base>`.
+pub fn canonical_host(platform_id: &PlatformId, kind: EnvKind, base_domain: &str) -> String {
+    match kind {
+        EnvKind::Staging => format!("api.staging.{platform_id}.{base_domain}"),
+        EnvKind::Production => format!("api.{platform_id}.{base_domain}"),
+    }
+}
+
+/// Splits a canonical API host into the instance and environment it names.
+pub fn parse_canonical_host(host: &str, base_domain: &str) -> Option<(PlatformId, EnvKind)> {
+    let prefix = host.strip_suffix(base_domain)?.strip_suffix('.')?;
+    let rest = prefix.strip_prefix("api.")?;
+    let (kind, id) = match rest.strip_prefix("staging.") {
+        Some(id) => (EnvKind::Staging, id),
+        None => (EnvKind::Production, rest),
+    };
+    PlatformId::parse(id).ok().map(|p| (p, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_ids() {
+        assert!(PlatformId::parse("acme").is_ok());
+        assert!(PlatformId::parse("a1-b").is_ok());
+        for bad in ["a", "1abc", "Acme", "ac_me", "-ac", &"a".repeat(41)] {
+            assert!(PlatformId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_hosts_round_trip() {
+        let id = PlatformId::parse("acme").unwrap();
+        for kind in EnvKind::ALL {
+            let host = canonical_host(&id, kind, "localhost");
+            assert_eq!(parse_canonical_host(&host, "localhost"), Some((id.clone(), kind)));
+        }
+        assert_eq!(parse_canonical_host("api.staging.acme.example.com", "localhost"), None);
+        // "staging" itself is a valid platform id on production.
+        assert_eq!(
+            parse_canonical_host("api.staging.localhost", "localhost"),
+            Some((PlatformId::parse("staging").unwrap(), EnvKind::Production))
+        );
+    }
+
+    #[test]
+    fn urls_and_origins() {
+        assert_eq!(parse_app_url("https://app.acme.com/").unwrap(), "https://app.acme.com");
+        assert!(parse_app_url("javascript:alert(1)").is_err());
+        assert!(parse_origin("http://localhost:3000").is_ok());
+        assert!(parse_origin("https://a.com/path").is_err());
+    }
+}

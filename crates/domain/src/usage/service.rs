@@ -1,0 +1,371 @@
+//! Usage metering of partner API keys and anomaly alerts.
+//!
+//! Requests are counted in memory (a map increment on the request path) and
+//! flushed to the database by a background task every few seconds; a crash
+//! loses at most the counts since the last flush. After each flush the
+//! detector compares every active key's last five minutes with its trailing
+//! hour and raises alerts: a WARN log line, an audit event, a stored alert
+//! and, when configured, a signed POST to the operator's webhook, retried
+//! with backoff.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::app::Core;
+use crate::audit::{Actor, AuditEvent};
+use crate::clock::{Millis, now_ms, rfc3339};
+use crate::error::DomainError;
+use crate::partners::ApiKey;
+use crate::store::Store;
+use crate::usage::{Alert, KeyActivity, UsageRow, status_class};
+
+const MINUTE_MS: i64 = 60_000;
+/// The detection window and the trailing period it is compared with.
+const WINDOW_MS: i64 = 5 * MINUTE_MS;
+const TRAILING_MS: i64 = 60 * MINUTE_MS;
+
+/// When alerts fire, and how they are delivered.
+#[derive(Debug, Clone)]
+pub struct AlertPolicy {
+    /// Volume spike: the last 5 minutes exceed this many times the average
+    /// 5 minutes of the trailing hour…
+    pub volume_factor: f64,
+    /// …and at least this many requests.
+    pub volume_min: i64,
+    /// Error rate: the share of 401 and 429 answers in the last 5 minutes
+    /// exceeds this…
+    pub error_share: f64,
+    /// …over at least this many requests.
+    pub error_min: i64,
+    /// The same alert for the same key is not raised again within this time.
+    pub cooldown: Duration,
+    /// Webhook attempts per alert, and the first wait between them (doubling).
+    pub max_attempts: u32,
+    pub first_retry: Duration,
+}
+
+impl Default for AlertPolicy {
+    fn default() -> Self {
+        Self {
+            volume_factor: 5.0,
+            volume_min: 100,
+            error_share: 0.5,
+            error_min: 50,
+            cooldown: Duration::from_secs(15 * 60),
+            max_attempts: 5,
+            first_retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Delivers alert notifications outside the process (the operator's webhook).
+#[async_trait]
+pub trait AlertNotifier: Send + Sync {
+    /// One delivery attempt of a JSON body; `Err` says why it failed.
+    async fn send(&self, body: &[u8]) -> Result<(), String>;
+}
+
+/// The signature header value of a webhook body: `t=<unix seconds>,v1=<hex
+/// HMAC-SHA256 of "<t>.<body>" under the shared secret>`.
+pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MeterKey {
+    key_id: String,
+    partner_id: String,
+    env_id: String,
+    route: String,
+    class: &'static str,
+    minute: Millis,
+}
+
+/// In-memory counts waiting for the next flush, and alert cooldowns.
+#[derive(Default)]
+pub(crate) struct UsageMeter {
+    counts: DashMap<MeterKey, (i64, i64)>,
+    last_alert: DashMap<(String, &'static str), Instant>,
+}
+
+/// Buckets of a usage series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Granularity {
+    fn millis(self) -> i64 {
+        match self {
+            Granularity::Minute => MINUTE_MS,
+            Granularity::Hour => 60 * MINUTE_MS,
+            Granularity::Day => 24 * 60 * MINUTE_MS,
+        }
+    }
+}
+
+/// Requests in one bucket of a series.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UsagePoint {
+    pub start: Millis,
+    pub requests: i64,
+    pub status_2xx: i64,
+    pub status_3xx: i64,
+    pub status_4xx: i64,
+    pub status_5xx: i64,
+}
+
+/// Longest series a query may return.
+const MAX_POINTS: i64 = 10_000;
+
+impl Core {
+    /// Counts one request made with `key` (cheap: an in-memory increment).
+    pub fn record_usage(&self, key: &ApiKey, route: &str, status: u16) {
+        let now = now_ms();
+        let meter_key = MeterKey {
+            key_id: key.key_id.clone(),
+            partner_id: key.partner_id.clone(),
+            env_id: key.env_id.clone(),
+            route: route.to_owned(),
+            class: status_class(status),
+            minute: now - now.rem_euclid(MINUTE_MS),
+        };
+        let denied = i64::from(matches!(status, 401 | 429));
+        let mut entry = self.usage.counts.entry(meter_key).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 += denied;
+    }
+
+    /// Writes the counts gathered since the last flush.
+    ///
+    /// # Errors
+    /// Storage failures; the counts are put back for the next attempt.
+    pub async fn flush_usage(&self) -> Result<usize, DomainError> {
+        let keys: Vec<MeterKey> = self.usage.counts.iter().map(|e| e.key().clone()).collect();
+        let rows: Vec<UsageRow> = keys
+            .into_iter()
+            .filter_map(|k| self.usage.counts.remove(&k))
+            .map(|(k, (count, denied))| UsageRow {
+                key_id: k.key_id,
+                partner_id: k.partner_id,
+                env_id: k.env_id,
+                route: k.route,
+                status_class: k.class.to_owned(),
+                minute: k.minute,
+                count,
+                denied,
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        if let Err(e) = self.store.add_usage(&rows).await {
+            for r in rows {
+                let class = status_class(r.status_class[..1].parse::<u16>().unwrap_or(5) * 100);
+                let key = MeterKey {
+                    key_id: r.key_id,
+                    partner_id: r.partner_id,
+                    env_id: r.env_id,
+                    route: r.route,
+                    class,
+                    minute: r.minute,
+                };
+                let mut entry = self.usage.counts.entry(key).or_insert((0, 0));
+                entry.0 += r.count;
+                entry.1 += r.denied;
+            }
+            return Err(e.into());
+        }
+        Ok(rows.len())
+    }
+
+    /// A partner's requests per bucket in `[from, to)`, empty buckets included.
+    ///
+    /// # Errors
+    /// `Validation` for an empty or too long range.
+    pub async fn usage_series(
+        &self,
+        partner_id: &str,
+        from: Millis,
+        to: Millis,
+        granularity: Granularity,
+    ) -> Result<Vec<UsagePoint>, DomainError> {
+        let step = granularity.millis();
+        let start = from - from.rem_euclid(step);
+        if to <= from {
+            return Err(DomainError::invalid("to", "invalid_range", "`to` must be after `from`"));
+        }
+        if (to - start) / step > MAX_POINTS {
+            return Err(DomainError::invalid(
+                "granularity",
+                "too_many_points",
+                "the range holds more than 10000 buckets; use a coarser granularity",
+            ));
+        }
+        let mut points: Vec<UsagePoint> = (0..)
+            .map(|i| start + i * step)
+            .take_while(|s| *s < to)
+            .map(|s| UsagePoint {
+                start: s,
+                ..Default::default()
+            })
+            .collect();
+        for row in self.store.usage(partner_id, start, to).await? {
+            let Some(point) = points.get_mut(((row.minute - start) / step) as usize) else {
+                continue;
+            };
+            point.requests += row.count;
+            match row.status_class.as_str() {
+                "2xx" => point.status_2xx += row.count,
+                "3xx" => point.status_3xx += row.count,
+                "4xx" => point.status_4xx += row.count,
+                _ => point.status_5xx += row.count,
+            }
+        }
+        Ok(points)
+    }
+
+    /// Raises alerts for keys whose recent traffic is anomalous.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn detect_anomalies(&self) -> Result<Vec<Alert>, DomainError> {
+        let now = now_ms();
+        let activity = self.store.key_activity(now - WINDOW_MS - TRAILING_MS, now - WINDOW_MS).await?;
+        let mut raised = Vec::new();
+        for a in activity {
+            for (kind, detail) in self.anomalies(&a) {
+                let fresh = self
+                    .usage
+                    .last_alert
+                    .get(&(a.key_id.clone(), kind))
+                    .is_none_or(|t| t.elapsed() >= self.config.alerts.cooldown);
+                if fresh {
+                    self.usage.last_alert.insert((a.key_id.clone(), kind), Instant::now());
+                    raised.push(self.raise_alert(&a, kind, detail, now).await?);
+                }
+            }
+        }
+        Ok(raised)
+    }
+
+    fn anomalies(&self, a: &KeyActivity) -> Vec<(&'static str, serde_json::Value)> {
+        let policy = &self.config.alerts;
+        let mut found = Vec::new();
+        let trailing_average = a.trailing as f64 / (TRAILING_MS / WINDOW_MS) as f64;
+        if a.recent >= policy.volume_min && a.recent as f64 > policy.volume_factor * trailing_average {
+            found.push((
+                "volume_spike",
+                json!({ "requests_last_5_minutes": a.recent, "trailing_hour_average_per_5_minutes": trailing_average }),
+            ));
+        }
+        let share = a.recent_denied as f64 / a.recent.max(1) as f64;
+        if a.recent >= policy.error_min && share > policy.error_share {
+            found.push((
+                "error_rate",
+                json!({ "requests_last_5_minutes": a.recent, "denied_401_429": a.recent_denied, "share": share }),
+            ));
+        }
+        found
+    }
+
+    async fn raise_alert(&self, a: &KeyActivity, kind: &'static str, detail: serde_json::Value, now: Millis) -> Result<Alert, DomainError> {
+        let delivery = if self.notifier.is_some() { "pending" } else { "not_configured" };
+        let alert = Alert {
+            id: uuid::Uuid::now_v7().to_string(),
+            env_id: a.env_id.clone(),
+            partner_id: a.partner_id.clone(),
+            key_id: a.key_id.clone(),
+            kind: kind.to_owned(),
+            detail,
+            created_at: now,
+            delivery: delivery.to_owned(),
+            attempts: 0,
+            delivered_at: None,
+        };
+        tracing::warn!(alert_id = %alert.id, kind, key_id = %alert.key_id, partner_id = %alert.partner_id, detail = %alert.detail, "usage anomaly");
+        let partner = self.partner(&a.partner_id).await?;
+        let actor = Actor {
+            id: "system:usage-monitor".into(),
+            request_id: None,
+        };
+        let audit = AuditEvent::new(
+            &actor,
+            &partner.platform_id,
+            Some(partner.environment.as_str()),
+            "alert.raised",
+            &alert.key_id,
+        )
+        .with_detail(json!({ "alert_id": alert.id, "kind": kind, "detail": alert.detail }));
+        self.store.create_alert(&alert, &audit).await?;
+        if let Some(notifier) = &self.notifier {
+            let body = json!({
+                "id": alert.id, "type": format!("usage.{kind}"), "createdAt": rfc3339(now),
+                "platformId": partner.platform_id, "environment": partner.environment,
+                "partnerId": alert.partner_id, "keyId": alert.key_id, "detail": alert.detail,
+            });
+            tokio::spawn(deliver(
+                Arc::clone(&self.store),
+                Arc::clone(notifier),
+                alert.id.clone(),
+                body.to_string().into_bytes(),
+                self.config.alerts.clone(),
+            ));
+        }
+        Ok(alert)
+    }
+
+    /// Alerts, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, DomainError> {
+        Ok(self.store.alerts(limit).await?)
+    }
+}
+
+/// Posts one alert, retrying with doubling waits, and records the outcome.
+async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: String, body: Vec<u8>, policy: AlertPolicy) {
+    let mut wait = policy.first_retry;
+    for attempt in 1..=policy.max_attempts.max(1) {
+        match notifier.send(&body).await {
+            Ok(()) => {
+                let _ = store.set_alert_delivery(&id, "delivered", i64::from(attempt), Some(now_ms())).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(alert_id = %id, attempt, error = %e, "alert webhook delivery failed");
+                let _ = store.set_alert_delivery(&id, "pending", i64::from(attempt), None).await;
+                if attempt < policy.max_attempts {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+    }
+    let _ = store.set_alert_delivery(&id, "failed", i64::from(policy.max_attempts), None).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_is_stable() {
+        let sig = super::webhook_signature(b"secret", 1_700_000_000, b"{}");
+        assert!(sig.starts_with("t=1700000000,v1="));
+        assert_eq!(sig.len(), "t=1700000000,v1=".len() + 64);
+        assert_ne!(sig, super::webhook_signature(b"other", 1_700_000_000, b"{}"));
+    }
+}

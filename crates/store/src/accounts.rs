@@ -1,0 +1,186 @@
+//! Client accounts. A new password ends the account's sessions in the same
+//! transaction; uniqueness of emails is the unique index's job.
+
+use async_trait::async_trait;
+use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, PersonName, Session};
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::signin_links::LoginToken;
+use onramp_domain::store::{AccountStore, StoreError};
+use sqlx::AnyConnection;
+
+use crate::SqlStore;
+use crate::db::{R, Record, Sql, insert_audit};
+use crate::sessions::{delete_sessions, insert_session};
+use crate::signin_links::insert_login_token;
+
+const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, partner_id, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    env_id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    password_hash: String,
+    partner_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Record for AccountRow {
+    type Domain = Account;
+    fn into_domain(self) -> R<Account> {
+        Ok(Account {
+            id: self.id,
+            env_id: self.env_id,
+            email: self.email,
+            name: PersonName {
+                first_name: self.first_name,
+                last_name: self.last_name,
+            },
+            password_hash: self.password_hash,
+            partner_id: self.partner_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// What to do when an account's id or email is taken.
+enum OnDuplicate {
+    /// Fail with `StoreError::Conflict`.
+    Fail,
+    /// Insert nothing and report `false`.
+    Skip,
+}
+
+async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDuplicate) -> R<bool> {
+    let sql = match on_duplicate {
+        OnDuplicate::Fail => {
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        }
+        OnDuplicate::Skip => {
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        }
+    };
+    let inserted = sqlx::query(sql)
+        .bind(&a.env_id)
+        .bind(&a.id)
+        .bind(&a.email)
+        .bind(a.email.to_lowercase())
+        .bind(&a.name.first_name)
+        .bind(&a.name.last_name)
+        .bind(&a.password_hash)
+        .bind(a.partner_id.as_deref())
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .run(c)
+        .await?;
+    Ok(inserted == 1)
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_account(&self, a: &Account, session: Option<&Session>, link: Option<&LoginToken>, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            insert_account(c, a, OnDuplicate::Fail).await?;
+            if let Some(session) = session {
+                insert_session(c, session).await?;
+            }
+            if let Some(link) = link {
+                insert_login_token(c, link).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> R<Vec<bool>> {
+        self.audited(None, async |c| {
+            let mut created = Vec::with_capacity(entries.len());
+            for (a, token, audit) in entries {
+                let ok = insert_account(c, a, OnDuplicate::Skip).await?;
+                if ok {
+                    insert_login_token(c, token).await?;
+                    insert_audit(c, audit).await?;
+                }
+                created.push(ok);
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn account(&self, env_id: &str, id: &str) -> R<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND id = $2"));
+        sqlx::query(sql).bind(env_id).bind(id).optional::<AccountRow, _>(&self.pool).await
+    }
+
+    async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> R<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND email_normalized = $2"
+        ));
+        sqlx::query(sql)
+            .bind(env_id)
+            .bind(email_normalized)
+            .optional::<AccountRow, _>(&self.pool)
+            .await
+    }
+
+    async fn accounts(&self, env_id: &str, query: &AccountQuery) -> R<Vec<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND ($2 IS NULL OR email_normalized = $2)
+             AND ($3 IS NULL OR id > $3) AND ($5 IS NULL OR partner_id = $5) ORDER BY id LIMIT $4"
+        ));
+        sqlx::query(sql)
+            .bind(env_id)
+            .bind(query.email_normalized.as_deref())
+            .bind(query.after.as_deref())
+            .bind(i64::from(query.limit))
+            .bind(query.partner_id.as_deref())
+            .all::<AccountRow, _>(&self.pool)
+            .await
+    }
+
+    async fn update_account(&self, env_id: &str, id: &str, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "UPDATE accounts SET email = COALESCE($3, email), email_normalized = COALESCE($4, email_normalized),
+                 first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name),
+                 password_hash = COALESCE($7, password_hash), updated_at = $8
+                 WHERE env_id = $1 AND id = $2",
+            )
+            .bind(env_id)
+            .bind(id)
+            .bind(u.email.as_deref())
+            .bind(u.email.as_ref().map(|e| e.to_lowercase()))
+            .bind(u.first_name.as_deref())
+            .bind(u.last_name.as_deref())
+            .bind(u.password_hash.as_deref())
+            .bind(u.updated_at)
+            .expect_row(&mut *c)
+            .await?;
+            if u.password_hash.is_some() {
+                delete_sessions(c, env_id, id).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.account(env_id, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            delete_sessions(c, env_id, id).await?;
+            sqlx::query("DELETE FROM accounts WHERE env_id = $1 AND id = $2")
+                .bind(env_id)
+                .bind(id)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+}

@@ -1,0 +1,85 @@
+//! Remembered Idempotency-Keys.
+
+use async_trait::async_trait;
+use onramp_domain::idempotency::IdempotencyRecord;
+use onramp_domain::store::IdempotencyStore;
+
+use crate::SqlStore;
+use crate::db::{R, Record, Sql};
+
+#[derive(sqlx::FromRow)]
+struct IdempotencyRow {
+    env_id: String,
+    key_hash: String,
+    fingerprint: String,
+    status: i64,
+    body: Vec<u8>,
+    created_at: i64,
+}
+
+impl Record for IdempotencyRow {
+    type Domain = IdempotencyRecord;
+    fn into_domain(self) -> R<IdempotencyRecord> {
+        Ok(IdempotencyRecord {
+            env_id: self.env_id,
+            key_hash: self.key_hash,
+            fingerprint: self.fingerprint,
+            status: self.status,
+            body: self.body,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqlStore {
+    async fn claim_idempotency_key(&self, r: &IdempotencyRecord, expired_before: i64) -> R<Option<IdempotencyRecord>> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2 AND created_at < $3")
+            .bind(&r.env_id)
+            .bind(&r.key_hash)
+            .bind(expired_before)
+            .run(&self.pool)
+            .await?;
+        // The primary key decides which of two concurrent first requests wins.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (env_id, key_hash, fingerprint, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (env_id, key_hash) DO NOTHING",
+        )
+        .bind(&r.env_id)
+        .bind(&r.key_hash)
+        .bind(&r.fingerprint)
+        .bind(r.status)
+        .bind(r.body.as_slice())
+        .bind(r.created_at)
+        .run(&self.pool)
+        .await?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
+            .bind(&r.env_id)
+            .bind(&r.key_hash)
+            .optional::<IdempotencyRow, _>(&self.pool)
+            .await
+    }
+
+    async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> R<()> {
+        sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE env_id = $1 AND key_hash = $2")
+            .bind(env_id)
+            .bind(key_hash)
+            .bind(status)
+            .bind(body)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> R<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
+            .bind(env_id)
+            .bind(key_hash)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

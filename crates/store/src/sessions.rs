@@ -1,0 +1,111 @@
+//! Client sessions (only token hashes are stored) and the purge of expired
+//! rows.
+
+use async_trait::async_trait;
+use onramp_domain::accounts::Session;
+use onramp_domain::store::SessionStore;
+use sqlx::AnyConnection;
+
+use crate::db::{R, Record, Sql};
+use crate::{SqlStore, map_err};
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    token_hash: String,
+    env_id: String,
+    account_id: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl Record for SessionRow {
+    type Domain = Session;
+    fn into_domain(self) -> R<Session> {
+        Ok(Session {
+            token_hash: self.token_hash,
+            env_id: self.env_id,
+            account_id: self.account_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+pub(crate) async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, env_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&s.token_hash)
+        .bind(&s.env_id)
+        .bind(&s.account_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .run(c)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_sessions(c: &mut AnyConnection, env_id: &str, account_id: &str) -> R<()> {
+    sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND account_id = $2")
+        .bind(env_id)
+        .bind(account_id)
+        .run(c)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(&self, session: &Session) -> R<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_session(&mut conn, session).await
+    }
+
+    async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> R<bool> {
+        self.audited(None, async |c| {
+            // Taking the row first serialises this login with password changes.
+            let unchanged = sqlx::query(
+                "UPDATE accounts SET password_hash = COALESCE($4, password_hash) WHERE env_id = $1 AND id = $2 AND password_hash = $3",
+            )
+            .bind(&session.env_id)
+            .bind(&session.account_id)
+            .bind(verified_hash)
+            .bind(rehash)
+            .run(&mut *c)
+            .await?
+                == 1;
+            if unchanged {
+                insert_session(c, session).await?;
+            }
+            Ok(unchanged)
+        })
+        .await
+    }
+
+    async fn session(&self, env_id: &str, token_hash: &str) -> R<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2")
+            .bind(env_id)
+            .bind(token_hash)
+            .optional::<SessionRow, _>(&self.pool)
+            .await
+    }
+
+    async fn delete_session(&self, env_id: &str, token_hash: &str) -> R<bool> {
+        let deleted = sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND token_hash = $2")
+            .bind(env_id)
+            .bind(token_hash)
+            .run(&self.pool)
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn purge_expired(&self, now: i64, idempotency_before: i64) -> R<u64> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .run(&self.pool)
+            .await?;
+        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(idempotency_before)
+            .run(&self.pool)
+            .await?;
+        Ok(sessions + keys)
+    }
+}

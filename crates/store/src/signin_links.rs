@@ -1,0 +1,102 @@
+//! One-time sign-in links. The conditional UPDATE is what makes a link
+//! single-use under concurrency.
+
+use async_trait::async_trait;
+use onramp_domain::accounts::Session;
+use onramp_domain::signin_links::{LoginToken, Redeemed};
+use onramp_domain::store::SigninLinkStore;
+use sqlx::AnyConnection;
+
+use crate::db::{R, Record, Sql};
+use crate::sessions::insert_session;
+use crate::{SqlStore, map_err};
+
+/// What a successful claim returns.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    account_id: String,
+    redirect: String,
+}
+
+impl Record for ClaimedRow {
+    type Domain = (String, String);
+    fn into_domain(self) -> R<Self::Domain> {
+        Ok((self.account_id, self.redirect))
+    }
+}
+
+/// Why a link could not be claimed.
+#[derive(sqlx::FromRow)]
+struct UnclaimedRow {
+    used_at: Option<i64>,
+}
+
+impl Record for UnclaimedRow {
+    type Domain = Redeemed;
+    fn into_domain(self) -> R<Redeemed> {
+        Ok(if self.used_at.is_some() {
+            Redeemed::AlreadyUsed
+        } else {
+            Redeemed::Expired
+        })
+    }
+}
+
+pub(crate) async fn insert_login_token(c: &mut AnyConnection, t: &LoginToken) -> R<()> {
+    sqlx::query(
+        "INSERT INTO login_tokens (token_hash, env_id, account_id, redirect, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.env_id)
+    .bind(&t.account_id)
+    .bind(&t.redirect)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .run(c)
+    .await?;
+    Ok(())
+}
+
+/// Marks a live link used and opens the session; says why otherwise.
+async fn redeem(c: &mut AnyConnection, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+    let claimed = sqlx::query(
+        "UPDATE login_tokens SET used_at = $3 WHERE env_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
+         RETURNING account_id, redirect",
+    )
+    .bind(env_id)
+    .bind(token_hash)
+    .bind(now)
+    .optional::<ClaimedRow, _>(&mut *c)
+    .await?;
+    if let Some((account_id, redirect)) = claimed {
+        let session = Session {
+            account_id: account_id.clone(),
+            ..session.clone()
+        };
+        insert_session(c, &session).await?;
+        return Ok(Redeemed::Ok { account_id, redirect });
+    }
+    let why = sqlx::query("SELECT used_at FROM login_tokens WHERE env_id = $1 AND token_hash = $2")
+        .bind(env_id)
+        .bind(token_hash)
+        .optional::<UnclaimedRow, _>(c)
+        .await?;
+    Ok(why.unwrap_or(Redeemed::Unknown))
+}
+
+#[async_trait]
+impl SigninLinkStore for SqlStore {
+    async fn create_login_token(&self, token: &LoginToken) -> R<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_login_token(&mut conn, token).await
+    }
+
+    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let outcome = redeem(&mut tx, env_id, token_hash, now, session).await?;
+        if matches!(outcome, Redeemed::Ok { .. }) {
+            tx.commit().await.map_err(map_err)?;
+        }
+        Ok(outcome)
+    }
+}
