@@ -190,14 +190,15 @@ fn command_with(mut cmd: Command, lower: &[Lower]) -> CliResult<Command> {
             .no_binary_name(true)
             .arg(arg.env(None::<&str>).default_value(l.value.clone()));
         if let Err(e) = probe.try_get_matches_from(Vec::<OsString>::new()) {
+            // A secret's value never goes into a message (clap's own messages quote it).
+            if l.setting.secret {
+                return Err(config_error(format!("{}: invalid {}", l.origin, l.setting.key)));
+            }
             let why = std::error::Error::source(&e).map_or_else(|| clap_error(&e).message, ToString::to_string);
-            // A secret's value never goes into a message.
-            let shown = if l.setting.secret {
-                String::new()
-            } else {
-                format!(" `{}`", l.value)
-            };
-            return Err(config_error(format!("{}: invalid {}{shown}: {why}", l.origin, l.setting.key)));
+            return Err(config_error(format!(
+                "{}: invalid {} `{}`: {why}",
+                l.origin, l.setting.key, l.value
+            )));
         }
         let value = l.value.clone();
         let set = move |a: Arg| a.default_value(value);
