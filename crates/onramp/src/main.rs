@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use onramp::cli::context::{CliError, CliResult, Ctx, hash_cost};
+use onramp::cli::context::{CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
 use onramp::cli::{Cli, Command, audit, backup, copy, debug, instance, key, migrate, partner, service_user, signing_key, usage};
-use onramp::config::{FileSettings, warn_unknown_env};
+use onramp::config::warn_unknown_env;
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -22,23 +21,16 @@ async fn run(cli: Cli) -> CliResult {
     let global = cli.global;
     match cli.command {
         Command::Serve(args) => {
-            let (settings, log_format) = args.settings(&global)?;
-            init_logging(log_format, "info");
+            let settings = args.settings(&global)?;
+            init_logging(args.log_format, "info");
             warn_unknown_env();
-            let data_dir = global
-                .data_dir
-                .clone()
-                .or_else(|| FileSettings::load(global.config.as_deref()).ok().and_then(|f| f.data_dir));
-            onramp::cli::serve::run(settings, args.demo, data_dir).await
+            onramp::cli::serve::run(settings, args.demo, Some(global.data_dir)).await
         }
         Command::Copy(args) => {
             init_logging(LogFormat::Pretty, "warn");
             copy::run(global.json, args).await
         }
-        Command::Debug(cmd) => {
-            let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
-            debug::run(global.json, hash_cost(&global, &file), cmd)
-        }
+        Command::Debug(cmd) => debug::run(global.json, hash_cost(&global), cmd),
         command => {
             init_logging(LogFormat::Pretty, "warn");
             warn_unknown_env();
@@ -64,9 +56,15 @@ async fn run(cli: Cli) -> CliResult {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let json = cli.global.json;
-    match run(cli).await {
+    // The first parse answers --help and usage errors; the second adds the
+    // config file and `_FILE` variables (see `onramp::config`).
+    let first = onramp::config::command().get_matches();
+    let json = first.get_flag("json");
+    let result = match onramp::config::resolve(&first, std::env::args_os().collect()) {
+        Ok(cli) => run(cli).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Everything `serve` needs, already resolved from flags, env and file.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub database_url: String,
@@ -36,6 +36,27 @@ pub struct ServerSettings {
     pub demo_vendor: Option<onramp_web::DemoVendor>,
     /// Redis for rate limits shared by several nodes.
     pub redis_url: Option<String>,
+}
+
+// By hand, because the database and Redis URLs may carry passwords.
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("listen", &self.listen)
+            .field("database_url", &"[redacted]")
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("db_statement_timeout", &self.db_statement_timeout)
+            .field("core", &self.core)
+            .field("default_rate_limit", &self.default_rate_limit)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("usage_flush_interval", &self.usage_flush_interval)
+            .field("alert_webhook", &self.alert_webhook)
+            .field("metrics_token", &self.metrics_token)
+            .field("demo_vendor", &self.demo_vendor)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by servers).

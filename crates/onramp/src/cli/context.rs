@@ -1,6 +1,5 @@
 //! What operator commands share: settings, the store and the core.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +8,9 @@ use onramp_domain::app::{Core, CoreConfig};
 use onramp_domain::infra::hashing::HashCost;
 use onramp_domain::infra::secret::Secret;
 use onramp_store::{SqlStore, StoreOptions};
+use secrecy::ExposeSecret;
 
 use super::GlobalArgs;
-use crate::config::{FileSettings, pick};
 
 /// A failed command: its message and exit code.
 #[derive(Debug)]
@@ -44,30 +43,29 @@ impl From<DomainError> for CliError {
 
 pub type CliResult<T = ()> = Result<T, CliError>;
 
-/// Where the database is: `--database-url`, or SQLite in the data dir.
-pub fn database_url(global: &GlobalArgs, file: &FileSettings) -> CliResult<String> {
-    if let Some(url) = global.database_url.clone().or_else(|| file.database_url.clone()) {
-        return Ok(url);
+/// Where the database is: `database_url` from any layer, else SQLite in the
+/// data dir (created if missing).
+///
+/// # Errors
+/// A `config` error when the data dir cannot be created.
+pub fn database_url(global: &GlobalArgs) -> CliResult<String> {
+    if let Some(url) = &global.database_url {
+        return Ok(url.expose_secret().to_owned());
     }
-    if let Ok(path) = std::env::var("ONRAMP_DATABASE_URL_FILE") {
-        let url = std::fs::read_to_string(&path).map_err(|e| CliError::new("config", format!("cannot read {path}: {e}")))?;
-        return Ok(url.trim().to_owned());
-    }
-    let dir = pick(global.data_dir.clone(), file.data_dir.clone(), PathBuf::from("./onramp-data"));
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::new("config", format!("cannot create data dir {}: {e}", dir.display())))?;
+    let dir = &global.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| CliError::new("config", format!("cannot create data dir {}: {e}", dir.display())))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| CliError::new("config", format!("data dir {}: {e}", dir.display())))?;
     Ok(format!("sqlite://{}?mode=rwc", dir.join("onramp.db").display()))
 }
 
-/// The argon2id cost from flags, file or defaults.
-pub fn hash_cost(global: &GlobalArgs, file: &FileSettings) -> HashCost {
-    let d = HashCost::default();
+/// The argon2id cost the settings give.
+pub fn hash_cost(global: &GlobalArgs) -> HashCost {
     HashCost {
-        memory_kib: pick(global.hash_memory_kib, file.hash_memory_kib, d.memory_kib),
-        iterations: pick(global.hash_iterations, file.hash_iterations, d.iterations),
-        parallelism: pick(global.hash_parallelism, file.hash_parallelism, d.parallelism),
+        memory_kib: global.hash_memory_kib,
+        iterations: global.hash_iterations,
+        parallelism: global.hash_parallelism,
     }
 }
 
@@ -93,11 +91,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn open(global: &GlobalArgs) -> CliResult<Self> {
-        let file = FileSettings::load(global.config.as_deref()).map_err(|e| CliError::new("config", e))?;
-        let url = database_url(global, &file)?;
+        let url = database_url(global)?;
         let store = open_store(&url, 2, Duration::from_secs(10)).await?;
         let config = CoreConfig {
-            hash_cost: hash_cost(global, &file),
+            hash_cost: hash_cost(global),
             ..CoreConfig::default()
         };
         let core = Core::new(Arc::new(store.clone()), config)?;

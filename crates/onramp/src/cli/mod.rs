@@ -18,6 +18,8 @@ pub mod usage;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use onramp_domain::infra::hashing::HashCost;
+use secrecy::SecretString;
 
 /// Onramp: account provisioning and partner integration server.
 ///
@@ -32,30 +34,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand accepts.
+/// Options every subcommand accepts. The settings among them are declared
+/// here once, like the server's in `ServeArgs` (see [`crate::config`]).
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Directory of the embedded SQLite database [default: ./onramp-data]
-    #[arg(long, global = true, env = "ONRAMP_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database URL (sqlite://path); takes precedence over --data-dir
-    #[arg(long, global = true, env = "ONRAMP_DATABASE_URL", hide_env_values = true, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// TOML configuration file (keys as the long flags, in snake_case)
+    /// Directory of the embedded SQLite database
+    #[arg(long, global = true, env = "ONRAMP_DATA_DIR", value_name = "DIR", default_value = "./onramp-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (sqlite://path, or postgres://user@host/db for PostgreSQL); takes precedence over --data-dir [default: none, SQLite in the data dir]
+    #[arg(long, global = true, env = "ONRAMP_DATABASE_URL", hide_env_values = true, value_name = "URL", value_parser = crate::config::parse_secret)]
+    pub database_url: Option<SecretString>,
+    /// TOML configuration file (keys as the long flags, in snake_case) [default: none]
     #[arg(long, global = true, env = "ONRAMP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print exactly one JSON document on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// argon2id memory cost in KiB [default: 19456]
-    #[arg(long, global = true, env = "ONRAMP_HASH_MEMORY_KIB", value_name = "KIB")]
-    pub hash_memory_kib: Option<u32>,
-    /// argon2id iterations [default: 2]
-    #[arg(long, global = true, env = "ONRAMP_HASH_ITERATIONS", value_name = "N")]
-    pub hash_iterations: Option<u32>,
-    /// argon2id parallelism [default: 1]
-    #[arg(long, global = true, env = "ONRAMP_HASH_PARALLELISM", value_name = "N")]
-    pub hash_parallelism: Option<u32>,
+    /// argon2id memory cost in KiB
+    #[arg(long, global = true, env = "ONRAMP_HASH_MEMORY_KIB", value_name = "KIB", default_value_t = HashCost::default().memory_kib)]
+    pub hash_memory_kib: u32,
+    /// argon2id iterations
+    #[arg(long, global = true, env = "ONRAMP_HASH_ITERATIONS", value_name = "N", default_value_t = HashCost::default().iterations)]
+    pub hash_iterations: u32,
+    /// argon2id parallelism
+    #[arg(long, global = true, env = "ONRAMP_HASH_PARALLELISM", value_name = "N", default_value_t = HashCost::default().parallelism)]
+    pub hash_parallelism: u32,
 }
 
 #[derive(Debug, Subcommand)]

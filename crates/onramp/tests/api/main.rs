@@ -12,6 +12,7 @@ mod batch;
 mod cli;
 mod clients;
 mod concurrency;
+mod config;
 mod copy;
 mod docs;
 mod durability;
