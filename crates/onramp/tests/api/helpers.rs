@@ -860,20 +860,10 @@ pub fn query_param(url: &str, name: &str) -> String {
         .split('&')
         .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
         .unwrap_or_else(|| panic!("no query parameter {name} in {url}"));
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii");
-            out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad escape in {url}")));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf-8")
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .unwrap_or_else(|e| panic!("{name} in {url} is not UTF-8: {e}"))
+        .into_owned()
 }
 
 impl TestServer {
