@@ -56,3 +56,28 @@ impl AlertNotifier for WebhookNotifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::webhook_signature;
+
+    /// Receivers verify this header with their own HMAC code, so its bytes
+    /// must never change. Expected values computed independently with
+    /// Python: `hmac.new(secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()`.
+    #[test]
+    fn signature_matches_fixed_vectors() {
+        let body = br#"{"alert":"usage_burst","partner_id":"p_1"}"#;
+        assert_eq!(
+            webhook_signature(b"whsec-onramp-test", 1_700_000_000, body),
+            "t=1700000000,v1=8125b9079231f9821c76435fba35dd0e5a324853e4d91a5c9972c08b8109a947"
+        );
+        assert_eq!(
+            webhook_signature(b"secret", 1_700_000_000, b"{}"),
+            "t=1700000000,v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163"
+        );
+        assert_eq!(
+            webhook_signature(b"", 0, b""),
+            "t=0,v1=b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! modular crypt format (`$2a$`, `$2b$`, `$2y$`) and scrypt as a PHC string
 //! (`$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>`, as written by the
 //! RustCrypto `scrypt` crate and by passlib). argon2 hashes are verified by
-//! [`crate::hashing`]; [`classify`] recognises them too so that callers can
+//! [`crate::infra::hashing`]; [`classify`] recognises them too so that callers can
 //! route a stored hash to the right verifier.
 //!
 //! # Denial-of-service limits
@@ -104,7 +104,7 @@ fn parse_legacy(phc: &str) -> Option<Legacy> {
 }
 
 /// `$argon2id$` / `$argon2i$` PHC strings with parameters argon2 accepts, a
-/// salt and a hash (what [`crate::hashing`] needs to verify them).
+/// salt and a hash (what [`crate::infra::hashing`] needs to verify them).
 fn is_argon2(phc: &str) -> bool {
     if !(phc.starts_with("$argon2id$") || phc.starts_with("$argon2i$")) {
         return false;

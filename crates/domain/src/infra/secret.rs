@@ -47,12 +47,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// SHA-256 of a high-entropy token, hex-encoded: how tokens are stored.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Constant-time equality of two byte strings.
@@ -77,5 +72,23 @@ mod tests {
         assert_eq!(token_hash("x").len(), 64);
         assert_eq!(format!("{:?}", Secret::new("hunter22".into())), "[redacted]");
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd"));
+    }
+
+    /// Stored hashes must never change, or every key and session stops
+    /// working. Expected values computed independently with Python's
+    /// `hashlib.sha256(token.encode()).hexdigest()` (the first two are also
+    /// the FIPS 180-2 examples).
+    #[test]
+    fn token_hash_is_lowercase_hex_sha256() {
+        for (token, hash) in [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "onr_test_4bZkQv9XcL2mT7rW1yN8pE5sH3jK6dFa_1x9Q",
+                "24e97fed5cc568bd5299496ac8a1c49dac5c92f8e551a357561f9d8cc125457c",
+            ),
+        ] {
+            assert_eq!(token_hash(token), hash, "{token:?}");
+        }
     }
 }

@@ -59,12 +59,12 @@ pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn encode_component(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(raw, RESERVED).to_string()
 }
 
 fn optional_name(v: &mut Validator, field: &str, raw: Option<&str>) -> String {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::app::{Core, TtlCache};
@@ -176,7 +176,7 @@ impl Core {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn jwks(&self, tenant: &Tenant) -> Result<jsonwebtoken::jwk::JwkSet, DomainError> {
+    pub async fn jwks(&self, tenant: &Tenant) -> Result<crate::tenancy::signing::JwkSet, DomainError> {
         Ok(self.keyring(tenant).await?.jwks().clone())
     }
 }

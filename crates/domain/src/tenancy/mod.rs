@@ -141,21 +141,32 @@ pub fn parse_region(raw: &str) -> Result<String, FieldError> {
     }
 }
 
-/// The platform's own web app: an absolute http(s) URL without query or fragment.
+/// An absolute `http://` or `https://` URL parsed by the `url` crate (WHATWG),
+/// refusing what that parser would quietly repair: anything but printable
+/// ASCII (it drops tabs and newlines), backslashes (it reads them as `/`),
+/// a third slash after the scheme (it skips it), and credentials, which make
+/// `https://app.acme.com@evil.com` a link to evil.com.
+fn parse_http_url(raw: &str) -> Option<url::Url> {
+    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"))?;
+    let plain = raw.len() <= 2048 && raw.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') && !rest.starts_with('/');
+    if !plain {
+        return None;
+    }
+    let url = url::Url::parse(raw).ok()?;
+    (url.has_host() && url.username().is_empty() && url.password().is_none()).then_some(url)
+}
+
+/// The platform's own web app: an absolute http(s) URL without credentials,
+/// query or fragment. Returned in the parser's normal form (lowercase host,
+/// no default port), without a trailing slash.
 pub fn parse_app_url(raw: &str) -> Result<String, FieldError> {
-    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
-    let ok = rest.is_some_and(|r| {
-        let host = r.split('/').next().unwrap_or("");
-        !host.is_empty() && !r.contains(['?', '#', ' ', '\\']) && r.chars().all(|c| c.is_ascii_graphic())
-    });
-    if ok && raw.len() <= 2048 {
-        Ok(raw.trim_end_matches('/').to_owned())
-    } else {
-        Err(FieldError::new(
+    match parse_http_url(raw).filter(|u| u.query().is_none() && u.fragment().is_none()) {
+        Some(url) => Ok(url.as_str().trim_end_matches('/').to_owned()),
+        None => Err(FieldError::new(
             "app_url",
             "invalid_url",
             "app_url must be an absolute http:// or https:// URL without query or fragment",
-        ))
+        )),
     }
 }
 
@@ -178,21 +189,20 @@ pub fn parse_hostname(raw: &str) -> Result<String, FieldError> {
     }
 }
 
-/// A browser origin allowed to call an environment (`https://host[:port]`).
+/// A browser origin allowed to call an environment (`https://host[:port]`):
+/// nothing after the host and port, not even `/`. Returned as browsers send
+/// it in `Origin` (lowercase, no default port).
 pub fn parse_origin(raw: &str) -> Result<String, FieldError> {
-    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
-    let ok = rest.is_some_and(|r| {
-        let (host, port) = r.split_once(':').unwrap_or((r, "1"));
-        parse_hostname(host).is_ok() && port.parse::<u16>().is_ok()
-    });
-    if ok {
-        Ok(raw.to_ascii_lowercase())
-    } else {
-        Err(FieldError::new(
+    let authority = raw.split_once("://").map_or("", |(_, a)| a);
+    let bare = !authority.contains(['/', '?', '#']) && !authority.ends_with(':');
+    let origin = parse_http_url(raw).filter(|u| bare && u.host_str().is_some_and(|h| parse_hostname(h).is_ok()));
+    match origin {
+        Some(url) => Ok(url.origin().ascii_serialization()),
+        None => Err(FieldError::new(
             "origin",
             "invalid_origin",
             format!("`{raw}` is not an origin like https://app.example.com[:port]"),
-        ))
+        )),
     }
 }
 
@@ -321,5 +331,77 @@ mod tests {
         assert!(parse_app_url("javascript:alert(1)").is_err());
         assert!(parse_origin("http://localhost:3000").is_ok());
         assert!(parse_origin("https://a.com/path").is_err());
+    }
+
+    #[test]
+    fn app_urls_keep_paths_and_refuse_the_rest() {
+        for (raw, parsed) in [
+            ("https://app.acme.com", "https://app.acme.com"),
+            ("http://localhost:3000/app/", "http://localhost:3000/app"),
+            ("https://App.Acme.COM:443/Base", "https://app.acme.com/Base"),
+            ("https://127.0.0.1:8443/", "https://127.0.0.1:8443"),
+        ] {
+            assert_eq!(parse_app_url(raw).unwrap(), parsed, "{raw}");
+        }
+        for bad in [
+            "https://user@evil.com",
+            "https://user:pw@evil.com",
+            "https://:pw@evil.com",
+            "https://app.acme.com@evil.com",
+            "https://app.acme.com:443@evil.com/",
+            "https://app.acme.com/?",
+            "https://app.acme.com/?next=/x",
+            "https://app.acme.com/#",
+            "https://app.acme.com/#top",
+            "https:///evil.com",
+            "https:evil.com",
+            "https://evil.com\\@app.acme.com",
+            "https://app.acme.com/a b",
+            "https://app.acme.com/\tx",
+            "https://app.acme.com/é",
+            "https://",
+            "https://app.acme.com:99999",
+            "ftp://app.acme.com",
+            "HTTPS://app.acme.com",
+            "//app.acme.com",
+            "app.acme.com",
+        ] {
+            let err = parse_app_url(bad).expect_err(bad);
+            assert_eq!((err.field.as_str(), err.code), ("app_url", "invalid_url"), "{bad}");
+        }
+        assert!(parse_app_url(&format!("https://a.com/{}", "x".repeat(2040))).is_err());
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        for (raw, parsed) in [
+            ("https://app.example.com", "https://app.example.com"),
+            ("https://App.Example.com:8443", "https://app.example.com:8443"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ] {
+            assert_eq!(parse_origin(raw).unwrap(), parsed, "{raw}");
+        }
+        for bad in [
+            "https://user@app.example.com",
+            "https://user:pw@app.example.com",
+            "https://app.example.com@evil.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "https://app.example.com?x=1",
+            "https://app.example.com?",
+            "https://app.example.com#f",
+            "https://app.example.com:",
+            "https://app.example.com:+80",
+            "https://app.example.com:99999",
+            "https://[::1]:3000",
+            "https:///app.example.com",
+            "https://app_example.com",
+            "javascript:alert(1)",
+            "app.example.com",
+        ] {
+            let err = parse_origin(bad).expect_err(bad);
+            assert_eq!((err.field.as_str(), err.code), ("origin", "invalid_origin"), "{bad}");
+        }
     }
 }

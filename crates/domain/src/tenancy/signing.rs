@@ -1,19 +1,14 @@
 //! Service tokens: Ed25519 signing keys per environment and the JWTs they sign.
 
+mod jws;
+
 use std::collections::HashMap;
 
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
+use crate::clock::{Millis, now_ms};
 use crate::error::DomainError;
 use crate::infra::secret::{random_bytes, random_token};
-
-/// PKCS#8 v1 prefix for a raw 32-byte Ed25519 seed (RFC 8410).
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
 
 /// A signing key as stored. `seed` is the Ed25519 private key.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,20 +43,51 @@ impl SigningKey {
         }
     }
 
-    fn encoding_key(&self) -> EncodingKey {
-        let mut der = ED25519_PKCS8_PREFIX.to_vec();
-        der.extend_from_slice(&self.seed);
-        EncodingKey::from_ed_der(&der)
+    fn ed25519(&self) -> Result<ed25519_dalek::SigningKey, DomainError> {
+        let seed: &[u8; 32] = self
+            .seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| DomainError::Internal(format!("bad signing key {}: seed is not 32 bytes", self.kid)))?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(seed))
     }
+}
 
-    fn public_jwk(&self) -> Result<Jwk, DomainError> {
-        let mut jwk = Jwk::from_encoding_key(&self.encoding_key(), Algorithm::EdDSA)
-            .map_err(|e| DomainError::Internal(format!("bad signing key {}: {e}", self.kid)))?;
-        jwk.common.key_id = Some(self.kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
-        Ok(jwk)
+/// One public key of a JWK Set (RFC 7517, RFC 8037 `OKP`). The field order
+/// is part of the served document, pinned by a test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    pub public_key_use: String,
+    /// Always `EdDSA`.
+    pub alg: String,
+    pub kid: String,
+    /// Always `OKP`.
+    pub kty: String,
+    /// Always `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+}
+
+impl Jwk {
+    fn ed25519(kid: &str, key: &ed25519_dalek::VerifyingKey) -> Self {
+        Self {
+            public_key_use: "sig".into(),
+            alg: jws::ALG.into(),
+            kid: kid.to_owned(),
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: jws::b64(key.as_bytes()),
+        }
     }
+}
+
+/// The public keys of one environment, as `/.well-known/jwks.json` serves them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
 }
 
 /// The claims of a service token (CONVENTIONS §2).
@@ -85,12 +111,23 @@ pub struct ServiceClaims {
 /// The audience every service token carries.
 pub const AUDIENCE: &str = "onramp-api";
 
+/// Seconds of clock skew allowed past `exp`.
+const LEEWAY_SECS: i64 = 5;
+
+/// The protected header of every token we sign, in this field order.
+#[derive(Serialize)]
+struct Header<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    kid: &'a str,
+}
+
 /// The keys of one environment: the one that signs, and all that still verify.
 pub struct KeyRing {
-    signer: Option<(String, EncodingKey)>,
-    verifiers: HashMap<String, DecodingKey>,
+    signer: Option<(String, ed25519_dalek::SigningKey)>,
+    verifiers: HashMap<String, ed25519_dalek::VerifyingKey>,
     jwks: JwkSet,
-    validation: Validation,
+    issuer: String,
 }
 
 impl KeyRing {
@@ -108,25 +145,20 @@ impl KeyRing {
             .iter()
             .filter(|k| k.retired_at.is_none())
             .max_by_key(|k| k.created_at)
-            .map(|k| (k.kid.clone(), k.encoding_key()));
+            .map(|k| Ok::<_, DomainError>((k.kid.clone(), k.ed25519()?)))
+            .transpose()?;
         let mut verifiers = HashMap::new();
         let mut jwks = JwkSet { keys: Vec::new() };
         for key in live {
-            let jwk = key.public_jwk()?;
-            let dk = DecodingKey::from_jwk(&jwk).map_err(|e| DomainError::Internal(e.to_string()))?;
-            verifiers.insert(key.kid.clone(), dk);
-            jwks.keys.push(jwk);
+            let public = key.ed25519()?.verifying_key();
+            jwks.keys.push(Jwk::ed25519(&key.kid, &public));
+            verifiers.insert(key.kid.clone(), public);
         }
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
         Ok(Self {
             signer,
             verifiers,
             jwks,
-            validation,
+            issuer: issuer.to_owned(),
         })
     }
 
@@ -143,9 +175,14 @@ impl KeyRing {
             .signer
             .as_ref()
             .ok_or_else(|| DomainError::Internal("environment has no signing key".into()))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(kid.clone());
-        jsonwebtoken::encode(&header, claims, key).map_err(|e| DomainError::Internal(e.to_string()))
+        let header = Header {
+            typ: "JWT",
+            alg: jws::ALG,
+            kid,
+        };
+        let header = serde_json::to_vec(&header).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| DomainError::Internal(e.to_string()))?;
+        Ok(jws::sign(key, &header, &payload))
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry.
@@ -153,18 +190,21 @@ impl KeyRing {
     /// # Errors
     /// `Unauthenticated` for any token that does not verify.
     pub fn verify(&self, token: &str) -> Result<ServiceClaims, DomainError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| DomainError::Unauthenticated)?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(DomainError::Unauthenticated);
-        }
-        let key = header
-            .kid
-            .as_deref()
+        self.verify_at(token, now_ms() / 1000)
+    }
+
+    fn verify_at(&self, token: &str, now_secs: i64) -> Result<ServiceClaims, DomainError> {
+        let token = jws::parse(token).ok_or(DomainError::Unauthenticated)?;
+        let key = token
+            .kid()
             .and_then(|kid| self.verifiers.get(kid))
             .ok_or(DomainError::Unauthenticated)?;
-        jsonwebtoken::decode::<ServiceClaims>(token, key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|_| DomainError::Unauthenticated)
+        let payload = token.verify(key).ok_or(DomainError::Unauthenticated)?;
+        // Every claim is required: a token missing `exp`, `iss`, `aud` or
+        // `sub` does not deserialize.
+        let claims: ServiceClaims = serde_json::from_slice(&payload).map_err(|_| DomainError::Unauthenticated)?;
+        let valid = claims.exp >= now_secs - LEEWAY_SECS && claims.iss == self.issuer && claims.aud == AUDIENCE;
+        if valid { Ok(claims) } else { Err(DomainError::Unauthenticated) }
     }
 }
 
@@ -208,5 +248,170 @@ mod tests {
         // Past the ttl, the retired key is gone.
         let later = KeyRing::build(&[old, new], "iss", now + 120_000, 60_000).unwrap();
         assert_eq!(later.jwks().keys.len(), 1);
+    }
+
+    // A fixed key, claims and kid. The expected strings were produced
+    // independently, by the jsonwebtoken crate, so a change to the token or
+    // JWKS bytes that clients see cannot slip through.
+    const ISS: &str = "https://api.staging.acme.localhost";
+    const PINNED_JWKS: &str = r#"{"keys":[{"use":"sig","alg":"EdDSA","kid":"k_test","kty":"OKP","crv":"Ed25519","x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}]}"#;
+    const PINNED_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSIsImtpZCI6ImtfdGVzdCJ9.eyJyIjpbInNlcnZpY2UiLCJhZG1pbiJdLCJleHAiOjQxMDI0NDQ4MDAsImlhdCI6MTcwMDAwMDAwMCwic3ViIjoiMDE5MC11c2VyIiwicmVnIjoiZXUiLCJpc3MiOiJodHRwczovL2FwaS5zdGFnaW5nLmFjbWUubG9jYWxob3N0IiwiYXVkIjoib25yYW1wLWFwaSIsImp0aSI6Imp0aS0xIiwiZW52Ijoic3RhZ2luZyIsInBpZCI6ImFjbWUifQ.dogYHU59_GLOCNXpASK2mBO7FpWxRePoMlQOplj5l30pUBoRW4iRD4B_yTn2yC5q6AoPMLpRMHvlDSWjzNa4BQ";
+    const PINNED_EXP: i64 = 4_102_444_800;
+
+    fn fixed_key() -> SigningKey {
+        SigningKey {
+            kid: "k_test".into(),
+            env_id: "e".into(),
+            seed: (0u8..32).collect(),
+            created_at: 1,
+            retired_at: None,
+        }
+    }
+
+    fn fixed_ring() -> KeyRing {
+        KeyRing::build(&[fixed_key()], ISS, 1, 60_000).unwrap()
+    }
+
+    fn fixed_claims() -> ServiceClaims {
+        ServiceClaims {
+            r: vec!["service".into(), "admin".into()],
+            exp: PINNED_EXP,
+            iat: 1_700_000_000,
+            sub: "0190-user".into(),
+            reg: "eu".into(),
+            iss: ISS.into(),
+            aud: AUDIENCE.into(),
+            jti: "jti-1".into(),
+            env: "staging".into(),
+            pid: "acme".into(),
+        }
+    }
+
+    #[test]
+    fn signing_output_and_jwks_are_pinned() {
+        let ring = fixed_ring();
+        assert_eq!(serde_json::to_string(ring.jwks()).unwrap(), PINNED_JWKS);
+        assert_eq!(ring.sign(&fixed_claims()).unwrap(), PINNED_TOKEN);
+        assert_eq!(ring.verify(PINNED_TOKEN).unwrap(), fixed_claims());
+    }
+
+    /// `header.payload` signed by `mac`, the way a forger would build it.
+    fn forge(header: &serde_json::Value, payload: &[u8], mac: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+        let input = format!("{}.{}", jws::b64(header.to_string().as_bytes()), jws::b64(payload));
+        let signature = mac(input.as_bytes());
+        format!("{input}.{}", jws::b64(&signature))
+    }
+
+    fn hs256(secret: &[u8], input: &[u8]) -> Vec<u8> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(input);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    #[test]
+    fn forged_tokens_are_refused() {
+        let ring = fixed_ring();
+        let key = fixed_key().ed25519().unwrap();
+        let payload = serde_json::to_vec(&fixed_claims()).unwrap();
+        let eddsa = |header: serde_json::Value, payload: &[u8]| {
+            forge(&header, payload, |input| {
+                ed25519_dalek::Signer::sign(&key, input).to_bytes().to_vec()
+            })
+        };
+        // The forging helper itself makes tokens we accept.
+        let control = eddsa(serde_json::json!({ "alg": "EdDSA", "kid": "k_test" }), &payload);
+        assert_eq!(ring.verify(&control).unwrap(), fixed_claims());
+
+        let x = ring.jwks().keys[0].x.clone();
+        let (h, rest) = PINNED_TOKEN.split_once('.').unwrap();
+        let (p, s) = rest.split_once('.').unwrap();
+        let mut bad = vec![
+            ("alg none", format!("{}.{p}.", jws::b64(br#"{"alg":"none","kid":"k_test"}"#))),
+            ("alg none, typ JWT", format!("{}.{p}.", jws::b64(br#"{"typ":"JWT","alg":"none"}"#))),
+            ("no kid", eddsa(serde_json::json!({ "alg": "EdDSA" }), &payload)),
+            (
+                "wrong kid",
+                eddsa(serde_json::json!({ "alg": "EdDSA", "kid": "k_other" }), &payload),
+            ),
+            ("tampered payload", {
+                let mut claims = fixed_claims();
+                claims.r.push("owner".into());
+                format!("{h}.{}.{s}", jws::b64(&serde_json::to_vec(&claims).unwrap()))
+            }),
+            ("signature removed", format!("{h}.{p}.")),
+            ("bad base64 header", format!("{h}!.{p}.{s}")),
+            ("bad base64 payload", format!("{h}.{p}*.{s}")),
+            ("padded signature", format!("{h}.{p}.{s}==")),
+            (
+                "standard base64 alphabet",
+                format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/")),
+            ),
+            ("two parts", format!("{h}.{p}")),
+            ("four parts", format!("{h}.{p}.{s}.{s}")),
+            (
+                "crit header",
+                eddsa(
+                    serde_json::json!({ "alg": "EdDSA", "kid": "k_test", "crit": ["b64"], "b64": false }),
+                    &payload,
+                ),
+            ),
+            (
+                "payload not claims",
+                eddsa(serde_json::json!({ "alg": "EdDSA", "kid": "k_test" }), b"[]"),
+            ),
+            ("foreign key", {
+                let other = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+                forge(&serde_json::json!({ "alg": "EdDSA", "kid": "k_test" }), &payload, |input| {
+                    ed25519_dalek::Signer::sign(&other, input).to_bytes().to_vec()
+                })
+            }),
+        ];
+        // HMAC keyed with the public key, raw or as published (algorithm confusion).
+        for secret in [key.verifying_key().to_bytes().to_vec(), x.into_bytes()] {
+            for header in [
+                serde_json::json!({ "alg": "HS256", "kid": "k_test" }),
+                serde_json::json!({ "alg": "EdDSA", "kid": "k_test" }),
+            ] {
+                bad.push(("hmac with the public key", forge(&header, &payload, |input| hs256(&secret, input))));
+            }
+        }
+        for (what, token) in &bad {
+            assert!(ring.verify(token).is_err(), "{what} must be refused: {token}");
+        }
+    }
+
+    #[test]
+    fn claims_are_checked() {
+        let ring = fixed_ring();
+        let sign = |edit: fn(&mut ServiceClaims)| {
+            let mut claims = fixed_claims();
+            edit(&mut claims);
+            ring.sign(&claims).unwrap()
+        };
+        // `exp` with 5 seconds of leeway, no more.
+        assert!(ring.verify_at(PINNED_TOKEN, PINNED_EXP + 5).is_ok());
+        assert!(ring.verify_at(PINNED_TOKEN, PINNED_EXP + 6).is_err());
+        assert!(ring.verify(&sign(|c| c.exp = 1)).is_err());
+        assert!(ring.verify(&sign(|c| c.iss = "https://api.acme.localhost".into())).is_err());
+        assert!(ring.verify(&sign(|c| c.aud = "someone-else".into())).is_err());
+        // A claim missing altogether (here `exp`) is refused, not defaulted.
+        let key = fixed_key().ed25519().unwrap();
+        let mut claims = serde_json::to_value(fixed_claims()).unwrap();
+        claims.as_object_mut().unwrap().remove("exp");
+        let header = serde_json::json!({ "alg": "EdDSA", "kid": "k_test" });
+        let token = forge(&header, claims.to_string().as_bytes(), |input| {
+            ed25519_dalek::Signer::sign(&key, input).to_bytes().to_vec()
+        });
+        assert!(ring.verify(&token).is_err());
+    }
+
+    #[test]
+    fn malformed_stored_key_is_an_internal_error() {
+        let key = SigningKey {
+            seed: vec![1; 31],
+            ..fixed_key()
+        };
+        assert!(matches!(KeyRing::build(&[key], ISS, 1, 60_000), Err(DomainError::Internal(_))));
     }
 }

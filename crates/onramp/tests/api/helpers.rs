@@ -496,20 +496,23 @@ pub fn jwt_parts(token: &str) -> (Value, Value) {
     (header, payload)
 }
 
-/// The PKCS#8 DER of an Ed25519 seed (RFC 8410).
-pub fn ed25519_der(seed: &[u8]) -> Vec<u8> {
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-    ];
-    der.extend_from_slice(seed);
-    der
+/// A compact JWS of `header` and `claims`; `sign` gets the signing input
+/// (`header.payload`) and returns the raw signature.
+pub fn compact_jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signature = sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature))
 }
 
 /// Signs arbitrary claims with an Ed25519 seed, with `kid` in the header.
 pub fn sign_eddsa(seed: &[u8], kid: Option<&str>, claims: &Value) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_der(&ed25519_der(seed))).expect("sign")
+    use ed25519_dalek::Signer as _;
+    let key = ed25519_dalek::SigningKey::from_bytes(seed.try_into().expect("a 32-byte Ed25519 seed"));
+    let mut header = json!({ "typ": "JWT", "alg": "EdDSA" });
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    compact_jws(&header, claims, |input| key.sign(input).to_bytes().to_vec())
 }
 
 // ------------------------------------------------------- child processes
@@ -857,20 +860,10 @@ pub fn query_param(url: &str, name: &str) -> String {
         .split('&')
         .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
         .unwrap_or_else(|| panic!("no query parameter {name} in {url}"));
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii");
-            out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad escape in {url}")));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf-8")
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .unwrap_or_else(|e| panic!("{name} in {url} is not UTF-8: {e}"))
+        .into_owned()
 }
 
 impl TestServer {
