@@ -26,7 +26,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response
         platform_origin: demo.platform_origin.clone(),
         client_id: demo.app_id.clone(),
     };
-    let mut response = render(StatusCode::OK, &page, Vec::new());
+    let mut response = render(StatusCode::OK, &page);
     let csp = format!(
         "default-src 'self'; script-src 'self' {origin}; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         origin = demo.platform_origin

@@ -5,10 +5,11 @@
 //! scripts, no framing (see `security.rs`).
 
 mod assets;
+mod cookies;
 mod demo;
+mod extract;
 mod pages;
 mod security;
-mod session;
 mod views;
 
 use std::sync::Arc;
@@ -38,9 +39,9 @@ pub struct WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/account", get(pages::account::profile))
-        .route("/account/login", get(pages::account::login_form).post(pages::account::login))
-        .route("/account/signup", get(pages::account::signup_form).post(pages::account::signup))
-        .route("/account/logout", get(pages::account::logout_form).post(pages::account::logout))
+        .route("/account/login", get(pages::sign_in::login_form).post(pages::sign_in::login))
+        .route("/account/signup", get(pages::sign_in::signup_form).post(pages::sign_in::signup))
+        .route("/account/logout", get(pages::sign_in::logout_form).post(pages::sign_in::logout))
         .route("/account/profile", post(pages::account::update_profile))
         .route("/account/password", post(pages::account::change_password))
         .route("/account/developers", get(pages::developers::list).post(pages::developers::create))

@@ -1,22 +1,35 @@
 //! The page templates (askama: compile-time checked, auto-escaped).
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-/// Renders a template with a status and an optional `Set-Cookie`s.
-pub fn render(status: StatusCode, page: &impl Template, cookies: Vec<HeaderValue>) -> Response {
-    let mut response = match page.render() {
+/// Renders a template with a status. Cookies go beside it as response parts.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
-    };
-    for cookie in cookies {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
+}
+
+/// A page that only says something (unknown host, feature off, bad request).
+pub fn message(platform: &str, status: StatusCode, title: &str, text: &str) -> Response {
+    render(
+        status,
+        &Message {
+            platform: platform.to_owned(),
+            title: title.to_owned(),
+            message: text.to_owned(),
+        },
+    )
+}
+
+/// A `303 See Other` to a path on this host.
+pub fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
 #[derive(Template)]

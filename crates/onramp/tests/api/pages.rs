@@ -377,3 +377,101 @@ async fn form_posts_are_rate_limited_per_address() {
         assert_ne!(send(api.request(Method::GET, "/account/login")).await.status, 429);
     }
 }
+
+/// The attributes of a `Set-Cookie` value, without its `name=value`.
+fn cookie_attributes(set_cookie: &str) -> Vec<String> {
+    let mut attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_owned()).collect();
+    attributes.sort();
+    attributes
+}
+
+fn set_cookie<'a>(r: &'a Resp, name: &str) -> &'a str {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_http_only_lax_and_secure_behind_https() {
+    let w = world().await;
+    let api = w.fx.server.staging("acme").without_token();
+    let plain = send(api.request(Method::GET, "/account/login")).await;
+    assert_eq!(
+        cookie_attributes(set_cookie(&plain, "onramp_csrf")),
+        ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Lax"]
+    );
+    let https = send(api.request(Method::GET, "/account/login").header("x-forwarded-proto", "https")).await;
+    assert_eq!(
+        cookie_attributes(set_cookie(&https, "onramp_csrf")),
+        ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Lax", "Secure"]
+    );
+    // A page whose cookie is already set sets none.
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    b.get("/account/login").await;
+    assert!(b.get("/account/login").await.headers.get("set-cookie").is_none());
+    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let csrf = b.csrf();
+    let out = b.post("/account/logout", &[("csrf", &csrf)]).await;
+    out.expect(303);
+    assert_eq!(out.header("location"), Some("/account/login"));
+    let cleared = set_cookie(&out, "onramp_session");
+    assert!(cleared.starts_with("onramp_session=;"), "{cleared}");
+    assert_eq!(cookie_attributes(cleared), ["HttpOnly", "Max-Age=0", "Path=/", "SameSite=Lax"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_change_checks_the_current_one_and_renews_the_session() {
+    const NEW_PASSWORD: &str = "a-Fresh-passphrase-42";
+    let w = world().await;
+    let staging = || w.fx.server.staging("acme");
+    let mut b = Browser::new(staging());
+    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let mut elsewhere = Browser::new(staging());
+    elsewhere.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let csrf = b.csrf();
+    let change = |csrf: &str, current: &str, new: &str| {
+        [("csrf", csrf), ("current_password", current), ("new_password", new)].map(|(k, v)| (k, v.to_owned()))
+    };
+    let post = async |b: &mut Browser, form: [(&'static str, String); 3]| {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.post("/account/password", &form).await
+    };
+
+    let wrong = post(&mut b, change(&csrf, "not-my-password", NEW_PASSWORD)).await;
+    wrong.expect(400);
+    assert!(wrong.text.contains("The current password is wrong."));
+    let weak = post(&mut b, change(&csrf, CLIENT_PASSWORD, "short")).await;
+    weak.expect(400);
+    assert!(weak.text.contains("validation failed"), "{}", weak.text);
+    post(&mut b, change("", CLIENT_PASSWORD, NEW_PASSWORD)).await.expect(403);
+    elsewhere.get("/account").await.expect(200);
+
+    let old_session = b.cookies.iter().find(|(n, _)| n == "onramp_session").unwrap().1.clone();
+    let ok = post(&mut b, change(&csrf, CLIENT_PASSWORD, NEW_PASSWORD)).await;
+    ok.expect(200);
+    assert!(ok.text.contains("other sessions were signed out"));
+    let fresh = set_cookie(&ok, "onramp_session");
+    assert!(!fresh.contains(&old_session));
+    b.get("/account").await.expect(200);
+    let signed_out = elsewhere.get("/account").await;
+    signed_out.expect(303);
+    assert_eq!(signed_out.header("location"), Some("/account/login?next=/account"));
+    let mut stale = Browser::new(staging());
+    stale.cookies.push(("onramp_session".into(), old_session));
+    stale.get("/account").await.expect(303);
+
+    let mut with_old = Browser::new(staging());
+    with_old.get("/account/login").await;
+    let token = with_old.csrf();
+    let refused = with_old
+        .post(
+            "/account/login",
+            &[("csrf", &token), ("email", "ann@example.com"), ("password", CLIENT_PASSWORD)],
+        )
+        .await;
+    refused.expect(401);
+    Browser::new(staging()).sign_in("ann@example.com", NEW_PASSWORD).await;
+}

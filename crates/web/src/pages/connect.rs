@@ -3,24 +3,23 @@
 //! in if needed, asks for consent once, and posts the result to the opener
 //! at the registered origin only.
 
-use std::sync::Arc;
-
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
-use onramp_domain::infra::secret::Secret;
 use onramp_domain::integration::VendorApp;
+use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::provisioning::encode_component;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use super::account::{login_error, login_page, session_cookie};
-use super::{WebForm, csrf_failed, message, redirect, tenant};
+use super::sign_in::{login_error, login_page};
 use crate::WebState;
-use crate::session::{csrf, csrf_ok, signed_in};
-use crate::views::{self, render};
+use crate::cookies::Cookies;
+use crate::extract::{CsrfProtected, CsrfToken, PageTenant, SignedIn, WebForm, csrf_failed, csrf_matches};
+use crate::views::{self, message, redirect, render};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ConnectParams {
@@ -98,10 +97,10 @@ fn complete(tenant: &Tenant, c: &Checked, code: Option<Secret>, error: &str) -> 
         code: code.map(|s| s.expose().to_owned()).unwrap_or_default(),
         error: error.to_owned(),
     };
-    render(StatusCode::OK, &page, Vec::new())
+    render(StatusCode::OK, &page)
 }
 
-async fn grant_and_complete(state: &WebState, tenant: &Arc<Tenant>, account: &Account, c: &Checked) -> Response {
+async fn grant_and_complete(state: &WebState, tenant: &Tenant, account: &Account, c: &Checked) -> Response {
     let actor = Actor {
         id: format!("account:{}", account.id),
         request_id: None,
@@ -117,33 +116,62 @@ async fn grant_and_complete(state: &WebState, tenant: &Arc<Tenant>, account: &Ac
     }
 }
 
-pub async fn start(State(state): State<WebState>, headers: HeaderMap, Query(params): Query<ConnectParams>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+/// A form posted from the popup. Its app, origin and PKCE parameters are
+/// checked before its CSRF token, as for the popup itself.
+pub struct PopupForm<T> {
+    checked: Checked,
+    form: T,
+}
+
+/// A popup form: its token and the connect parameters it carries along.
+pub trait PopupFields: CsrfProtected {
+    /// The app, origin, state and PKCE challenge, as the popup was opened with.
+    fn params(&self) -> &ConnectParams;
+}
+
+impl<T: DeserializeOwned + PopupFields + Send> FromRequest<WebState> for PopupForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &WebState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let tenant = PageTenant::from_request_parts(&mut parts, state).await?;
+        let cookies = Cookies::from_headers(&parts.headers);
+        let WebForm(form) = WebForm::<T>::from_request(Request::from_parts(parts, body), state).await?;
+        let checked = check(state, &tenant, form.params()).await?;
+        if !csrf_matches(&cookies, form.csrf()) {
+            return Err(csrf_failed(&tenant));
+        }
+        Ok(Self { checked, form })
+    }
+}
+
+pub async fn start(
+    State(state): State<WebState>,
+    tenant: PageTenant,
+    me: Option<SignedIn>,
+    csrf: CsrfToken,
+    Query(params): Query<ConnectParams>,
+) -> Response {
     let checked = match check(&state, &tenant, &params).await {
         Ok(c) => c,
         Err(page) => return page,
     };
-    let (csrf, set) = csrf(&headers);
-    let cookies: Vec<_> = set.into_iter().collect();
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        let page = login_page(&tenant, csrf, None, String::new(), "/connect/login", checked.hidden());
-        return render(StatusCode::OK, &page, cookies);
+    let Some(me) = me else {
+        let page = login_page(&tenant, csrf.value(), None, String::new(), "/connect/login", checked.hidden());
+        return (csrf, render(StatusCode::OK, &page)).into_response();
     };
     // Consent is remembered: a second connect for a granted app skips the question.
-    if matches!(state.core.grant_of(&account.id, &checked.app.id).await, Ok(Some(_))) {
-        return grant_and_complete(&state, &tenant, &account, &checked).await;
+    if matches!(state.core.grant_of(&me.account.id, &checked.app.id).await, Ok(Some(_))) {
+        return grant_and_complete(&state, &tenant, &me.account, &checked).await;
     }
     let page = views::Consent {
         platform: tenant.instance.name.clone(),
-        csrf,
+        csrf: csrf.value(),
         app_name: checked.app.name.clone(),
-        email: account.email.clone(),
+        email: me.account.email.clone(),
         hidden: checked.hidden(),
     };
-    render(StatusCode::OK, &page, cookies)
+    (csrf, render(StatusCode::OK, &page)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -156,26 +184,19 @@ pub struct ConnectLogin {
     params: ConnectParams,
 }
 
-pub async fn login(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<ConnectLogin>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let checked = match check(&state, &tenant, &form.params).await {
-        Ok(c) => c,
-        Err(page) => return page,
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
-    }
+pub async fn login(
+    State(state): State<WebState>,
+    tenant: PageTenant,
+    cookies: Cookies,
+    PopupForm { checked, form }: PopupForm<ConnectLogin>,
+) -> Response {
     match state.core.client_login(&tenant, &form.email, &Secret::new(form.password)).await {
-        Ok(session) => redirect(&format!("/connect?{}", checked.query()), vec![session_cookie(&headers, &session)]),
+        Ok(session) => (cookies.open_session(&session), redirect(&format!("/connect?{}", checked.query()))).into_response(),
         Err(e) => {
             let (status, text) = login_error(&e);
             render(
                 status,
                 &login_page(&tenant, form.csrf, Some(text), form.email, "/connect/login", checked.hidden()),
-                Vec::new(),
             )
         }
     }
@@ -190,23 +211,31 @@ pub struct Decision {
     params: ConnectParams,
 }
 
-pub async fn decide(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<Decision>) -> Response {
-    let tenant = match tenant(&state, &headers).await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let checked = match check(&state, &tenant, &form.params).await {
-        Ok(c) => c,
-        Err(page) => return page,
-    };
-    if !csrf_ok(&headers, &form.csrf) {
-        return csrf_failed(&tenant.instance.name);
+csrf_field!(ConnectLogin, Decision);
+
+impl PopupFields for ConnectLogin {
+    fn params(&self) -> &ConnectParams {
+        &self.params
     }
-    let Some((account, _)) = signed_in(&state.core, &tenant, &headers).await else {
-        return redirect(&format!("/connect?{}", checked.query()), Vec::new());
+}
+
+impl PopupFields for Decision {
+    fn params(&self) -> &ConnectParams {
+        &self.params
+    }
+}
+
+pub async fn decide(
+    State(state): State<WebState>,
+    tenant: PageTenant,
+    me: Option<SignedIn>,
+    PopupForm { checked, form }: PopupForm<Decision>,
+) -> Response {
+    let Some(me) = me else {
+        return redirect(&format!("/connect?{}", checked.query()));
     };
     if form.decision == "allow" {
-        grant_and_complete(&state, &tenant, &account, &checked).await
+        grant_and_complete(&state, &tenant, &me.account, &checked).await
     } else {
         complete(&tenant, &checked, None, "access_denied")
     }

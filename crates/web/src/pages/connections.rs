@@ -1,17 +1,16 @@
 //! `/account/connections`: the apps a person granted access, and revoking them.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::Tenant;
-use serde::Deserialize;
 
-use super::{WebForm, signed_in_form, signed_in_page};
+use super::CsrfOnly;
 use crate::WebState;
-use crate::session::csrf;
+use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
 use crate::views::{self, ConnectionView, render};
 
 async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String, notice: Option<String>) -> views::Connections {
@@ -32,35 +31,19 @@ async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String
     }
 }
 
-pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let (tenant, account) = match signed_in_page(&state, &headers, "/account/connections").await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let (csrf, set) = csrf(&headers);
-    render(
-        StatusCode::OK,
-        &page(&state, &tenant, &account, csrf, None).await,
-        set.into_iter().collect(),
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+pub async fn list(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, csrf: CsrfToken) -> Response {
+    let page = page(&state, &tenant, &me.account, csrf.value(), None).await;
+    (csrf, render(StatusCode::OK, &page)).into_response()
 }
 
 pub async fn revoke(
     State(state): State<WebState>,
-    headers: HeaderMap,
+    tenant: PageTenant,
+    me: SignedIn,
     Path(app_id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
-    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/connections").await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+    let account = &me.account;
     let actor = Actor {
         id: format!("account:{}", account.id),
         request_id: None,
@@ -71,7 +54,6 @@ pub async fn revoke(
     };
     render(
         StatusCode::OK,
-        &page(&state, &tenant, &account, form.csrf, Some(notice.into())).await,
-        Vec::new(),
+        &page(&state, &tenant, account, form.csrf, Some(notice.into())).await,
     )
 }

@@ -1,18 +1,18 @@
 //! `/account/developers`: register apps, generate and reset their keys.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
 use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
-use super::{WebForm, redirect, signed_in_form, signed_in_page};
+use super::CsrfOnly;
 use crate::WebState;
-use crate::session::csrf;
-use crate::views::{self, AppView, render};
+use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
+use crate::views::{self, AppView, redirect, render};
 
 async fn page(
     state: &WebState,
@@ -48,17 +48,9 @@ fn actor(account: &Account) -> Actor {
     }
 }
 
-pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let (tenant, account) = match signed_in_page(&state, &headers, "/account/developers").await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let (csrf, set) = csrf(&headers);
-    render(
-        StatusCode::OK,
-        &page(&state, &tenant, &account, csrf, None, None).await,
-        set.into_iter().collect(),
-    )
+pub async fn list(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, csrf: CsrfToken) -> Response {
+    let page = page(&state, &tenant, &me.account, csrf.value(), None, None).await;
+    (csrf, render(StatusCode::OK, &page)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -69,11 +61,10 @@ pub struct NewApp {
     origins: String,
 }
 
-pub async fn create(State(state): State<WebState>, headers: HeaderMap, WebForm(form): WebForm<NewApp>) -> Response {
-    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/developers").await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+csrf_field!(NewApp);
+
+pub async fn create(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, CsrfForm(form): CsrfForm<NewApp>) -> Response {
+    let account = &me.account;
     let origins: Vec<String> = form
         .origins
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -82,56 +73,44 @@ pub async fn create(State(state): State<WebState>, headers: HeaderMap, WebForm(f
         .collect();
     match state
         .core
-        .register_app(&tenant, &account.id, &actor(&account), &form.name, &origins)
+        .register_app(&tenant, &account.id, &actor(account), &form.name, &origins)
         .await
     {
-        Ok(_) => redirect("/account/developers", Vec::new()),
+        Ok(_) => redirect("/account/developers"),
         Err(DomainError::Validation(errors)) => {
             let text = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
             render(
                 StatusCode::BAD_REQUEST,
-                &page(&state, &tenant, &account, form.csrf, Some(text), None).await,
-                Vec::new(),
+                &page(&state, &tenant, account, form.csrf, Some(text), None).await,
             )
         }
         Err(e) => render(
             StatusCode::SERVICE_UNAVAILABLE,
-            &page(&state, &tenant, &account, form.csrf, Some(e.to_string()), None).await,
-            Vec::new(),
+            &page(&state, &tenant, account, form.csrf, Some(e.to_string()), None).await,
         ),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// Generates or resets the key; the new key is shown on this response only.
 pub async fn reset_key(
     State(state): State<WebState>,
-    headers: HeaderMap,
+    tenant: PageTenant,
+    me: SignedIn,
     Path(app_id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
-    let (tenant, account) = match signed_in_form(&state, &headers, &form.csrf, "/account/developers").await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    match state.core.reset_vendor_key(&tenant, &account.id, &actor(&account), &app_id).await {
+    let account = &me.account;
+    match state.core.reset_vendor_key(&tenant, &account.id, &actor(account), &app_id).await {
         Ok((_, key)) => {
             let app = state.core.vendor_app(&tenant, &app_id).await.map(|a| a.name).unwrap_or_default();
             render(
                 StatusCode::OK,
-                &page(&state, &tenant, &account, form.csrf, None, Some((app, key.expose().to_owned()))).await,
-                Vec::new(),
+                &page(&state, &tenant, account, form.csrf, None, Some((app, key.expose().to_owned()))).await,
             )
         }
         Err(_) => render(
             StatusCode::NOT_FOUND,
-            &page(&state, &tenant, &account, form.csrf, Some("No such app.".into()), None).await,
-            Vec::new(),
+            &page(&state, &tenant, account, form.csrf, Some("No such app.".into()), None).await,
         ),
     }
 }

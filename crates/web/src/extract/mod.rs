@@ -1,0 +1,12 @@
+//! What a page handler needs before it can do its work, as extractors whose
+//! rejections are pages: the tenant of the host, the signed-in person, a
+//! form whose CSRF token matches its cookie. Each handler's signature says
+//! which of them it needs.
+
+mod forms;
+mod signed_in;
+mod tenant;
+
+pub use forms::{CsrfForm, CsrfProtected, CsrfToken, WebForm, csrf_failed, csrf_matches};
+pub use signed_in::SignedIn;
+pub use tenant::PageTenant;
