@@ -53,21 +53,26 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         id: "system:demo".into(),
         request_id: None,
     };
-    if core.instance(PLATFORM_ID).await.is_err() {
+    if core.tenancy().instance(PLATFORM_ID).await.is_err() {
         let new = NewInstance {
             platform_id: PLATFORM_ID.into(),
             name: "Demo platform".into(),
             region: "eu".into(),
             app_url: "http://localhost:3000".into(),
         };
-        core.create_instance(&actor, new).await?;
+        core.tenancy().create_instance(&actor, new).await?;
     }
     let features = [Feature::ClientAccounts, Feature::UserIntegration, Feature::SelfSignup].map(|f| f.as_str().to_owned());
-    core.set_features(&actor, PLATFORM_ID, &features, &[]).await?;
+    core.tenancy().set_features(&actor, PLATFORM_ID, &features, &[]).await?;
     let path = credentials_file(data_dir);
     let password = service_user_password(core, &actor, &path).await?;
     let tenant = core
-        .resolve_host(&core.host_of(&PlatformId::parse(PLATFORM_ID).expect("valid id"), EnvKind::Staging))
+        .tenancy()
+        .resolve_host(
+            &core
+                .tenancy()
+                .host_of(&PlatformId::parse(PLATFORM_ID).expect("valid id"), EnvKind::Staging),
+        )
         .await
         .map_err(CliError::from)?;
     let (_, person_password) = demo_person(core, &tenant, &actor, &path).await?;
@@ -76,22 +81,23 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
     let shop_owner = shop_owner(core, &tenant, &actor).await?;
     save(&path, &password, &person_password)?;
     let origin = format!("http://127.0.0.1:{port}");
-    let apps = core.vendor_apps(&tenant, &shop_owner).await?;
+    let apps = core.integration().vendor_apps(&tenant, &shop_owner).await?;
     let app = match apps.into_iter().find(|a| a.origins.contains(&origin)) {
         Some(app) => app,
         None => {
-            core.register_app(&tenant, &shop_owner, &actor, "Demo shop", std::slice::from_ref(&origin))
+            core.integration()
+                .register_app(&tenant, &shop_owner, &actor, "Demo shop", std::slice::from_ref(&origin))
                 .await?
         }
     };
-    let (_, key) = core.reset_vendor_key(&tenant, &shop_owner, &actor, &app.id).await?;
+    let (_, key) = core.integration().reset_vendor_key(&tenant, &shop_owner, &actor, &app.id).await?;
     eprintln!(
         "\nDemo instance `{PLATFORM_ID}` (staging) answers at http://localhost:{port} and http://api.staging.{PLATFORM_ID}.{}:{port}\n\
          Service user: {SERVICE_USER}\nPassword:     {}\n\
          Demo person:  {PERSON_EMAIL} / {}\n\
          Demo shop:    open http://127.0.0.1:{port}/demo/vendor and click \"Sign up with Demo platform\"\n\
          (credentials also in {}; `source` it in a shell)\n",
-        core.config.base_domain,
+        core.config().base_domain,
         password.expose(),
         person_password.expose(),
         path.display()
@@ -106,7 +112,14 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
 /// The account that owns the demo shop app; nobody knows its password.
 async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<String> {
     const OWNER: &str = "demo.shop.owner@example.com";
-    if let Some(account) = core.accounts(tenant, None, Some(OWNER), None, 1).await?.items.into_iter().next() {
+    if let Some(account) = core
+        .accounts()
+        .list(tenant, None, Some(OWNER), None, 1)
+        .await?
+        .items
+        .into_iter()
+        .next()
+    {
         return Ok(account.id);
     }
     let signup = Signup {
@@ -116,21 +129,23 @@ async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<St
         last_name: "Shop".into(),
         password: generate_password(),
     };
-    Ok(core.signup(tenant, actor, signup).await?.user_id)
+    Ok(core.accounts().signup(tenant, actor, signup).await?.user_id)
 }
 
 async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliResult<Secret> {
-    let users = core.service_users(PLATFORM_ID, EnvKind::Staging).await?;
+    let users = core.service_users().service_users(PLATFORM_ID, EnvKind::Staging).await?;
     let exists = users.iter().any(|u| u.username == SERVICE_USER);
     let generated = match (exists, saved(path, "ONRAMP_DEMO_PASSWORD")) {
         (true, Some(saved)) => return Ok(saved),
         (true, None) => {
-            core.reset_service_user_password(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
+            core.service_users()
+                .reset_service_user_password(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
                 .await?
                 .1
         }
         (false, _) => {
-            core.create_service_user(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
+            core.service_users()
+                .create_service_user(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
                 .await?
                 .1
         }
@@ -141,7 +156,8 @@ async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliRe
 /// The demo person's account id and password (generated once, kept in demo.env).
 async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -> CliResult<(String, Secret)> {
     let existing = core
-        .accounts(tenant, None, Some(PERSON_EMAIL), None, 1)
+        .accounts()
+        .list(tenant, None, Some(PERSON_EMAIL), None, 1)
         .await?
         .items
         .into_iter()
@@ -155,7 +171,7 @@ async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -
                 password: Some(pw.clone()),
                 ..AccountChanges::default()
             };
-            core.update_account(tenant, actor, &account.id, changes).await?;
+            core.accounts().update_account(tenant, actor, &account.id, changes).await?;
             Ok((account.id, pw))
         }
         (None, _) => {
@@ -167,7 +183,7 @@ async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -
                 last_name: "Demo".into(),
                 password: pw.clone(),
             };
-            let opened = core.signup(tenant, actor, signup).await?;
+            let opened = core.accounts().signup(tenant, actor, signup).await?;
             Ok((opened.user_id, pw))
         }
     }

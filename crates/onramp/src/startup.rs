@@ -78,6 +78,8 @@ fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
 pub struct Running {
     pub addr: SocketAddr,
     pub core: Arc<Core>,
+    /// The database, for tests that inspect or arrange rows directly.
+    pub store: SqlStore,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -95,7 +97,7 @@ impl Running {
 ///
 /// # Errors
 /// A message saying what could not be opened.
-pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>), String> {
+pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     let options = StoreOptions {
         url: settings.database_url.clone(),
         max_connections: settings.db_max_connections,
@@ -104,15 +106,27 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
     crate::webhook::install_crypto_provider();
-    let mut core = Core::new(Arc::new(store.clone()), settings.core.clone()).map_err(|e| e.to_string())?;
-    if let Some(url) = &settings.redis_url {
-        let redis = Arc::new(crate::redis_limits::RedisLimiter::new(url)?);
-        core.share_login_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(redis)));
+    // One Redis client serves both the rate limiter and the login throttle.
+    let redis = match &settings.redis_url {
+        Some(url) => Some(Arc::new(crate::redis_limits::RedisLimiter::new(url)?)),
+        None => None,
+    };
+    let mut builder = Core::builder(Arc::new(store.clone()), settings.core.clone());
+    if let Some(redis) = &redis {
+        builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }
     if let Some((url, secret)) = &settings.alert_webhook {
-        core.notifier = Some(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
+        builder = builder.notifier(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
     }
-    Ok((store, Arc::new(core)))
+    let core = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    Ok(Opened { store, core, redis })
+}
+
+/// An open database, the core over it, and the shared Redis client if any.
+pub struct Opened {
+    pub store: SqlStore,
+    pub core: Arc<Core>,
+    redis: Option<Arc<crate::redis_limits::RedisLimiter>>,
 }
 
 /// Binds the listener and serves in the background.
@@ -120,18 +134,20 @@ pub async fn open_core(settings: &ServerSettings) -> Result<(SqlStore, Arc<Core>
 /// # Errors
 /// A message when the database cannot be opened or the address bound.
 pub async fn start(settings: ServerSettings) -> Result<Running, String> {
-    let (store, core) = open_core(&settings).await?;
-    start_with(settings, store, core).await
+    let opened = open_core(&settings).await?;
+    start_with(settings, opened).await
 }
 
 /// Like [`start`], with a store and core already open.
 ///
 /// # Errors
 /// A message when the address cannot be bound.
-pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Core>) -> Result<Running, String> {
+pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Running, String> {
+    let Opened { store, core, redis } = opened;
+    let store_handle = store.clone();
     let mut limits = RateLimits::new(settings.default_rate_limit);
-    if let Some(url) = &settings.redis_url {
-        limits = limits.with_shared(Arc::new(crate::redis_limits::RedisLimiter::new(url)?));
+    if let Some(redis) = redis {
+        limits = limits.with_shared(redis);
     }
     let limits = Arc::new(limits);
     let form_limits = Arc::clone(&limits);
@@ -178,13 +194,19 @@ pub async fn start_with(settings: ServerSettings, store: SqlStore, core: Arc<Cor
         }
         sweeper.abort();
         meter.abort();
-        if let Err(e) = flush_core.flush_usage().await {
+        if let Err(e) = flush_core.usage().flush_usage().await {
             tracing::warn!(error = %e, "final usage flush failed");
         }
         store.close().await;
         tracing::info!("database closed");
     });
-    Ok(Running { addr, core, stop, task })
+    Ok(Running {
+        addr,
+        core,
+        store: store_handle,
+        stop,
+        task,
+    })
 }
 
 /// Writes usage counts and checks for anomalies every `interval`.
@@ -193,7 +215,7 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match core.flush_usage().await {
+        match core.usage().flush_usage().await {
             Ok(0) => continue,
             Ok(_) => {}
             Err(e) => {
@@ -201,7 +223,7 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
                 continue;
             }
         }
-        if let Err(e) = core.detect_anomalies().await {
+        if let Err(e) = core.usage().detect_anomalies().await {
             tracing::warn!(error = %e, "anomaly detection failed");
         }
     }
@@ -217,7 +239,7 @@ async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
         if round % 10 == 0 {
             let now = onramp_domain::clock::now_ms();
             let keep = onramp_domain::idempotency::service::KEY_LIFETIME.as_millis() as i64;
-            match core.store.purge_expired(now, now - keep).await {
+            match core.accounts().purge_expired(now, now - keep).await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sessions and idempotency keys"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired rows failed"),

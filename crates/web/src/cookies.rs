@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponseParts, ResponseParts};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use onramp_domain::clock::now_ms;
 use onramp_domain::accounts::service::OpenedSession;
+use onramp_domain::clock::now_ms;
 
 /// The client session token of the signed-in person.
 pub const SESSION_COOKIE: &str = "onramp_session";

@@ -17,7 +17,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let tenant = match state.core.resolve_host(host).await {
+    let tenant = match state.core.tenancy().resolve_host(host).await {
         Ok(t) => t,
         Err(_) => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
@@ -52,9 +52,13 @@ pub async fn exchange(State(state): State<WebState>, headers: HeaderMap, Json(bo
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let result = async {
-        let tenant = state.core.resolve_host(host).await?;
-        let app = state.core.authenticate_vendor_key(&tenant, demo.key.expose()).await?;
-        state.core.exchange_code(&tenant, &app, &body.code, &body.code_verifier).await
+        let tenant = state.core.tenancy().resolve_host(host).await?;
+        let app = state.core.integration().authenticate_vendor_key(&tenant, demo.key.expose()).await?;
+        state
+            .core
+            .integration()
+            .exchange_code(&tenant, &app, &body.code, &body.code_verifier)
+            .await
     }
     .await;
     match result {

@@ -7,13 +7,15 @@ use serde_json::json;
 use crate::accounts::password::check_policy;
 use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
 use crate::accounts::{AccountQuery, AccountUpdate, Session};
-use crate::app::{Core, Page};
+use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms};
 use crate::error::{DomainError, Validator};
+use crate::infra::hashing::PasswordHasher;
 use crate::infra::hashing::Verified;
 use crate::infra::secret::{Secret, random_token, token_hash};
-use crate::store::StoreError;
+use crate::infra::throttle::LoginThrottle;
+use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
 
 /// Prefix of client session tokens.
@@ -45,7 +47,36 @@ pub struct AccountChanges {
     pub password: Option<Secret>,
 }
 
-impl Core {
+/// Client accounts and their sessions.
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    config: Arc<CoreConfig>,
+    hasher: Arc<PasswordHasher>,
+    throttle: Arc<LoginThrottle>,
+    /// Accounts by (environment id, account id).
+    cache: ReadCache<(String, String), Arc<Account>>,
+}
+
+impl Accounts {
+    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>, hasher: Arc<PasswordHasher>, throttle: Arc<LoginThrottle>) -> Self {
+        Self {
+            cache: ReadCache::new(config.account_cache_ttl),
+            store,
+            config,
+            hasher,
+            throttle,
+        }
+    }
+
+    /// Deletes expired sessions, and idempotency keys created before
+    /// `idempotency_before`; returns how many rows went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, DomainError> {
+        Ok(self.store.purge_expired(now, idempotency_before).await?)
+    }
+
     pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
         let now = now_ms();
@@ -146,7 +177,7 @@ impl Core {
             .open_session_checked(&session, &account.password_hash, rehash.as_deref())
             .await;
         if rehash.is_some() {
-            self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+            self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         }
         if !opened_session? {
             // The password changed while this login was verifying the old one.
@@ -184,7 +215,7 @@ impl Core {
         let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
         let key = (tenant.env.id.clone(), id);
         let found = self
-            .accounts
+            .cache
             .get_or_load(&key, async || {
                 Ok::<_, DomainError>(self.store.account(&key.0, &key.1).await?.map(Arc::new))
             })
@@ -196,7 +227,7 @@ impl Core {
     ///
     /// # Errors
     /// `Validation` for a malformed cursor or limit.
-    pub async fn accounts(
+    pub async fn list(
         &self,
         tenant: &Tenant,
         partner_id: Option<&str>,
@@ -267,7 +298,7 @@ impl Core {
             .account_audit(tenant, actor, "account.updated", &account.id)
             .with_detail(json!({ "changed": changed }));
         let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
-        self.accounts.invalidate(&(tenant.env.id.clone(), account.id.clone()));
+        self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),
@@ -282,7 +313,7 @@ impl Core {
         let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
         let audit = self.account_audit(tenant, actor, "account.deleted", &id);
         let result = self.store.delete_account(&tenant.env.id, &id, &audit).await;
-        self.accounts.invalidate(&(tenant.env.id.clone(), id));
+        self.cache.invalidate(&(tenant.env.id.clone(), id));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),

@@ -36,6 +36,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.entries.insert(key, (Instant::now(), value));
     }
 
+    /// Forgets every entry, so the next read of any key loads afresh.
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
+
     pub fn remove(&self, key: &K) {
         self.entries.remove(key);
     }

@@ -1,17 +1,28 @@
-//! The application services: what the HTTP handlers and the operator CLI
-//! call. `Core` owns the store, the hasher and the in-memory caches.
+//! The application: `Core` is the set of context services that the HTTP
+//! handlers and the operator CLI call, built once by [`CoreBuilder`]. Each
+//! service lives in its context's `service.rs` and owns its caches; shared
+//! infrastructure (the store, the hasher, the login throttle) is handed to
+//! the services that need it.
 
 pub mod cache;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::accounts::service::Accounts;
+use crate::audit::service::Audit;
 use crate::error::DomainError;
+use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher};
-use crate::infra::throttle::{LoginThrottle, ThrottlePolicy};
+use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
+use crate::integration::service::Integration;
+use crate::partners::provisioning::Provisioning;
+use crate::partners::service::Partners;
+use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
-use crate::tenancy::signing::KeyRing;
-use crate::tenancy::{EnvKind, PlatformId, Tenant};
+use crate::tenancy::service::Tenancy;
+use crate::tenancy::{EnvKind, PlatformId};
+use crate::usage::service::{AlertNotifier, AlertPolicy, Usage};
 
 pub use cache::{ReadCache, TtlCache};
 
@@ -31,7 +42,7 @@ pub struct CoreConfig {
     /// within this time. Zero disables the cache.
     pub account_cache_ttl: Duration,
     /// When usage alerts fire and how they are retried.
-    pub alerts: crate::usage::service::AlertPolicy,
+    pub alerts: AlertPolicy,
     /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
     pub local_host_env: Option<(PlatformId, EnvKind)>,
 }
@@ -46,50 +57,148 @@ impl Default for CoreConfig {
             throttle: ThrottlePolicy::default(),
             settings_ttl: Duration::from_secs(1),
             account_cache_ttl: Duration::from_secs(1),
-            alerts: crate::usage::service::AlertPolicy::default(),
+            alerts: AlertPolicy::default(),
             local_host_env: None,
         }
     }
 }
 
-/// The application core shared by every request and CLI command.
+/// The application core shared by every request and CLI command: one
+/// service per context.
 pub struct Core {
-    pub store: Arc<dyn Store>,
-    pub hasher: PasswordHasher,
-    pub config: CoreConfig,
-    pub(crate) tenants: TtlCache<String, Option<Arc<Tenant>>>,
-    pub(crate) keyrings: TtlCache<String, Arc<KeyRing>>,
-    /// Accounts by (environment id, account id).
-    pub(crate) accounts: ReadCache<(String, String), Arc<crate::accounts::Account>>,
-    pub(crate) auth: crate::service_users::auth::AuthCaches,
-    pub(crate) throttle: LoginThrottle,
-    pub(crate) key_touches: crate::partners::service::KeyTouches,
-    pub(crate) usage: crate::usage::service::UsageMeter,
-    /// Where alerts are posted, if the operator configured a webhook.
-    pub notifier: Option<Arc<dyn crate::usage::service::AlertNotifier>>,
+    config: Arc<CoreConfig>,
+    tenancy: Arc<Tenancy>,
+    service_users: ServiceUsers,
+    accounts: Arc<Accounts>,
+    partners: Arc<Partners>,
+    provisioning: Provisioning,
+    integration: Integration,
+    usage: Usage,
+    idempotency: Idempotency,
+    audit: Audit,
 }
 
 impl Core {
+    /// Starts building a core over `store`.
+    pub fn builder(store: Arc<dyn Store>, config: CoreConfig) -> CoreBuilder {
+        CoreBuilder {
+            store,
+            config,
+            notifier: None,
+            shared_throttle: None,
+        }
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Instances, environments, hosts and signing keys.
+    pub fn tenancy(&self) -> &Tenancy {
+        &self.tenancy
+    }
+
+    /// Service users, their logins and service tokens.
+    pub fn service_users(&self) -> &ServiceUsers {
+        &self.service_users
+    }
+
+    /// Client accounts and their sessions.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Partners and their API keys.
+    pub fn partners(&self) -> &Partners {
+        &self.partners
+    }
+
+    /// Accounts created and managed by partners, and their sign-in links.
+    pub fn provisioning(&self) -> &Provisioning {
+        &self.provisioning
+    }
+
+    /// Vendor apps, consent and authorization codes.
+    pub fn integration(&self) -> &Integration {
+        &self.integration
+    }
+
+    /// Usage metering and anomaly alerts.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    pub fn idempotency(&self) -> &Idempotency {
+        &self.idempotency
+    }
+
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+}
+
+/// Builds a [`Core`] once, complete: nothing is assigned after `build`.
+pub struct CoreBuilder {
+    store: Arc<dyn Store>,
+    config: CoreConfig,
+    notifier: Option<Arc<dyn AlertNotifier>>,
+    shared_throttle: Option<Arc<dyn SharedThrottle>>,
+}
+
+impl CoreBuilder {
+    /// Where usage alerts are posted.
+    pub fn notifier(mut self, notifier: Arc<dyn AlertNotifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Shares failed-login counts between nodes.
-    pub fn share_login_throttle(&mut self, shared: Arc<dyn crate::infra::throttle::SharedThrottle>) {
-        self.throttle.share(shared);
+    pub fn shared_throttle(mut self, shared: Arc<dyn SharedThrottle>) -> Self {
+        self.shared_throttle = Some(shared);
+        self
     }
 
     /// # Errors
     /// `Internal` if the hashing parameters are invalid.
-    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self, DomainError> {
-        Ok(Self {
+    pub fn build(self) -> Result<Core, DomainError> {
+        let Self {
             store,
-            hasher: PasswordHasher::new(config.hash_cost)?,
-            tenants: TtlCache::new(config.settings_ttl),
-            keyrings: TtlCache::new(config.settings_ttl),
-            accounts: ReadCache::new(config.account_cache_ttl),
-            auth: crate::service_users::auth::AuthCaches::new(config.settings_ttl),
-            throttle: LoginThrottle::new(config.throttle),
-            key_touches: crate::partners::service::KeyTouches::default(),
-            usage: crate::usage::service::UsageMeter::default(),
-            notifier: None,
             config,
+            notifier,
+            shared_throttle,
+        } = self;
+        let config = Arc::new(config);
+        let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
+        let mut throttle = LoginThrottle::new(config.throttle);
+        if let Some(shared) = shared_throttle {
+            throttle.share(shared);
+        }
+        let throttle = Arc::new(throttle);
+        let tenancy = Arc::new(Tenancy::new(Arc::clone(&store), Arc::clone(&config)));
+        let accounts = Arc::new(Accounts::new(
+            Arc::clone(&store),
+            Arc::clone(&config),
+            Arc::clone(&hasher),
+            Arc::clone(&throttle),
+        ));
+        let partners = Arc::new(Partners::new(Arc::clone(&store), Arc::clone(&tenancy)));
+        Ok(Core {
+            service_users: ServiceUsers::new(
+                Arc::clone(&store),
+                Arc::clone(&config),
+                Arc::clone(&hasher),
+                throttle,
+                Arc::clone(&tenancy),
+            ),
+            provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts)),
+            integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts)),
+            usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
+            idempotency: Idempotency::new(Arc::clone(&store)),
+            audit: Audit::new(store),
+            config,
+            tenancy,
+            accounts,
+            partners,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Audit events: who changed what, when, where. Append-only.
 
+pub mod service;
 pub mod store;
 
 use serde::Serialize;

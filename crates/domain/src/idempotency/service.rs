@@ -6,17 +6,18 @@
 //! caller's Idempotency-Key, and the record is found by a hash of that key:
 //! someone who reads the database cannot read the responses without the keys.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::app::Core;
 use crate::clock::now_ms;
 use crate::error::DomainError;
 use crate::idempotency::IdempotencyRecord;
 use crate::infra::secret::random_bytes;
+use crate::store::Store;
 use crate::tenancy::Tenant;
 
 /// How long a key is remembered.
@@ -52,7 +53,16 @@ fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
-impl Core {
+/// Idempotency keys: claims, replays and completions.
+pub struct Idempotency {
+    store: Arc<dyn Store>,
+}
+
+impl Idempotency {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
     /// Claims `key` for this credential, or finds the response it already has.
     ///
     /// # Errors

@@ -1,23 +1,36 @@
 //! User integration: vendor apps and their keys, consent, authorization
 //! codes bound to PKCE, and the profile a vendor may read.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::accounts::Account;
-use crate::app::Core;
+use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
 use crate::error::{DomainError, FieldError, Validator};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
 use crate::partners::{generate_key, generate_key_id, key_is_well_formed};
+use crate::store::Store;
 use crate::tenancy::Tenant;
 
 /// How long an authorization code lives.
 pub const CODE_TTL_MS: i64 = 60_000;
 const CODE_PREFIX: &str = "onr_code_";
 
-impl Core {
+/// Vendor apps, the consent people give them, and authorization codes.
+pub struct Integration {
+    store: Arc<dyn Store>,
+    accounts: Arc<Accounts>,
+}
+
+impl Integration {
+    pub(crate) fn new(store: Arc<dyn Store>, accounts: Arc<Accounts>) -> Self {
+        Self { store, accounts }
+    }
+
     fn integration_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
         AuditEvent::new(
             actor,
@@ -210,6 +223,7 @@ impl Core {
             return Err(invalid);
         }
         let account = self
+            .accounts
             .account(tenant, &record.account_id)
             .await
             .map_err(|_| DomainError::UserNotFound)?;
@@ -224,7 +238,7 @@ impl Core {
     /// `NotFound("user")`.
     pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &str) -> Result<(Account, Grant), DomainError> {
         let not_found = || DomainError::NotFound("user");
-        let account = self.account(tenant, user_id).await.map_err(|_| not_found())?;
+        let account = self.accounts.account(tenant, user_id).await.map_err(|_| not_found())?;
         let grant = self.store.grant(&account.id, &app.id).await?.ok_or_else(not_found)?;
         Ok((account, grant))
     }

@@ -1,17 +1,21 @@
 //! Accounts created by partners, and one-time sign-in links to them.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::accounts::password::check_policy;
-use crate::accounts::service::{AccountChanges, OpenedSession};
+use crate::accounts::service::{AccountChanges, Accounts, OpenedSession};
 use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
-use crate::app::{Core, Page};
+use crate::app::Page;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms};
 use crate::error::{DomainError, FieldError, Validator};
+use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::partners::Partner;
 use crate::signin_links::{LoginToken, Redeemed};
+use crate::store::Store;
 use crate::tenancy::Tenant;
 
 /// Where a sign-in link sends the person when none is asked for.
@@ -74,7 +78,18 @@ fn optional_name(v: &mut Validator, field: &str, raw: Option<&str>) -> String {
     }
 }
 
-impl Core {
+/// Accounts created and managed by partners, and their sign-in links.
+pub struct Provisioning {
+    store: Arc<dyn Store>,
+    hasher: Arc<PasswordHasher>,
+    accounts: Arc<Accounts>,
+}
+
+impl Provisioning {
+    pub(crate) fn new(store: Arc<dyn Store>, hasher: Arc<PasswordHasher>, accounts: Arc<Accounts>) -> Self {
+        Self { store, hasher, accounts }
+    }
+
     /// Creates an account owned by `partner` and a one-time sign-in link to it.
     ///
     /// # Errors
@@ -177,7 +192,7 @@ impl Core {
     /// # Errors
     /// `NotFound("account")`.
     pub async fn partner_account(&self, tenant: &Tenant, partner: &Partner, id: &str) -> Result<Account, DomainError> {
-        let account = self.account(tenant, id).await?;
+        let account = self.accounts.account(tenant, id).await?;
         if account.partner_id.as_deref() == Some(partner.id.as_str()) {
             Ok(account)
         } else {
@@ -197,7 +212,7 @@ impl Core {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<Account>, DomainError> {
-        self.accounts(tenant, Some(&partner.id), email, cursor, limit).await
+        self.accounts.list(tenant, Some(&partner.id), email, cursor, limit).await
     }
 
     /// Edits one of the partner's accounts.
@@ -213,7 +228,7 @@ impl Core {
         changes: AccountChanges,
     ) -> Result<Account, DomainError> {
         let account = self.partner_account(tenant, partner, id).await?;
-        self.update_account(tenant, actor, &account.id, changes).await
+        self.accounts.update_account(tenant, actor, &account.id, changes).await
     }
 
     /// Deletes one of the partner's accounts.
@@ -222,7 +237,7 @@ impl Core {
     /// `NotFound`.
     pub async fn partner_delete_account(&self, tenant: &Tenant, partner: &Partner, actor: &Actor, id: &str) -> Result<(), DomainError> {
         let account = self.partner_account(tenant, partner, id).await?;
-        self.delete_account(tenant, actor, &account.id).await
+        self.accounts.delete_account(tenant, actor, &account.id).await
     }
 
     /// Redeems a sign-in link for a session (once, even under concurrency).
@@ -233,7 +248,7 @@ impl Core {
         if !token.starts_with(LINK_TOKEN_PREFIX) || token.len() > 128 {
             return Err(DomainError::InvalidGrant("the sign-in token is unknown"));
         }
-        let (session, opened) = self.new_session(&tenant.env.id, "");
+        let (session, opened) = self.accounts.new_session(&tenant.env.id, "");
         match self
             .store
             .redeem_login_token(&tenant.env.id, &token_hash(token), now_ms(), &session)
@@ -367,7 +382,7 @@ fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
     })
 }
 
-impl Core {
+impl Provisioning {
     /// Creates many accounts for a partner, each on its own: a bad item is
     /// reported and skipped, the others are created in one transaction.
     /// Passwords are hashed on all cores; imported hashes are stored as they

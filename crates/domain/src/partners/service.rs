@@ -1,17 +1,19 @@
 //! Partners and their API keys: the operator's commands, authentication of
 //! `x-api-key`, and rotation by the partner itself.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use serde_json::json;
 
-use crate::app::Core;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms};
 use crate::error::{DomainError, FieldError};
 use crate::infra::secret::{Secret, token_hash};
 use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, generate_key_id, key_is_well_formed};
+use crate::store::Store;
+use crate::tenancy::service::Tenancy;
 use crate::tenancy::{EnvKind, Tenant};
 
 /// `last_used_at` is written at most this often per key, so a busy key does
@@ -42,13 +44,28 @@ fn parse_partner_name(raw: &str) -> Result<String, FieldError> {
     crate::accounts::parse_name_part("name", raw)
 }
 
-impl Core {
+/// Partners and their API keys.
+pub struct Partners {
+    store: Arc<dyn Store>,
+    tenancy: Arc<Tenancy>,
+    key_touches: KeyTouches,
+}
+
+impl Partners {
+    pub(crate) fn new(store: Arc<dyn Store>, tenancy: Arc<Tenancy>) -> Self {
+        Self {
+            store,
+            tenancy,
+            key_touches: KeyTouches::default(),
+        }
+    }
+
     /// Creates a partner in state `pending`.
     ///
     /// # Errors
     /// `Validation` for a bad name, `NotFound` for an unknown instance.
     pub async fn create_partner(&self, actor: &Actor, platform_id: &str, kind: EnvKind, name: &str) -> Result<Partner, DomainError> {
-        let env = self.environment(platform_id, kind).await?;
+        let env = self.tenancy.environment(platform_id, kind).await?;
         let name = parse_partner_name(name).map_err(|e| DomainError::Validation(vec![e]))?;
         let now = now_ms();
         let partner = Partner {
@@ -77,9 +94,9 @@ impl Core {
     ///
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn partners(&self, scope: Option<(&str, EnvKind)>) -> Result<Vec<Partner>, DomainError> {
+    pub async fn list(&self, scope: Option<(&str, EnvKind)>) -> Result<Vec<Partner>, DomainError> {
         let env_id = match scope {
-            Some((platform_id, kind)) => Some(self.environment(platform_id, kind).await?.id),
+            Some((platform_id, kind)) => Some(self.tenancy.environment(platform_id, kind).await?.id),
             None => None,
         };
         Ok(self.store.partners(env_id.as_deref()).await?)

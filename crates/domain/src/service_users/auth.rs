@@ -15,11 +15,12 @@ use dashmap::DashMap;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::app::{Core, TtlCache};
+use crate::app::TtlCache;
 use crate::clock::now_ms;
 use crate::error::DomainError;
 use crate::infra::secret::{Secret, ct_eq, random_bytes, random_token};
 use crate::service_users::ServiceUser;
+use crate::service_users::service::ServiceUsers;
 use crate::tenancy::Tenant;
 use crate::tenancy::signing::{AUDIENCE, ServiceClaims};
 
@@ -82,7 +83,7 @@ pub struct IssuedToken {
     pub expires_in: u64,
 }
 
-impl Core {
+impl ServiceUsers {
     /// Logs a service user in and issues a service token.
     ///
     /// # Errors
@@ -121,13 +122,13 @@ impl Core {
             iat,
             sub: user.id.clone(),
             reg: tenant.instance.region.clone(),
-            iss: self.issuer(tenant),
+            iss: self.tenancy.issuer(tenant),
             aud: AUDIENCE.to_owned(),
             jti: random_token("", 22),
             env: tenant.env.kind.as_str().to_owned(),
             pid: tenant.instance.platform_id.to_string(),
         };
-        let token = self.keyring(tenant).await?.sign(&claims)?;
+        let token = self.tenancy.keyring(tenant).await?.sign(&claims)?;
         Ok(IssuedToken { token, expires_in: ttl })
     }
 
@@ -147,7 +148,7 @@ impl Core {
         let claims = match cached {
             Some(c) => c,
             None => {
-                let claims = Arc::new(self.keyring(tenant).await?.verify(token)?);
+                let claims = Arc::new(self.tenancy.keyring(tenant).await?.verify(token)?);
                 if claims.env != tenant.env.kind.as_str() || claims.pid != tenant.instance.platform_id.as_str() {
                     return Err(DomainError::Unauthenticated);
                 }
@@ -177,6 +178,6 @@ impl Core {
     /// # Errors
     /// Storage failures.
     pub async fn jwks(&self, tenant: &Tenant) -> Result<crate::tenancy::signing::JwkSet, DomainError> {
-        Ok(self.keyring(tenant).await?.jwks().clone())
+        Ok(self.tenancy.keyring(tenant).await?.jwks().clone())
     }
 }

@@ -1,15 +1,22 @@
 //! The operator's service-user commands.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::accounts::password::check_policy;
-use crate::app::Core;
+use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
 use crate::error::{DomainError, FieldError};
+use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, generate_password};
+use crate::infra::throttle::LoginThrottle;
 use crate::service_users::ServiceUser;
+use crate::service_users::auth::AuthCaches;
+use crate::store::Store;
 use crate::tenancy::EnvKind;
+use crate::tenancy::service::Tenancy;
 
 /// 1 to 64 characters of letters, digits, `.`, `_`, `-` or `@`.
 fn parse_username(raw: &str) -> Result<String, FieldError> {
@@ -45,7 +52,35 @@ fn chosen_password(given: Option<Secret>) -> Result<(Secret, bool), DomainError>
     }
 }
 
-impl Core {
+/// Service users: the operator's commands, logins and service tokens
+/// (`auth.rs`).
+pub struct ServiceUsers {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) config: Arc<CoreConfig>,
+    pub(super) hasher: Arc<PasswordHasher>,
+    pub(super) throttle: Arc<LoginThrottle>,
+    pub(super) tenancy: Arc<Tenancy>,
+    pub(super) auth: AuthCaches,
+}
+
+impl ServiceUsers {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<CoreConfig>,
+        hasher: Arc<PasswordHasher>,
+        throttle: Arc<LoginThrottle>,
+        tenancy: Arc<Tenancy>,
+    ) -> Self {
+        Self {
+            auth: AuthCaches::new(config.settings_ttl),
+            store,
+            config,
+            hasher,
+            throttle,
+            tenancy,
+        }
+    }
+
     /// Creates a service user; returns the password when it was generated.
     ///
     /// # Errors
@@ -59,7 +94,7 @@ impl Core {
         roles: &[String],
         password: Option<Secret>,
     ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
-        let env = self.environment(platform_id, kind).await?;
+        let env = self.tenancy.environment(platform_id, kind).await?;
         let username = parse_username(username).map_err(|e| DomainError::Validation(vec![e]))?;
         let mut roles: Vec<String> = roles
             .iter()
@@ -90,12 +125,12 @@ impl Core {
     /// # Errors
     /// `NotFound` for an unknown instance.
     pub async fn service_users(&self, platform_id: &str, kind: EnvKind) -> Result<Vec<ServiceUser>, DomainError> {
-        let env = self.environment(platform_id, kind).await?;
+        let env = self.tenancy.environment(platform_id, kind).await?;
         Ok(self.store.service_users(&env.id).await?)
     }
 
     async fn service_user_named(&self, platform_id: &str, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
-        let env = self.environment(platform_id, kind).await?;
+        let env = self.tenancy.environment(platform_id, kind).await?;
         self.store
             .service_user_by_name(&env.id, username)
             .await?

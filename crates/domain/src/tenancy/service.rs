@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::app::Core;
+use crate::app::{CoreConfig, TtlCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
 use crate::error::{DomainError, Validator};
+use crate::store::Store;
 use crate::tenancy::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
     EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
@@ -69,7 +70,42 @@ fn parse_display_name(raw: &str) -> Result<String, crate::FieldError> {
     crate::accounts::parse_name_part("name", raw)
 }
 
-impl Core {
+/// Instances, environments, hosts and signing keys, with the caches that
+/// keep host resolution and token verification off the database.
+pub struct Tenancy {
+    store: Arc<dyn Store>,
+    config: Arc<CoreConfig>,
+    /// Tenants by lowercase host; cleared by every local settings write.
+    tenants: TtlCache<String, Option<Arc<Tenant>>>,
+    keyrings: TtlCache<String, Arc<KeyRing>>,
+}
+
+impl Tenancy {
+    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>) -> Self {
+        Self {
+            tenants: TtlCache::new(config.settings_ttl),
+            keyrings: TtlCache::new(config.settings_ttl),
+            store,
+            config,
+        }
+    }
+
+    /// Every instance, by platform id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn instances(&self) -> Result<Vec<Instance>, DomainError> {
+        Ok(self.store.instances().await?)
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    ///
+    /// # Errors
+    /// `Unavailable` when it does not.
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        Ok(self.store.ping().await?)
+    }
+
     /// Resolves a request's `Host` (port ignored, case-insensitive) to its tenant.
     ///
     /// # Errors
@@ -231,6 +267,7 @@ impl Core {
             "name": instance.name, "region": instance.region, "app_url": instance.app_url, "rate_limits": instance.rate_limits,
         }));
         self.store.update_instance(&instance, &audit).await?;
+        self.tenants.clear();
         Ok(instance)
     }
 
@@ -260,6 +297,7 @@ impl Core {
         let audit = AuditEvent::new(actor, platform_id, None, "instance.features_changed", platform_id)
             .with_detail(json!({ "features": instance.features }));
         self.store.update_instance(&instance, &audit).await?;
+        self.tenants.clear();
         Ok(instance)
     }
 
@@ -302,6 +340,7 @@ impl Core {
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "environment.updated", &env.id)
             .with_detail(json!({ "hostnames": env.hostnames, "cors_origins": env.cors_origins }));
         self.store.update_environment(&env, &audit).await?;
+        self.tenants.clear();
         Ok(env)
     }
 

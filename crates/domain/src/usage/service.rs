@@ -17,11 +17,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::app::Core;
+use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms, rfc3339};
 use crate::error::DomainError;
 use crate::partners::ApiKey;
+use crate::partners::service::Partners;
 use crate::store::Store;
 use crate::usage::{Alert, KeyActivity, UsageRow, status_class};
 
@@ -130,7 +131,32 @@ pub struct UsagePoint {
 /// Longest series a query may return.
 const MAX_POINTS: i64 = 10_000;
 
-impl Core {
+/// Usage metering of partner keys and the alerts raised from it.
+pub struct Usage {
+    store: Arc<dyn Store>,
+    config: Arc<CoreConfig>,
+    meter: UsageMeter,
+    /// Where alerts are posted, if the operator configured a webhook.
+    notifier: Option<Arc<dyn AlertNotifier>>,
+    partners: Arc<Partners>,
+}
+
+impl Usage {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<CoreConfig>,
+        notifier: Option<Arc<dyn AlertNotifier>>,
+        partners: Arc<Partners>,
+    ) -> Self {
+        Self {
+            store,
+            config,
+            meter: UsageMeter::default(),
+            notifier,
+            partners,
+        }
+    }
+
     /// Counts one request made with `key` (cheap: an in-memory increment).
     pub fn record_usage(&self, key: &ApiKey, route: &str, status: u16) {
         let now = now_ms();
@@ -143,7 +169,7 @@ impl Core {
             minute: now - now.rem_euclid(MINUTE_MS),
         };
         let denied = i64::from(matches!(status, 401 | 429));
-        let mut entry = self.usage.counts.entry(meter_key).or_insert((0, 0));
+        let mut entry = self.meter.counts.entry(meter_key).or_insert((0, 0));
         entry.0 += 1;
         entry.1 += denied;
     }
@@ -153,10 +179,10 @@ impl Core {
     /// # Errors
     /// Storage failures; the counts are put back for the next attempt.
     pub async fn flush_usage(&self) -> Result<usize, DomainError> {
-        let keys: Vec<MeterKey> = self.usage.counts.iter().map(|e| e.key().clone()).collect();
+        let keys: Vec<MeterKey> = self.meter.counts.iter().map(|e| e.key().clone()).collect();
         let rows: Vec<UsageRow> = keys
             .into_iter()
-            .filter_map(|k| self.usage.counts.remove(&k))
+            .filter_map(|k| self.meter.counts.remove(&k))
             .map(|(k, (count, denied))| UsageRow {
                 key_id: k.key_id,
                 partner_id: k.partner_id,
@@ -182,7 +208,7 @@ impl Core {
                     class,
                     minute: r.minute,
                 };
-                let mut entry = self.usage.counts.entry(key).or_insert((0, 0));
+                let mut entry = self.meter.counts.entry(key).or_insert((0, 0));
                 entry.0 += r.count;
                 entry.1 += r.denied;
             }
@@ -248,12 +274,12 @@ impl Core {
         for a in activity {
             for (kind, detail) in self.anomalies(&a) {
                 let fresh = self
-                    .usage
+                    .meter
                     .last_alert
                     .get(&(a.key_id.clone(), kind))
                     .is_none_or(|t| t.elapsed() >= self.config.alerts.cooldown);
                 if fresh {
-                    self.usage.last_alert.insert((a.key_id.clone(), kind), Instant::now());
+                    self.meter.last_alert.insert((a.key_id.clone(), kind), Instant::now());
                     raised.push(self.raise_alert(&a, kind, detail, now).await?);
                 }
             }
@@ -296,7 +322,7 @@ impl Core {
             delivered_at: None,
         };
         tracing::warn!(alert_id = %alert.id, kind, key_id = %alert.key_id, partner_id = %alert.partner_id, detail = %alert.detail, "usage anomaly");
-        let partner = self.partner(&a.partner_id).await?;
+        let partner = self.partners.partner(&a.partner_id).await?;
         let actor = Actor {
             id: "system:usage-monitor".into(),
             request_id: None,

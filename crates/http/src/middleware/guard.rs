@@ -53,7 +53,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         return ApiError::new(ErrorCode::Internal, "").into_response();
     };
     let principal = match bearer(req.headers()) {
-        Some(token) => match state.core.authenticate_service(&tenant, token).await {
+        Some(token) => match state.core.service_users().authenticate_service(&tenant, token).await {
             Ok(claims) => Some(Principal(claims)),
             Err(DomainError::Unauthenticated) => None,
             Err(e) => return ApiError::from(e).into_response(),
@@ -65,7 +65,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         .get("x-api-key")
         .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
     let partner = match raw_key.as_deref() {
-        Some(raw) => match state.core.authenticate_api_key(&tenant, raw).await {
+        Some(raw) => match state.core.partners().authenticate_api_key(&tenant, raw).await {
             Ok(p) => Some(PartnerKey(Arc::new(p))),
             Err(DomainError::Unauthenticated) => None,
             Err(e) => return ApiError::from(e).into_response(),
@@ -74,7 +74,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     // Not a partner key: perhaps a vendor app's key (user integration).
     let vendor = match (&partner, raw_key.as_deref()) {
-        (None, Some(raw)) => match state.core.authenticate_vendor_key(&tenant, raw).await {
+        (None, Some(raw)) => match state.core.integration().authenticate_vendor_key(&tenant, raw).await {
             Ok(app) => Some(VendorKey(Arc::new(app))),
             Err(DomainError::Unauthenticated) => None,
             Err(e) => return ApiError::from(e).into_response(),
@@ -119,11 +119,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     // Usage is counted per key, including refused requests that name a known key.
     let metered = match (metered, raw_key) {
         (Some(key), _) => Some(key),
-        (None, Some(raw)) => state.core.identify_api_key(&raw).await,
+        (None, Some(raw)) => state.core.partners().identify_api_key(&raw).await,
         (None, None) => None,
     };
     if let Some(key) = metered {
-        state.core.record_usage(&key, &route, response.status().as_u16());
+        state.core.usage().record_usage(&key, &route, response.status().as_u16());
     }
     set_rate_headers(response.headers_mut(), &decision);
     response.extensions_mut().insert(log);

@@ -49,7 +49,12 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Ok(bytes) = to_bytes(body, BATCH_BODY_LIMIT).await else {
         return ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large").into_response();
     };
-    let claim = match state.core.idempotency_begin(&tenant, &credential, &key, &route, &bytes).await {
+    let claim = match state
+        .core
+        .idempotency()
+        .idempotency_begin(&tenant, &credential, &key, &route, &bytes)
+        .await
+    {
         Ok(Begin::Fresh(claim)) => claim,
         Ok(Begin::Replay { status, body }) => return replay(status, body),
         Err(e) => return ApiError::from(e).into_response(),
@@ -57,7 +62,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
     if !worth_storing(status) {
-        if let Err(e) = state.core.idempotency_release(claim).await {
+        if let Err(e) = state.core.idempotency().idempotency_release(claim).await {
             tracing::warn!(error = %e, "could not release an idempotency key");
         }
         return response;
@@ -66,7 +71,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Ok(bytes) = to_bytes(body, usize::MAX).await else {
         return ApiError::new(ErrorCode::Internal, "").into_response();
     };
-    if let Err(e) = state.core.idempotency_complete(claim, status.as_u16(), &bytes).await {
+    if let Err(e) = state.core.idempotency().idempotency_complete(claim, status.as_u16(), &bytes).await {
         tracing::warn!(error = %e, "could not store an idempotent response");
     }
     Response::from_parts(parts, Body::from(bytes))

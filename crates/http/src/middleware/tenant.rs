@@ -18,7 +18,7 @@ pub async fn resolve_tenant(State(state): State<AppState>, mut req: Request, nex
         .or_else(|| req.uri().host())
         .unwrap_or_default()
         .to_owned();
-    match state.core.resolve_host(&host).await {
+    match state.core.tenancy().resolve_host(&host).await {
         Ok(tenant) => {
             req.extensions_mut().insert(Arc::clone(&tenant));
             next.run(req).await

@@ -48,7 +48,11 @@ pub async fn login(
     Json(body): Json<PasswordLogin>,
 ) -> ApiResult<Json<ServiceToken>> {
     state.limits.check_login(&tenant, "POST /v1/login/password", &body.username).await?;
-    let issued = state.core.service_login(&tenant, &body.username, &body.password).await?;
+    let issued = state
+        .core
+        .service_users()
+        .service_login(&tenant, &body.username, &body.password)
+        .await?;
     Ok(Json(ServiceToken {
         api_token: issued.token,
         token_type: "Bearer",
@@ -64,6 +68,6 @@ pub async fn login(
     )
 )]
 pub async fn jwks(State(state): State<AppState>, CurrentTenant(tenant): CurrentTenant) -> ApiResult<Response> {
-    let set = state.core.jwks(&tenant).await?;
+    let set = state.core.service_users().jwks(&tenant).await?;
     Ok(axum::Json(set).into_response())
 }

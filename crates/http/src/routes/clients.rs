@@ -204,7 +204,7 @@ pub async fn signup(
         last_name: body.name.last_name,
         password: body.password,
     };
-    let opened = state.core.signup(&caller.tenant, &caller.actor(), input).await?;
+    let opened = state.core.accounts().signup(&caller.tenant, &caller.actor(), input).await?;
     Ok((StatusCode::CREATED, Json(opened.into())))
 }
 
@@ -226,7 +226,11 @@ pub async fn login(
         .limits
         .check_login(&caller.tenant, "POST /v1/client/login", &body.email)
         .await?;
-    let opened = state.core.client_login(&caller.tenant, &body.email, &body.password).await?;
+    let opened = state
+        .core
+        .accounts()
+        .client_login(&caller.tenant, &body.email, &body.password)
+        .await?;
     Ok(Json(opened.into()))
 }
 
@@ -246,6 +250,7 @@ pub async fn verify_session(
 ) -> ApiResult<Json<VerifiedSession>> {
     let session = state
         .core
+        .accounts()
         .verify_session(&caller.tenant, &body.client_token)
         .await
         .map_err(|e| match e {
@@ -267,7 +272,7 @@ pub async fn verify_session(
     )
 )]
 pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<StatusCode> {
-    state.core.logout(&caller.tenant, &body.client_token).await?;
+    state.core.accounts().logout(&caller.tenant, &body.client_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,7 +297,7 @@ pub async fn list_accounts(
     // An empty parameter is the same as an absent one.
     let email = params.email.as_deref().filter(|e| !e.is_empty());
     let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
-    let page = state.core.accounts(&caller.tenant, None, email, cursor, limit).await?;
+    let page = state.core.accounts().list(&caller.tenant, None, email, cursor, limit).await?;
     Ok(Json(AccountList {
         data: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -309,7 +314,7 @@ pub async fn list_accounts(
     )
 )]
 pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountResponse>> {
-    Ok(Json(state.core.account(&caller.tenant, &user_id).await?.into()))
+    Ok(Json(state.core.accounts().account(&caller.tenant, &user_id).await?.into()))
 }
 
 /// Edit an account's email, name or password. A new password ends all its sessions.
@@ -339,6 +344,7 @@ pub async fn update_account(
     Ok(Json(
         state
             .core
+            .accounts()
             .update_account(&caller.tenant, &caller.actor(), &user_id, changes)
             .await?
             .into(),
@@ -355,6 +361,10 @@ pub async fn update_account(
     )
 )]
 pub async fn delete_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<StatusCode> {
-    state.core.delete_account(&caller.tenant, &caller.actor(), &user_id).await?;
+    state
+        .core
+        .accounts()
+        .delete_account(&caller.tenant, &caller.actor(), &user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

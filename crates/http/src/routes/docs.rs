@@ -35,7 +35,7 @@ async fn openapi_json(Extension(json): Extension<Arc<String>>) -> Response {
 
 async fn docs_file(State(state): State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let staging = matches!(state.core.resolve_host(host).await, Ok(t) if t.env.kind == EnvKind::Staging);
+    let staging = matches!(state.core.tenancy().resolve_host(host).await, Ok(t) if t.env.kind == EnvKind::Staging);
     let config = if staging { Arc::clone(&STAGING) } else { Arc::clone(&READ_ONLY) };
     match utoipa_swagger_ui::serve(&file, config) {
         Ok(Some(file)) => {

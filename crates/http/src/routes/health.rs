@@ -43,7 +43,7 @@ pub async fn healthz() -> Json<Health> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let redis = state.limits.shared_healthy().map(|up| if up { "ok" } else { "unreachable" });
-    match state.core.store.ping().await {
+    match state.core.tenancy().ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {

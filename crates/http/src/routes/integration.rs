@@ -75,6 +75,7 @@ pub async fn exchange(
 ) -> ApiResult<Json<ProfileResponse>> {
     let (account, grant) = state
         .core
+        .integration()
         .exchange_code(&caller.tenant, &caller.app, &body.code, &body.code_verifier)
         .await?;
     Ok(Json(profile(account, &grant)))
@@ -91,6 +92,6 @@ pub async fn exchange(
     )
 )]
 pub async fn user(State(state): State<AppState>, caller: VendorAuthorized, Path(id): Path<String>) -> ApiResult<Json<ProfileResponse>> {
-    let (account, grant) = state.core.integration_user(&caller.tenant, &caller.app, &id).await?;
+    let (account, grant) = state.core.integration().integration_user(&caller.tenant, &caller.app, &id).await?;
     Ok(Json(profile(account, &grant)))
 }

@@ -198,6 +198,7 @@ async fn create(
     };
     let link = state
         .core
+        .provisioning()
         .partner_create_account(&caller.tenant, caller.partner(), &caller.actor(), input)
         .await
         .map_err(|e| camel_case_fields(e.into()))?;
@@ -265,6 +266,7 @@ pub async fn list_accounts(
     let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
     let page = state
         .core
+        .provisioning()
         .partner_accounts(&caller.tenant, caller.partner(), email, cursor, limit)
         .await?;
     Ok(Json(PartnerAccountList {
@@ -289,7 +291,12 @@ pub async fn get_account(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartnerAccount>> {
     Ok(Json(
-        state.core.partner_account(&caller.tenant, caller.partner(), &id).await?.into(),
+        state
+            .core
+            .provisioning()
+            .partner_account(&caller.tenant, caller.partner(), &id)
+            .await?
+            .into(),
     ))
 }
 
@@ -318,6 +325,7 @@ pub async fn update_account(
     };
     let account = state
         .core
+        .provisioning()
         .partner_update_account(&caller.tenant, caller.partner(), &caller.actor(), &id, changes)
         .await
         .map_err(|e| camel_case_fields(e.into()))?;
@@ -341,6 +349,7 @@ pub async fn delete_account(
 ) -> ApiResult<StatusCode> {
     state
         .core
+        .provisioning()
         .partner_delete_account(&caller.tenant, caller.partner(), &caller.actor(), &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -365,6 +374,7 @@ pub async fn login_link(
     let redirect = body.and_then(|b| b.redirect);
     let link = state
         .core
+        .provisioning()
         .partner_login_link(&caller.tenant, caller.partner(), &id, redirect.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(link_response("Login link created", link))))
@@ -385,7 +395,11 @@ pub async fn rotate_key(
     OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> ApiResult<(StatusCode, Json<RotatedKey>)> {
     let grace = Duration::from_secs(body.and_then(|b| b.grace_period_seconds).unwrap_or(24 * 3600));
-    let (issued, old_expires_at) = state.core.rotate_api_key(&caller.actor(), &caller.principal, grace).await?;
+    let (issued, old_expires_at) = state
+        .core
+        .partners()
+        .rotate_api_key(&caller.actor(), &caller.principal, grace)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(RotatedKey {
@@ -530,6 +544,7 @@ pub async fn batch_create(
     let items = body.accounts.into_iter().map(batch_item).collect();
     let outcomes = state
         .core
+        .provisioning()
         .partner_batch_create(&caller.tenant, caller.partner(), &caller.actor(), items)
         .await?;
     Ok(Json(BatchResponse {
@@ -609,6 +624,7 @@ pub async fn usage(
     };
     let points = state
         .core
+        .usage()
         .usage_series(&caller.partner().id, from, to, granularity)
         .await
         .map_err(|e| {

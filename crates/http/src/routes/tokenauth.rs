@@ -47,7 +47,7 @@ pub async fn exchange(
     caller: Authorized<PartnerLinks>,
     Json(body): Json<ExchangeRequest>,
 ) -> ApiResult<Json<ExchangeResponse>> {
-    let (session, redirect) = state.core.exchange_login_token(&caller.tenant, &body.token).await?;
+    let (session, redirect) = state.core.provisioning().exchange_login_token(&caller.tenant, &body.token).await?;
     Ok(Json(ExchangeResponse {
         client_token: session.client_token.expose().to_owned(),
         user_id: session.user_id,

@@ -1,7 +1,6 @@
 //! `onramp audit list`
 
 use clap::Subcommand;
-use onramp_domain::DomainError;
 use onramp_domain::audit::AuditFilter;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::EnvKind;
@@ -37,7 +36,7 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult {
         environment: environment.map(|e| e.as_str().to_owned()),
         limit,
     };
-    let events = ctx.core.store.audit_events(&filter).await.map_err(DomainError::from)?;
+    let events = ctx.core.audit().events(&filter).await?;
     let docs: Vec<_> = events
         .iter()
         .map(|e| {

@@ -97,7 +97,7 @@ impl Ctx {
             hash_cost: hash_cost(global),
             ..CoreConfig::default()
         };
-        let core = Core::new(Arc::new(store.clone()), config)?;
+        let core = Core::builder(Arc::new(store.clone()), config).build()?;
         Ok(Self {
             core,
             store,

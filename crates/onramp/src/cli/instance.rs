@@ -110,9 +110,9 @@ fn split_pair<'a>(raw: &'a str, what: &str) -> CliResult<(&'a str, &'a str)> {
 async fn describe(core: &Core, instance: &Instance) -> CliResult<Value> {
     let mut envs = Vec::new();
     for kind in EnvKind::ALL {
-        let env = core.environment(instance.platform_id.as_str(), kind).await?;
+        let env = core.tenancy().environment(instance.platform_id.as_str(), kind).await?;
         envs.push(json!({
-            "id": env.id, "kind": kind, "host": core.host_of(&instance.platform_id, kind),
+            "id": env.id, "kind": kind, "host": core.tenancy().host_of(&instance.platform_id, kind),
             "hostnames": env.hostnames, "cors_origins": env.cors_origins,
         }));
     }
@@ -159,19 +159,20 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             region,
             app_url,
         } => {
-            core.create_instance(
-                &actor,
-                NewInstance {
-                    platform_id,
-                    name,
-                    region,
-                    app_url,
-                },
-            )
-            .await?
+            core.tenancy()
+                .create_instance(
+                    &actor,
+                    NewInstance {
+                        platform_id,
+                        name,
+                        region,
+                        app_url,
+                    },
+                )
+                .await?
         }
         InstanceCommand::List => {
-            let instances = core.store.instances().await.map_err(onramp_domain::DomainError::from)?;
+            let instances = core.tenancy().instances().await?;
             let mut docs = Vec::new();
             for i in &instances {
                 docs.push(describe(core, i).await?);
@@ -193,7 +194,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             });
             return Ok(());
         }
-        InstanceCommand::Show { platform_id } => core.instance(&platform_id).await?,
+        InstanceCommand::Show { platform_id } => core.tenancy().instance(&platform_id).await?,
         InstanceCommand::Update {
             platform_id,
             name,
@@ -230,6 +231,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                 }
             }
             let instance = core
+                .tenancy()
                 .update_instance(
                     &actor,
                     &platform_id,
@@ -244,7 +246,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                 )
                 .await?;
             for (kind, changes) in env_changes {
-                core.update_environment(&actor, &platform_id, kind, changes).await?;
+                core.tenancy().update_environment(&actor, &platform_id, kind, changes).await?;
             }
             instance
         }
@@ -252,7 +254,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             platform_id,
             enable,
             disable,
-        } => core.set_features(&actor, &platform_id, &enable, &disable).await?,
+        } => core.tenancy().set_features(&actor, &platform_id, &enable, &disable).await?,
         InstanceCommand::Hosts {
             platform_id,
             environment,
@@ -260,14 +262,16 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             remove,
         } => {
             let env = if add.is_empty() && remove.is_empty() {
-                core.environment(&platform_id, environment).await?
+                core.tenancy().environment(&platform_id, environment).await?
             } else {
                 let changes = EnvChanges {
                     add_hosts: add,
                     remove_hosts: remove,
                     ..EnvChanges::default()
                 };
-                core.update_environment(&actor, &platform_id, environment, changes).await?
+                core.tenancy()
+                    .update_environment(&actor, &platform_id, environment, changes)
+                    .await?
             };
             let doc = json!({ "platform_id": platform_id, "environment": environment, "hostnames": env.hostnames });
             emit(ctx.json, &doc, || {

@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, cmd: KeyCommand) -> CliResult {
                 .map(|d| parse_duration(&d))
                 .transpose()
                 .map_err(|e| CliError::new("validation_failed", e))?;
-            let issued = ctx.core.issue_api_key(&actor, &partner_id, &scopes, expires_in).await?;
+            let issued = ctx.core.partners().issue_api_key(&actor, &partner_id, &scopes, expires_in).await?;
             let mut doc = describe(&issued.key);
             doc["key"] = json!(issued.secret.expose());
             emit(ctx.json, &doc, || {
@@ -71,12 +71,12 @@ pub async fn run(ctx: &Ctx, cmd: KeyCommand) -> CliResult {
             });
         }
         KeyCommand::Revoke { key_id } => {
-            let key = ctx.core.revoke_api_key(&actor, &key_id).await?;
+            let key = ctx.core.partners().revoke_api_key(&actor, &key_id).await?;
             let doc = describe(&key);
             emit(ctx.json, &doc, || format!("key {key_id} revoked"));
         }
         KeyCommand::List { partner_id } => {
-            let keys = ctx.core.api_keys(&partner_id).await?;
+            let keys = ctx.core.partners().api_keys(&partner_id).await?;
             let docs: Vec<Value> = keys.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()

@@ -63,17 +63,25 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
             platform_id,
             environment,
             name,
-        } => core.create_partner(&actor, &platform_id, environment, &name).await?,
-        PartnerCommand::Approve { partner_id } => core.set_partner_status(&actor, &partner_id, PartnerStatus::Active).await?,
-        PartnerCommand::Suspend { partner_id } => core.set_partner_status(&actor, &partner_id, PartnerStatus::Suspended).await?,
-        PartnerCommand::Show { partner_id } => core.partner(&partner_id).await?,
+        } => core.partners().create_partner(&actor, &platform_id, environment, &name).await?,
+        PartnerCommand::Approve { partner_id } => {
+            core.partners()
+                .set_partner_status(&actor, &partner_id, PartnerStatus::Active)
+                .await?
+        }
+        PartnerCommand::Suspend { partner_id } => {
+            core.partners()
+                .set_partner_status(&actor, &partner_id, PartnerStatus::Suspended)
+                .await?
+        }
+        PartnerCommand::Show { partner_id } => core.partners().partner(&partner_id).await?,
         PartnerCommand::List { platform_id, environment } => {
             let scope = match (&platform_id, environment) {
                 (Some(p), Some(e)) => Some((p.as_str(), e)),
                 (None, None) => None,
                 _ => return Err(CliError::new("validation_failed", "give --platform-id and --environment together")),
             };
-            let partners = core.partners(scope).await?;
+            let partners = core.partners().list(scope).await?;
             let docs: Vec<Value> = partners.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = partners
                 .iter()

@@ -182,13 +182,13 @@ impl ServeArgs {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(mut settings: ServerSettings, demo: bool, data_dir_hint: Option<std::path::PathBuf>) -> CliResult {
-    let (store, core) = crate::startup::open_core(&settings)
+    let opened = crate::startup::open_core(&settings)
         .await
         .map_err(|e| CliError::new("unavailable", e))?;
     if demo {
-        settings.demo_vendor = crate::demo::ensure(&core, data_dir_hint.as_deref(), settings.listen.port()).await?;
+        settings.demo_vendor = crate::demo::ensure(&opened.core, data_dir_hint.as_deref(), settings.listen.port()).await?;
     }
-    let running = crate::startup::start_with(settings, store, core)
+    let running = crate::startup::start_with(settings, opened)
         .await
         .map_err(|e| CliError::new("listen", e))?;
     tracing::info!(address = %running.addr, "onramp is listening");

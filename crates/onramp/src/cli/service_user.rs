@@ -88,12 +88,13 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
         } => {
             let given = stdin_password(password_stdin)?;
             let (user, generated) = core
+                .service_users()
                 .create_service_user(&actor, &platform_id, environment, &username, &roles, given)
                 .await?;
             describe(&user, environment, generated.as_ref())
         }
         ServiceUserCommand::List { platform_id, environment } => {
-            let users = core.service_users(&platform_id, environment).await?;
+            let users = core.service_users().service_users(&platform_id, environment).await?;
             let docs: Vec<Value> = users.iter().map(|u| describe(u, environment, None)).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()
@@ -115,7 +116,10 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
             environment,
             username,
         } => describe(
-            &core.disable_service_user(&actor, &platform_id, environment, &username).await?,
+            &core
+                .service_users()
+                .disable_service_user(&actor, &platform_id, environment, &username)
+                .await?,
             environment,
             None,
         ),
@@ -127,6 +131,7 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
         } => {
             let given = stdin_password(password_stdin)?;
             let (user, generated) = core
+                .service_users()
                 .reset_service_user_password(&actor, &platform_id, environment, &username, given)
                 .await?;
             describe(&user, environment, generated.as_ref())

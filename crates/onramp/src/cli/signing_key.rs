@@ -30,7 +30,7 @@ pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
     let actor = Actor::operator();
     match cmd {
         SigningKeyCommand::Rotate { platform_id, environment } => {
-            let key = ctx.core.rotate_signing_key(&actor, &platform_id, environment).await?;
+            let key = ctx.core.tenancy().rotate_signing_key(&actor, &platform_id, environment).await?;
             let doc = describe(&key);
             emit(ctx.json, &doc, || {
                 format!(
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
             });
         }
         SigningKeyCommand::List { platform_id, environment } => {
-            let keys = ctx.core.signing_keys(&platform_id, environment).await?;
+            let keys = ctx.core.tenancy().signing_keys(&platform_id, environment).await?;
             let docs: Vec<Value> = keys.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()

@@ -51,7 +51,7 @@ fn parse_time(flag: &str, raw: &str) -> CliResult<i64> {
 }
 
 pub async fn usage(ctx: &Ctx, args: UsageArgs) -> CliResult {
-    let partner = ctx.core.partner(&args.partner_id).await?;
+    let partner = ctx.core.partners().partner(&args.partner_id).await?;
     let to = args
         .to
         .as_deref()
@@ -69,7 +69,7 @@ pub async fn usage(ctx: &Ctx, args: UsageArgs) -> CliResult {
         GranularityArg::Hour => Granularity::Hour,
         GranularityArg::Day => Granularity::Day,
     };
-    let points = ctx.core.usage_series(&partner.id, from, to, granularity).await?;
+    let points = ctx.core.usage().usage_series(&partner.id, from, to, granularity).await?;
     let data: Vec<Value> = points
         .iter()
         .map(|p| json!({ "start": rfc3339(p.start), "requests": p.requests, "2xx": p.status_2xx, "3xx": p.status_3xx, "4xx": p.status_4xx, "5xx": p.status_5xx }))
@@ -102,7 +102,7 @@ pub async fn usage(ctx: &Ctx, args: UsageArgs) -> CliResult {
 
 pub async fn alerts(ctx: &Ctx, cmd: AlertsCommand) -> CliResult {
     let AlertsCommand::List { limit } = cmd;
-    let alerts = ctx.core.alerts(limit).await?;
+    let alerts = ctx.core.usage().alerts(limit).await?;
     let docs: Vec<Value> = alerts
         .iter()
         .map(|a| {

@@ -41,7 +41,7 @@ async fn account_changes_are_audited_with_their_request_ids() {
         environment: Some("staging".into()),
         limit: 100,
     };
-    let events = fx.server.core.store.audit_events(&filter).await.expect("audit events");
+    let events = fx.server.core.audit().events(&filter).await.expect("audit events");
     let account_events: Vec<_> = events.iter().filter(|e| e.action.starts_with("account.")).collect();
     let mut actions: Vec<&str> = account_events.iter().map(|e| e.action.as_str()).collect();
     actions.sort_unstable();
@@ -87,7 +87,7 @@ async fn account_changes_are_audited_with_their_request_ids() {
         environment: Some("production".into()),
         limit: 100,
     };
-    let prod_events = fx.server.core.store.audit_events(&prod).await.expect("audit events");
+    let prod_events = fx.server.core.audit().events(&prod).await.expect("audit events");
     assert_eq!(prod_events.iter().filter(|e| e.action == "account.created").count(), 1);
     assert!(prod_events.iter().all(|e| e.target != id));
 
@@ -95,17 +95,21 @@ async fn account_changes_are_audited_with_their_request_ids() {
     let actor_op = onramp_domain::audit::Actor::operator();
     let core = &fx.server.core;
     let staging = onramp_domain::tenancy::EnvKind::Staging;
-    core.rotate_signing_key(&actor_op, "acme", staging).await.unwrap();
-    core.reset_service_user_password(&actor_op, "acme", staging, "svc", None)
+    core.tenancy().rotate_signing_key(&actor_op, "acme", staging).await.unwrap();
+    core.service_users()
+        .reset_service_user_password(&actor_op, "acme", staging, "svc", None)
         .await
         .unwrap();
-    core.disable_service_user(&actor_op, "acme", staging, "svc").await.unwrap();
+    core.service_users()
+        .disable_service_user(&actor_op, "acme", staging, "svc")
+        .await
+        .unwrap();
     let all = AuditFilter {
         platform_id: Some("acme".into()),
         environment: None,
         limit: 1000,
     };
-    let all_events = fx.server.core.store.audit_events(&all).await.expect("audit events");
+    let all_events = fx.server.core.audit().events(&all).await.expect("audit events");
     for action in [
         "instance.created",
         "instance.features_changed",

@@ -226,6 +226,7 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     // the running server only learns it from the database.
     let other = server.other_process_core().await;
     other
+        .service_users()
         .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "ops")
         .await
         .expect("disable");
@@ -249,6 +250,7 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     // Disabled through the server's own core: refused on the next request.
     server
         .core
+        .service_users()
         .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "svc")
         .await
         .expect("disable");
@@ -264,6 +266,7 @@ async fn password_reset_replaces_the_old_password() {
     let new_password = "a-brand-new-Secret-99";
     fx.server
         .core
+        .service_users()
         .reset_service_user_password(
             &Actor::operator(),
             "acme",
@@ -290,6 +293,7 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     let new_key = fx
         .server
         .core
+        .tenancy()
         .rotate_signing_key(&Actor::operator(), "acme", EnvKind::Staging)
         .await
         .expect("rotate");
@@ -331,7 +335,7 @@ fn with(claims: &Value, key: &str, value: Value) -> Value {
 async fn forged_tampered_and_foreign_tokens_are_rejected() {
     let fx = Fixture::new().await;
     let api = fx.server.staging("acme").without_token();
-    let keys = fx.server.core.signing_keys("acme", EnvKind::Staging).await.expect("keys");
+    let keys = fx.server.core.tenancy().signing_keys("acme", EnvKind::Staging).await.expect("keys");
     let key = &keys[0];
     let claims = good_claims(&fx);
     let probe = async |token: &str| api.with_token(token).get("/v1/client").await;

@@ -312,7 +312,7 @@ async fn assert_nothing_stored(fx: &Fixture) {
         environment: Some("staging".into()),
         limit: 1000,
     };
-    let events = fx.server.core.store.audit_events(&filter).await.expect("audit");
+    let events = fx.server.core.audit().events(&filter).await.expect("audit");
     assert!(
         events.iter().all(|e| !e.action.starts_with("account.")),
         "an invalid request wrote an audit event: {events:?}"

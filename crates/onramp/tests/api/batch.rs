@@ -4,6 +4,7 @@
 use argon2::password_hash::PasswordHasher as _;
 use onramp_domain::audit::Actor;
 use onramp_domain::partners::PartnerStatus;
+use onramp_domain::store::AccountStore;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -13,21 +14,26 @@ use crate::helpers::{Api, Fixture, send};
 async fn partner_key(fx: &Fixture) -> String {
     let actor = Actor::operator();
     let core = &fx.server.core;
-    core.set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
+    core.tenancy()
+        .set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
-    let partner = core.create_partner(&actor, "acme", EnvKind::Staging, "Importer").await.unwrap();
-    core.set_partner_status(&actor, &partner.id, PartnerStatus::Active).await.unwrap();
-    let key = core
+    let partner = core
+        .partners()
+        .create_partner(&actor, "acme", EnvKind::Staging, "Importer")
+        .await
+        .unwrap();
+    core.partners()
+        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
+        .await
+        .unwrap();
+    core.partners()
         .issue_api_key(&actor, &partner.id, &[], None)
         .await
         .unwrap()
         .secret
         .expose()
-        .to_owned();
-    // Instance settings reach the running server within its settings ttl.
-    tokio::time::sleep(fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
-    key
+        .to_owned()
 }
 
 async fn batch(api: &Api, key: &str, body: &Value, idempotency: Option<&str>) -> crate::helpers::Resp {
@@ -114,9 +120,9 @@ async fn mixed_items_are_created_or_rejected_one_by_one_and_imported_hashes_log_
     assert_eq!(client_login(&fx, "bcrypt@example.com", "wrong password here").await, 401);
     assert_eq!(client_login(&fx, "plain@example.com", "correct horse battery").await, 200);
     let core = &fx.server.core;
-    let env = core.environment("acme", EnvKind::Staging).await.unwrap();
+    let env = core.tenancy().environment("acme", EnvKind::Staging).await.unwrap();
     for email in ["argon@example.com", "bcrypt@example.com"] {
-        let stored = core.store.account_by_email(&env.id, email).await.unwrap().unwrap();
+        let stored = fx.server.store.account_by_email(&env.id, email).await.unwrap().unwrap();
         assert!(
             stored.password_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
             "{email} upgraded: {}",
@@ -173,9 +179,10 @@ async fn batch_limits_and_idempotency() {
     let read_only = fx
         .server
         .core
+        .partners()
         .issue_api_key(
             &Actor::operator(),
-            &fx.server.core.partners(None).await.unwrap()[0].id,
+            &fx.server.core.partners().list(None).await.unwrap()[0].id,
             &["accounts:read".into()],
             None,
         )

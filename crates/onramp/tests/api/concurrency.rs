@@ -197,15 +197,17 @@ impl Rehashing {
             region: "za".into(),
             app_url: "https://app.acme.example".into(),
         };
-        running.core.create_instance(&actor, new).await.unwrap();
+        running.core.tenancy().create_instance(&actor, new).await.unwrap();
         running
             .core
+            .tenancy()
             .set_features(&actor, "acme", &["client-accounts".into()], &[])
             .await
             .unwrap();
         let secret = onramp_domain::infra::secret::Secret::new(SERVICE_PASSWORD.into());
         running
             .core
+            .service_users()
             .create_service_user(&actor, "acme", onramp_domain::tenancy::EnvKind::Staging, "svc", &[], Some(secret))
             .await
             .unwrap();

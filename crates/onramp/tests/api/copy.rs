@@ -37,12 +37,21 @@ async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
     let fx = Fixture::new().await;
     let core = &fx.server.core;
     let actor = Actor::operator();
-    core.set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
+    core.tenancy()
+        .set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
-    let partner = core.create_partner(&actor, "acme", EnvKind::Staging, "Shop").await.unwrap();
-    core.set_partner_status(&actor, &partner.id, PartnerStatus::Active).await.unwrap();
+    let partner = core
+        .partners()
+        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
+        .await
+        .unwrap();
+    core.partners()
+        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
+        .await
+        .unwrap();
     let key = core
+        .partners()
         .issue_api_key(&actor, &partner.id, &[], None)
         .await
         .unwrap()

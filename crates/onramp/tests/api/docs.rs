@@ -27,8 +27,9 @@ async fn health_endpoints_answer_on_any_host_without_credentials() {
 async fn readyz_reports_an_unreachable_database() {
     let dir = tempfile::tempdir().unwrap();
     let settings = test_settings(dir.path());
-    let (store, core) = onramp::startup::open_core(&settings).await.expect("open");
-    let running = onramp::startup::start_with(settings, store.clone(), core).await.expect("start");
+    let opened = onramp::startup::open_core(&settings).await.expect("open");
+    let store = opened.store.clone();
+    let running = onramp::startup::start_with(settings, opened).await.expect("start");
     let api = Api::new(running.addr, "localhost");
     api.get("/readyz").await.expect(200);
     // The database goes away while the server runs.

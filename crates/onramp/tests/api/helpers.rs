@@ -91,6 +91,8 @@ pub fn host(platform_id: &str, env: &str) -> String {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub core: Arc<Core>,
+    /// The server's database, for arranging or inspecting rows directly.
+    pub store: onramp_store::SqlStore,
     pub settings: ServerSettings,
     pub dir: TempDir,
     running: Option<Running>,
@@ -114,6 +116,7 @@ impl TestServer {
         Self {
             addr: running.addr,
             core: Arc::clone(&running.core),
+            store: running.store.clone(),
             settings,
             dir,
             running: Some(running),
@@ -129,8 +132,7 @@ impl TestServer {
 
     /// A second core on the same database, as another process (the CLI) would have.
     pub async fn other_process_core(&self) -> Arc<Core> {
-        let (_store, core) = onramp::startup::open_core(&self.settings).await.expect("second core");
-        core
+        onramp::startup::open_core(&self.settings).await.expect("second core").core
     }
 
     /// A client that sends its requests to this server with `Host: <host>:<port>`.
@@ -154,10 +156,15 @@ impl TestServer {
             region: "za".into(),
             app_url: format!("https://app.{platform_id}.example"),
         };
-        self.core.create_instance(&Actor::operator(), new).await.expect("create instance");
+        self.core
+            .tenancy()
+            .create_instance(&Actor::operator(), new)
+            .await
+            .expect("create instance");
         if !features.is_empty() {
             let enable: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
             self.core
+                .tenancy()
                 .set_features(&Actor::operator(), platform_id, &enable, &[])
                 .await
                 .expect("set features");
@@ -169,6 +176,7 @@ impl TestServer {
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         let (user, generated) = self
             .core
+            .service_users()
             .create_service_user(
                 &Actor::operator(),
                 platform_id,
@@ -189,6 +197,7 @@ impl TestServer {
             ..InstanceChanges::default()
         };
         self.core
+            .tenancy()
             .update_instance(&Actor::operator(), platform_id, changes)
             .await
             .expect("update instance");
@@ -196,6 +205,7 @@ impl TestServer {
 
     pub async fn update_environment(&self, platform_id: &str, env: &str, changes: EnvChanges) {
         self.core
+            .tenancy()
             .update_environment(&Actor::operator(), platform_id, env_kind(env), changes)
             .await
             .expect("update environment");
@@ -871,12 +881,14 @@ impl TestServer {
     pub async fn create_partner(&self, platform_id: &str, env: &str, name: &str, status: PartnerStatus) -> String {
         let partner = self
             .core
+            .partners()
             .create_partner(&Actor::operator(), platform_id, env_kind(env), name)
             .await
             .expect("create partner");
         assert_eq!(partner.status, PartnerStatus::Pending, "a new partner is pending");
         if status != PartnerStatus::Pending {
             self.core
+                .partners()
                 .set_partner_status(&Actor::operator(), &partner.id, status)
                 .await
                 .expect("set partner status");
@@ -889,6 +901,7 @@ impl TestServer {
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
         let issued = self
             .core
+            .partners()
             .issue_api_key(&Actor::operator(), partner_id, &scopes, expires_in)
             .await
             .expect("issue api key");

@@ -2,6 +2,7 @@
 //! (the consent popup is driven here through the core, as the pages do).
 
 use onramp_domain::audit::Actor;
+use onramp_domain::store::IntegrationStore;
 use reqwest::Method;
 use serde_json::json;
 
@@ -22,20 +23,27 @@ async fn world() -> World {
     let actor = Actor::operator();
     fx.server
         .core
+        .tenancy()
         .set_features(&actor, "acme", &["user-integration".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
-    tokio::time::sleep(fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
     let user_id = fx.staging.signup("ann@example.com").await["user_id"].as_str().unwrap().to_owned();
-    let tenant = fx.server.core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    let tenant = fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     let dev = fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap().to_owned();
     let app = fx
         .server
         .core
+        .integration()
         .register_app(&tenant, &dev, &actor, "Shop", &["https://shop.example.com".into()])
         .await
         .unwrap();
-    let (_, key) = fx.server.core.reset_vendor_key(&tenant, &dev, &actor, &app.id).await.unwrap();
+    let (_, key) = fx
+        .server
+        .core
+        .integration()
+        .reset_vendor_key(&tenant, &dev, &actor, &app.id)
+        .await
+        .unwrap();
     World {
         fx,
         user_id,
@@ -47,9 +55,10 @@ async fn world() -> World {
 impl World {
     async fn code(&self, challenge: &str) -> String {
         let core = &self.fx.server.core;
-        let tenant = core.resolve_host("api.staging.acme.localhost").await.unwrap();
-        let app = core.vendor_app(&tenant, &self.app_id).await.unwrap();
-        core.authorize(&tenant, &self.user_id, &Actor::operator(), &app, challenge)
+        let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+        let app = core.integration().vendor_app(&tenant, &self.app_id).await.unwrap();
+        core.integration()
+            .authorize(&tenant, &self.user_id, &Actor::operator(), &app, challenge)
             .await
             .unwrap()
             .expose()
@@ -111,12 +120,13 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
     exchange(&vendor, &w.key, &code, VERIFIER).await.problem(400, "invalid_grant");
     // Another app's key.
     let core = &w.fx.server.core;
-    let tenant = core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     let other_dev = w.fx.staging.signup("other@example.com").await["user_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let other = core
+        .integration()
         .register_app(
             &tenant,
             &other_dev,
@@ -127,6 +137,7 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
         .await
         .unwrap();
     let (_, other_key) = core
+        .integration()
         .reset_vendor_key(&tenant, &other_dev, &Actor::operator(), &other.id)
         .await
         .unwrap();
@@ -150,9 +161,10 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
         .await
         .problem(401, "unauthenticated");
     // Malformed challenges are refused when the code is made.
-    let app = core.vendor_app(&tenant, &w.app_id).await.unwrap();
+    let app = core.integration().vendor_app(&tenant, &w.app_id).await.unwrap();
     assert!(
-        core.authorize(&tenant, &w.user_id, &Actor::operator(), &app, "plain")
+        core.integration()
+            .authorize(&tenant, &w.user_id, &Actor::operator(), &app, "plain")
             .await
             .is_err()
     );
@@ -162,7 +174,7 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
 async fn an_expired_code_is_refused() {
     let w = world().await;
     let core = &w.fx.server.core;
-    let tenant = core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     // A code past its 60 seconds, written as the popup would have.
     let code = "onr_code_expiredexpiredexpiredexpiredexpiredexp";
     let now = onramp_domain::clock::now_ms();
@@ -175,7 +187,7 @@ async fn an_expired_code_is_refused() {
         created_at: now - 61_000,
         expires_at: now - 1_000,
     };
-    core.store.create_auth_code(&record).await.unwrap();
+    w.fx.server.store.create_auth_code(&record).await.unwrap();
     exchange(&w.vendor(), &w.key, code, VERIFIER).await.problem(400, "invalid_grant");
 }
 
@@ -205,8 +217,9 @@ async fn deleted_users_revoked_grants_and_reset_keys() {
     let code = w.code(CHALLENGE).await;
     exchange(&vendor, &w.key, &code, VERIFIER).await.expect(200);
     let core = &w.fx.server.core;
-    let tenant = core.resolve_host("api.staging.acme.localhost").await.unwrap();
-    core.revoke_connection(&tenant, &w.user_id, &Actor::operator(), &w.app_id)
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    core.integration()
+        .revoke_connection(&tenant, &w.user_id, &Actor::operator(), &w.app_id)
         .await
         .unwrap();
     let revoked = user(&vendor, &w.key, &w.user_id).await;
@@ -214,14 +227,18 @@ async fn deleted_users_revoked_grants_and_reset_keys() {
     let unknown = user(&vendor, &w.key, "00000000-0000-4000-8000-000000000000").await;
     assert_eq!(unknown.json["detail"], revoked.json["detail"]);
     // Resetting the key stops the old one at once.
-    let dev = core.vendor_app(&tenant, &w.app_id).await.unwrap().account_id;
-    let (_, new_key) = core.reset_vendor_key(&tenant, &dev, &Actor::operator(), &w.app_id).await.unwrap();
+    let dev = core.integration().vendor_app(&tenant, &w.app_id).await.unwrap().account_id;
+    let (_, new_key) = core
+        .integration()
+        .reset_vendor_key(&tenant, &dev, &Actor::operator(), &w.app_id)
+        .await
+        .unwrap();
     user(&vendor, &w.key, &w.user_id).await.problem(401, "unauthenticated");
     user(&vendor, new_key.expose(), &w.user_id).await.problem(404, "not_found");
     // The feature switched off: 403.
-    core.set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
+    core.tenancy()
+        .set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
         .await
         .unwrap();
-    tokio::time::sleep(w.fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
     user(&vendor, new_key.expose(), &w.user_id).await.problem(403, "feature_disabled");
 }

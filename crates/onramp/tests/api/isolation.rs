@@ -216,6 +216,7 @@ async fn an_extra_hostname_routes_to_its_environment() {
     };
     let err = server
         .core
+        .tenancy()
         .update_environment(&Actor::operator(), "acme", onramp_domain::tenancy::EnvKind::Staging, taken)
         .await;
     assert!(err.is_err(), "a hostname cannot be given to two environments");
@@ -227,6 +228,7 @@ async fn an_extra_hostname_routes_to_its_environment() {
     assert!(
         server
             .core
+            .tenancy()
             .update_environment(&Actor::operator(), "acme", onramp_domain::tenancy::EnvKind::Staging, canonical)
             .await
             .is_err()
@@ -252,6 +254,7 @@ async fn switching_a_feature_off_applies_to_the_running_server() {
     fx.staging.get("/v1/client").await.expect(200);
     fx.server
         .core
+        .tenancy()
         .set_features(&Actor::operator(), "acme", &[], &["client-accounts".into()])
         .await
         .expect("disable feature");
@@ -270,6 +273,7 @@ async fn switching_a_feature_off_applies_to_the_running_server() {
     .problem(403, "feature_disabled");
     fx.server
         .core
+        .tenancy()
         .set_features(&Actor::operator(), "acme", &["client-accounts".into()], &[])
         .await
         .expect("enable feature");

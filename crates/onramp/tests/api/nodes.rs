@@ -52,9 +52,18 @@ async fn a_rate_limit_holds_across_both_nodes() {
 async fn revocation_and_uniqueness_hold_across_nodes() {
     let (a, b) = two_nodes(&redis(), &[]).await;
     let actor = Actor::operator();
-    let partner = a.core.create_partner(&actor, "acme", EnvKind::Staging, "Shop").await.unwrap();
-    a.core.set_partner_status(&actor, &partner.id, PartnerStatus::Active).await.unwrap();
-    let issued = a.core.issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
+    let partner = a
+        .core
+        .partners()
+        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
+        .await
+        .unwrap();
+    a.core
+        .partners()
+        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
+        .await
+        .unwrap();
+    let issued = a.core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
     let key = issued.secret.expose().to_owned();
     let list = |node: &TestServer| {
         let api = node.staging("acme").without_token();
@@ -66,7 +75,7 @@ async fn revocation_and_uniqueness_hold_across_nodes() {
         }
     };
     assert_eq!(list(&b).await, 200);
-    a.core.revoke_api_key(&actor, &issued.key.key_id).await.unwrap();
+    a.core.partners().revoke_api_key(&actor, &issued.key.key_id).await.unwrap();
     let started = std::time::Instant::now();
     assert_eq!(list(&b).await, 401, "node B refuses a key revoked through node A");
     assert!(started.elapsed() < std::time::Duration::from_secs(1));

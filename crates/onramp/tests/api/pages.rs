@@ -90,20 +90,27 @@ async fn world() -> World {
     let actor = Actor::operator();
     fx.server
         .core
+        .tenancy()
         .set_features(&actor, "acme", &["user-integration".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
-    tokio::time::sleep(fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
     fx.staging.signup("ann@example.com").await;
     let dev = fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap().to_owned();
-    let tenant = fx.server.core.resolve_host("api.staging.acme.localhost").await.unwrap();
+    let tenant = fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     let app = fx
         .server
         .core
+        .integration()
         .register_app(&tenant, &dev, &actor, "Shop", &[ORIGIN.into()])
         .await
         .unwrap();
-    let (_, key) = fx.server.core.reset_vendor_key(&tenant, &dev, &actor, &app.id).await.unwrap();
+    let (_, key) = fx
+        .server
+        .core
+        .integration()
+        .reset_vendor_key(&tenant, &dev, &actor, &app.id)
+        .await
+        .unwrap();
     World {
         fx,
         app_id: app.id,
@@ -347,10 +354,10 @@ async fn developer_pages_generate_and_reset_keys_and_features_gate_the_pages() {
     b.get("/account/signup").await.expect(403);
     w.fx.server
         .core
+        .tenancy()
         .set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
         .await
         .unwrap();
-    tokio::time::sleep(w.fx.server.settings.core.settings_ttl + std::time::Duration::from_millis(100)).await;
     b.get("/account").await.expect(403);
 }
 

@@ -143,6 +143,7 @@ async fn the_instance_link_template_and_lifetime_are_used() {
     };
     w.server
         .core
+        .tenancy()
         .update_instance(&Actor::operator(), "acme", changes)
         .await
         .expect("update instance");
@@ -177,6 +178,7 @@ async fn the_instance_link_template_and_lifetime_are_used() {
     };
     w.server
         .core
+        .tenancy()
         .update_instance(&Actor::operator(), "acme", changes)
         .await
         .expect("update instance");
@@ -454,7 +456,13 @@ async fn revoked_and_expired_keys_get_401() {
     let (key_id, key) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
     let api = w.server.staging("acme").with_api_key(&key);
     api.get("/v1/partners/accounts").await.expect(200);
-    let revoked = w.server.core.revoke_api_key(&Actor::operator(), &key_id).await.expect("revoke");
+    let revoked = w
+        .server
+        .core
+        .partners()
+        .revoke_api_key(&Actor::operator(), &key_id)
+        .await
+        .expect("revoke");
     assert!(revoked.revoked_at.is_some());
     assert_api_key_challenge(&api.post("/v1/partners/create", &partner_signup_body("ann@example.com")).await);
     assert_api_key_challenge(&api.get("/v1/partners/accounts").await);
@@ -540,6 +548,7 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
     // Approval takes effect at once.
     w.server
         .core
+        .partners()
         .set_partner_status(&Actor::operator(), &partner_id, PartnerStatus::Active)
         .await
         .expect("approve");
@@ -550,6 +559,7 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
 
     w.server
         .core
+        .partners()
         .set_partner_status(&Actor::operator(), &partner_id, PartnerStatus::Suspended)
         .await
         .expect("suspend");
@@ -598,6 +608,7 @@ async fn the_partners_feature_must_be_on() {
     w.partner.create_account("ann@example.com").await;
     w.server
         .core
+        .tenancy()
         .set_features(&Actor::operator(), "acme", &[], &["partners".into()])
         .await
         .expect("disable partners");
@@ -981,7 +992,7 @@ async fn rotation_gives_a_new_key_and_a_grace_period_for_the_old_one() {
     assert!((now_secs() - 1..=now_secs() + 3).contains(&expires), "{}", r.text);
     assert!(!r.text.contains("previous_key_id"), "camelCase fields: {}", r.text);
     // The new key is stored like the old (same scopes, same partner).
-    let keys = w.server.core.api_keys(&w.partner_id).await.expect("keys");
+    let keys = w.server.core.partners().api_keys(&w.partner_id).await.expect("keys");
     let stored_new = keys.iter().find(|k| k.key_id == new_id).expect("new key stored");
     let stored_old = keys.iter().find(|k| k.key_id == old_id).expect("old key stored");
     assert_eq!(stored_new.scopes, stored_old.scopes);
@@ -1027,7 +1038,7 @@ async fn rotation_grace_periods_are_bounded() {
     // Out of range or malformed: refused, and the key stays as it was.
     let (_, k1) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
     let api1 = w.server.staging("acme").with_api_key(&k1);
-    let before = w.server.core.api_keys(&w.partner_id).await.unwrap().len();
+    let before = w.server.core.partners().api_keys(&w.partner_id).await.unwrap().len();
     for (body, code, field) in [
         (json!({ "gracePeriodSeconds": 700_000 }), "validation_failed", "gracePeriodSeconds"),
         (json!({ "gracePeriodSeconds": 604_801 }), "validation_failed", "gracePeriodSeconds"),
@@ -1040,7 +1051,7 @@ async fn rotation_grace_periods_are_bounded() {
         assert_eq!(r.error_fields(), [field], "{body}: {}", r.text);
     }
     assert_eq!(
-        w.server.core.api_keys(&w.partner_id).await.unwrap().len(),
+        w.server.core.partners().api_keys(&w.partner_id).await.unwrap().len(),
         before,
         "no key was issued"
     );
@@ -1086,7 +1097,7 @@ async fn rotation_keeps_the_scopes_and_expiry_of_the_old_key() {
     let r = api.post("/v1/partners/keys/rotate", &json!({ "gracePeriodSeconds": 60 })).await;
     r.expect(201);
     assert_eq!(r.json["scopes"], json!(["usage:read"]));
-    let keys = w.server.core.api_keys(&w.partner_id).await.unwrap();
+    let keys = w.server.core.partners().api_keys(&w.partner_id).await.unwrap();
     let old = keys.iter().find(|k| k.key_id == old_id).unwrap();
     let new = keys.iter().find(|k| k.key_id == r.json["keyId"].as_str().unwrap()).unwrap();
     assert!(
@@ -1142,7 +1153,7 @@ async fn key_use_is_recorded() {
     let w = PartnerWorld::new().await;
     let (key_id, key) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
     let find = |keys: Vec<onramp_domain::partners::ApiKey>| keys.into_iter().find(|k| k.key_id == key_id).expect("key");
-    let before = find(w.server.core.api_keys(&w.partner_id).await.unwrap());
+    let before = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
     assert!(before.last_used_at.is_none(), "an unused key: {before:?}");
     let start = onramp_domain::clock::now_ms();
     w.server
@@ -1151,7 +1162,7 @@ async fn key_use_is_recorded() {
         .get("/v1/partners/accounts")
         .await
         .expect(200);
-    let after = find(w.server.core.api_keys(&w.partner_id).await.unwrap());
+    let after = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
     let used = after.last_used_at.expect("last_used_at is recorded");
     assert!(used >= start - 1000 && used <= onramp_domain::clock::now_ms(), "{after:?}");
     // The key itself is never stored.
@@ -1316,7 +1327,7 @@ async fn partner_changes_are_audited() {
         limit: 100,
         ..AuditFilter::default()
     };
-    let events = w.server.core.store.audit_events(&filter).await.expect("audit events");
+    let events = w.server.core.audit().events(&filter).await.expect("audit events");
     let find = |action: &str, target: &str| {
         events
             .iter()

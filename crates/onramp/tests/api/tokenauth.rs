@@ -200,6 +200,7 @@ async fn link_expiry_follows_the_instance_setting() {
     let w = PartnerWorld::new().await;
     w.server
         .core
+        .tenancy()
         .update_instance(
             &Actor::operator(),
             "acme",
@@ -224,6 +225,7 @@ async fn an_expired_link_is_refused() {
     let w = PartnerWorld::new().await;
     w.server
         .core
+        .tenancy()
         .update_instance(
             &Actor::operator(),
             "acme",

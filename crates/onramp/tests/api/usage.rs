@@ -21,13 +21,19 @@ const SECRET: &str = "webhook-secret-0123456789";
 async fn partner_world(server: &TestServer) -> (String, String, String) {
     server.create_instance("acme", &["partners", "client-accounts"]).await;
     let actor = Actor::operator();
-    let partner = server.core.create_partner(&actor, "acme", EnvKind::Staging, "Shop").await.unwrap();
+    let partner = server
+        .core
+        .partners()
+        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
+        .await
+        .unwrap();
     server
         .core
+        .partners()
         .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
         .await
         .unwrap();
-    let issued = server.core.issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
+    let issued = server.core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
     (partner.id, issued.key.key_id, issued.secret.expose().to_owned())
 }
 
@@ -96,6 +102,7 @@ async fn requests_are_counted_per_key_and_served_as_a_series() {
         .problem(400, "invalid_query");
     let narrow = server
         .core
+        .partners()
         .issue_api_key(&Actor::operator(), &partner_id, &["accounts:read".into()], None)
         .await
         .unwrap();
@@ -168,7 +175,7 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
     assert!(alert["detail"]["requests_last_5_minutes"].as_i64().unwrap() >= 30);
     // Stored with its delivery outcome, and audited.
     let stored = eventually("delivery recorded", || async {
-        let alerts = server.core.alerts(10).await.unwrap();
+        let alerts = server.core.usage().alerts(10).await.unwrap();
         alerts.into_iter().find(|a| a.delivery == "delivered")
     })
     .await;
@@ -176,8 +183,8 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
     assert!(stored.attempts >= 2, "the failed first attempt was retried");
     let audit = server
         .core
-        .store
-        .audit_events(&AuditFilter {
+        .audit()
+        .events(&AuditFilter {
             limit: 50,
             ..Default::default()
         })
@@ -192,6 +199,7 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
     assert_eq!(
         server
             .core
+            .usage()
             .alerts(10)
             .await
             .unwrap()
@@ -206,7 +214,7 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
 async fn refused_requests_of_a_revoked_key_raise_an_error_rate_alert() {
     let server = TestServer::start_with(|s| s.core.alerts.error_min = 20).await;
     let (_partner_id, key_id, key) = partner_world(&server).await;
-    server.core.revoke_api_key(&Actor::operator(), &key_id).await.unwrap();
+    server.core.partners().revoke_api_key(&Actor::operator(), &key_id).await.unwrap();
     let api = server.staging("acme");
     for _ in 0..25 {
         let r = with_key(&api, &key, Method::GET, "/v1/partners/accounts", None).await;
@@ -216,6 +224,7 @@ async fn refused_requests_of_a_revoked_key_raise_an_error_rate_alert() {
     let alert = eventually("error-rate alert", || async {
         server
             .core
+            .usage()
             .alerts(10)
             .await
             .unwrap()

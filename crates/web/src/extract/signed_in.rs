@@ -47,10 +47,10 @@ impl OptionalFromRequestParts<WebState> for SignedIn {
         let Some(token) = cookies.get(SESSION_COOKIE) else {
             return Ok(None);
         };
-        let Ok(session) = state.core.verify_session(&tenant, token).await else {
+        let Ok(session) = state.core.accounts().verify_session(&tenant, token).await else {
             return Ok(None);
         };
-        let Ok(account) = state.core.account(&tenant, &session.account_id).await else {
+        let Ok(account) = state.core.accounts().account(&tenant, &session.account_id).await else {
             return Ok(None);
         };
         Ok(Some(Self {

@@ -36,7 +36,7 @@ impl FromRequestParts<WebState> for PageTenant {
             return Ok(found.clone());
         }
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        let tenant = state.core.resolve_host(host).await.map_err(|_| {
+        let tenant = state.core.tenancy().resolve_host(host).await.map_err(|_| {
             message(
                 "Onramp",
                 StatusCode::NOT_FOUND,

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::accounts::Account;
+use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::audit::Actor;
 use onramp_domain::infra::secret::Secret;
-use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
 
@@ -56,7 +56,7 @@ pub async fn update_profile(
         id: format!("account:{}", me.account.id),
         request_id: None,
     };
-    match state.core.update_account(&tenant, &actor, &me.account.id, changes).await {
+    match state.core.accounts().update_account(&tenant, &actor, &me.account.id, changes).await {
         Ok(updated) => render(
             StatusCode::OK,
             &profile_page(&tenant, &updated, form.csrf, Some("Your name was saved.".into()), None),
@@ -88,7 +88,7 @@ pub async fn change_password(
 ) -> Response {
     let current = Secret::new(form.current_password);
     let new = Secret::new(form.new_password);
-    let error = match state.core.change_password(&tenant, &me.account, &current, &new).await {
+    let error = match state.core.accounts().change_password(&tenant, &me.account, &current, &new).await {
         Ok(Some(session)) => {
             let notice = "Your password was changed; other sessions were signed out.";
             let page = profile_page(&tenant, &me.account, form.csrf, Some(notice.into()), None);

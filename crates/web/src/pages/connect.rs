@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
-use onramp_domain::integration::VendorApp;
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::provisioning::encode_component;
 use onramp_domain::tenancy::Tenant;
 use serde::Deserialize;
@@ -65,7 +65,7 @@ async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<C
     let Some(client_id) = p.client_id.as_deref() else {
         return Err(fail("The link names no app."));
     };
-    let Ok(app) = state.core.vendor_app(tenant, client_id).await else {
+    let Ok(app) = state.core.integration().vendor_app(tenant, client_id).await else {
         return Err(fail("This app is not registered with this platform."));
     };
     let origin = p.origin.clone().unwrap_or_default();
@@ -105,7 +105,12 @@ async fn grant_and_complete(state: &WebState, tenant: &Tenant, account: &Account
         id: format!("account:{}", account.id),
         request_id: None,
     };
-    match state.core.authorize(tenant, &account.id, &actor, &c.app, &c.challenge).await {
+    match state
+        .core
+        .integration()
+        .authorize(tenant, &account.id, &actor, &c.app, &c.challenge)
+        .await
+    {
         Ok(code) => complete(tenant, c, Some(code), ""),
         Err(e) => message(
             &tenant.instance.name,
@@ -161,7 +166,10 @@ pub async fn start(
         return (csrf, render(StatusCode::OK, &page)).into_response();
     };
     // Consent is remembered: a second connect for a granted app skips the question.
-    if matches!(state.core.grant_of(&me.account.id, &checked.app.id).await, Ok(Some(_))) {
+    if matches!(
+        state.core.integration().grant_of(&me.account.id, &checked.app.id).await,
+        Ok(Some(_))
+    ) {
         return grant_and_complete(&state, &tenant, &me.account, &checked).await;
     }
     let page = views::Consent {
@@ -190,7 +198,12 @@ pub async fn login(
     cookies: Cookies,
     PopupForm { checked, form }: PopupForm<ConnectLogin>,
 ) -> Response {
-    match state.core.client_login(&tenant, &form.email, &Secret::new(form.password)).await {
+    match state
+        .core
+        .accounts()
+        .client_login(&tenant, &form.email, &Secret::new(form.password))
+        .await
+    {
         Ok(session) => (cookies.open_session(&session), redirect(&format!("/connect?{}", checked.query()))).into_response(),
         Err(e) => {
             let (status, text) = login_error(&e);

@@ -14,7 +14,7 @@ use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
 use crate::views::{self, ConnectionView, render};
 
 async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String, notice: Option<String>) -> views::Connections {
-    let items = state.core.connections(tenant, &account.id).await.unwrap_or_default();
+    let items = state.core.integration().connections(tenant, &account.id).await.unwrap_or_default();
     views::Connections {
         platform: tenant.instance.name.clone(),
         csrf,
@@ -48,7 +48,12 @@ pub async fn revoke(
         id: format!("account:{}", account.id),
         request_id: None,
     };
-    let notice = match state.core.revoke_connection(&tenant, &account.id, &actor, &app_id).await {
+    let notice = match state
+        .core
+        .integration()
+        .revoke_connection(&tenant, &account.id, &actor, &app_id)
+        .await
+    {
         Ok(()) => "Access revoked.",
         Err(_) => "That app had no access.",
     };

@@ -22,7 +22,7 @@ async fn page(
     error: Option<String>,
     new_key: Option<(String, String)>,
 ) -> views::Developers {
-    let apps = state.core.vendor_apps(tenant, &account.id).await.unwrap_or_default();
+    let apps = state.core.integration().vendor_apps(tenant, &account.id).await.unwrap_or_default();
     views::Developers {
         platform: tenant.instance.name.clone(),
         csrf,
@@ -73,6 +73,7 @@ pub async fn create(State(state): State<WebState>, tenant: PageTenant, me: Signe
         .collect();
     match state
         .core
+        .integration()
         .register_app(&tenant, &account.id, &actor(account), &form.name, &origins)
         .await
     {
@@ -100,9 +101,20 @@ pub async fn reset_key(
     CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
     let account = &me.account;
-    match state.core.reset_vendor_key(&tenant, &account.id, &actor(account), &app_id).await {
+    match state
+        .core
+        .integration()
+        .reset_vendor_key(&tenant, &account.id, &actor(account), &app_id)
+        .await
+    {
         Ok((_, key)) => {
-            let app = state.core.vendor_app(&tenant, &app_id).await.map(|a| a.name).unwrap_or_default();
+            let app = state
+                .core
+                .integration()
+                .vendor_app(&tenant, &app_id)
+                .await
+                .map(|a| a.name)
+                .unwrap_or_default();
             render(
                 StatusCode::OK,
                 &page(&state, &tenant, account, form.csrf, None, Some((app, key.expose().to_owned()))).await,

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
+use onramp_domain::accounts::service::Signup;
 use onramp_domain::audit::Actor;
 use onramp_domain::infra::secret::Secret;
-use onramp_domain::accounts::service::Signup;
 use onramp_domain::tenancy::{Feature, Tenant};
 use serde::Deserialize;
 
@@ -79,7 +79,12 @@ pub struct LoginForm {
 }
 
 pub async fn login(State(state): State<WebState>, tenant: PageTenant, cookies: Cookies, CsrfForm(form): CsrfForm<LoginForm>) -> Response {
-    match state.core.client_login(&tenant, &form.email, &Secret::new(form.password)).await {
+    match state
+        .core
+        .accounts()
+        .client_login(&tenant, &form.email, &Secret::new(form.password))
+        .await
+    {
         Ok(session) => (cookies.open_session(&session), redirect(&safe_next(form.next.as_deref()))).into_response(),
         Err(e) => {
             let (status, text) = login_error(&e);
@@ -154,7 +159,7 @@ pub async fn signup(
         id: "self-signup".into(),
         request_id: None,
     };
-    match state.core.signup(&tenant, &actor, input).await {
+    match state.core.accounts().signup(&tenant, &actor, input).await {
         Ok(session) => (cookies.open_session(&session), redirect("/account")).into_response(),
         Err(e) => {
             let text = match e {
@@ -191,7 +196,7 @@ pub async fn logout(
     CsrfForm(_): CsrfForm<CsrfOnly>,
 ) -> Response {
     if let Some(me) = me {
-        let _ = state.core.logout(&tenant, me.session_token()).await;
+        let _ = state.core.accounts().logout(&tenant, me.session_token()).await;
     }
     (cookies.end_session(), redirect("/account/login")).into_response()
 }
