@@ -56,7 +56,7 @@ impl SigningKey {
 
     fn public_jwk(&self) -> Result<Jwk, DomainError> {
         let mut jwk = Jwk::from_encoding_key(&self.encoding_key(), Algorithm::EdDSA)
-            .map_err(|e| DomainError::Internal(format!("bad signing key {}: {e}", self.kid)))?;
+            .map_err(|e| DomainError::Internal(format!("bad signing key {}: {e}", self.kid).into()))?;
         jwk.common.key_id = Some(self.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
@@ -113,7 +113,7 @@ impl KeyRing {
         let mut jwks = JwkSet { keys: Vec::new() };
         for key in live {
             let jwk = key.public_jwk()?;
-            let dk = DecodingKey::from_jwk(&jwk).map_err(|e| DomainError::Internal(e.to_string()))?;
+            let dk = DecodingKey::from_jwk(&jwk).map_err(|e| DomainError::Internal(e.into()))?;
             verifiers.insert(key.kid.clone(), dk);
             jwks.keys.push(jwk);
         }
@@ -145,7 +145,7 @@ impl KeyRing {
             .ok_or_else(|| DomainError::Internal("environment has no signing key".into()))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
-        jsonwebtoken::encode(&header, claims, key).map_err(|e| DomainError::Internal(e.to_string()))
+        jsonwebtoken::encode(&header, claims, key).map_err(|e| DomainError::Internal(e.into()))
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry.

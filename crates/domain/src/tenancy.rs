@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 
 /// A platform instance's identifier: lowercase letters, digits and `-`,
 /// 2 to 40 characters, starting with a letter.
@@ -25,7 +25,7 @@ impl PlatformId {
         } else {
             Err(FieldError::new(
                 "platform_id",
-                "invalid_platform_id",
+                FieldCode::InvalidPlatformId,
                 "platform_id must be 2 to 40 lowercase letters, digits or '-', starting with a letter",
             ))
         }
@@ -69,7 +69,7 @@ impl FromStr for EnvKind {
             "production" => Ok(EnvKind::Production),
             _ => Err(FieldError::new(
                 "environment",
-                "invalid_environment",
+                FieldCode::InvalidEnvironment,
                 "environment must be `staging` or `production`",
             )),
         }
@@ -116,7 +116,7 @@ impl FromStr for Feature {
             let known: Vec<_> = Feature::ALL.iter().map(|f| f.as_str()).collect();
             FieldError::new(
                 "feature",
-                "unknown_feature",
+                FieldCode::UnknownFeature,
                 format!("unknown feature `{s}`; known: {}", known.join(", ")),
             )
         })
@@ -131,7 +131,7 @@ pub fn parse_region(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "region",
-            "invalid_region",
+            FieldCode::InvalidRegion,
             "region must be 2 to 16 lowercase letters, digits or '-'",
         ))
     }
@@ -149,7 +149,7 @@ pub fn parse_app_url(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "app_url",
-            "invalid_url",
+            FieldCode::InvalidUrl,
             "app_url must be an absolute http:// or https:// URL without query or fragment",
         ))
     }
@@ -168,7 +168,7 @@ pub fn parse_hostname(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "hostname",
-            "invalid_hostname",
+            FieldCode::InvalidHostname,
             format!("`{raw}` is not a valid hostname"),
         ))
     }
@@ -186,7 +186,7 @@ pub fn parse_origin(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "origin",
-            "invalid_origin",
+            FieldCode::InvalidOrigin,
             format!("`{raw}` is not an origin like https://app.example.com[:port]"),
         ))
     }

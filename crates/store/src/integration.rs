@@ -11,7 +11,7 @@ type R<T> = Result<T, StoreError>;
 
 fn json_list(row: &AnyRow, col: &str) -> R<Vec<String>> {
     let text: String = row.try_get(col).map_err(map_err)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {col}: {e}")))
+    serde_json::from_str(&text).map_err(|e| StoreError::other(format!("column {col}: {e}")))
 }
 
 pub fn vendor_app(row: &AnyRow) -> R<VendorApp> {

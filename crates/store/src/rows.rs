@@ -20,12 +20,12 @@ where
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> R<T> {
     let text: String = get(row, col)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {col}: {e}")))
+    serde_json::from_str(&text).map_err(|e| StoreError::other(format!("column {col}: {e}")))
 }
 
 fn platform_id(row: &AnyRow) -> R<PlatformId> {
     let raw: String = get(row, "platform_id")?;
-    PlatformId::parse(&raw).map_err(|e| StoreError::Other(e.message))
+    PlatformId::parse(&raw).map_err(StoreError::other)
 }
 
 pub fn instance(row: &AnyRow) -> R<Instance> {
@@ -48,7 +48,7 @@ pub fn environment(row: &AnyRow, hostnames: Vec<String>) -> R<Environment> {
     Ok(Environment {
         id: get(row, "id")?,
         platform_id: platform_id(row)?,
-        kind: kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
+        kind: kind.parse::<EnvKind>().map_err(StoreError::other)?,
         hostnames,
         cors_origins: json(row, "cors_origins")?,
     })
@@ -100,9 +100,9 @@ pub fn partner(row: &AnyRow) -> R<Partner> {
         id: get(row, "id")?,
         env_id: get(row, "env_id")?,
         platform_id: get(row, "platform_id")?,
-        environment: kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
+        environment: kind.parse::<EnvKind>().map_err(StoreError::other)?,
         name: get(row, "name")?,
-        status: status.parse::<PartnerStatus>().map_err(|e| StoreError::Other(e.message))?,
+        status: status.parse::<PartnerStatus>().map_err(StoreError::other)?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -151,7 +151,7 @@ pub fn environment_ref(row: &AnyRow) -> R<(PlatformId, EnvKind)> {
     let kind: String = get(row, "kind")?;
     Ok((
         platform_id(row)?,
-        kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))?,
+        kind.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message.into()))?,
     ))
 }
 

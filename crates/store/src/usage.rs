@@ -91,7 +91,7 @@ pub fn alert(row: &AnyRow) -> R<Alert> {
         partner_id: row.try_get("partner_id").map_err(map_err)?,
         key_id: row.try_get("key_id").map_err(map_err)?,
         kind: row.try_get("kind").map_err(map_err)?,
-        detail: serde_json::from_str(&detail).map_err(|e| StoreError::Other(e.to_string()))?,
+        detail: serde_json::from_str(&detail).map_err(StoreError::other)?,
         created_at: row.try_get("created_at").map_err(map_err)?,
         delivery: row.try_get("delivery").map_err(map_err)?,
         attempts: row.try_get("attempts").map_err(map_err)?,

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::Core;
 use crate::clock::now_ms;
-use crate::error::DomainError;
+use crate::error::{DomainError, FieldCode};
 use crate::secret::random_bytes;
 use crate::store::IdempotencyRecord;
 use crate::tenancy::Tenant;
@@ -69,7 +69,7 @@ impl Core {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(DomainError::invalid(
                 "Idempotency-Key",
-                "invalid_idempotency_key",
+                FieldCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             ));
         }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Core;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
-use crate::error::{DomainError, Validator};
+use crate::error::{DomainError, FieldCode, Validator};
 use crate::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
     EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
@@ -59,7 +59,7 @@ fn parse_rate_limit_route(raw: &str) -> Result<(), crate::FieldError> {
     } else {
         Err(crate::FieldError::new(
             "rate_limit",
-            "invalid_route",
+            FieldCode::InvalidRoute,
             format!("`{raw}` is not `default` or a route like `POST /v1/client/login`"),
         ))
     }
@@ -200,7 +200,7 @@ impl Core {
             } else {
                 v.push(crate::FieldError::new(
                     "link_template",
-                    "invalid_template",
+                    FieldCode::InvalidTemplate,
                     "link_template must start with {app_url} or http(s):// and contain {token}",
                 ));
             }
@@ -211,7 +211,7 @@ impl Core {
             } else {
                 v.push(crate::FieldError::new(
                     "login_link_ttl",
-                    "out_of_range",
+                    FieldCode::OutOfRange,
                     "login_link_ttl must be between 1 second and 7 days",
                 ));
             }
@@ -283,7 +283,7 @@ impl Core {
             if parse_canonical_host(host, &self.config.base_domain).is_some() {
                 v.push(crate::FieldError::new(
                     "hostname",
-                    "reserved_hostname",
+                    FieldCode::ReservedHostname,
                     format!("`{host}` is a canonical API host"),
                 ));
             }

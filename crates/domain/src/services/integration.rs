@@ -7,7 +7,7 @@ use super::Core;
 use crate::account::Account;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
-use crate::error::{DomainError, FieldError, Validator};
+use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
 use crate::partner::{generate_key, generate_key_id, key_is_well_formed};
 use crate::secret::{Secret, random_token, token_hash};
@@ -48,7 +48,7 @@ impl Core {
             .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
             .collect();
         if origins.is_empty() {
-            v.push(FieldError::new("origins", "required", "give at least one allowed origin"));
+            v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
         }
         v.finish()?;
         let now = now_ms();
@@ -154,7 +154,7 @@ impl Core {
         if !challenge_ok {
             return Err(DomainError::invalid(
                 "code_challenge",
-                "invalid_challenge",
+                FieldCode::InvalidChallenge,
                 "code_challenge must be a base64url SHA-256 (43 characters)",
             ));
         }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Core;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms};
-use crate::error::{DomainError, FieldError};
+use crate::error::{DomainError, FieldCode, FieldError};
 use crate::partner::{ApiKey, Partner, PartnerStatus, Scope, generate_key, generate_key_id, key_is_well_formed};
 use crate::secret::{Secret, token_hash};
 use crate::tenancy::{EnvKind, Tenant};
@@ -233,7 +233,7 @@ impl Core {
         if grace > MAX_GRACE {
             return Err(DomainError::invalid(
                 "gracePeriodSeconds",
-                "out_of_range",
+                FieldCode::OutOfRange,
                 "gracePeriodSeconds must be between 0 and 604800 (7 days)",
             ));
         }

@@ -7,7 +7,7 @@ use super::{Core, Page};
 use crate::account::{Account, Email, PersonName, parse_name_part, parse_user_id};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms};
-use crate::error::{DomainError, FieldError, Validator};
+use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::partner::Partner;
 use crate::password::check_policy;
 use crate::secret::{Secret, random_token, token_hash};
@@ -49,7 +49,7 @@ pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
     if bad {
         Err(FieldError::new(
             field,
-            "invalid_redirect",
+            FieldCode::InvalidRedirect,
             format!("{field} must be a path on the platform starting with a single '/'"),
         ))
     } else {
@@ -321,7 +321,7 @@ fn parse_imported_hash(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "passwordHash",
-            "invalid_password_hash",
+            FieldCode::InvalidPasswordHash,
             "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string within the supported cost limits",
         ))
     }
@@ -345,7 +345,7 @@ fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
         _ => {
             v.push(FieldError::new(
                 "password",
-                "required",
+                FieldCode::Required,
                 "give exactly one of password and passwordHash",
             ));
             None

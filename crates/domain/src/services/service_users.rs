@@ -5,7 +5,7 @@ use serde_json::json;
 use super::Core;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::now_ms;
-use crate::error::{DomainError, FieldError};
+use crate::error::{DomainError, FieldCode, FieldError};
 use crate::password::check_policy;
 use crate::secret::{Secret, generate_password};
 use crate::store::ServiceUser;
@@ -19,7 +19,7 @@ fn parse_username(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "username",
-            "invalid_username",
+            FieldCode::InvalidUsername,
             "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
         ))
     }
@@ -30,7 +30,11 @@ fn parse_role(raw: &str) -> Result<String, FieldError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(FieldError::new("role", "invalid_role", format!("`{raw}` is not a valid role name")))
+        Err(FieldError::new(
+            "role",
+            FieldCode::InvalidRole,
+            format!("`{raw}` is not a valid role name"),
+        ))
     }
 }
 

@@ -20,7 +20,7 @@ use sha2::Sha256;
 use super::Core;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, now_ms, rfc3339};
-use crate::error::DomainError;
+use crate::error::{DomainError, FieldCode};
 use crate::partner::ApiKey;
 use crate::store::Store;
 use crate::usage::{Alert, KeyActivity, UsageRow, status_class};
@@ -206,12 +206,12 @@ impl Core {
         let step = granularity.millis();
         let start = from - from.rem_euclid(step);
         if to <= from {
-            return Err(DomainError::invalid("to", "invalid_range", "`to` must be after `from`"));
+            return Err(DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`"));
         }
         if (to - start) / step > MAX_POINTS {
             return Err(DomainError::invalid(
                 "granularity",
-                "too_many_points",
+                FieldCode::TooManyPoints,
                 "the range holds more than 10000 buckets; use a coarser granularity",
             ));
         }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onramp_domain::account::Account;
@@ -10,14 +11,14 @@ use onramp_domain::clock::rfc3339;
 use onramp_domain::secret::Secret;
 use onramp_domain::services::clients::AccountChanges;
 use onramp_domain::services::provisioning::{BatchItem, PartnerSignup, SignInLink};
-use onramp_domain::{DomainError, FieldError};
+use onramp_domain::{DomainError, FieldCode, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{AccountsRead, AccountsWrite, AnyScope, Json, OptionalJson, PartnerAuthorized, Path, Query, UsageRead};
-use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::problem::{ApiError, ApiResult, ErrorCause, ErrorCode, Problem};
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -455,9 +456,9 @@ fn batch_item(value: serde_json::Value) -> Result<BatchItem, DomainError> {
     let body: BatchItemBody = serde_json::from_value(value).map_err(|e| {
         let message = e.to_string();
         let code = if message.starts_with("unknown field") {
-            "unknown_field"
+            FieldCode::UnknownField
         } else {
-            "invalid_item"
+            FieldCode::InvalidItem
         };
         DomainError::Validation(vec![FieldError::new("item", code, message)])
     })?;
@@ -471,7 +472,9 @@ fn batch_item(value: serde_json::Value) -> Result<BatchItem, DomainError> {
     })
 }
 
-fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> BatchResult {
+/// One item's result; the cause of an item's server error goes to `cause`
+/// (the first one), for the access log.
+fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &mut Option<ErrorCause>) -> BatchResult {
     match outcome {
         Ok(link) => BatchResult {
             index,
@@ -483,6 +486,9 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> Batch
         },
         Err(e) => {
             let api = camel_case_fields(ApiError::from(e));
+            if cause.is_none() {
+                cause.clone_from(&api.cause);
+            }
             let first = api.errors.first();
             BatchResult {
                 index,
@@ -491,7 +497,7 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> Batch
                 complete_purchase_url: None,
                 expires_at: None,
                 error: Some(BatchError {
-                    code: first.map_or(api.code.name(), |f| f.code).to_owned(),
+                    code: first.map_or(api.code.name(), |f| f.code.as_str()).to_owned(),
                     message: first.map_or_else(|| api.detail.clone().unwrap_or_default(), |f| f.message.clone()),
                     field: first.map(|f| f.field.clone()),
                 }),
@@ -519,12 +525,16 @@ pub async fn batch_create(
     State(state): State<AppState>,
     caller: PartnerAuthorized<AccountsWrite>,
     Json(body): Json<BatchRequest>,
-) -> ApiResult<Json<BatchResponse>> {
+) -> ApiResult<(Option<Extension<ErrorCause>>, Json<BatchResponse>)> {
     if body.accounts.is_empty() || body.accounts.len() > 1000 {
         return Err(ApiError::fields(
             ErrorCode::ValidationFailed,
             "accounts must hold 1 to 1000 items",
-            vec![FieldError::new("accounts", "invalid_length", "accounts must hold 1 to 1000 items")],
+            vec![FieldError::new(
+                "accounts",
+                FieldCode::InvalidLength,
+                "accounts must hold 1 to 1000 items",
+            )],
         ));
     }
     let items = body.accounts.into_iter().map(batch_item).collect();
@@ -532,9 +542,13 @@ pub async fn batch_create(
         .core
         .partner_batch_create(&caller.tenant, caller.partner(), &caller.actor(), items)
         .await?;
-    Ok(Json(BatchResponse {
-        results: outcomes.into_iter().enumerate().map(|(i, o)| batch_result(i, o)).collect(),
-    }))
+    let mut cause = None;
+    let results = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| batch_result(i, o, &mut cause))
+        .collect();
+    Ok((cause.map(Extension), Json(BatchResponse { results })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -577,6 +591,18 @@ fn parse_time(field: &str, raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("{field} must be an RFC 3339 timestamp")))
 }
 
+/// `from`, `to` and `granularity` are query parameters, so the domain's
+/// refusal of the range they make is an invalid query; any other failure (an
+/// outage, a bug) keeps its own status.
+fn usage_error(e: DomainError) -> ApiError {
+    let invalid_range = matches!(e, DomainError::Validation(_));
+    let mut api = ApiError::from(e);
+    if invalid_range {
+        api.code = ErrorCode::InvalidQuery;
+    }
+    api
+}
+
 /// The partner's own request counts per minute, hour or day (all its keys).
 ///
 /// Counts reach the database every few seconds, so the latest seconds may be missing.
@@ -611,11 +637,7 @@ pub async fn usage(
         .core
         .usage_series(&caller.partner().id, from, to, granularity)
         .await
-        .map_err(|e| {
-            let mut api = ApiError::from(e);
-            api.code = ErrorCode::InvalidQuery;
-            api
-        })?;
+        .map_err(usage_error)?;
     let data = points
         .into_iter()
         .map(|p| UsageBucket {
@@ -639,4 +661,18 @@ pub async fn usage(
         granularity: params.granularity.unwrap_or_else(|| "hour".into()),
         data,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_range_is_an_invalid_usage_query() {
+        let range = DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`");
+        assert_eq!(usage_error(range).code, ErrorCode::InvalidQuery);
+        assert_eq!(usage_error(DomainError::Unavailable("down".into())).code, ErrorCode::Unavailable);
+        assert_eq!(usage_error(DomainError::Internal("bug".into())).code, ErrorCode::Internal);
+        assert_eq!(usage_error(DomainError::Forbidden("scope")).code, ErrorCode::Forbidden);
+    }
 }

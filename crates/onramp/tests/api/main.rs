@@ -15,6 +15,7 @@ mod concurrency;
 mod copy;
 mod docs;
 mod durability;
+mod errors;
 mod idempotency;
 mod integration;
 mod isolation;
