@@ -21,6 +21,7 @@ mod integration;
 mod isolation;
 mod metrics;
 mod nodes;
+mod openapi;
 mod pages;
 mod partners;
 mod rate_limit;
