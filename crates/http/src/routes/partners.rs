@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{AccountsRead, AccountsWrite, AnyScope, Json, OptionalJson, PartnerAuthorized, Path, Query, UsageRead};
+use crate::openapi::{IdempotencyKey, PartnerAccountNotFound, PartnerRefusals};
 use crate::problem::{ApiError, ApiResult, ErrorCause, ErrorCode, Problem};
 use crate::state::AppState;
 
@@ -210,11 +211,11 @@ async fn create(
 /// Send an `Idempotency-Key` header to make retries safe.
 #[utoipa::path(
     post, path = "/v1/partners/create", operation_id = "partner_create_account", tag = "partners",
-    request_body = CreateAccountRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = CreateAccountRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
-        (status = 403, description = "Feature `partners` off (`feature_disabled`), partner not approved (`partner_not_approved`) or scope `accounts:write` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -229,11 +230,11 @@ pub async fn create_account(
 /// Create an account and a one-time sign-in link to it (same as `POST /v1/partners/create`).
 #[utoipa::path(
     post, path = "/v1/partners/accounts", operation_id = "partner_create_account_alias", tag = "partners",
-    request_body = CreateAccountRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = CreateAccountRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -247,10 +248,10 @@ pub async fn create_account_alias(
 
 /// List the accounts this partner created.
 #[utoipa::path(
-    get, path = "/v1/partners/accounts", operation_id = "partner_list_accounts", tag = "partners", params(ListParams), security(("api_key" = [])),
+    get, path = "/v1/partners/accounts", operation_id = "partner_list_accounts", tag = "partners", params(ListParams), security(("api_key" = ["accounts:read"])),
     responses(
         (status = 200, description = "A page of accounts", body = PartnerAccountList),
-        (status = 403, description = "Feature off, partner not approved or scope `accounts:read` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn list_accounts(
@@ -277,11 +278,11 @@ pub async fn list_accounts(
 /// One account this partner created.
 #[utoipa::path(
     get, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_get_account", tag = "partners",
-    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:read"])),
     responses(
         (status = 200, description = "The account", body = PartnerAccount),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn get_account(
@@ -297,11 +298,11 @@ pub async fn get_account(
 /// Edit an account this partner created.
 #[utoipa::path(
     patch, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_update_account", tag = "partners",
-    request_body = UpdateAccountRequest, params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    request_body = UpdateAccountRequest, params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 200, description = "The updated account", body = PartnerAccount),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
         (status = 409, description = "Email already used", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -328,11 +329,11 @@ pub async fn update_account(
 /// Delete an account this partner created.
 #[utoipa::path(
     delete, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_delete_account", tag = "partners",
-    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn delete_account(
@@ -350,11 +351,11 @@ pub async fn delete_account(
 /// A fresh one-time sign-in link to an account this partner created.
 #[utoipa::path(
     post, path = "/v1/partners/accounts/{accountId}/login-link", operation_id = "partner_login_link", tag = "partners",
-    request_body(content = Option<LoginLinkRequest>, description = "Optional"), params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    request_body(content = Option<LoginLinkRequest>, description = "Optional"), params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 201, description = "A new link", body = LinkResponse),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn login_link(
@@ -377,7 +378,7 @@ pub async fn login_link(
     request_body(content = Option<RotateRequest>, description = "Optional"), security(("api_key" = [])),
     responses(
         (status = 201, description = "The new key (shown once)", body = RotatedKey),
-        (status = 403, description = "Feature off or partner not approved", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn rotate_key(
@@ -513,11 +514,11 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &
 /// password and are re-hashed to argon2id then. Bodies up to 2 MiB.
 #[utoipa::path(
     post, path = "/v1/partners/accounts/batch", operation_id = "partner_batch_create", tag = "partners",
-    request_body = BatchRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = BatchRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 200, description = "One result per item, in order", body = BatchResponse),
-        (status = 403, description = "Feature off, partner not approved or scope `accounts:write` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -607,10 +608,10 @@ fn usage_error(e: DomainError) -> ApiError {
 ///
 /// Counts reach the database every few seconds, so the latest seconds may be missing.
 #[utoipa::path(
-    get, path = "/v1/partners/usage", operation_id = "partner_usage", tag = "partners", params(UsageParams), security(("api_key" = [])),
+    get, path = "/v1/partners/usage", operation_id = "partner_usage", tag = "partners", params(UsageParams), security(("api_key" = ["usage:read"])),
     responses(
         (status = 200, description = "The series, empty buckets included", body = UsageResponse),
-        (status = 403, description = "Feature off, partner not approved or scope `usage:read` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn usage(
