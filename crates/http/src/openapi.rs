@@ -198,20 +198,31 @@ pub fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Lists every error code (with its status) in the `Problem` schema, so the
-/// document covers the whole error table.
+/// Lists every error code (with its status) in the `Problem` schema and
+/// every field code in `ProblemField`, so the document covers both tables of
+/// `docs/errors.md`.
 pub fn document_error_codes(api: &mut utoipa::openapi::OpenApi) {
+    use onramp_domain::FieldCode;
     use utoipa::openapi::RefOr;
     use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-    let Some(RefOr::T(Schema::Object(problem))) = api.components.as_mut().and_then(|c| c.schemas.get_mut("Problem")) else {
+    let Some(schemas) = api.components.as_mut().map(|c| &mut c.schemas) else {
         return;
     };
-    let codes = crate::problem::ErrorCode::ALL;
-    let table: Vec<String> = codes.iter().map(|c| format!("`{}` ({})", c.name(), c.status().as_u16())).collect();
-    let code = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(format!("Stable error code: {}.", table.join(", "))))
-        .enum_values(Some(codes.iter().map(|c| c.name())));
-    problem.properties.insert("code".into(), code.into());
+    if let Some(RefOr::T(Schema::Object(problem))) = schemas.get_mut("Problem") {
+        let codes = crate::problem::ErrorCode::ALL;
+        let table: Vec<String> = codes.iter().map(|c| format!("`{}` ({})", c.name(), c.status().as_u16())).collect();
+        let code = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(format!("Stable error code: {}.", table.join(", "))))
+            .enum_values(Some(codes.iter().map(|c| c.name())));
+        problem.properties.insert("code".into(), code.into());
+    }
+    if let Some(RefOr::T(Schema::Object(field))) = schemas.get_mut("ProblemField") {
+        let code = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Stable code of the rule the field breaks (see docs/errors.md)."))
+            .enum_values(Some(FieldCode::ALL.iter().map(|c| c.as_str())));
+        field.properties.insert("code".into(), code.into());
+    }
 }

@@ -84,3 +84,17 @@ async fn the_openapi_document_is_well_formed() {
         }
     }
 }
+
+/// Both code tables of `docs/errors.md` are in the schemas clients generate from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_code_is_in_the_problem_field_schema() {
+    let server = TestServer::start().await;
+    let doc = server.api("localhost").get("/openapi.json").await.json;
+    let codes = doc["components"]["schemas"]["ProblemField"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("field code enum");
+    assert_eq!(codes.len(), onramp_domain::FieldCode::ALL.len());
+    for code in onramp_domain::FieldCode::ALL {
+        assert!(codes.iter().any(|c| c == code.as_str()), "{code} missing from ProblemField");
+    }
+}
