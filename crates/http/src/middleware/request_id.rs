@@ -58,8 +58,9 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .record(elapsed.as_secs_f64());
     // The one line per request; a server error's cause (never in the body) rides on it.
     let cause = response.extensions_mut().remove::<ErrorCause>();
+    let error = cause.as_ref().map(|c| tracing::field::display(&c.0));
     macro_rules! access_line {
-        ($level:expr, $($cause:tt)*) => {
+        ($level:expr) => {
             tracing::event!(
                 target: "onramp::access",
                 $level,
@@ -71,18 +72,16 @@ pub async fn request_id(req: Request, next: Next) -> Response {
                 instance = %ctx.instance,
                 environment = ctx.environment,
                 credential = %ctx.credential,
-                $($cause)*
+                error,
                 "request"
             )
         };
     }
-    match cause {
-        // An outage is expected to pass; a bug is not.
-        Some(ErrorCause(cause)) if response.status() == StatusCode::SERVICE_UNAVAILABLE => {
-            access_line!(Level::WARN, error = %cause,)
-        }
-        Some(ErrorCause(cause)) => access_line!(Level::ERROR, error = %cause,),
-        None => access_line!(Level::INFO,),
+    // An outage is expected to pass; a bug (or a batch item's failure) is not.
+    match response.status() {
+        StatusCode::SERVICE_UNAVAILABLE => access_line!(Level::WARN),
+        s if s.is_server_error() || cause.is_some() => access_line!(Level::ERROR),
+        _ => access_line!(Level::INFO),
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
