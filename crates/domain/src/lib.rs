@@ -20,4 +20,4 @@ pub mod store;
 pub mod tenancy;
 pub mod usage;
 
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, FieldCode, FieldError};

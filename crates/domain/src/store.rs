@@ -14,33 +14,7 @@ pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;
 pub use crate::usage::store::UsageStore;
 
-/// What a storage operation can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness rule was violated; the payload names what was duplicated
-    /// (`email`, `id`, `username`, `platform_id`, `hostname`).
-    #[error("duplicate {0}")]
-    Conflict(&'static str),
-    #[error("not found")]
-    NotFound,
-    /// The database cannot be reached or timed out.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
-
-impl From<StoreError> for crate::DomainError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict("email") => crate::DomainError::EmailTaken,
-            StoreError::Conflict(what) => crate::DomainError::Conflict(format!("a record with this {what} already exists")),
-            StoreError::NotFound => crate::DomainError::NotFound("record"),
-            StoreError::Unavailable(msg) => crate::DomainError::Unavailable(msg),
-            StoreError::Other(msg) => crate::DomainError::Internal(msg),
-        }
-    }
-}
+pub use crate::error::StoreError;
 
 /// The whole storage port: every context's role trait. Services hold an
 /// `Arc<dyn Store>` and name the role traits they use in their imports.

@@ -14,7 +14,7 @@ use onramp_domain::partners::service::PartnerPrincipal;
 use onramp_domain::partners::{Partner, PartnerStatus, Scope};
 use onramp_domain::tenancy::signing::ServiceClaims;
 use onramp_domain::tenancy::{Feature, Tenant};
-use onramp_domain::{DomainError, FieldError};
+use onramp_domain::{DomainError, FieldCode, FieldError};
 use serde::de::DeserializeOwned;
 
 use crate::middleware::guard::{PartnerKey, Principal, VendorKey};
@@ -102,7 +102,7 @@ fn data_error(path: &str, message: &str) -> ApiError {
         return ApiError::fields(
             ErrorCode::UnknownField,
             msg.clone(),
-            vec![FieldError::new(field, "unknown_field", msg)],
+            vec![FieldError::new(field, FieldCode::UnknownField, msg)],
         );
     }
     if clean.starts_with("missing field") {
@@ -111,7 +111,7 @@ fn data_error(path: &str, message: &str) -> ApiError {
         return ApiError::fields(
             ErrorCode::ValidationFailed,
             msg.clone(),
-            vec![FieldError::new(field, "required", msg)],
+            vec![FieldError::new(field, FieldCode::Required, msg)],
         );
     }
     let field = if path.is_empty() || path == "." {
@@ -123,7 +123,7 @@ fn data_error(path: &str, message: &str) -> ApiError {
     ApiError::fields(
         ErrorCode::ValidationFailed,
         msg.clone(),
-        vec![FieldError::new(field, "invalid_type", msg)],
+        vec![FieldError::new(field, FieldCode::InvalidType, msg)],
     )
 }
 

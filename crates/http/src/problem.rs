@@ -1,12 +1,13 @@
 //! RFC 9457 problem responses and the one table of error codes. Every error
 //! the API returns is built here; `docs/errors.md` is generated from
-//! [`ErrorCode::ALL`].
+//! [`ErrorCode::ALL`] and [`FieldCode::ALL`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onramp_domain::{DomainError, FieldError};
+use onramp_domain::{DomainError, FieldCode, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -90,6 +91,53 @@ pub struct ProblemField {
     pub message: String,
 }
 
+/// When a client sees each field code (the `code` of an entry of `errors`).
+pub fn field_code_description(code: FieldCode) -> &'static str {
+    use FieldCode as F;
+    match code {
+        F::Required => "The field is missing, or neither of two alternatives was given (`password` or `passwordHash`).",
+        F::UnknownField => "The body has a field this endpoint does not accept.",
+        F::InvalidType => "The value has the wrong JSON type or shape.",
+        F::InvalidItem => "A batch item is not an object of the documented shape.",
+        F::InvalidLength => "The value, or the list, is shorter or longer than allowed.",
+        F::InvalidCharacters => "The value contains control characters.",
+        F::OutOfRange => "A number or duration is outside its allowed range.",
+        F::InvalidEmail => "Not a valid email address, or longer than 254 characters.",
+        F::EmailTaken => "Another account in this environment has this email (compared case-insensitively).",
+        F::PasswordTooShort => "The password has fewer than 8 characters.",
+        F::PasswordTooLong => "The password has more than 256 characters.",
+        F::PasswordTooCommon => "The password is one of the most common passwords.",
+        F::PasswordEqualsEmail => "The password is the account's email address.",
+        F::InvalidPasswordHash => "`passwordHash` is not an argon2id, argon2i, bcrypt or scrypt hash within the supported cost limits.",
+        F::InvalidUuid => "The id is not a UUID.",
+        F::InvalidUsername => "A service-user name is not 1 to 64 letters, digits, `.`, `_`, `-` or `@`.",
+        F::InvalidRole => "Not a valid role name.",
+        F::InvalidRedirect => "The redirect is not a path on the platform starting with a single `/`.",
+        F::InvalidChallenge => "`code_challenge` is not a base64url SHA-256 (43 characters).",
+        F::InvalidIdempotencyKey => "`Idempotency-Key` is not 1 to 255 visible ASCII characters.",
+        F::InvalidRange => "The time range is empty: `to` is not after `from`.",
+        F::TooManyPoints => "The time range holds more than 10,000 buckets at this granularity.",
+        F::InvalidStatus => "Not a partner status.",
+        F::UnknownScope => "Not an API key scope.",
+        F::InvalidPlatformId => "A platform id is not 2 to 40 lowercase letters, digits or `-`, starting with a letter.",
+        F::InvalidEnvironment => "Not `staging` or `production`.",
+        F::UnknownFeature => "Not an instance feature.",
+        F::InvalidRegion => "A region is not 2 to 16 lowercase letters, digits or `-`.",
+        F::InvalidUrl => "Not an absolute http:// or https:// URL without query or fragment.",
+        F::InvalidHostname => "Not a valid hostname.",
+        F::ReservedHostname => "The hostname is a canonical API host and cannot be added.",
+        F::InvalidOrigin => "Not an origin like `https://app.example.com[:port]` (`http://localhost` in staging only).",
+        F::InvalidRoute => "A rate-limit route that is neither `default` nor a route like `POST /v1/client/login`.",
+        F::InvalidTemplate => "A sign-in link template that does not start with `{app_url}` or `http(s)://`, or lacks `{token}`.",
+    }
+}
+
+/// The cause of a server error, carried from the handler to the access log
+/// in a response extension: logged once there, with the request id, and
+/// never written into the body.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub Arc<dyn std::error::Error + Send + Sync>);
+
 /// An error on its way to becoming a problem response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -99,6 +147,8 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The `WWW-Authenticate` scheme for 401s.
     pub challenge: &'static str,
+    /// What went wrong underneath a 5xx, for the log only.
+    pub cause: Option<ErrorCause>,
 }
 
 impl ApiError {
@@ -109,6 +159,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             challenge: "Bearer",
+            cause: None,
         }
     }
 
@@ -133,7 +184,7 @@ impl From<DomainError> for ApiError {
         let detail = e.to_string();
         match e {
             D::Validation(errors) => {
-                let unknown = errors.iter().any(|f| f.code == "unknown_field");
+                let unknown = errors.iter().any(|f| f.code == FieldCode::UnknownField);
                 let code = if unknown {
                     ErrorCode::UnknownField
                 } else {
@@ -153,7 +204,11 @@ impl From<DomainError> for ApiError {
             D::EmailTaken => ApiError::fields(
                 ErrorCode::EmailTaken,
                 detail,
-                vec![FieldError::new("email", "email_taken", "an account with this email already exists")],
+                vec![FieldError::new(
+                    "email",
+                    FieldCode::EmailTaken,
+                    "an account with this email already exists",
+                )],
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
@@ -161,21 +216,19 @@ impl From<DomainError> for ApiError {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)
             }
             D::Overloaded { retry_after } => ApiError::retry(ErrorCode::Overloaded, detail, retry_after),
-            D::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                ApiError::retry(
+            D::Unavailable(cause) => ApiError {
+                cause: Some(ErrorCause(Arc::from(cause))),
+                ..ApiError::retry(
                     ErrorCode::Unavailable,
                     "the database is unavailable; retry later",
                     Duration::from_secs(1),
                 )
-            }
-            D::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                ApiError {
-                    detail: None,
-                    ..ApiError::new(ErrorCode::Internal, "")
-                }
-            }
+            },
+            D::Internal(cause) => ApiError {
+                detail: None,
+                cause: Some(ErrorCause(Arc::from(cause))),
+                ..ApiError::new(ErrorCode::Internal, "")
+            },
         }
     }
 }
@@ -195,7 +248,7 @@ impl IntoResponse for ApiError {
                 .into_iter()
                 .map(|f| ProblemField {
                     field: f.field,
-                    code: f.code.to_owned(),
+                    code: f.code.as_str().to_owned(),
                     message: f.message,
                 })
                 .collect(),
@@ -212,6 +265,9 @@ impl IntoResponse for ApiError {
             let value = format!("{} realm=\"onramp\"", self.challenge);
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&value).expect("ascii"));
         }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(cause);
+        }
         response
     }
 }
@@ -219,7 +275,8 @@ impl IntoResponse for ApiError {
 /// The error-code table as Markdown (`docs/errors.md`).
 pub fn errors_markdown() -> String {
     let mut out = String::from(
-        "# Error codes\n\nGenerated from `crates/http/src/problem.rs` by `cargo test` (`UPDATE_DOCS=1` rewrites it).\n\
+        "# Error codes\n\nGenerated from `crates/http/src/problem.rs` (field codes: `FieldCode` in `crates/domain/src/error.rs`) \
+         by `cargo test` (`UPDATE_DOCS=1` rewrites it).\n\
          Every error is an RFC 9457 `application/problem+json` body with `type`, `title`, `status`, `detail`, `code`, \
          `request_id` and, for invalid input, `errors` (one entry per field). `code` is stable.\n\n\
          | code | status | title | when |\n|---|---|---|---|\n",
@@ -232,6 +289,14 @@ pub fn errors_markdown() -> String {
             code.title(),
             code.description()
         ));
+    }
+    out.push_str(
+        "\n## Field codes\n\nThe `code` of each entry of `errors` (with `validation_failed`, `unknown_field` or \
+         `email_taken`), naming the rule that one field breaks. Also stable.\n\n\
+         | code | when |\n|---|---|\n",
+    );
+    for code in FieldCode::ALL {
+        out.push_str(&format!("| `{}` | {} |\n", code.as_str(), field_code_description(*code)));
     }
     out
 }
@@ -267,10 +332,38 @@ mod tests {
         assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 
+    /// Every field code the domain can produce is in the doc's table.
     #[test]
-    fn internal_errors_hide_their_cause() {
+    fn errors_doc_lists_every_field_code() {
+        let doc = errors_markdown();
+        for code in FieldCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), field_code_description(*code));
+            assert!(doc.contains(&row), "docs/errors.md misses the field code {code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
         let e = ApiError::from(DomainError::Internal("secret db path".into()));
         assert_eq!(e.code, ErrorCode::Internal);
         assert!(e.detail.is_none());
+        let cause = e.cause.clone().expect("the cause is kept for the log");
+        assert_eq!(cause.0.to_string(), "secret db path");
+        let response = e.into_response();
+        assert!(
+            response.extensions().get::<ErrorCause>().is_some(),
+            "the cause travels to the access log"
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(!body.contains("secret"), "{body}");
+    }
+
+    #[test]
+    fn unavailable_keeps_its_cause_out_of_the_detail() {
+        let e = ApiError::from(DomainError::Unavailable("pool timed out at 10.0.0.7".into()));
+        assert_eq!(e.code, ErrorCode::Unavailable);
+        assert!(!e.detail.as_deref().unwrap_or_default().contains("10.0.0.7"));
+        assert!(e.cause.is_some());
     }
 }

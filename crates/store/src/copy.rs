@@ -299,7 +299,7 @@ impl SqlStore {
                 target_rows: count(target, table).await?,
             };
             if copied.target_rows < rows.len() as i64 {
-                return Err(StoreError::Other(format!(
+                return Err(StoreError::other(format!(
                     "{table}: the target has {} rows, the source {}",
                     copied.target_rows,
                     rows.len()

@@ -86,7 +86,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// Reads a JSON text column back; `column` names it in the error.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> R<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Other(format!("column {column}: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::other(format!("column {column}: {e}")))
 }
 
 pub(crate) async fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> R<()> {

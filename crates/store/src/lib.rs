@@ -70,7 +70,7 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::Other(format!(
+            Err(StoreError::other(format!(
                 "unsupported database URL `{}`: use sqlite://path or postgres://user@host/database",
                 redact_url(url)
             )))
@@ -110,7 +110,7 @@ impl SqlStore {
             })
             .connect(&options.url)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(StoreError::unavailable)?;
         let store = Self { pool, backend };
         store.migrate().await?;
         Ok(store)
@@ -158,11 +158,11 @@ pub fn redact_url(url: &str) -> String {
 pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
     use sqlx::Connection;
     if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || name.is_empty() {
-        return Err(StoreError::Other(format!("invalid database name `{name}`")));
+        return Err(StoreError::other(format!("invalid database name `{name}`")));
     }
     let mut conn = sqlx::PgConnection::connect(server_url)
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| StoreError::Unavailable(e.into()))?;
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .map_err(map_err)?;
@@ -192,7 +192,7 @@ impl SqlStore {
             ));
         }
         if path.exists() {
-            return Err(StoreError::Other(format!("{} already exists", path.display())));
+            return Err(StoreError::other(format!("{} already exists", path.display())));
         }
         let target = path
             .to_str()

@@ -23,6 +23,6 @@ pub async fn apply(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreEr
     migrator
         .run(pool)
         .await
-        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        .map_err(|e| StoreError::other(format!("migration failed: {e}")))?;
     Ok(migrator.iter().map(|m| m.version).collect())
 }

@@ -34,7 +34,7 @@ impl Record for PartnerRow {
             platform_id: self.platform_id,
             environment: env_kind(&self.kind)?,
             name: self.name,
-            status: self.status.parse::<PartnerStatus>().map_err(|e| StoreError::Other(e.message))?,
+            status: self.status.parse::<PartnerStatus>().map_err(StoreError::other)?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -112,11 +112,11 @@ impl Record for SigningKeyRow {
 }
 
 pub(crate) fn platform_id(raw: &str) -> R<PlatformId> {
-    PlatformId::parse(raw).map_err(|e| StoreError::Other(e.message))
+    PlatformId::parse(raw).map_err(StoreError::other)
 }
 
 pub(crate) fn env_kind(raw: &str) -> R<EnvKind> {
-    raw.parse::<EnvKind>().map_err(|e| StoreError::Other(e.message))
+    raw.parse::<EnvKind>().map_err(StoreError::other)
 }
 
 async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 
 /// A syntactically valid email address of at most 254 characters. Equality
 /// for uniqueness is on [`Email::normalized`] (lowercase).
@@ -23,14 +23,14 @@ impl Email {
         if trimmed.chars().count() > 254 {
             return Err(FieldError::new(
                 field,
-                "invalid_email",
+                FieldCode::InvalidEmail,
                 format!("{field} must be at most 254 characters"),
             ));
         }
         if !email_address::EmailAddress::is_valid(trimmed) || trimmed.chars().any(char::is_control) {
             return Err(FieldError::new(
                 field,
-                "invalid_email",
+                FieldCode::InvalidEmail,
                 format!("{field} is not a valid email address"),
             ));
         }
@@ -57,7 +57,7 @@ pub fn parse_name_part(field: &str, raw: &str) -> Result<String, FieldError> {
     if !(1..=100).contains(&len) {
         return Err(FieldError::new(
             field,
-            "invalid_length",
+            FieldCode::InvalidLength,
             format!("{field} must be 1 to 100 characters"),
         ));
     }
@@ -67,7 +67,7 @@ pub fn parse_name_part(field: &str, raw: &str) -> Result<String, FieldError> {
     {
         return Err(FieldError::new(
             field,
-            "invalid_characters",
+            FieldCode::InvalidCharacters,
             format!("{field} must not contain control characters"),
         ));
     }
@@ -102,7 +102,7 @@ pub struct Account {
 pub fn parse_user_id(field: &str, raw: &str) -> Result<String, FieldError> {
     uuid::Uuid::try_parse(raw)
         .map(|u| u.hyphenated().to_string())
-        .map_err(|_| FieldError::new(field, "invalid_uuid", format!("{field} must be a UUID")))
+        .map_err(|_| FieldError::new(field, FieldCode::InvalidUuid, format!("{field} must be a UUID")))
 }
 
 /// Changes to an account; `None` keeps a column as it is.

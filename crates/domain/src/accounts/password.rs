@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 use crate::infra::secret::Secret;
 
 /// Ranked list of 30,000 common passwords (see `data/README.md`).
@@ -25,28 +25,28 @@ pub fn check_policy(field: &str, password: &Secret, email: Option<&str>) -> Resu
     if len < 8 {
         return Err(FieldError::new(
             field,
-            "password_too_short",
+            FieldCode::PasswordTooShort,
             "password must be at least 8 characters",
         ));
     }
     if len > 256 {
         return Err(FieldError::new(
             field,
-            "password_too_long",
+            FieldCode::PasswordTooLong,
             "password must be at most 256 characters",
         ));
     }
     if COMMON.contains(pw.to_lowercase().as_str()) {
         return Err(FieldError::new(
             field,
-            "password_too_common",
+            FieldCode::PasswordTooCommon,
             "password is too common; choose another",
         ));
     }
     if email.is_some_and(|e| e.eq_ignore_ascii_case(pw.trim())) {
         return Err(FieldError::new(
             field,
-            "password_equals_email",
+            FieldCode::PasswordEqualsEmail,
             "password must not be the email address",
         ));
     }
@@ -58,7 +58,7 @@ mod tests {
     use super::*;
 
     fn check(pw: &str, email: Option<&str>) -> Result<(), &'static str> {
-        check_policy("password", &Secret::new(pw.to_owned()), email).map_err(|e| e.code)
+        check_policy("password", &Secret::new(pw.to_owned()), email).map_err(|e| e.code.as_str())
     }
 
     #[test]

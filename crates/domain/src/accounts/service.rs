@@ -9,7 +9,7 @@ use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id
 use crate::accounts::{AccountQuery, AccountUpdate, Session};
 use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::{Millis, now_ms};
+use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::hashing::Verified;
@@ -60,7 +60,7 @@ pub struct Accounts {
 impl Accounts {
     pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>, hasher: Arc<PasswordHasher>, throttle: Arc<LoginThrottle>) -> Self {
         Self {
-            cache: ReadCache::new(config.account_cache_ttl),
+            cache: ReadCache::new(config.account_cache_ttl, Arc::clone(&config.clock)),
             store,
             config,
             hasher,
@@ -79,7 +79,7 @@ impl Accounts {
 
     pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         // Whole seconds, as the API shows them: a session never outlives its advertised expiry.
         let expires_at = (now + self.config.session_ttl.as_millis() as i64) / 1000 * 1000;
         let session = Session {
@@ -124,7 +124,7 @@ impl Accounts {
             return Err(DomainError::EmailTaken);
         }
         let password_hash = self.hasher.hash(&input.password).await?;
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let account = Account {
             id,
             env_id: env_id.clone(),
@@ -195,7 +195,7 @@ impl Accounts {
             return Err(DomainError::Unauthenticated);
         }
         match self.store.session(&tenant.env.id, &token_hash(client_token)).await? {
-            Some(s) if s.expires_at > now_ms() => Ok(s),
+            Some(s) if s.expires_at > self.config.clock.now_ms() => Ok(s),
             _ => Err(DomainError::Unauthenticated),
         }
     }
@@ -283,7 +283,7 @@ impl Accounts {
             first_name,
             last_name,
             password_hash,
-            updated_at: now_ms(),
+            updated_at: self.config.clock.now_ms(),
         };
         let changed: Vec<&str> = [
             ("email", update.email.is_some()),

@@ -1,48 +1,79 @@
-//! A small time-bounded cache for settings the server reads on every request
-//! but an operator may change from another process.
+//! Time-bounded caches for what the server reads on every request but may
+//! change elsewhere. Both are bounded `moka` caches (least useful entries go
+//! first, so random Host headers cannot evict everything or exhaust memory);
+//! freshness is judged by the injected [`Clock`], so tests move time instead
+//! of sleeping.
 
 use std::hash::Hash;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use dashmap::DashMap;
+use moka::ops::compute::Op;
+use moka::sync::Cache;
 
-/// Above this many entries the cache is cleared rather than grown, so that
-/// hostile input (random Host headers) cannot exhaust memory.
-const MAX_ENTRIES: usize = 50_000;
+use crate::clock::{Clock, Millis};
 
-pub struct TtlCache<K, V> {
-    ttl: Duration,
-    entries: DashMap<K, (Instant, V)>,
+/// Entries per cache; past it moka evicts the least useful ones.
+const MAX_ENTRIES: u64 = 50_000;
+
+/// A value and when it was stored.
+#[derive(Clone)]
+struct Stamped<V> {
+    at: Millis,
+    value: V,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
-    pub fn new(ttl: Duration) -> Self {
+fn cache<K, V>(ttl: Duration) -> Cache<K, Stamped<V>>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    // moka's own expiry only frees memory; freshness is checked on the clock.
+    Cache::builder()
+        .max_capacity(MAX_ENTRIES)
+        .time_to_live(ttl.max(Duration::from_secs(1)) * 2)
+        .build()
+}
+
+/// Settings read through: fresh for `ttl`, then loaded again.
+pub struct TtlCache<K, V> {
+    ttl_ms: Millis,
+    clock: Arc<dyn Clock>,
+    entries: Cache<K, Stamped<V>>,
+}
+
+impl<K, V> TtlCache<K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            ttl,
-            entries: DashMap::new(),
+            ttl_ms: ttl.as_millis() as Millis,
+            clock,
+            entries: cache(ttl),
         }
     }
 
     /// The cached value if it is younger than the ttl.
     pub fn get(&self, key: &K) -> Option<V> {
         let entry = self.entries.get(key)?;
-        (entry.0.elapsed() < self.ttl).then(|| entry.1.clone())
+        (self.clock.now_ms() - entry.at < self.ttl_ms).then_some(entry.value)
     }
 
     pub fn insert(&self, key: K, value: V) {
-        if self.entries.len() >= MAX_ENTRIES {
-            self.entries.clear();
-        }
-        self.entries.insert(key, (Instant::now(), value));
+        let at = self.clock.now_ms();
+        self.entries.insert(key, Stamped { at, value });
     }
 
     /// Forgets every entry, so the next read of any key loads afresh.
     pub fn clear(&self) {
-        self.entries.clear();
+        self.entries.invalidate_all();
     }
 
     pub fn remove(&self, key: &K) {
-        self.entries.remove(key);
+        self.entries.invalidate(key);
     }
 
     /// The cached value, or the loader's result (cached when it succeeds).
@@ -65,21 +96,27 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
 /// A read-through cache of records that requests change: a local write
 /// invalidates at once, writes by other processes show within the ttl.
 ///
-/// A load that raced with a write must not put the old value back: `fill`
-/// stores only if no invalidation happened since the load began, checked
-/// under the entry's lock, and `invalidate` bumps the epoch before removing.
+/// A load that raced with a write must not put the old value back: a fill
+/// stores only if no invalidation happened since the load began, and fills
+/// and invalidations of a key run one at a time (moka's `and_compute_with`).
 pub struct ReadCache<K, V> {
-    ttl: Duration,
-    epoch: std::sync::atomic::AtomicU64,
-    entries: DashMap<K, (Instant, V)>,
+    ttl_ms: Millis,
+    clock: Arc<dyn Clock>,
+    epoch: AtomicU64,
+    entries: Cache<K, Stamped<V>>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> ReadCache<K, V> {
-    pub fn new(ttl: Duration) -> Self {
+impl<K, V> ReadCache<K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            ttl,
-            epoch: std::sync::atomic::AtomicU64::new(0),
-            entries: DashMap::new(),
+            ttl_ms: ttl.as_millis() as Millis,
+            clock,
+            epoch: AtomicU64::new(0),
+            entries: cache(ttl),
         }
     }
 
@@ -92,42 +129,44 @@ impl<K: Eq + Hash + Clone, V: Clone> ReadCache<K, V> {
     where
         F: AsyncFnOnce() -> Result<Option<V>, E>,
     {
-        if self.ttl.is_zero() {
+        if self.ttl_ms == 0 {
             return load().await;
         }
         if let Some(entry) = self.entries.get(key)
-            && entry.0.elapsed() < self.ttl
+            && self.clock.now_ms() - entry.at < self.ttl_ms
         {
-            return Ok(Some(entry.1.clone()));
+            return Ok(Some(entry.value));
         }
-        let started = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let started = self.epoch.load(Ordering::SeqCst);
         let value = load().await?;
         if let Some(v) = &value {
-            if self.entries.len() >= MAX_ENTRIES {
-                self.entries.clear();
-            }
-            let entry = self.entries.entry(key.clone());
-            if self.epoch.load(std::sync::atomic::Ordering::SeqCst) == started {
-                entry.insert((Instant::now(), v.clone()));
-            }
+            let at = self.clock.now_ms();
+            self.entries.entry(key.clone()).and_compute_with(|_| {
+                if self.epoch.load(Ordering::SeqCst) == started {
+                    Op::Put(Stamped { at, value: v.clone() })
+                } else {
+                    Op::Nop
+                }
+            });
         }
         Ok(value)
     }
 
     /// Forgets `key` after a write to it.
     pub fn invalidate(&self, key: &K) {
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.entries.remove(key);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.entry(key.clone()).and_compute_with(|_| Op::Remove);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     #[tokio::test]
     async fn a_load_that_raced_with_a_write_is_not_cached() {
-        let cache: ReadCache<u8, &str> = ReadCache::new(Duration::from_secs(60));
+        let cache: ReadCache<u8, &str> = ReadCache::new(Duration::from_secs(60), Arc::new(ManualClock::default()));
         // A write lands while the load is in flight: the old value must not stick.
         let loaded = cache
             .get_or_load(&1, async || {
@@ -143,5 +182,17 @@ mod tests {
         assert_eq!(cached, Ok(Some("new")));
         cache.invalidate(&1);
         assert_eq!(cache.get_or_load(&1, async || Ok::<_, ()>(None)).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn entries_expire_when_the_clock_passes_the_ttl() {
+        let clock = ManualClock::default();
+        let cache: TtlCache<u8, u8> = TtlCache::new(Duration::from_secs(1), Arc::new(clock.clone()));
+        cache.insert(1, 10);
+        assert_eq!(cache.get(&1), Some(10));
+        clock.advance(Duration::from_millis(1001));
+        assert_eq!(cache.get(&1), None);
+        assert_eq!(cache.get_or_load(&1, async || Ok::<_, ()>(11)).await, Ok(11));
+        assert_eq!(cache.get(&1), Some(11));
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::accounts::service::Accounts;
 use crate::audit::service::Audit;
+use crate::clock::{Clock, SystemClock};
 use crate::error::DomainError;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher};
@@ -45,6 +46,8 @@ pub struct CoreConfig {
     pub alerts: AlertPolicy,
     /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
     pub local_host_env: Option<(PlatformId, EnvKind)>,
+    /// Where every service reads the time (tests move a manual one).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for CoreConfig {
@@ -59,6 +62,7 @@ impl Default for CoreConfig {
             account_cache_ttl: Duration::from_secs(1),
             alerts: AlertPolicy::default(),
             local_host_env: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -169,7 +173,7 @@ impl CoreBuilder {
         } = self;
         let config = Arc::new(config);
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
-        let mut throttle = LoginThrottle::new(config.throttle);
+        let mut throttle = LoginThrottle::new(config.throttle, Arc::clone(&config.clock));
         if let Some(shared) = shared_throttle {
             throttle.share(shared);
         }
@@ -181,7 +185,8 @@ impl CoreBuilder {
             Arc::clone(&hasher),
             Arc::clone(&throttle),
         ));
-        let partners = Arc::new(Partners::new(Arc::clone(&store), Arc::clone(&tenancy)));
+        let clock = Arc::clone(&config.clock);
+        let partners = Arc::new(Partners::new(Arc::clone(&store), Arc::clone(&tenancy), Arc::clone(&clock)));
         Ok(Core {
             service_users: ServiceUsers::new(
                 Arc::clone(&store),
@@ -190,10 +195,10 @@ impl CoreBuilder {
                 throttle,
                 Arc::clone(&tenancy),
             ),
-            provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts)),
-            integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts)),
+            provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts), Arc::clone(&clock)),
+            integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts), Arc::clone(&clock)),
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
-            idempotency: Idempotency::new(Arc::clone(&store)),
+            idempotency: Idempotency::new(Arc::clone(&store), clock),
             audit: Audit::new(store),
             config,
             tenancy,

@@ -13,8 +13,8 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::clock::now_ms;
-use crate::error::DomainError;
+use crate::clock::Clock;
+use crate::error::{DomainError, FieldCode};
 use crate::idempotency::IdempotencyRecord;
 use crate::infra::secret::random_bytes;
 use crate::store::Store;
@@ -56,11 +56,12 @@ fn hex(bytes: &[u8]) -> String {
 /// Idempotency keys: claims, replays and completions.
 pub struct Idempotency {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Idempotency {
-    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
     /// Claims `key` for this credential, or finds the response it already has.
@@ -79,14 +80,14 @@ impl Idempotency {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(DomainError::invalid(
                 "Idempotency-Key",
-                "invalid_idempotency_key",
+                FieldCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             ));
         }
         let key_hash = hex(&digest(&[b"lookup", credential.as_bytes(), key.as_bytes()]));
         let cipher_key = digest(&[b"cipher", credential.as_bytes(), key.as_bytes()]);
         let fingerprint = hex(&digest(&[route.as_bytes(), body]));
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let record = IdempotencyRecord {
             env_id: tenant.env.id.clone(),
             key_hash,

@@ -103,14 +103,14 @@ impl PasswordHasher {
     /// `Internal` when the cost parameters are outside argon2's limits.
     pub fn with_limits(cost: HashCost, workers: usize, queue_limit: usize) -> Result<Self, DomainError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(|e| DomainError::Internal(format!("invalid argon2 parameters: {e}")))?;
+            .map_err(|e| DomainError::Internal(format!("invalid argon2 parameters: {e}").into()))?;
         let (jobs, queue) = flume::unbounded::<Job>();
         for n in 0..workers.max(1) {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("onramp-hash-{n}"))
                 .spawn(move || work(&queue))
-                .map_err(|e| DomainError::Internal(format!("cannot start a hashing thread: {e}")))?;
+                .map_err(|e| DomainError::Internal(format!("cannot start a hashing thread: {e}").into()))?;
         }
         let dummy = hash_with(&params, generate_password().expose().as_bytes(), &mut Memory::default())?;
         Ok(Self {
@@ -218,7 +218,7 @@ fn work(queue: &flume::Receiver<Job>) {
 }
 
 fn hash_with(params: &Params, password: &[u8], memory: &mut Memory) -> Result<String, DomainError> {
-    let fail = |e: &dyn std::fmt::Display| DomainError::Internal(format!("hashing failed: {e}"));
+    let fail = |e: &dyn std::fmt::Display| DomainError::Internal(format!("hashing failed: {e}").into());
     let salt = argon2::password_hash::generate_salt();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());

@@ -2,10 +2,12 @@
 //! for one username within the window, every further attempt for it waits
 //! with exponential backoff, whatever the password.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 
+use crate::clock::{Clock, Millis};
 use crate::error::DomainError;
 
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +32,8 @@ impl Default for ThrottlePolicy {
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
-    first: Instant,
-    blocked_until: Option<Instant>,
+    first: Millis,
+    blocked_until: Option<Millis>,
 }
 
 /// Above this many tracked usernames, stale entries are swept on insert.
@@ -51,14 +53,16 @@ pub trait SharedThrottle: Send + Sync {
 
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
+    clock: Arc<dyn Clock>,
     failures: DashMap<String, Failures>,
     shared: Option<std::sync::Arc<dyn SharedThrottle>>,
 }
 
 impl LoginThrottle {
-    pub fn new(policy: ThrottlePolicy) -> Self {
+    pub fn new(policy: ThrottlePolicy, clock: Arc<dyn Clock>) -> Self {
         Self {
             policy,
+            clock,
             failures: DashMap::new(),
             shared: None,
         }
@@ -103,26 +107,28 @@ impl LoginThrottle {
     }
 
     fn check_local(&self, key: &str) -> Result<(), DomainError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         match self.failures.get(key).and_then(|f| f.blocked_until) {
-            Some(until) if until > now => Err(DomainError::LoginThrottled { retry_after: until - now }),
+            Some(until) if until > now => Err(DomainError::LoginThrottled {
+                retry_after: Duration::from_millis((until - now) as u64),
+            }),
             _ => Ok(()),
         }
     }
 
     fn failed_local(&self, key: &str) {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
+        let window = self.policy.window.as_millis() as Millis;
         if self.failures.len() > SWEEP_ABOVE {
-            let window = self.policy.window;
             self.failures
-                .retain(|_, f| now.duration_since(f.first) < window || f.blocked_until.is_some_and(|u| u > now));
+                .retain(|_, f| now - f.first < window || f.blocked_until.is_some_and(|u| u > now));
         }
         let mut entry = self.failures.entry(key.to_owned()).or_insert(Failures {
             count: 0,
             first: now,
             blocked_until: None,
         });
-        if now.duration_since(entry.first) >= self.policy.window {
+        if now - entry.first >= window {
             *entry = Failures {
                 count: 0,
                 first: now,
@@ -133,7 +139,7 @@ impl LoginThrottle {
         if entry.count >= self.policy.free_failures {
             let doublings = (entry.count - self.policy.free_failures).min(20);
             let delay = self.policy.base_delay.saturating_mul(1 << doublings).min(self.policy.max_delay);
-            entry.blocked_until = Some(now + delay);
+            entry.blocked_until = Some(now + delay.as_millis() as Millis);
         }
     }
 
@@ -148,7 +154,7 @@ mod tests {
 
     #[test]
     fn backs_off_after_free_failures() {
-        let t = LoginThrottle::new(ThrottlePolicy::default());
+        let t = LoginThrottle::new(ThrottlePolicy::default(), Arc::new(crate::clock::SystemClock));
         for _ in 0..4 {
             t.check_local("a").unwrap();
             t.failed_local("a");

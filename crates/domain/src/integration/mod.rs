@@ -7,7 +7,7 @@ pub mod store;
 use serde::Serialize;
 
 use crate::clock::Millis;
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 use crate::tenancy::{EnvKind, parse_origin};
 
 /// What an app is allowed to see of a person.
@@ -65,12 +65,12 @@ pub fn parse_app_origin(raw: &str, kind: EnvKind) -> Result<String, FieldError> 
         (true, _, _) | (false, true, EnvKind::Staging) => Ok(origin),
         (false, true, EnvKind::Production) => Err(FieldError::new(
             "origins",
-            "invalid_origin",
+            FieldCode::InvalidOrigin,
             "http://localhost origins are allowed in staging only",
         )),
         _ => Err(FieldError::new(
             "origins",
-            "invalid_origin",
+            FieldCode::InvalidOrigin,
             format!("`{raw}` must be an https:// origin"),
         )),
     }

@@ -8,8 +8,8 @@ use serde_json::json;
 use crate::accounts::Account;
 use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::now_ms;
-use crate::error::{DomainError, FieldError, Validator};
+use crate::clock::Clock;
+use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
 use crate::partners::{generate_key, generate_key_id, key_is_well_formed};
@@ -24,11 +24,12 @@ const CODE_PREFIX: &str = "onr_code_";
 pub struct Integration {
     store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Integration {
-    pub(crate) fn new(store: Arc<dyn Store>, accounts: Arc<Accounts>) -> Self {
-        Self { store, accounts }
+    pub(crate) fn new(store: Arc<dyn Store>, accounts: Arc<Accounts>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, accounts, clock }
     }
 
     fn integration_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
@@ -61,10 +62,10 @@ impl Integration {
             .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
             .collect();
         if origins.is_empty() {
-            v.push(FieldError::new("origins", "required", "give at least one allowed origin"));
+            v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
         }
         v.finish()?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let app = VendorApp {
             id: uuid::Uuid::now_v7().to_string(),
             env_id: tenant.env.id.clone(),
@@ -122,7 +123,7 @@ impl Integration {
             .integration_audit(tenant, actor, "vendor_app.key_reset", &app.id)
             .with_detail(json!({ "key_id": key_id }));
         self.store
-            .set_vendor_key(&app.id, &key_id, &token_hash(&key), now_ms(), &audit)
+            .set_vendor_key(&app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
         Ok((key_id, Secret::new(key)))
     }
@@ -167,11 +168,11 @@ impl Integration {
         if !challenge_ok {
             return Err(DomainError::invalid(
                 "code_challenge",
-                "invalid_challenge",
+                FieldCode::InvalidChallenge,
                 "code_challenge must be a base64url SHA-256 (43 characters)",
             ));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if self.store.grant(account_id, &app.id).await?.is_none() {
             let grant = Grant {
                 env_id: tenant.env.id.clone(),
@@ -216,7 +217,7 @@ impl Integration {
         if !code.starts_with(CODE_PREFIX) || code.len() > 128 {
             return Err(invalid);
         }
-        let Some(record) = self.store.redeem_auth_code(&token_hash(code), now_ms()).await? else {
+        let Some(record) = self.store.redeem_auth_code(&token_hash(code), self.clock.now_ms()).await? else {
             return Err(invalid);
         };
         if record.env_id != tenant.env.id || record.app_id != app.id || !pkce_matches(verifier, &record.code_challenge) {

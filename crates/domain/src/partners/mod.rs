@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 use crate::infra::secret::random_token;
 use crate::tenancy::EnvKind;
 
@@ -41,7 +41,11 @@ impl FromStr for PartnerStatus {
             "pending" => Ok(PartnerStatus::Pending),
             "active" => Ok(PartnerStatus::Active),
             "suspended" => Ok(PartnerStatus::Suspended),
-            _ => Err(FieldError::new("status", "invalid_status", format!("unknown partner status `{s}`"))),
+            _ => Err(FieldError::new(
+                "status",
+                FieldCode::InvalidStatus,
+                format!("unknown partner status `{s}`"),
+            )),
         }
     }
 }
@@ -92,7 +96,7 @@ impl FromStr for Scope {
             let known: Vec<_> = Scope::ALL.iter().map(|x| x.as_str()).collect();
             FieldError::new(
                 "scope",
-                "unknown_scope",
+                FieldCode::UnknownScope,
                 format!("unknown scope `{s}`; known: {}", known.join(", ")),
             )
         })

@@ -9,8 +9,8 @@ use crate::accounts::service::{AccountChanges, Accounts, OpenedSession};
 use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
 use crate::app::Page;
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::{Millis, now_ms};
-use crate::error::{DomainError, FieldError, Validator};
+use crate::clock::{Clock, Millis};
+use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::partners::Partner;
@@ -53,7 +53,7 @@ pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
     if bad {
         Err(FieldError::new(
             field,
-            "invalid_redirect",
+            FieldCode::InvalidRedirect,
             format!("{field} must be a path on the platform starting with a single '/'"),
         ))
     } else {
@@ -83,11 +83,17 @@ pub struct Provisioning {
     store: Arc<dyn Store>,
     hasher: Arc<PasswordHasher>,
     accounts: Arc<Accounts>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Provisioning {
-    pub(crate) fn new(store: Arc<dyn Store>, hasher: Arc<PasswordHasher>, accounts: Arc<Accounts>) -> Self {
-        Self { store, hasher, accounts }
+    pub(crate) fn new(store: Arc<dyn Store>, hasher: Arc<PasswordHasher>, accounts: Arc<Accounts>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            hasher,
+            accounts,
+            clock,
+        }
     }
 
     /// Creates an account owned by `partner` and a one-time sign-in link to it.
@@ -115,7 +121,7 @@ impl Provisioning {
             return Err(DomainError::EmailTaken);
         }
         let password_hash = self.hasher.hash(&input.password).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let account = Account {
             id: uuid::Uuid::now_v7().to_string(),
             env_id: tenant.env.id.clone(),
@@ -182,7 +188,7 @@ impl Provisioning {
             Some(r) => parse_redirect("redirect", r).map_err(|e| DomainError::Validation(vec![e]))?,
             None => DEFAULT_REDIRECT.to_owned(),
         };
-        let (token, link) = self.new_link(tenant, &account.id, redirect, now_ms());
+        let (token, link) = self.new_link(tenant, &account.id, redirect, self.clock.now_ms());
         self.store.create_login_token(&token).await?;
         Ok(link)
     }
@@ -251,7 +257,7 @@ impl Provisioning {
         let (session, opened) = self.accounts.new_session(&tenant.env.id, "");
         match self
             .store
-            .redeem_login_token(&tenant.env.id, &token_hash(token), now_ms(), &session)
+            .redeem_login_token(&tenant.env.id, &token_hash(token), self.clock.now_ms(), &session)
             .await?
         {
             Redeemed::Ok { account_id, redirect } => Ok((
@@ -336,7 +342,7 @@ fn parse_imported_hash(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "passwordHash",
-            "invalid_password_hash",
+            FieldCode::InvalidPasswordHash,
             "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string within the supported cost limits",
         ))
     }
@@ -360,7 +366,7 @@ fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
         _ => {
             v.push(FieldError::new(
                 "password",
-                "required",
+                FieldCode::Required,
                 "give exactly one of password and passwordHash",
             ));
             None
@@ -408,7 +414,7 @@ impl Provisioning {
             .filter_map(|p| p.as_ref().ok()?.hash.as_ref().err().cloned())
             .collect();
         let mut hashed = self.hasher.hash_many(to_hash).await.into_iter();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut entries = Vec::new();
         let mut outcomes: Vec<Result<SignInLink, DomainError>> = Vec::with_capacity(prepared.len());
         for p in prepared {

@@ -8,8 +8,8 @@ use dashmap::DashMap;
 use serde_json::json;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::{Millis, now_ms};
-use crate::error::{DomainError, FieldError};
+use crate::clock::{Clock, Millis};
+use crate::error::{DomainError, FieldCode, FieldError};
 use crate::infra::secret::{Secret, token_hash};
 use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, generate_key_id, key_is_well_formed};
 use crate::store::Store;
@@ -48,14 +48,16 @@ fn parse_partner_name(raw: &str) -> Result<String, FieldError> {
 pub struct Partners {
     store: Arc<dyn Store>,
     tenancy: Arc<Tenancy>,
+    clock: Arc<dyn Clock>,
     key_touches: KeyTouches,
 }
 
 impl Partners {
-    pub(crate) fn new(store: Arc<dyn Store>, tenancy: Arc<Tenancy>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, tenancy: Arc<Tenancy>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             tenancy,
+            clock,
             key_touches: KeyTouches::default(),
         }
     }
@@ -67,7 +69,7 @@ impl Partners {
     pub async fn create_partner(&self, actor: &Actor, platform_id: &str, kind: EnvKind, name: &str) -> Result<Partner, DomainError> {
         let env = self.tenancy.environment(platform_id, kind).await?;
         let name = parse_partner_name(name).map_err(|e| DomainError::Validation(vec![e]))?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let partner = Partner {
             id: uuid::Uuid::now_v7().to_string(),
             env_id: env.id,
@@ -115,7 +117,7 @@ impl Partners {
         };
         let audit = AuditEvent::new(actor, &partner.platform_id, Some(partner.environment.as_str()), action, &partner.id);
         partner.status = status;
-        partner.updated_at = now_ms();
+        partner.updated_at = self.clock.now_ms();
         self.store
             .set_partner_status(&partner.id, status, partner.updated_at, &audit)
             .await?;
@@ -144,7 +146,7 @@ impl Partners {
         }
         parsed.sort();
         parsed.dedup();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let issued = new_key(
             &partner,
             parsed.iter().map(|s| s.as_str().to_owned()).collect(),
@@ -184,7 +186,7 @@ impl Partners {
             "api_key.revoked",
             key_id,
         );
-        self.store.revoke_api_key(key_id, now_ms(), &audit).await?;
+        self.store.revoke_api_key(key_id, self.clock.now_ms(), &audit).await?;
         self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))
     }
 
@@ -204,7 +206,7 @@ impl Partners {
             .api_key_by_hash(&token_hash(raw))
             .await?
             .ok_or(DomainError::Unauthenticated)?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if key.env_id != tenant.env.id || !key.is_live(now) {
             return Err(DomainError::Unauthenticated);
         }
@@ -250,11 +252,11 @@ impl Partners {
         if grace > MAX_GRACE {
             return Err(DomainError::invalid(
                 "gracePeriodSeconds",
-                "out_of_range",
+                FieldCode::OutOfRange,
                 "gracePeriodSeconds must be between 0 and 604800 (7 days)",
             ));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let old = &principal.key;
         let issued = new_key(&principal.partner, old.scopes.clone(), now, old.expires_at);
         // The old key retires at the end of the grace period (or earlier, if it was to end sooner).

@@ -16,7 +16,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::app::TtlCache;
-use crate::clock::now_ms;
 use crate::error::DomainError;
 use crate::infra::secret::{Secret, ct_eq, random_bytes, random_token};
 use crate::service_users::ServiceUser;
@@ -41,12 +40,12 @@ pub(crate) struct AuthCaches {
 }
 
 impl AuthCaches {
-    pub(crate) fn new(ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration, clock: Arc<dyn crate::clock::Clock>) -> Self {
         Self {
             login_key: random_bytes(),
             logins: DashMap::new(),
             tokens: DashMap::new(),
-            active: TtlCache::new(ttl),
+            active: TtlCache::new(ttl, clock),
         }
     }
 
@@ -115,7 +114,7 @@ impl ServiceUsers {
 
     async fn issue_service_token(&self, tenant: &Tenant, user: &ServiceUser) -> Result<IssuedToken, DomainError> {
         let ttl = self.config.service_token_ttl.as_secs();
-        let iat = now_ms() / 1000;
+        let iat = self.config.clock.now_ms() / 1000;
         let claims = ServiceClaims {
             r: user.roles.clone(),
             exp: iat + ttl as i64,
@@ -143,12 +142,12 @@ impl ServiceUsers {
         digest.update([0]);
         digest.update(token.as_bytes());
         let key: [u8; 32] = digest.finalize().into();
-        let now = now_ms() / 1000;
+        let now = self.config.clock.now_ms() / 1000;
         let cached = self.auth.tokens.get(&key).map(|c| Arc::clone(&c)).filter(|c| c.exp > now);
         let claims = match cached {
             Some(c) => c,
             None => {
-                let claims = Arc::new(self.tenancy.keyring(tenant).await?.verify(token)?);
+                let claims = Arc::new(self.tenancy.keyring(tenant).await?.verify_at(token, now)?);
                 if claims.env != tenant.env.kind.as_str() || claims.pid != tenant.instance.platform_id.as_str() {
                     return Err(DomainError::Unauthenticated);
                 }

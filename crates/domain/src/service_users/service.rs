@@ -7,8 +7,7 @@ use serde_json::json;
 use crate::accounts::password::check_policy;
 use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::now_ms;
-use crate::error::{DomainError, FieldError};
+use crate::error::{DomainError, FieldCode, FieldError};
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, generate_password};
 use crate::infra::throttle::LoginThrottle;
@@ -26,7 +25,7 @@ fn parse_username(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "username",
-            "invalid_username",
+            FieldCode::InvalidUsername,
             "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
         ))
     }
@@ -37,7 +36,11 @@ fn parse_role(raw: &str) -> Result<String, FieldError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(FieldError::new("role", "invalid_role", format!("`{raw}` is not a valid role name")))
+        Err(FieldError::new(
+            "role",
+            FieldCode::InvalidRole,
+            format!("`{raw}` is not a valid role name"),
+        ))
     }
 }
 
@@ -72,7 +75,7 @@ impl ServiceUsers {
         tenancy: Arc<Tenancy>,
     ) -> Self {
         Self {
-            auth: AuthCaches::new(config.settings_ttl),
+            auth: AuthCaches::new(config.settings_ttl, Arc::clone(&config.clock)),
             store,
             config,
             hasher,
@@ -105,7 +108,7 @@ impl ServiceUsers {
             roles.push("service".into());
         }
         let (password, generated) = chosen_password(password)?;
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let user = ServiceUser {
             id: uuid::Uuid::now_v7().to_string(),
             env_id: env.id.clone(),
@@ -151,8 +154,8 @@ impl ServiceUsers {
     ) -> Result<ServiceUser, DomainError> {
         let mut user = self.service_user_named(platform_id, kind, username).await?;
         if user.disabled_at.is_none() {
-            user.disabled_at = Some(now_ms());
-            user.updated_at = now_ms();
+            user.disabled_at = Some(self.config.clock.now_ms());
+            user.updated_at = self.config.clock.now_ms();
             let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", &user.id);
             self.store.update_service_user(&user, &audit).await?;
         }
@@ -176,7 +179,7 @@ impl ServiceUsers {
         let mut user = self.service_user_named(platform_id, kind, username).await?;
         let (password, generated) = chosen_password(password)?;
         user.password_hash = self.hasher.hash(&password).await?;
-        user.updated_at = now_ms();
+        user.updated_at = self.config.clock.now_ms();
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.password_reset", &user.id);
         self.store.update_service_user(&user, &audit).await?;
         Ok((user, generated.then_some(password)))

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 
 /// A platform instance's identifier: lowercase letters, digits and `-`,
 /// 2 to 40 characters, starting with a letter.
@@ -29,7 +29,7 @@ impl PlatformId {
         } else {
             Err(FieldError::new(
                 "platform_id",
-                "invalid_platform_id",
+                FieldCode::InvalidPlatformId,
                 "platform_id must be 2 to 40 lowercase letters, digits or '-', starting with a letter",
             ))
         }
@@ -73,7 +73,7 @@ impl FromStr for EnvKind {
             "production" => Ok(EnvKind::Production),
             _ => Err(FieldError::new(
                 "environment",
-                "invalid_environment",
+                FieldCode::InvalidEnvironment,
                 "environment must be `staging` or `production`",
             )),
         }
@@ -120,7 +120,7 @@ impl FromStr for Feature {
             let known: Vec<_> = Feature::ALL.iter().map(|f| f.as_str()).collect();
             FieldError::new(
                 "feature",
-                "unknown_feature",
+                FieldCode::UnknownFeature,
                 format!("unknown feature `{s}`; known: {}", known.join(", ")),
             )
         })
@@ -135,7 +135,7 @@ pub fn parse_region(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "region",
-            "invalid_region",
+            FieldCode::InvalidRegion,
             "region must be 2 to 16 lowercase letters, digits or '-'",
         ))
     }
@@ -164,7 +164,7 @@ pub fn parse_app_url(raw: &str) -> Result<String, FieldError> {
         Some(url) => Ok(url.as_str().trim_end_matches('/').to_owned()),
         None => Err(FieldError::new(
             "app_url",
-            "invalid_url",
+            FieldCode::InvalidUrl,
             "app_url must be an absolute http:// or https:// URL without query or fragment",
         )),
     }
@@ -183,7 +183,7 @@ pub fn parse_hostname(raw: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new(
             "hostname",
-            "invalid_hostname",
+            FieldCode::InvalidHostname,
             format!("`{raw}` is not a valid hostname"),
         ))
     }
@@ -200,7 +200,7 @@ pub fn parse_origin(raw: &str) -> Result<String, FieldError> {
         Some(url) => Ok(url.origin().ascii_serialization()),
         None => Err(FieldError::new(
             "origin",
-            "invalid_origin",
+            FieldCode::InvalidOrigin,
             format!("`{raw}` is not an origin like https://app.example.com[:port]"),
         )),
     }
@@ -367,7 +367,7 @@ mod tests {
             "app.acme.com",
         ] {
             let err = parse_app_url(bad).expect_err(bad);
-            assert_eq!((err.field.as_str(), err.code), ("app_url", "invalid_url"), "{bad}");
+            assert_eq!((err.field.as_str(), err.code), ("app_url", FieldCode::InvalidUrl), "{bad}");
         }
         assert!(parse_app_url(&format!("https://a.com/{}", "x".repeat(2040))).is_err());
     }
@@ -401,7 +401,7 @@ mod tests {
             "app.example.com",
         ] {
             let err = parse_origin(bad).expect_err(bad);
-            assert_eq!((err.field.as_str(), err.code), ("origin", "invalid_origin"), "{bad}");
+            assert_eq!((err.field.as_str(), err.code), ("origin", FieldCode::InvalidOrigin), "{bad}");
         }
     }
 }

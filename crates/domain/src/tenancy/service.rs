@@ -8,8 +8,7 @@ use serde_json::json;
 
 use crate::app::{CoreConfig, TtlCache};
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::now_ms;
-use crate::error::{DomainError, Validator};
+use crate::error::{DomainError, FieldCode, Validator};
 use crate::store::Store;
 use crate::tenancy::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
@@ -60,7 +59,7 @@ fn parse_rate_limit_route(raw: &str) -> Result<(), crate::FieldError> {
     } else {
         Err(crate::FieldError::new(
             "rate_limit",
-            "invalid_route",
+            FieldCode::InvalidRoute,
             format!("`{raw}` is not `default` or a route like `POST /v1/client/login`"),
         ))
     }
@@ -83,8 +82,8 @@ pub struct Tenancy {
 impl Tenancy {
     pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>) -> Self {
         Self {
-            tenants: TtlCache::new(config.settings_ttl),
-            keyrings: TtlCache::new(config.settings_ttl),
+            tenants: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
+            keyrings: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
             store,
             config,
         }
@@ -146,7 +145,12 @@ impl Tenancy {
             .get_or_load(&tenant.env.id, async || {
                 let keys = self.store.signing_keys(&tenant.env.id).await?;
                 let ttl = self.config.service_token_ttl.as_millis() as i64;
-                Ok(Arc::new(KeyRing::build(&keys, &self.issuer(tenant), now_ms(), ttl)?))
+                Ok(Arc::new(KeyRing::build(
+                    &keys,
+                    &self.issuer(tenant),
+                    self.config.clock.now_ms(),
+                    ttl,
+                )?))
             })
             .await
     }
@@ -165,7 +169,7 @@ impl Tenancy {
         let (Some(pid), Some(name), Some(region), Some(app_url)) = (pid, name, region, app_url) else {
             unreachable!()
         };
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let instance = Instance {
             platform_id: pid.clone(),
             name,
@@ -236,7 +240,7 @@ impl Tenancy {
             } else {
                 v.push(crate::FieldError::new(
                     "link_template",
-                    "invalid_template",
+                    FieldCode::InvalidTemplate,
                     "link_template must start with {app_url} or http(s):// and contain {token}",
                 ));
             }
@@ -247,7 +251,7 @@ impl Tenancy {
             } else {
                 v.push(crate::FieldError::new(
                     "login_link_ttl",
-                    "out_of_range",
+                    FieldCode::OutOfRange,
                     "login_link_ttl must be between 1 second and 7 days",
                 ));
             }
@@ -262,7 +266,7 @@ impl Tenancy {
             };
         }
         v.finish()?;
-        instance.updated_at = now_ms();
+        instance.updated_at = self.config.clock.now_ms();
         let audit = AuditEvent::new(actor, platform_id, None, "instance.updated", platform_id).with_detail(json!({
             "name": instance.name, "region": instance.region, "app_url": instance.app_url, "rate_limits": instance.rate_limits,
         }));
@@ -293,7 +297,7 @@ impl Tenancy {
         features.sort();
         features.dedup();
         instance.features = features.iter().map(|f| f.as_str().to_owned()).collect();
-        instance.updated_at = now_ms();
+        instance.updated_at = self.config.clock.now_ms();
         let audit = AuditEvent::new(actor, platform_id, None, "instance.features_changed", platform_id)
             .with_detail(json!({ "features": instance.features }));
         self.store.update_instance(&instance, &audit).await?;
@@ -321,7 +325,7 @@ impl Tenancy {
             if parse_canonical_host(host, &self.config.base_domain).is_some() {
                 v.push(crate::FieldError::new(
                     "hostname",
-                    "reserved_hostname",
+                    FieldCode::ReservedHostname,
                     format!("`{host}` is a canonical API host"),
                 ));
             }
@@ -351,7 +355,7 @@ impl Tenancy {
     /// `NotFound` for an unknown instance.
     pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &str, kind: EnvKind) -> Result<SigningKey, DomainError> {
         let env = self.environment(platform_id, kind).await?;
-        let key = SigningKey::generate(&env.id, now_ms());
+        let key = SigningKey::generate(&env.id, self.config.clock.now_ms());
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid);
         self.store.rotate_signing_key(&key, &audit).await?;
         self.keyrings.remove(&env.id);

@@ -48,7 +48,7 @@ impl SigningKey {
             .seed
             .as_slice()
             .try_into()
-            .map_err(|_| DomainError::Internal(format!("bad signing key {}: seed is not 32 bytes", self.kid)))?;
+            .map_err(|_| DomainError::Internal(format!("bad signing key {}: seed is not 32 bytes", self.kid).into()))?;
         Ok(ed25519_dalek::SigningKey::from_bytes(seed))
     }
 }
@@ -180,8 +180,8 @@ impl KeyRing {
             alg: jws::ALG,
             kid,
         };
-        let header = serde_json::to_vec(&header).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let payload = serde_json::to_vec(claims).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let header = serde_json::to_vec(&header).map_err(|e| DomainError::Internal(e.into()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| DomainError::Internal(e.into()))?;
         Ok(jws::sign(key, &header, &payload))
     }
 
@@ -193,7 +193,11 @@ impl KeyRing {
         self.verify_at(token, now_ms() / 1000)
     }
 
-    fn verify_at(&self, token: &str, now_secs: i64) -> Result<ServiceClaims, DomainError> {
+    /// [`KeyRing::verify`] at `now_secs` (Unix seconds) instead of the wall clock.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for any token that does not verify then.
+    pub fn verify_at(&self, token: &str, now_secs: i64) -> Result<ServiceClaims, DomainError> {
         let token = jws::parse(token).ok_or(DomainError::Unauthenticated)?;
         let key = token
             .kid()

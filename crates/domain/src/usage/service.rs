@@ -19,8 +19,8 @@ use sha2::Sha256;
 
 use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
-use crate::clock::{Millis, now_ms, rfc3339};
-use crate::error::DomainError;
+use crate::clock::{Millis, rfc3339};
+use crate::error::{DomainError, FieldCode};
 use crate::partners::ApiKey;
 use crate::partners::service::Partners;
 use crate::store::Store;
@@ -159,7 +159,7 @@ impl Usage {
 
     /// Counts one request made with `key` (cheap: an in-memory increment).
     pub fn record_usage(&self, key: &ApiKey, route: &str, status: u16) {
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let meter_key = MeterKey {
             key_id: key.key_id.clone(),
             partner_id: key.partner_id.clone(),
@@ -231,12 +231,12 @@ impl Usage {
         let step = granularity.millis();
         let start = from - from.rem_euclid(step);
         if to <= from {
-            return Err(DomainError::invalid("to", "invalid_range", "`to` must be after `from`"));
+            return Err(DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`"));
         }
         if (to - start) / step > MAX_POINTS {
             return Err(DomainError::invalid(
                 "granularity",
-                "too_many_points",
+                FieldCode::TooManyPoints,
                 "the range holds more than 10000 buckets; use a coarser granularity",
             ));
         }
@@ -268,7 +268,7 @@ impl Usage {
     /// # Errors
     /// Storage failures.
     pub async fn detect_anomalies(&self) -> Result<Vec<Alert>, DomainError> {
-        let now = now_ms();
+        let now = self.config.clock.now_ms();
         let activity = self.store.key_activity(now - WINDOW_MS - TRAILING_MS, now - WINDOW_MS).await?;
         let mut raised = Vec::new();
         for a in activity {
@@ -368,7 +368,9 @@ async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: St
     for attempt in 1..=policy.max_attempts.max(1) {
         match notifier.send(&body).await {
             Ok(()) => {
-                let _ = store.set_alert_delivery(&id, "delivered", i64::from(attempt), Some(now_ms())).await;
+                let _ = store
+                    .set_alert_delivery(&id, "delivered", i64::from(attempt), Some(crate::clock::now_ms()))
+                    .await;
                 return;
             }
             Err(e) => {

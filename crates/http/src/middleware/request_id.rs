@@ -1,11 +1,15 @@
-//! Request ids and the one access-log line per request.
+//! Request ids and the one access-log line per request, which also carries
+//! the cause of a server error (see [`ErrorCause`]).
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Level;
+
+use crate::problem::ErrorCause;
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -52,18 +56,33 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .increment(1);
     metrics::histogram!("onramp_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone())
         .record(elapsed.as_secs_f64());
-    tracing::info!(
-        target: "onramp::access",
-        method = %method,
-        route = %route,
-        status = response.status().as_u16(),
-        latency_us = elapsed.as_micros() as u64,
-        request_id = %id,
-        instance = %ctx.instance,
-        environment = ctx.environment,
-        credential = %ctx.credential,
-        "request"
-    );
+    // The one line per request; a server error's cause (never in the body) rides on it.
+    let cause = response.extensions_mut().remove::<ErrorCause>();
+    let error = cause.as_ref().map(|c| tracing::field::display(&c.0));
+    macro_rules! access_line {
+        ($level:expr) => {
+            tracing::event!(
+                target: "onramp::access",
+                $level,
+                method = %method,
+                route = %route,
+                status = response.status().as_u16(),
+                latency_us = elapsed.as_micros() as u64,
+                request_id = %id,
+                instance = %ctx.instance,
+                environment = ctx.environment,
+                credential = %ctx.credential,
+                error,
+                "request"
+            )
+        };
+    }
+    // An outage is expected to pass; a bug (or a batch item's failure) is not.
+    match response.status() {
+        StatusCode::SERVICE_UNAVAILABLE => access_line!(Level::WARN),
+        s if s.is_server_error() || cause.is_some() => access_line!(Level::ERROR),
+        _ => access_line!(Level::INFO),
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }

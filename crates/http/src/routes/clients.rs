@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{Authorized, ClientAccounts, Json, Path, Query};
+use crate::openapi::{ClientAccountRefusals, IdempotencyKey};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
@@ -183,12 +184,11 @@ impl From<Account> for AccountResponse {
 /// replays the first response (with `Idempotent-Replayed: true`) for 24 hours.
 #[utoipa::path(
     operation_id = "client_signup", post, path = "/v1/client/signup", tag = "client accounts", request_body = SignupRequest, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Account created; a session is open", body = SessionResponse),
         (status = 400, description = "Invalid input (`validation_failed`, `unknown_field`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid service token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature `client-accounts` disabled or role missing", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
         (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used, or Idempotency-Key reused with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -213,8 +213,8 @@ pub async fn signup(
     operation_id = "client_login", post, path = "/v1/client/login", tag = "client accounts", request_body = ClientLoginRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Logged in", body = SessionResponse),
+        ClientAccountRefusals,
         (status = 401, description = "Wrong email or password, or invalid service token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -239,8 +239,8 @@ pub async fn login(
     operation_id = "verify_client_session", post, path = "/v1/client/sessions/verify", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The session is live", body = VerifiedSession),
+        ClientAccountRefusals,
         (status = 401, description = "Unknown, ended or expired session, or invalid service token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify_session(
@@ -268,7 +268,7 @@ pub async fn verify_session(
     operation_id = "client_logout", post, path = "/v1/client/logout", tag = "client accounts", request_body = ClientTokenRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is ended"),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
     )
 )]
 pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): Json<ClientTokenRequest>) -> ApiResult<StatusCode> {
@@ -282,7 +282,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, Json(body): J
     responses(
         (status = 200, description = "A page of accounts", body = AccountList),
         (status = 400, description = "Invalid query (`invalid_query`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
     )
 )]
 pub async fn list_accounts(
@@ -309,7 +309,7 @@ pub async fn list_accounts(
     operation_id = "get_client_account", get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = AccountResponse),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
         (status = 404, description = "No such account in this environment", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -323,7 +323,7 @@ pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(use
     params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated account", body = AccountResponse),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`email_taken`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -356,7 +356,7 @@ pub async fn update_account(
     operation_id = "delete_client_account", delete, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Feature disabled", body = Problem, content_type = "application/problem+json"),
+        ClientAccountRefusals,
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{Json, Path, VendorAuthorized};
+use crate::openapi::VendorRefusals;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::clients::Name;
 use crate::state::AppState;
@@ -64,7 +65,7 @@ fn profile(account: Account, grant: &Grant) -> ProfileResponse {
     responses(
         (status = 200, description = "The profile the person agreed to share", body = ProfileResponse),
         (status = 400, description = "Unknown, used, expired or other app's code, or wrong verifier (`invalid_grant`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature `user-integration` off", body = Problem, content_type = "application/problem+json"),
+        VendorRefusals,
         (status = 404, description = "The person deleted their account (`user_not_found`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -87,7 +88,7 @@ pub async fn exchange(
     params(("id" = String, Path, description = "The user's id")), security(("api_key" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        (status = 403, description = "Feature `user-integration` off", body = Problem, content_type = "application/problem+json"),
+        VendorRefusals,
         (status = 404, description = "No such user, or no grant to this app (the same answer)", body = Problem, content_type = "application/problem+json"),
     )
 )]

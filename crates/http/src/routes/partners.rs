@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onramp_domain::accounts::Account;
@@ -10,14 +11,15 @@ use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::provisioning::{BatchItem, PartnerSignup, SignInLink};
-use onramp_domain::{DomainError, FieldError};
+use onramp_domain::{DomainError, FieldCode, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{AccountsRead, AccountsWrite, AnyScope, Json, OptionalJson, PartnerAuthorized, Path, Query, UsageRead};
-use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::openapi::{IdempotencyKey, PartnerAccountNotFound, PartnerRefusals};
+use crate::problem::{ApiError, ApiResult, ErrorCause, ErrorCode, Problem};
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -210,11 +212,11 @@ async fn create(
 /// Send an `Idempotency-Key` header to make retries safe.
 #[utoipa::path(
     post, path = "/v1/partners/create", operation_id = "partner_create_account", tag = "partners",
-    request_body = CreateAccountRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = CreateAccountRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
-        (status = 403, description = "Feature `partners` off (`feature_disabled`), partner not approved (`partner_not_approved`) or scope `accounts:write` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -229,11 +231,11 @@ pub async fn create_account(
 /// Create an account and a one-time sign-in link to it (same as `POST /v1/partners/create`).
 #[utoipa::path(
     post, path = "/v1/partners/accounts", operation_id = "partner_create_account_alias", tag = "partners",
-    request_body = CreateAccountRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = CreateAccountRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -247,10 +249,10 @@ pub async fn create_account_alias(
 
 /// List the accounts this partner created.
 #[utoipa::path(
-    get, path = "/v1/partners/accounts", operation_id = "partner_list_accounts", tag = "partners", params(ListParams), security(("api_key" = [])),
+    get, path = "/v1/partners/accounts", operation_id = "partner_list_accounts", tag = "partners", params(ListParams), security(("api_key" = ["accounts:read"])),
     responses(
         (status = 200, description = "A page of accounts", body = PartnerAccountList),
-        (status = 403, description = "Feature off, partner not approved or scope `accounts:read` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn list_accounts(
@@ -278,11 +280,11 @@ pub async fn list_accounts(
 /// One account this partner created.
 #[utoipa::path(
     get, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_get_account", tag = "partners",
-    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:read"])),
     responses(
         (status = 200, description = "The account", body = PartnerAccount),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn get_account(
@@ -303,11 +305,11 @@ pub async fn get_account(
 /// Edit an account this partner created.
 #[utoipa::path(
     patch, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_update_account", tag = "partners",
-    request_body = UpdateAccountRequest, params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    request_body = UpdateAccountRequest, params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 200, description = "The updated account", body = PartnerAccount),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
         (status = 409, description = "Email already used", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -335,11 +337,11 @@ pub async fn update_account(
 /// Delete an account this partner created.
 #[utoipa::path(
     delete, path = "/v1/partners/accounts/{accountId}", operation_id = "partner_delete_account", tag = "partners",
-    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn delete_account(
@@ -358,11 +360,11 @@ pub async fn delete_account(
 /// A fresh one-time sign-in link to an account this partner created.
 #[utoipa::path(
     post, path = "/v1/partners/accounts/{accountId}/login-link", operation_id = "partner_login_link", tag = "partners",
-    request_body(content = Option<LoginLinkRequest>, description = "Optional"), params(("accountId" = String, Path, description = "Account id")), security(("api_key" = [])),
+    request_body(content = Option<LoginLinkRequest>, description = "Optional"), params(("accountId" = String, Path, description = "Account id")), security(("api_key" = ["accounts:write"])),
     responses(
         (status = 201, description = "A new link", body = LinkResponse),
-        (status = 403, description = "Feature off, partner not approved or scope missing", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account among this partner's", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+        PartnerAccountNotFound,
     )
 )]
 pub async fn login_link(
@@ -386,7 +388,7 @@ pub async fn login_link(
     request_body(content = Option<RotateRequest>, description = "Optional"), security(("api_key" = [])),
     responses(
         (status = 201, description = "The new key (shown once)", body = RotatedKey),
-        (status = 403, description = "Feature off or partner not approved", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn rotate_key(
@@ -469,9 +471,9 @@ fn batch_item(value: serde_json::Value) -> Result<BatchItem, DomainError> {
     let body: BatchItemBody = serde_json::from_value(value).map_err(|e| {
         let message = e.to_string();
         let code = if message.starts_with("unknown field") {
-            "unknown_field"
+            FieldCode::UnknownField
         } else {
-            "invalid_item"
+            FieldCode::InvalidItem
         };
         DomainError::Validation(vec![FieldError::new("item", code, message)])
     })?;
@@ -485,7 +487,9 @@ fn batch_item(value: serde_json::Value) -> Result<BatchItem, DomainError> {
     })
 }
 
-fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> BatchResult {
+/// One item's result; the cause of an item's server error goes to `cause`
+/// (the first one), for the access log.
+fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &mut Option<ErrorCause>) -> BatchResult {
     match outcome {
         Ok(link) => BatchResult {
             index,
@@ -497,6 +501,9 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> Batch
         },
         Err(e) => {
             let api = camel_case_fields(ApiError::from(e));
+            if cause.is_none() {
+                cause.clone_from(&api.cause);
+            }
             let first = api.errors.first();
             BatchResult {
                 index,
@@ -505,7 +512,7 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> Batch
                 complete_purchase_url: None,
                 expires_at: None,
                 error: Some(BatchError {
-                    code: first.map_or(api.code.name(), |f| f.code).to_owned(),
+                    code: first.map_or(api.code.name(), |f| f.code.as_str()).to_owned(),
                     message: first.map_or_else(|| api.detail.clone().unwrap_or_default(), |f| f.message.clone()),
                     field: first.map(|f| f.field.clone()),
                 }),
@@ -521,11 +528,11 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>) -> Batch
 /// password and are re-hashed to argon2id then. Bodies up to 2 MiB.
 #[utoipa::path(
     post, path = "/v1/partners/accounts/batch", operation_id = "partner_batch_create", tag = "partners",
-    request_body = BatchRequest, security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes retries safe", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body = BatchRequest, security(("api_key" = ["accounts:write"])),
+    params(IdempotencyKey),
     responses(
         (status = 200, description = "One result per item, in order", body = BatchResponse),
-        (status = 403, description = "Feature off, partner not approved or scope `accounts:write` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
         (status = 409, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -533,12 +540,16 @@ pub async fn batch_create(
     State(state): State<AppState>,
     caller: PartnerAuthorized<AccountsWrite>,
     Json(body): Json<BatchRequest>,
-) -> ApiResult<Json<BatchResponse>> {
+) -> ApiResult<(Option<Extension<ErrorCause>>, Json<BatchResponse>)> {
     if body.accounts.is_empty() || body.accounts.len() > 1000 {
         return Err(ApiError::fields(
             ErrorCode::ValidationFailed,
             "accounts must hold 1 to 1000 items",
-            vec![FieldError::new("accounts", "invalid_length", "accounts must hold 1 to 1000 items")],
+            vec![FieldError::new(
+                "accounts",
+                FieldCode::InvalidLength,
+                "accounts must hold 1 to 1000 items",
+            )],
         ));
     }
     let items = body.accounts.into_iter().map(batch_item).collect();
@@ -547,9 +558,13 @@ pub async fn batch_create(
         .provisioning()
         .partner_batch_create(&caller.tenant, caller.partner(), &caller.actor(), items)
         .await?;
-    Ok(Json(BatchResponse {
-        results: outcomes.into_iter().enumerate().map(|(i, o)| batch_result(i, o)).collect(),
-    }))
+    let mut cause = None;
+    let results = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| batch_result(i, o, &mut cause))
+        .collect();
+    Ok((cause.map(Extension), Json(BatchResponse { results })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -592,14 +607,26 @@ fn parse_time(field: &str, raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("{field} must be an RFC 3339 timestamp")))
 }
 
+/// `from`, `to` and `granularity` are query parameters, so the domain's
+/// refusal of the range they make is an invalid query; any other failure (an
+/// outage, a bug) keeps its own status.
+fn usage_error(e: DomainError) -> ApiError {
+    let invalid_range = matches!(e, DomainError::Validation(_));
+    let mut api = ApiError::from(e);
+    if invalid_range {
+        api.code = ErrorCode::InvalidQuery;
+    }
+    api
+}
+
 /// The partner's own request counts per minute, hour or day (all its keys).
 ///
 /// Counts reach the database every few seconds, so the latest seconds may be missing.
 #[utoipa::path(
-    get, path = "/v1/partners/usage", operation_id = "partner_usage", tag = "partners", params(UsageParams), security(("api_key" = [])),
+    get, path = "/v1/partners/usage", operation_id = "partner_usage", tag = "partners", params(UsageParams), security(("api_key" = ["usage:read"])),
     responses(
         (status = 200, description = "The series, empty buckets included", body = UsageResponse),
-        (status = 403, description = "Feature off, partner not approved or scope `usage:read` missing", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
     )
 )]
 pub async fn usage(
@@ -627,11 +654,7 @@ pub async fn usage(
         .usage()
         .usage_series(&caller.partner().id, from, to, granularity)
         .await
-        .map_err(|e| {
-            let mut api = ApiError::from(e);
-            api.code = ErrorCode::InvalidQuery;
-            api
-        })?;
+        .map_err(usage_error)?;
     let data = points
         .into_iter()
         .map(|p| UsageBucket {
@@ -655,4 +678,18 @@ pub async fn usage(
         granularity: params.granularity.unwrap_or_else(|| "hour".into()),
         data,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_range_is_an_invalid_usage_query() {
+        let range = DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`");
+        assert_eq!(usage_error(range).code, ErrorCode::InvalidQuery);
+        assert_eq!(usage_error(DomainError::Unavailable("down".into())).code, ErrorCode::Unavailable);
+        assert_eq!(usage_error(DomainError::Internal("bug".into())).code, ErrorCode::Internal);
+        assert_eq!(usage_error(DomainError::Forbidden("scope")).code, ErrorCode::Forbidden);
+    }
 }
