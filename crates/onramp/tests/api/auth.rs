@@ -205,7 +205,7 @@ async fn five_failed_logins_lock_out_even_the_correct_password() {
     );
     assert!(r.json.get("api_token").is_none());
     // The backoff ends: after Retry-After the correct password works again.
-    tokio::time::sleep(std::time::Duration::from_millis(retry * 1000 + 300)).await;
+    server.clock.advance(std::time::Duration::from_millis(retry * 1000 + 300));
     login_token(&api, "svc", SERVICE_PASSWORD).await;
     // The backoff is per username: another user of the same environment logs in.
     login_token(&api, "other", SERVICE_PASSWORD).await;
@@ -509,7 +509,7 @@ async fn failed_login_backoff_grows() {
     let first = attempt("wrong-password-x").await;
     first.problem(429, "rate_limited");
     let first_wait: u64 = first.header("retry-after").unwrap().parse().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(first_wait * 1000 + 300)).await;
+    fx.server.clock.advance(std::time::Duration::from_millis(first_wait * 1000 + 300));
     // One more failure once the wait is over...
     attempt("wrong-password-6").await.problem(401, "unauthenticated");
     // ...and the next wait is longer.

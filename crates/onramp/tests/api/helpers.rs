@@ -93,6 +93,8 @@ pub struct TestServer {
     pub core: Arc<Core>,
     /// The server's database, for arranging or inspecting rows directly.
     pub store: onramp_store::SqlStore,
+    /// The server's clock: tests advance it instead of sleeping for expiry.
+    pub clock: onramp_domain::clock::ManualClock,
     pub settings: ServerSettings,
     pub dir: TempDir,
     running: Option<Running>,
@@ -106,6 +108,8 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut ServerSettings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(dir.path());
+        let clock = onramp_domain::clock::ManualClock::default();
+        settings.core.clock = Arc::new(clock.clone());
         // With ONRAMP_TEST_DATABASE_URL (a PostgreSQL server), each test gets a database of its own.
         if let Ok(server) = std::env::var("ONRAMP_TEST_DATABASE_URL") {
             let name = format!("onramp_test_{}", uuid::Uuid::new_v4().simple());
@@ -117,6 +121,7 @@ impl TestServer {
             addr: running.addr,
             core: Arc::clone(&running.core),
             store: running.store.clone(),
+            clock,
             settings,
             dir,
             running: Some(running),
