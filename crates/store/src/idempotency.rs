@@ -34,16 +34,13 @@ impl Record for IdempotencyRow {
 #[async_trait]
 impl IdempotencyStore for SqlStore {
     async fn claim_idempotency_key(&self, r: &IdempotencyRecord, expired_before: i64) -> R<Option<IdempotencyRecord>> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2 AND created_at < $3")
-            .bind(&r.env_id)
-            .bind(&r.key_hash)
-            .bind(expired_before)
-            .run(&self.pool)
-            .await?;
-        // The primary key decides which of two concurrent first requests wins.
+        // One statement: a new key is inserted, an expired one replaced; the
+        // primary key decides which of two concurrent first requests wins.
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (env_id, key_hash, fingerprint, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (env_id, key_hash) DO NOTHING",
+             ON CONFLICT (env_id, key_hash) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+             body = excluded.body, created_at = excluded.created_at
+             WHERE idempotency_keys.created_at < $7",
         )
         .bind(&r.env_id)
         .bind(&r.key_hash)
@@ -51,6 +48,7 @@ impl IdempotencyStore for SqlStore {
         .bind(r.status)
         .bind(r.body.as_slice())
         .bind(r.created_at)
+        .bind(expired_before)
         .run(&self.pool)
         .await?;
         if inserted == 1 {

@@ -64,10 +64,13 @@ pub struct Partner {
 }
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
+    #[serde(rename = "accounts:write")]
     AccountsWrite,
+    #[serde(rename = "accounts:read")]
     AccountsRead,
+    #[serde(rename = "usage:read")]
     UsageRead,
 }
 
@@ -110,7 +113,7 @@ pub struct ApiKey {
     pub partner_id: String,
     pub env_id: String,
     pub key_hash: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: Millis,
     /// The lifetime the key was issued with; a rotation passes it on.
     pub expires_at: Option<Millis>,
@@ -127,7 +130,7 @@ impl ApiKey {
     }
 
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.iter().any(|s| s == scope.as_str())
+        self.scopes.contains(&scope)
     }
 }
 

@@ -147,12 +147,7 @@ impl Partners {
         parsed.sort();
         parsed.dedup();
         let now = self.clock.now_ms();
-        let issued = new_key(
-            &partner,
-            parsed.iter().map(|s| s.as_str().to_owned()).collect(),
-            now,
-            expires_in.map(|d| now + d.as_millis() as i64),
-        );
+        let issued = new_key(&partner, parsed, now, expires_in.map(|d| now + d.as_millis() as i64));
         let audit = AuditEvent::new(
             actor,
             &partner.platform_id,
@@ -278,7 +273,7 @@ impl Partners {
     }
 }
 
-fn new_key(partner: &Partner, scopes: Vec<String>, now: Millis, expires_at: Option<Millis>) -> IssuedKey {
+fn new_key(partner: &Partner, scopes: Vec<Scope>, now: Millis, expires_at: Option<Millis>) -> IssuedKey {
     let secret = generate_key(partner.environment);
     let key = ApiKey {
         key_id: generate_key_id(),

@@ -4,7 +4,7 @@ pub mod service;
 pub mod signing;
 pub mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -87,7 +87,8 @@ impl fmt::Display for EnvKind {
 }
 
 /// Features an operator switches on per instance. All are off by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Feature {
     ClientAccounts,
     Partners,
@@ -213,7 +214,7 @@ pub struct Instance {
     pub name: String,
     pub region: String,
     pub app_url: String,
-    pub features: Vec<String>,
+    pub features: BTreeSet<Feature>,
     /// Requests per minute per credential, by route template (`"POST /v1/client/login"`)
     /// or `"default"`.
     pub rate_limits: BTreeMap<String, u32>,
@@ -240,7 +241,7 @@ impl Instance {
     }
 
     pub fn has(&self, feature: Feature) -> bool {
-        self.features.iter().any(|f| f == feature.as_str())
+        self.features.contains(&feature)
     }
 }
 

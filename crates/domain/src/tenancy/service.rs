@@ -175,7 +175,7 @@ impl Tenancy {
             name,
             region,
             app_url,
-            features: Vec::new(),
+            features: Default::default(),
             rate_limits: BTreeMap::new(),
             link_template: None,
             login_link_ttl_secs: None,
@@ -291,12 +291,8 @@ impl Tenancy {
         let enable: Vec<Feature> = enable.iter().filter_map(|f| v.check(f.parse())).collect();
         let disable: Vec<Feature> = disable.iter().filter_map(|f| v.check(f.parse())).collect();
         v.finish()?;
-        let mut features: Vec<Feature> = instance.features.iter().filter_map(|f| f.parse().ok()).collect();
-        features.extend(enable);
-        features.retain(|f| !disable.contains(f));
-        features.sort();
-        features.dedup();
-        instance.features = features.iter().map(|f| f.as_str().to_owned()).collect();
+        instance.features.extend(enable);
+        instance.features.retain(|f| !disable.contains(f));
         instance.updated_at = self.config.clock.now_ms();
         let audit = AuditEvent::new(actor, platform_id, None, "instance.features_changed", platform_id)
             .with_detail(json!({ "features": instance.features }));

@@ -184,7 +184,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                         i.platform_id.to_string(),
                         i.name.clone(),
                         i.region.clone(),
-                        i.features.join(","),
+                        i.features.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(","),
                         i.app_url.clone(),
                     ]
                 })

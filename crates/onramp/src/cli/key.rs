@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, cmd: KeyCommand) -> CliResult {
                     "key {} for partner {} with scopes {}\nkey: {}\n(shown once: store it now)",
                     issued.key.key_id,
                     partner_id,
-                    issued.key.scopes.join(", "),
+                    issued.key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
                     issued.secret.expose()
                 )
             });

@@ -58,7 +58,7 @@ pub async fn rotate_key(
         Json(RotatedKey {
             key: issued.secret.expose().to_owned(),
             key_id: issued.key.key_id,
-            scopes: issued.key.scopes,
+            scopes: issued.key.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
             expires_at: issued.key.expires_at.map(rfc3339),
             previous_key_id: caller.principal.key.key_id.clone(),
             previous_key_expires_at: rfc3339(old_expires_at),
