@@ -132,6 +132,7 @@ impl ServeArgs {
             metrics_token: self.metrics_token()?,
             demo_vendor: None,
             redis_url: self.redis_url.as_ref().map(|url| url.expose_secret().to_owned()),
+            wrap_store: None,
         })
     }
 

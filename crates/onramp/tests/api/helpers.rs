@@ -67,6 +67,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,
         redis_url: None,
+        wrap_store: None,
     }
 }
 
