@@ -120,7 +120,8 @@ async fn parallel_patches_to_one_email_leave_it_unique() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_hashing_queue_answers_503_with_retry_after() {
-    // Expensive hashes and many parallel logins: the queue fills up.
+    // Expensive hashes, one hashing thread with room for two, and many
+    // parallel logins: the queue fills up whatever the machine's core count.
     let fx = Fixture::with(
         |s| {
             s.core.hash_cost = onramp_domain::infra::hashing::HashCost {
@@ -128,6 +129,8 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
                 iterations: 2,
                 parallelism: 1,
             };
+            s.core.hash_workers = Some(1);
+            s.core.hash_queue = Some(2);
             s.default_rate_limit = 100_000;
         },
         &[],
