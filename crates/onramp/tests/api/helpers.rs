@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod parking;
+
 use std::fs::File;
 use std::future::Future;
 use std::net::SocketAddr;
