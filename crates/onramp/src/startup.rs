@@ -8,11 +8,16 @@ use std::time::Duration;
 
 use onramp_domain::app::{Core, CoreConfig};
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::store::Store;
 use onramp_http::AppState;
 use onramp_http::rate_limit::RateLimits;
 use onramp_store::{SqlStore, StoreOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Wraps the store the core runs on, e.g. in a decorator that observes or
+/// delays calls (tests force interleavings of concurrent requests this way).
+pub type StoreWrapper = Arc<dyn Fn(Arc<dyn Store>) -> Arc<dyn Store> + Send + Sync>;
 
 /// Everything `serve` needs, already resolved from flags, env and file.
 #[derive(Clone)]
@@ -36,6 +41,9 @@ pub struct ServerSettings {
     pub demo_vendor: Option<onramp_web::DemoVendor>,
     /// Redis for rate limits shared by several nodes.
     pub redis_url: Option<String>,
+    /// Applied to the store before the core is built; for tests and
+    /// embedding, never set from configuration.
+    pub wrap_store: Option<StoreWrapper>,
 }
 
 // By hand, because the database and Redis URLs may carry passwords.
@@ -55,6 +63,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("metrics_token", &self.metrics_token)
             .field("demo_vendor", &self.demo_vendor)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .field("wrap_store", &self.wrap_store.as_ref().map(|_| "Fn"))
             .finish()
     }
 }
@@ -111,7 +120,11 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
         Some(url) => Some(Arc::new(crate::redis_limits::RedisLimiter::new(url)?)),
         None => None,
     };
-    let mut builder = Core::builder(Arc::new(store.clone()), settings.core.clone());
+    let mut core_store: Arc<dyn Store> = Arc::new(store.clone());
+    if let Some(wrap) = &settings.wrap_store {
+        core_store = wrap(core_store);
+    }
+    let mut builder = Core::builder(core_store, settings.core.clone());
     if let Some(redis) = &redis {
         builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }

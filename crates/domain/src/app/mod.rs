@@ -34,6 +34,11 @@ pub struct CoreConfig {
     pub service_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
+    /// Threads that hash passwords; `None` is one per core.
+    pub hash_workers: Option<usize>,
+    /// Most hashes queued or running at once; past that, callers get
+    /// `Overloaded`. `None` is 32 per worker.
+    pub hash_queue: Option<usize>,
     pub throttle: ThrottlePolicy,
     /// How long instance settings, signing keys and service-user status are
     /// cached: the longest an operator change takes to reach a running server.
@@ -57,6 +62,8 @@ impl Default for CoreConfig {
             service_token_ttl: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             hash_cost: HashCost::default(),
+            hash_workers: None,
+            hash_queue: None,
             throttle: ThrottlePolicy::default(),
             settings_ttl: Duration::from_secs(1),
             account_cache_ttl: Duration::from_secs(1),
@@ -172,7 +179,7 @@ impl CoreBuilder {
             shared_throttle,
         } = self;
         let config = Arc::new(config);
-        let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
+        let hasher = Arc::new(PasswordHasher::sized(config.hash_cost, config.hash_workers, config.hash_queue)?);
         let mut throttle = LoginThrottle::new(config.throttle, Arc::clone(&config.clock));
         if let Some(shared) = shared_throttle {
             throttle.share(shared);

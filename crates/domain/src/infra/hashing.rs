@@ -1,5 +1,5 @@
-//! Password hashing with argon2id on a small pool of dedicated threads, one
-//! per core, off the async runtime. A bounded queue sits in front of them;
+//! Password hashing with argon2id on a small pool of dedicated threads (one
+//! per core unless configured), off the async runtime. A bounded queue sits in front of them;
 //! past it callers get `Overloaded` instead of piling up.
 //!
 //! Each worker keeps one argon2 memory buffer while it is busy and drops it
@@ -87,13 +87,23 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// One worker per core.
+    /// One worker per core, with 32 hashes per worker allowed to wait.
     ///
     /// # Errors
     /// `Internal` when the cost parameters are outside argon2's limits.
     pub fn new(cost: HashCost) -> Result<Self, DomainError> {
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self::with_limits(cost, workers, workers * QUEUE_PER_WORKER)
+        Self::sized(cost, None, None)
+    }
+
+    /// `workers` threads (default: one per core) with `queue_limit` hashes
+    /// allowed to wait (default: 32 per worker).
+    ///
+    /// # Errors
+    /// `Internal` when the cost parameters are outside argon2's limits.
+    pub fn sized(cost: HashCost, workers: Option<usize>, queue_limit: Option<usize>) -> Result<Self, DomainError> {
+        let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let queue_limit = queue_limit.unwrap_or(workers.max(1) * QUEUE_PER_WORKER);
+        Self::with_limits(cost, workers, queue_limit)
     }
 
     /// A hasher running at most `workers` hashes at once with at most

@@ -49,6 +49,12 @@ pub struct ServeArgs {
     /// Default requests per minute per credential per endpoint
     #[arg(long, env = "ONRAMP_RATE_LIMIT", value_name = "N", default_value_t = 300)]
     pub rate_limit: u32,
+    /// Threads that hash passwords (argon2id) [default: one per core]
+    #[arg(long, env = "ONRAMP_HASH_WORKERS", value_name = "N")]
+    pub hash_workers: Option<usize>,
+    /// Most password hashes queued or running at once; past that, requests that need one get 503 with Retry-After [default: 32 per worker]
+    #[arg(long, env = "ONRAMP_HASH_QUEUE", value_name = "N")]
+    pub hash_queue: Option<usize>,
     /// Database connection pool size
     #[arg(long, env = "ONRAMP_DB_MAX_CONNECTIONS", value_name = "N", default_value_t = 8)]
     pub db_max_connections: u32,
@@ -110,6 +116,8 @@ impl ServeArgs {
             service_token_ttl: self.token_ttl,
             session_ttl: self.session_ttl,
             hash_cost: hash_cost(global),
+            hash_workers: self.hash_workers.map(|n| n.max(1)),
+            hash_queue: self.hash_queue.map(|n| n.max(1)),
             settings_ttl: self.settings_ttl,
             account_cache_ttl: self.account_cache_ttl,
             alerts: self.alert_policy()?,
@@ -132,6 +140,7 @@ impl ServeArgs {
             metrics_token: self.metrics_token()?,
             demo_vendor: None,
             redis_url: self.redis_url.as_ref().map(|url| url.expose_secret().to_owned()),
+            wrap_store: None,
         })
     }
 

@@ -3,6 +3,7 @@
 use futures::future::join_all;
 use serde_json::{Value, json};
 
+use crate::helpers::parking::Parking;
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +121,8 @@ async fn parallel_patches_to_one_email_leave_it_unique() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_hashing_queue_answers_503_with_retry_after() {
-    // Expensive hashes and many parallel logins: the queue fills up.
+    // Expensive hashes, one hashing thread with room for two, and many
+    // parallel logins: the queue fills up whatever the machine's core count.
     let fx = Fixture::with(
         |s| {
             s.core.hash_cost = onramp_domain::infra::hashing::HashCost {
@@ -128,6 +130,8 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
                 iterations: 2,
                 parallelism: 1,
             };
+            s.core.hash_workers = Some(1);
+            s.core.hash_queue = Some(2);
             s.default_rate_limit = 100_000;
         },
         &[],
@@ -161,26 +165,17 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     login_token(&api, "svc", SERVICE_PASSWORD).await;
 }
 
-/// Starts `first`, waits a moment so it has read the account and is hashing,
-/// then runs `second` to completion, then waits for `first`.
-async fn overlap<A, B>(first: A, second: B) -> (Resp, Resp)
-where
-    A: std::future::Future<Output = Resp> + Send + 'static,
-    B: std::future::Future<Output = Resp>,
-{
-    let first = tokio::spawn(first);
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let second = second.await;
-    (first.await.expect("first request"), second)
-}
+/// The accounts of [`Rehashing`].
+const REHASHED: [&str; 4] = ["a@example.com", "b0@example.com", "b1@example.com", "c@example.com"];
 
-/// A server whose accounts `a@`, `b@`, `c@example.com` were hashed with a
-/// cheap cost, restarted with an expensive one: logins rehash (a slow write)
-/// and password changes are slow.
+/// A server whose accounts ([`REHASHED`]) were hashed with one cost and
+/// that was restarted with another, so that a correct login rehashes (a
+/// write); its store parks the calls the tests arm.
 struct Rehashing {
     running: onramp::startup::Running,
     api: Api,
-    ids: Vec<String>,
+    parking: Parking,
+    ids: std::collections::HashMap<&'static str, String>,
     _dir: tempfile::TempDir,
 }
 
@@ -213,34 +208,35 @@ impl Rehashing {
             .unwrap();
         let api = Api::new(running.addr, &host("acme", "staging"));
         let api = api.with_token(&login_token(&api, "svc", SERVICE_PASSWORD).await);
-        let mut ids = Vec::new();
-        for email in [
-            "a@example.com",
-            "b0@example.com",
-            "c@example.com",
-            "b1@example.com",
-            "b2@example.com",
-            "b3@example.com",
-            "b4@example.com",
-        ] {
-            ids.push(api.signup(email).await["user_id"].as_str().unwrap().to_owned());
+        let mut ids = std::collections::HashMap::new();
+        for email in REHASHED {
+            ids.insert(email, api.signup(email).await["user_id"].as_str().unwrap().to_owned());
         }
         running.shutdown().await;
 
+        // Only the parameters matter (they differ, so logins rehash): the
+        // interleavings are forced by parking, not by slow hashes.
         settings.core.hash_cost = HashCost {
-            memory_kib: 64 * 1024,
-            iterations: 4,
+            memory_kib: 2 * 1024,
+            iterations: 2,
             parallelism: 1,
         };
+        let parking = Parking::default();
+        settings.wrap_store = Some(parking.wrapper());
         let running = onramp::startup::start(settings).await.expect("restart");
         let api = Api::new(running.addr, &host("acme", "staging"));
         let api = api.with_token(&login_token(&api, "svc", SERVICE_PASSWORD).await);
         Self {
             running,
             api,
+            parking,
             ids,
             _dir: dir,
         }
+    }
+
+    fn id(&self, email: &str) -> &str {
+        &self.ids[email]
     }
 
     fn login(&self, email: &str, password: &str) -> impl std::future::Future<Output = Resp> + Send + 'static {
@@ -248,9 +244,27 @@ impl Rehashing {
         async move { api.post("/v1/client/login", &body).await }
     }
 
-    fn patch(&self, id: &str, body: Value) -> impl std::future::Future<Output = Resp> + Send + 'static {
-        let (api, path) = (self.api.clone(), format!("/v1/client/{id}"));
+    fn patch(&self, email: &str, body: Value) -> impl std::future::Future<Output = Resp> + Send + 'static {
+        let (api, path) = (self.api.clone(), format!("/v1/client/{}", self.id(email)));
         async move { api.patch(&path, &body).await }
+    }
+
+    async fn account(&self, email: &str) -> Value {
+        let r = self.api.get(&format!("/v1/client/{}", self.id(email))).await;
+        r.expect(200);
+        r.json
+    }
+
+    /// Asserts that `new` logs in to `email` and the old password no longer does.
+    async fn assert_password_changed(&self, email: &str, new: &str) {
+        let with_new = self.login(email, new).await;
+        assert_eq!(
+            with_new.status, 200,
+            "an acknowledged password change of {email} was undone by a concurrent request: {}",
+            with_new.text
+        );
+        let with_old = self.login(email, CLIENT_PASSWORD).await;
+        assert_eq!(with_old.status, 401, "the old password of {email} works again after it was changed");
     }
 }
 
@@ -259,16 +273,19 @@ const NEW_PASSWORD: &str = "brand-New-password-42";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rehashing_login_does_not_undo_a_concurrent_name_change() {
     let w = Rehashing::new().await;
-    let (l, p) = overlap(
-        w.login("a@example.com", CLIENT_PASSWORD),
-        w.patch(&w.ids[0], json!({ "name": { "first_name": "Renamed" } })),
-    )
-    .await;
+    // The login has read the account and rehashed; the name changes before it writes.
+    let spot = w.parking.arm("open_session_checked");
+    let (l, p) = spot
+        .run_while_parked(
+            w.login("a@example.com", CLIENT_PASSWORD),
+            w.patch("a@example.com", json!({ "name": { "first_name": "Renamed" } })),
+        )
+        .await;
     l.expect(200);
     p.expect(200);
-    let now = w.api.get(&format!("/v1/client/{}", w.ids[0])).await;
     assert_eq!(
-        now.json["name"]["first_name"], "Renamed",
+        w.account("a@example.com").await["name"]["first_name"],
+        "Renamed",
         "a login undid an acknowledged name change"
     );
     w.running.shutdown().await;
@@ -277,47 +294,56 @@ async fn a_rehashing_login_does_not_undo_a_concurrent_name_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rehashing_login_does_not_undo_a_concurrent_password_change() {
     let w = Rehashing::new().await;
-    // The interleaving depends on scheduling, so try it on several accounts.
-    let accounts = [
-        (1, "b0@example.com"),
-        (3, "b1@example.com"),
-        (4, "b2@example.com"),
-        (5, "b3@example.com"),
-        (6, "b4@example.com"),
-    ];
-    for (i, email) in accounts {
-        let (p, l) = overlap(
-            w.patch(&w.ids[i], json!({ "password": NEW_PASSWORD })),
-            w.login(email, CLIENT_PASSWORD),
+
+    // The login has verified the old password and rehashed it; the password
+    // changes before it writes: the change wins and the login fails.
+    let spot = w.parking.arm("open_session_checked");
+    let (l, p) = spot
+        .run_while_parked(
+            w.login("b0@example.com", CLIENT_PASSWORD),
+            w.patch("b0@example.com", json!({ "password": NEW_PASSWORD })),
         )
         .await;
-        p.expect(200);
-        assert!(l.status == 200 || l.status == 401, "{}", l.text);
-        let with_new = w.login(email, NEW_PASSWORD).await;
-        assert_eq!(
-            with_new.status, 200,
-            "an acknowledged password change of {email} was undone by a concurrent login: {}",
-            with_new.text
-        );
-        let with_old = w.login(email, CLIENT_PASSWORD).await;
-        assert_eq!(with_old.status, 401, "the old password of {email} works again after it was changed");
-    }
+    p.expect(200);
+    l.expect(401);
+    w.assert_password_changed("b0@example.com", NEW_PASSWORD).await;
+
+    // The change has read the account and hashed the new password; a login
+    // with the old one completes (and rehashes it) before the change writes.
+    let spot = w.parking.arm("update_account");
+    let (p, l) = spot
+        .run_while_parked(
+            w.patch("b1@example.com", json!({ "password": NEW_PASSWORD })),
+            w.login("b1@example.com", CLIENT_PASSWORD),
+        )
+        .await;
+    l.expect(200);
+    p.expect(200);
+    w.assert_password_changed("b1@example.com", NEW_PASSWORD).await;
+    // The change also ended the session that login opened.
+    w.api
+        .post("/v1/client/sessions/verify", &json!({ "client_token": l.json["client_token"] }))
+        .await
+        .problem(401, "unauthenticated");
     w.running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_password_change_does_not_undo_a_concurrent_email_change() {
     let w = Rehashing::new().await;
-    let (p1, p2) = overlap(
-        w.patch(&w.ids[2], json!({ "password": NEW_PASSWORD })),
-        w.patch(&w.ids[2], json!({ "email": "c.new@example.com" })),
-    )
-    .await;
+    // The password change has read the account and hashed; the email changes before it writes.
+    let spot = w.parking.arm("update_account");
+    let (p1, p2) = spot
+        .run_while_parked(
+            w.patch("c@example.com", json!({ "password": NEW_PASSWORD })),
+            w.patch("c@example.com", json!({ "email": "c.new@example.com" })),
+        )
+        .await;
     p1.expect(200);
     p2.expect(200);
-    let now = w.api.get(&format!("/v1/client/{}", w.ids[2])).await;
     assert_eq!(
-        now.json["email"], "c.new@example.com",
+        w.account("c@example.com").await["email"],
+        "c.new@example.com",
         "a password change undid an acknowledged email change"
     );
     w.login("c.new@example.com", NEW_PASSWORD).await.expect(200);

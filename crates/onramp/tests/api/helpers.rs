@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod parking;
+
 use std::fs::File;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +69,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,
         redis_url: None,
+        wrap_store: None,
     }
 }
 

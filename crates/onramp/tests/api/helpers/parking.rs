@@ -1,0 +1,238 @@
+//! A store decorator that parks a chosen call until the test lets it go, so a
+//! race test forces the interleaving it is about instead of hoping that a
+//! sleep lands it. It wraps the server's real store: every role-trait method
+//! is delegated unchanged, and only an armed method waits, once.
+//!
+//! ```ignore
+//! let parking = Parking::default();
+//! settings.wrap_store = Some(parking.wrapper());
+//! // ... start the server ...
+//! let spot = parking.arm("open_session_checked");
+//! let (login, patch) = spot.run_while_parked(login_request, patch_request).await;
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use onramp::startup::StoreWrapper;
+use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
+use onramp_domain::audit::{AuditEvent, AuditFilter};
+use onramp_domain::clock::Millis;
+use onramp_domain::idempotency::IdempotencyRecord;
+use onramp_domain::integration::{AuthCode, Grant, VendorApp};
+use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::service_users::ServiceUser;
+use onramp_domain::signin_links::{LoginToken, Redeemed};
+use onramp_domain::store::{
+    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, ServiceUserStore, SessionStore, SigninLinkStore, Store,
+    StoreError, TenancyStore, UsageStore,
+};
+use onramp_domain::tenancy::signing::SigningKey;
+use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use onramp_domain::usage::{Alert, KeyActivity, UsageRow};
+use tokio::sync::Barrier;
+
+use super::EVENTUALLY;
+
+/// The armed parking spots, shared by the test and every store it wraps.
+#[derive(Clone, Default)]
+pub struct Parking {
+    armed: Arc<Mutex<HashMap<&'static str, Arc<Spot>>>>,
+}
+
+impl Parking {
+    /// What `ServerSettings::wrap_store` takes to put the server's store
+    /// behind these spots.
+    pub fn wrapper(&self) -> StoreWrapper {
+        let parking = self.clone();
+        Arc::new(move |inner| {
+            Arc::new(ParkingStore {
+                inner,
+                parking: parking.clone(),
+            }) as Arc<dyn Store>
+        })
+    }
+
+    /// Makes the next call of the store method `method` (its name in the
+    /// role trait) wait, before it reaches the database, until the test
+    /// releases it. Calls after that one pass straight through.
+    #[track_caller]
+    pub fn arm(&self, method: &'static str) -> Arc<Spot> {
+        assert!(METHODS.contains(&method), "the store has no method {method}");
+        let spot = Arc::new(Spot {
+            method,
+            arrived: Barrier::new(2),
+            leave: Barrier::new(2),
+        });
+        let previous = self.lock().insert(method, Arc::clone(&spot));
+        assert!(previous.is_none(), "{method} is armed twice");
+        spot
+    }
+
+    async fn park(&self, method: &'static str) {
+        // Taken out under the lock, so exactly one call parks.
+        let spot = self.lock().remove(method);
+        if let Some(spot) = spot {
+            spot.arrived.wait().await;
+            spot.leave.wait().await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Arc<Spot>>> {
+        self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One armed store method: the call that reaches it waits there for the test.
+pub struct Spot {
+    method: &'static str,
+    /// Met by the parked call and [`Spot::reached`].
+    arrived: Barrier,
+    /// Met by the parked call and [`Spot::release`].
+    leave: Barrier,
+}
+
+impl Spot {
+    /// Waits until a call has reached this spot and is parked there.
+    pub async fn reached(&self) {
+        tokio::time::timeout(EVENTUALLY, self.arrived.wait())
+            .await
+            .unwrap_or_else(|_| panic!("no call of {} was parked", self.method));
+    }
+
+    /// Lets the parked call go on to the database.
+    pub async fn release(&self) {
+        tokio::time::timeout(EVENTUALLY, self.leave.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the call of {} was never parked", self.method));
+    }
+
+    /// Starts `parked`, waits until it is parked here, runs `meanwhile` to
+    /// completion, then releases `parked` and waits for it: whatever
+    /// `meanwhile` does happens between `parked`'s earlier store calls and
+    /// this one.
+    pub async fn run_while_parked<P, M>(&self, parked: P, meanwhile: M) -> (P::Output, M::Output)
+    where
+        P: Future + Send + 'static,
+        P::Output: Send + 'static,
+        M: Future,
+    {
+        let parked = tokio::spawn(parked);
+        self.reached().await;
+        let meanwhile = meanwhile.await;
+        self.release().await;
+        (parked.await.expect("the parked request"), meanwhile)
+    }
+}
+
+/// The real store behind the parking spots.
+struct ParkingStore {
+    inner: Arc<dyn Store>,
+    parking: Parking,
+}
+
+/// Implements each role trait for [`ParkingStore`] from the list of its
+/// methods: park if armed, then call the wrapped store. Also lists every
+/// method's name in `METHODS`, so a misspelt spot fails at once.
+macro_rules! delegate {
+    ($($role:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* })*) => {
+        const METHODS: &[&str] = &[$($(stringify!($name)),*),*];
+        $(
+            #[async_trait]
+            impl $role for ParkingStore {
+                $(
+                    async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                        self.parking.park(stringify!($name)).await;
+                        $role::$name(&*self.inner $(, $arg)*).await
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+delegate! {
+    TenancyStore {
+        fn ping(&self) -> Result<(), StoreError>;
+        fn create_instance(&self, instance: &Instance, envs: &[Environment], keys: &[SigningKey], audit: &AuditEvent) -> Result<(), StoreError>;
+        fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
+        fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+        fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
+        fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
+        fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn signing_keys(&self, env_id: &str) -> Result<Vec<SigningKey>, StoreError>;
+        fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
+    }
+    ServiceUserStore {
+        fn create_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn service_user_by_name(&self, env_id: &str, username: &str) -> Result<Option<ServiceUser>, StoreError>;
+        fn service_user(&self, env_id: &str, id: &str) -> Result<Option<ServiceUser>, StoreError>;
+        fn service_users(&self, env_id: &str) -> Result<Vec<ServiceUser>, StoreError>;
+        fn update_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
+    }
+    AccountStore {
+        fn create_account(&self, account: &Account, session: Option<&Session>, link: Option<&LoginToken>, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> Result<Vec<bool>, StoreError>;
+        fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
+        fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
+        fn accounts(&self, env_id: &str, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
+        fn update_account(&self, env_id: &str, id: &str, update: &AccountUpdate, audit: &AuditEvent) -> Result<Account, StoreError>;
+        fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+    }
+    SessionStore {
+        fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+        fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
+        fn session(&self, env_id: &str, token_hash: &str) -> Result<Option<Session>, StoreError>;
+        fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
+        fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
+    }
+    SigninLinkStore {
+        fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
+        fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+    }
+    PartnerStore {
+        fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
+        fn partners(&self, env_id: Option<&str>) -> Result<Vec<Partner>, StoreError>;
+        fn set_partner_status(&self, id: &str, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
+        fn api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
+        fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, StoreError>;
+        fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn rotate_api_key(&self, old_key_id: &str, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
+    }
+    IntegrationStore {
+        fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn vendor_app(&self, env_id: &str, id: &str) -> Result<Option<VendorApp>, StoreError>;
+        fn vendor_apps(&self, env_id: &str, account_id: &str) -> Result<Vec<VendorApp>, StoreError>;
+        fn vendor_app_by_key_hash(&self, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
+        fn set_vendor_key(&self, app_id: &str, key_id: &str, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn grant(&self, account_id: &str, app_id: &str) -> Result<Option<Grant>, StoreError>;
+        fn grants(&self, env_id: &str, account_id: &str) -> Result<Vec<Grant>, StoreError>;
+        fn delete_grant(&self, account_id: &str, app_id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
+        fn redeem_auth_code(&self, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
+    }
+    UsageStore {
+        fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
+        fn usage(&self, partner_id: &str, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+        fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
+        fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
+        fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    }
+    IdempotencyStore {
+        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+        fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
+        fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
+    }
+    AuditStore {
+        fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+    }
+}
