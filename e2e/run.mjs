@@ -343,7 +343,7 @@ e2e('key-reset', async ({ server, page }) => {
   assert.match(await app.innerText(), /Key: none yet/);
   await app.getByRole('button', { name: 'Generate key' }).click();
   const oldKey = (await page.locator('#new-key').innerText()).trim();
-  assert.match(oldKey, /^onr_test_\w+$/);
+  assert.match(oldKey, /^onr_app_test_\w+$/);
   assert.match(await page.locator('.notice').innerText(), /The key of E2E shop/);
   assert.equal(await integrationUser(server, oldKey), 404, 'a valid key, no such user: 404');
 
@@ -353,7 +353,7 @@ e2e('key-reset', async ({ server, page }) => {
     return el && el.textContent.trim() !== old;
   }, oldKey);
   const newKey = (await page.locator('#new-key').innerText()).trim();
-  assert.match(newKey, /^onr_test_\w+$/);
+  assert.match(newKey, /^onr_app_test_\w+$/);
   assert.notEqual(newKey, oldKey);
 
   assert.equal(await integrationUser(server, oldKey), 401, 'the old key is refused after the reset');

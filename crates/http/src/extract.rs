@@ -17,8 +17,7 @@ use onramp_domain::tenancy::{Feature, Tenant};
 use onramp_domain::{DomainError, FieldCode, FieldError};
 use serde::de::DeserializeOwned;
 
-use crate::middleware::guard::{PartnerKey, Principal, VendorKey};
-use crate::middleware::request_id::current_request_id;
+use crate::middleware::guard::Credential;
 use crate::problem::{ApiError, ErrorCode};
 
 /// A JSON body: `415` unless sent as JSON, `413` over the body limit,
@@ -225,10 +224,7 @@ impl<P> PartnerAuthorized<P> {
 
     /// The audit actor for changes made with this key.
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: format!("api_key:{}", self.principal.key.key_id),
-            request_id: Some(current_request_id()),
-        }
+        Credential::PartnerKey(Arc::clone(&self.principal)).actor()
     }
 }
 
@@ -237,7 +233,7 @@ impl<S: Send + Sync, P: ScopePolicy> FromRequestParts<S> for PartnerAuthorized<P
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
-        let Some(PartnerKey(principal)) = parts.extensions.get::<PartnerKey>().cloned() else {
+        let Some(Credential::PartnerKey(principal)) = parts.extensions.get::<Credential>().cloned() else {
             let detail = "a valid API key for this environment is required in the x-api-key header";
             return Err(ApiError {
                 challenge: "ApiKey",
@@ -276,7 +272,7 @@ impl<S: Send + Sync> FromRequestParts<S> for VendorAuthorized {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
-        let Some(VendorKey(app)) = parts.extensions.get::<VendorKey>().cloned() else {
+        let Some(Credential::VendorApp(app)) = parts.extensions.get::<Credential>().cloned() else {
             let detail = "a valid app key for this environment is required in the x-api-key header";
             return Err(ApiError {
                 challenge: "ApiKey",
@@ -324,7 +320,7 @@ pub struct Authorized<P> {
 impl<P> Authorized<P> {
     /// The audit actor for changes made by this caller.
     pub fn actor(&self) -> Actor {
-        Actor::service_user(&self.claims.sub, Some(current_request_id()))
+        Credential::ServiceUser(Arc::clone(&self.claims)).actor()
     }
 }
 
@@ -333,7 +329,7 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
-        let Some(Principal(claims)) = parts.extensions.get::<Principal>().cloned() else {
+        let Some(Credential::ServiceUser(claims)) = parts.extensions.get::<Credential>().cloned() else {
             return Err(ApiError::new(
                 ErrorCode::Unauthenticated,
                 "a valid service token for this environment is required",

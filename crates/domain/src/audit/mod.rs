@@ -10,7 +10,9 @@ use crate::clock::{Millis, now_ms};
 /// Who made a change, and through which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// `service_user:<id>`, `operator` (the CLI) or `system`.
+    /// `service_user:<id>`, `api_key:<key_id>`, `vendor_app:<app_id>` (as the
+    /// HTTP layer's `Credential` spells them), `account:<id>` (the pages),
+    /// `operator` (the CLI) or `system:<what>`.
     pub id: String,
     pub request_id: Option<String>,
 }

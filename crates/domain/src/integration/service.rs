@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
-use crate::partners::{generate_key, generate_key_id, key_is_well_formed};
+use crate::partners::{KeyKind, generate_key_id, generate_key_of, key_is_well_formed_as};
 use crate::store::Store;
 use crate::tenancy::Tenant;
 
@@ -117,7 +117,7 @@ impl Integration {
         if app.account_id != account_id {
             return Err(DomainError::NotFound("app"));
         }
-        let key = generate_key(tenant.env.kind);
+        let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
         let key_id = generate_key_id();
         let audit = self
             .integration_audit(tenant, actor, "vendor_app.key_reset", &app.id)
@@ -128,12 +128,13 @@ impl Integration {
         Ok((key_id, Secret::new(key)))
     }
 
-    /// The app behind a vendor key presented to `tenant`.
+    /// The app behind a vendor key presented to `tenant`: one lookup, and
+    /// only for a key with a vendor app key's prefix and checksum.
     ///
     /// # Errors
     /// `Unauthenticated`.
     pub async fn authenticate_vendor_key(&self, tenant: &Tenant, raw: &str) -> Result<VendorApp, DomainError> {
-        if !key_is_well_formed(raw, tenant.env.kind) {
+        if !key_is_well_formed_as(raw, KeyKind::VendorApp, tenant.env.kind) {
             return Err(DomainError::Unauthenticated);
         }
         match self.store.vendor_app_by_key_hash(&token_hash(raw)).await? {

@@ -139,12 +139,32 @@ const KEY_RANDOM_LEN: usize = 40;
 const KEY_CHECKSUM_LEN: usize = 6;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// `onr_test_` for staging keys, `onr_live_` for production keys.
-pub fn key_prefix(kind: EnvKind) -> &'static str {
-    match kind {
-        EnvKind::Staging => "onr_test_",
-        EnvKind::Production => "onr_live_",
+/// What an API key opens: its prefix says, so that a key is only ever looked
+/// up among keys of its own kind (and the two kinds never share a lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A partner's key for the provisioning API (`/v1/partners/…`).
+    Partner,
+    /// A vendor app's key for user integration (`/v1/integration/…`).
+    VendorApp,
+}
+
+impl KeyKind {
+    /// `onr_test_` / `onr_live_` for partner keys, `onr_app_test_` /
+    /// `onr_app_live_` for vendor app keys.
+    pub fn prefix(self, env: EnvKind) -> &'static str {
+        match (self, env) {
+            (KeyKind::Partner, EnvKind::Staging) => "onr_test_",
+            (KeyKind::Partner, EnvKind::Production) => "onr_live_",
+            (KeyKind::VendorApp, EnvKind::Staging) => "onr_app_test_",
+            (KeyKind::VendorApp, EnvKind::Production) => "onr_app_live_",
+        }
     }
+}
+
+/// `onr_test_` for staging partner keys, `onr_live_` for production ones.
+pub fn key_prefix(kind: EnvKind) -> &'static str {
+    KeyKind::Partner.prefix(kind)
 }
 
 /// Six base62 characters of SHA-256 over prefix and random part: lets a typo
@@ -162,16 +182,28 @@ fn checksum(body: &str) -> String {
         .collect()
 }
 
-/// A new key for an environment: prefix, 40 random base62 characters, checksum.
-pub fn generate_key(kind: EnvKind) -> String {
-    let body = random_token(key_prefix(kind), KEY_RANDOM_LEN);
+/// A new partner key for an environment: prefix, 40 random base62
+/// characters, checksum.
+pub fn generate_key(env: EnvKind) -> String {
+    generate_key_of(KeyKind::Partner, env)
+}
+
+/// A new key of `kind` for an environment: prefix, 40 random base62
+/// characters, checksum.
+pub fn generate_key_of(kind: KeyKind, env: EnvKind) -> String {
+    let body = random_token(kind.prefix(env), KEY_RANDOM_LEN);
     let sum = checksum(&body);
     body + &sum
 }
 
-/// Whether `key` has the shape and checksum of a key of environment `kind`.
-pub fn key_is_well_formed(key: &str, kind: EnvKind) -> bool {
-    let prefix = key_prefix(kind);
+/// Whether `key` has the shape and checksum of a partner key of environment `env`.
+pub fn key_is_well_formed(key: &str, env: EnvKind) -> bool {
+    key_is_well_formed_as(key, KeyKind::Partner, env)
+}
+
+/// Whether `key` has the shape and checksum of a key of `kind` in environment `env`.
+pub fn key_is_well_formed_as(key: &str, kind: KeyKind, env: EnvKind) -> bool {
+    let prefix = kind.prefix(env);
     let expected_len = prefix.len() + KEY_RANDOM_LEN + KEY_CHECKSUM_LEN;
     if key.len() != expected_len || !key.starts_with(prefix) || !key[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
@@ -200,6 +232,20 @@ mod tests {
         typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
         assert!(!key_is_well_formed(&String::from_utf8(typo).unwrap(), EnvKind::Staging));
         assert!(generate_key(EnvKind::Production).starts_with("onr_live_"));
+    }
+
+    #[test]
+    fn vendor_app_keys_never_pass_for_partner_keys() {
+        let app = generate_key_of(KeyKind::VendorApp, EnvKind::Staging);
+        assert!(app.starts_with("onr_app_test_") && app.len() == 13 + 40 + 6, "{app}");
+        assert!(key_is_well_formed_as(&app, KeyKind::VendorApp, EnvKind::Staging));
+        assert!(!key_is_well_formed_as(&app, KeyKind::VendorApp, EnvKind::Production));
+        assert!(generate_key_of(KeyKind::VendorApp, EnvKind::Production).starts_with("onr_app_live_"));
+        let partner = generate_key(EnvKind::Staging);
+        for env in EnvKind::ALL {
+            assert!(!key_is_well_formed(&app, env));
+            assert!(!key_is_well_formed_as(&partner, KeyKind::VendorApp, env));
+        }
     }
 
     #[test]

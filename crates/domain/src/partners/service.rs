@@ -2,7 +2,7 @@
 //! `x-api-key`, and rotation by the partner itself.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use serde_json::json;
@@ -16,9 +16,6 @@ use crate::store::Store;
 use crate::tenancy::service::Tenancy;
 use crate::tenancy::{EnvKind, Tenant};
 
-/// `last_used_at` is written at most this often per key, so a busy key does
-/// not turn every request into a database write.
-const TOUCH_EVERY: Duration = Duration::from_secs(10);
 /// Longest grace period of a rotation.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -36,9 +33,42 @@ pub struct IssuedKey {
     pub secret: Secret,
 }
 
-/// When each key was last written as used (process-local).
+/// What a presented partner key turned out to be.
+#[derive(Debug, Clone)]
+pub enum PartnerKeyCheck {
+    /// A live key of this environment (the partner's status is the
+    /// caller's to check: it answers `403`, not `401`).
+    Valid(PartnerPrincipal),
+    /// Malformed, unknown, revoked, expired or of another environment
+    /// (`401`); the stored key it names, if any, so that the refusal can be
+    /// counted against that key.
+    Refused(Option<ApiKey>),
+}
+
+/// When each key was last used, waiting for the usage flush to write it
+/// (process-local): authentication itself writes nothing.
 #[derive(Default)]
-pub(crate) struct KeyTouches(DashMap<String, Instant>);
+pub(crate) struct KeyTouches(DashMap<String, Millis>);
+
+impl KeyTouches {
+    fn record(&self, key_id: &str, at: Millis) {
+        let mut entry = self.0.entry(key_id.to_owned()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// Takes every recorded use.
+    pub(crate) fn drain(&self) -> Vec<(String, Millis)> {
+        let ids: Vec<String> = self.0.iter().map(|e| e.key().clone()).collect();
+        ids.into_iter().filter_map(|id| self.0.remove(&id)).collect()
+    }
+
+    /// Puts back uses that could not be written.
+    pub(crate) fn restore(&self, uses: Vec<(String, Millis)>) {
+        for (key_id, at) in uses {
+            self.record(&key_id, at);
+        }
+    }
+}
 
 fn parse_partner_name(raw: &str) -> Result<String, FieldError> {
     crate::accounts::parse_name_part("name", raw)
@@ -185,52 +215,46 @@ impl Partners {
         self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))
     }
 
-    /// Authenticates an `x-api-key` presented to `tenant`. The partner's
-    /// status is checked by the caller, which answers `403` rather than `401`.
+    /// Checks a partner key presented to `tenant` with one lookup (the key
+    /// joined to its partner), and only if the key has a partner key's
+    /// prefix and checksum. A partner key of the other environment
+    /// (`onr_live_…` on staging) is looked up too, only so that the refusal
+    /// counts against it. Nothing is written: the use reaches
+    /// `last_used_at` with the next usage flush.
     ///
     /// # Errors
-    /// `Unauthenticated` for a malformed, unknown, revoked, expired or
-    /// other-environment key.
-    pub async fn authenticate_api_key(&self, tenant: &Tenant, raw: &str) -> Result<PartnerPrincipal, DomainError> {
-        // The checksum refuses typos and garbage without a database lookup.
-        if !key_is_well_formed(raw, tenant.env.kind) {
-            return Err(DomainError::Unauthenticated);
+    /// Storage failures only; a bad key is [`PartnerKeyCheck::Refused`].
+    pub async fn authenticate_api_key(&self, tenant: &Tenant, raw: &str) -> Result<PartnerKeyCheck, DomainError> {
+        // The checksum refuses typos, garbage and vendor app keys without a database lookup.
+        if !EnvKind::ALL.iter().any(|env| key_is_well_formed(raw, *env)) {
+            return Ok(PartnerKeyCheck::Refused(None));
         }
-        let (key, partner) = self
-            .store
-            .api_key_by_hash(&token_hash(raw))
-            .await?
-            .ok_or(DomainError::Unauthenticated)?;
+        let Some((key, partner)) = self.store.api_key_by_hash(&token_hash(raw)).await? else {
+            return Ok(PartnerKeyCheck::Refused(None));
+        };
         let now = self.clock.now_ms();
-        if key.env_id != tenant.env.id || !key.is_live(now) {
-            return Err(DomainError::Unauthenticated);
+        if !key_is_well_formed(raw, tenant.env.kind) || key.env_id != tenant.env.id || !key.is_live(now) {
+            return Ok(PartnerKeyCheck::Refused(Some(key)));
         }
-        self.touch_key(&key.key_id, now).await;
-        Ok(PartnerPrincipal { key, partner })
+        self.key_touches.record(&key.key_id, now);
+        Ok(PartnerKeyCheck::Valid(PartnerPrincipal { key, partner }))
     }
 
-    /// The stored key behind a presented value, whatever its state: used to
-    /// count refused requests against the key they name.
-    pub async fn identify_api_key(&self, raw: &str) -> Option<ApiKey> {
-        if !EnvKind::ALL.iter().any(|k| key_is_well_formed(raw, *k)) {
-            return None;
-        }
-        self.store
-            .api_key_by_hash(&token_hash(raw))
-            .await
-            .ok()
-            .flatten()
-            .map(|(key, _)| key)
-    }
-
-    async fn touch_key(&self, key_id: &str, now: Millis) {
-        let due = self.key_touches.0.get(key_id).is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
-        if due {
-            self.key_touches.0.insert(key_id.to_owned(), Instant::now());
-            if let Err(e) = self.store.touch_api_key(key_id, now).await {
-                tracing::warn!(error = %e, key_id, "could not record key use");
+    /// Writes the key uses recorded since the last call (`last_used_at`).
+    ///
+    /// # Errors
+    /// Storage failures; the uses not written are kept for the next attempt.
+    pub async fn flush_key_uses(&self) -> Result<usize, DomainError> {
+        let mut uses = self.key_touches.drain();
+        let count = uses.len();
+        while let Some((key_id, at)) = uses.pop() {
+            if let Err(e) = self.store.touch_api_key(&key_id, at).await {
+                uses.push((key_id, at));
+                self.key_touches.restore(uses);
+                return Err(e.into());
             }
         }
+        Ok(count)
     }
 
     /// Rotation by the partner: a new key with the same scopes; the presented

@@ -174,11 +174,17 @@ impl Usage {
         entry.1 += denied;
     }
 
-    /// Writes the counts gathered since the last flush.
+    /// Writes the counts gathered since the last flush, and when each key
+    /// was last used (`last_used_at`), so that requests write neither.
+    /// Returns the number of usage rows written.
     ///
     /// # Errors
-    /// Storage failures; the counts are put back for the next attempt.
+    /// Storage failures of the counts, which are put back for the next
+    /// attempt (key uses that fail are logged and kept the same way).
     pub async fn flush_usage(&self) -> Result<usize, DomainError> {
+        if let Err(e) = self.partners.flush_key_uses().await {
+            tracing::warn!(error = %e, "could not record key use; kept for the next flush");
+        }
         let keys: Vec<MeterKey> = self.meter.counts.iter().map(|e| e.key().clone()).collect();
         let rows: Vec<UsageRow> = keys
             .into_iter()

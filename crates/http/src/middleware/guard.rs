@@ -1,11 +1,15 @@
 //! Authentication and rate limiting for tenant routes.
 //!
-//! A Bearer token, if present and valid here, becomes the request's
-//! [`Principal`]; handlers that need one refuse with `401` through the
-//! [`crate::extract::Authorized`] extractor. The rate-limit key is the
-//! credential when there is one, else the client IP, per route template.
+//! Each route family looks only at the credential it accepts: partner routes
+//! at a partner key, integration routes at a vendor app key (the key's
+//! prefix decides whether it is looked up at all), every other route at a
+//! Bearer service token. The one [`Credential`] found (or the client's IP)
+//! keys the rate limit, the idempotency records, the audit actor and the
+//! access log; handlers that need one refuse with `401` through the
+//! extractors of [`crate::extract`].
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -13,33 +17,90 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
+use onramp_domain::audit::Actor;
 use onramp_domain::integration::VendorApp;
-use onramp_domain::partners::service::PartnerPrincipal;
+use onramp_domain::partners::ApiKey;
+use onramp_domain::partners::service::{PartnerKeyCheck, PartnerPrincipal};
 use onramp_domain::tenancy::Tenant;
 use onramp_domain::tenancy::signing::ServiceClaims;
 
-use crate::middleware::request_id::LogContext;
+use crate::middleware::request_id::{LogContext, current_request_id};
 use crate::problem::{ApiError, ErrorCode};
 use crate::rate_limit::Decision;
 use crate::state::AppState;
 
-/// The authenticated service user of a request.
+/// Who is calling: at most one credential per request, resolved by
+/// [`guard`] and kept in the request's extensions.
 #[derive(Debug, Clone)]
-pub struct Principal(pub Arc<ServiceClaims>);
+pub enum Credential {
+    /// A service user's Bearer token.
+    ServiceUser(Arc<ServiceClaims>),
+    /// A partner key, valid in this environment (the partner's status is
+    /// checked by [`crate::extract::PartnerAuthorized`]).
+    PartnerKey(Arc<PartnerPrincipal>),
+    /// A vendor app's key.
+    VendorApp(Arc<VendorApp>),
+    /// No valid credential: the client's address, if known.
+    Anonymous(Option<IpAddr>),
+}
 
-/// The vendor app whose key a request presented.
-#[derive(Debug, Clone)]
-pub struct VendorKey(pub Arc<VendorApp>);
+/// The one spelling of a credential in rate-limit keys, idempotency scopes,
+/// audit actors and logs: ids only, never a secret.
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::ServiceUser(claims) => write!(f, "service_user:{}", claims.sub),
+            Credential::PartnerKey(principal) => write!(f, "api_key:{}", principal.key.key_id),
+            Credential::VendorApp(app) => write!(f, "vendor_app:{}", app.id),
+            Credential::Anonymous(Some(ip)) => write!(f, "ip:{ip}"),
+            Credential::Anonymous(None) => f.write_str("ip:unknown"),
+        }
+    }
+}
 
-/// The partner API key of a request, valid in this environment (the
-/// partner's status is checked by [`crate::extract::PartnerAuthorized`]).
-#[derive(Debug, Clone)]
-pub struct PartnerKey(pub Arc<PartnerPrincipal>);
+impl Credential {
+    /// Whether the request carried a valid credential.
+    pub fn is_authenticated(&self) -> bool {
+        !matches!(self, Credential::Anonymous(_))
+    }
+
+    /// The audit actor for changes made with this credential in the current request.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.to_string(),
+            request_id: Some(current_request_id()),
+        }
+    }
+}
+
+/// The credential a route family accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    ServiceToken,
+    PartnerKey,
+    VendorKey,
+}
+
+impl Accepts {
+    fn of(path: &str) -> Self {
+        if path.starts_with("/v1/partners/") {
+            Accepts::PartnerKey
+        } else if path.starts_with("/v1/integration/") {
+            Accepts::VendorKey
+        } else {
+            Accepts::ServiceToken
+        }
+    }
+}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-api-key").map(|v| v.to_str().unwrap_or_default().trim())
 }
 
 /// The route template a request matched, as rate limits name it.
@@ -48,65 +109,73 @@ pub fn route_key(req: &Request) -> String {
     format!("{} {}", req.method(), path)
 }
 
+/// `Unauthenticated` as no credential; other failures (storage) stay errors.
+fn valid<T>(outcome: Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+    match outcome {
+        Ok(found) => Ok(Some(found)),
+        Err(DomainError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The request's credential, if valid, and the partner key its usage counts
+/// against (also when that key was refused). At most one lookup.
+async fn resolve(
+    state: &AppState,
+    tenant: &Tenant,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<(Option<Credential>, Option<ApiKey>), DomainError> {
+    let core = &state.core;
+    match Accepts::of(path) {
+        Accepts::ServiceToken => {
+            let Some(token) = bearer(headers) else {
+                return Ok((None, None));
+            };
+            let claims = valid(core.service_users().authenticate_service(tenant, token).await)?;
+            Ok((claims.map(Credential::ServiceUser), None))
+        }
+        Accepts::PartnerKey => {
+            let Some(raw) = api_key(headers) else {
+                return Ok((None, None));
+            };
+            Ok(match core.partners().authenticate_api_key(tenant, raw).await? {
+                PartnerKeyCheck::Valid(principal) => {
+                    let key = principal.key.clone();
+                    (Some(Credential::PartnerKey(Arc::new(principal))), Some(key))
+                }
+                PartnerKeyCheck::Refused(key) => (None, key),
+            })
+        }
+        Accepts::VendorKey => {
+            let Some(raw) = api_key(headers) else {
+                return Ok((None, None));
+            };
+            let app = valid(core.integration().authenticate_vendor_key(tenant, raw).await)?;
+            Ok((app.map(|app| Credential::VendorApp(Arc::new(app))), None))
+        }
+    }
+}
+
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(tenant) = req.extensions().get::<Arc<Tenant>>().cloned() else {
         return ApiError::new(ErrorCode::Internal, "").into_response();
     };
-    let principal = match bearer(req.headers()) {
-        Some(token) => match state.core.service_users().authenticate_service(&tenant, token).await {
-            Ok(claims) => Some(Principal(claims)),
-            Err(DomainError::Unauthenticated) => None,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        None => None,
+    let (credential, metered) = match resolve(&state, &tenant, req.uri().path(), req.headers()).await {
+        Ok(found) => found,
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    let raw_key = req
-        .headers()
-        .get("x-api-key")
-        .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
-    let partner = match raw_key.as_deref() {
-        Some(raw) => match state.core.partners().authenticate_api_key(&tenant, raw).await {
-            Ok(p) => Some(PartnerKey(Arc::new(p))),
-            Err(DomainError::Unauthenticated) => None,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        None => None,
-    };
-    // Not a partner key: perhaps a vendor app's key (user integration).
-    let vendor = match (&partner, raw_key.as_deref()) {
-        (None, Some(raw)) => match state.core.integration().authenticate_vendor_key(&tenant, raw).await {
-            Ok(app) => Some(VendorKey(Arc::new(app))),
-            Err(DomainError::Unauthenticated) => None,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        _ => None,
-    };
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let credential = match (&principal, &partner, ip) {
-        (Some(p), _, _) => format!("service_user:{}", p.0.sub),
-        (None, Some(k), _) => format!("api_key:{}", k.0.key.key_id),
-        (None, None, _) if vendor.is_some() => format!("vendor_app:{}", vendor.as_ref().map_or("", |v| v.0.id.as_str())),
-        (None, None, Some(ip)) => format!("ip:{ip}"),
-        (None, None, None) => "ip:unknown".to_owned(),
-    };
+    let credential =
+        credential.unwrap_or_else(|| Credential::Anonymous(req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())));
     let log = LogContext {
         instance: tenant.instance.platform_id.to_string(),
         environment: tenant.env.kind.as_str(),
-        credential,
+        credential: credential.to_string(),
     };
     let route = route_key(&req);
     let decision = state.limits.check(&tenant, &route, &log.credential).await;
-    let metered = partner.as_ref().map(|k| k.0.key.clone());
     let mut response = if decision.allowed {
-        if let Some(p) = principal {
-            req.extensions_mut().insert(p);
-        }
-        if let Some(k) = partner {
-            req.extensions_mut().insert(k);
-        }
-        if let Some(v) = vendor {
-            req.extensions_mut().insert(v);
-        }
+        req.extensions_mut().insert(credential);
         next.run(req).await
     } else {
         ApiError::retry(
@@ -117,11 +186,6 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         .into_response()
     };
     // Usage is counted per key, including refused requests that name a known key.
-    let metered = match (metered, raw_key) {
-        (Some(key), _) => Some(key),
-        (None, Some(raw)) => state.core.partners().identify_api_key(&raw).await,
-        (None, None) => None,
-    };
     if let Some(key) = metered {
         state.core.usage().record_usage(&key, &route, response.status().as_u16());
     }

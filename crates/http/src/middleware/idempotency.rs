@@ -1,11 +1,15 @@
 //! `Idempotency-Key` on creating endpoints: the first response for a key is
 //! stored (per credential, 24 hours) and replayed for the same request with
 //! `Idempotent-Replayed: true`; the same key with another body gets `409`.
+//!
+//! The layer is given the route's authorization extractor and runs it first:
+//! a caller without a valid credential, the feature, an approved partner or
+//! the scope gets that refusal, and no key is claimed or replayed for them.
 
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +17,7 @@ use onramp_domain::idempotency::service::Begin;
 use onramp_domain::tenancy::Tenant;
 
 use crate::BATCH_BODY_LIMIT;
-use crate::middleware::guard::{PartnerKey, Principal, route_key};
+use crate::middleware::guard::{Credential, route_key};
 use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -23,22 +27,34 @@ fn worth_storing(status: StatusCode) -> bool {
     !(status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 429))
 }
 
-pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Idempotency for routes whose handlers authorise with `A` (e.g.
+/// `PartnerAuthorized<AccountsWrite>`): `A` is checked before the key is
+/// claimed or replayed, and its refusal is the answer.
+pub async fn idempotency<A>(State(state): State<AppState>, req: Request, next: Next) -> Response
+where
+    A: FromRequestParts<AppState>,
+    A::Rejection: IntoResponse,
+{
     let Some(raw_key) = req
         .headers()
         .get("idempotency-key")
         .filter(|_| req.method() == axum::http::Method::POST)
+        .cloned()
     else {
         return next.run(req).await;
     };
+    let (mut parts, body) = req.into_parts();
+    if let Err(refusal) = A::from_request_parts(&mut parts, &state).await {
+        return refusal.into_response();
+    }
+    let req = Request::from_parts(parts, body);
     let Ok(key) = raw_key.to_str().map(str::to_owned) else {
         return ApiError::new(ErrorCode::ValidationFailed, "Idempotency-Key must be visible ASCII").into_response();
     };
-    let credential = match (req.extensions().get::<Principal>(), req.extensions().get::<PartnerKey>()) {
-        (Some(Principal(claims)), _) => format!("service_user:{}", claims.sub),
-        (None, Some(PartnerKey(key))) => format!("api_key:{}", key.key.key_id),
-        // Unauthenticated: let the handler refuse it.
-        (None, None) => return next.run(req).await,
+    let credential = match req.extensions().get::<Credential>() {
+        Some(c) if c.is_authenticated() => c.to_string(),
+        // `A` let an anonymous caller through: nothing to scope a key to.
+        _ => return next.run(req).await,
     };
     let Some(tenant) = req.extensions().get::<Arc<Tenant>>().cloned() else {
         return next.run(req).await;

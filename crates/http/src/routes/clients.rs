@@ -24,7 +24,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(signup))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::middleware::idempotency::idempotency,
+            crate::middleware::idempotency::idempotency::<Caller>,
         ));
     OpenApiRouter::new()
         .merge(creating)

@@ -157,7 +157,7 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
     .await;
     r.problem(401, "unauthenticated");
     assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("ApiKey")));
-    exchange(&vendor, "onr_test_notakey", &code, VERIFIER)
+    exchange(&vendor, "onr_app_test_notakey", &code, VERIFIER)
         .await
         .problem(401, "unauthenticated");
     // Malformed challenges are refused when the code is made.

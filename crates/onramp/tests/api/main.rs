@@ -27,5 +27,6 @@ mod pages;
 mod partners;
 mod rate_limit;
 mod schema;
+mod statements;
 mod tokenauth;
 mod usage;

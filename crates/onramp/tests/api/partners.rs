@@ -451,6 +451,62 @@ async fn missing_and_invalid_keys_get_401_with_an_api_key_challenge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_api_refuses_the_other_kind_of_key_like_an_unknown_key() {
+    let w = PartnerWorld::new().await;
+    let core = &w.server.core;
+    core.tenancy()
+        .set_features(&Actor::operator(), "acme", &["user-integration".into()], &[])
+        .await
+        .expect("enable user integration");
+    settings_reloaded(&w).await;
+    let dev = account_id(&w.partner.create_account("dev@example.com").await);
+    let tenant = core.tenancy().resolve_host(&host("acme", "staging")).await.expect("tenant");
+    let app = core
+        .integration()
+        .register_app(&tenant, &dev, &Actor::operator(), "Shop", &["https://shop.example.com".into()])
+        .await
+        .expect("app");
+    let (_, app_key) = core
+        .integration()
+        .reset_vendor_key(&tenant, &dev, &Actor::operator(), &app.id)
+        .await
+        .expect("key");
+    let app_key = app_key.expose().to_owned();
+    assert!(app_key.starts_with("onr_app_test_"), "an app key has its own prefix: {app_key}");
+
+    let staging = w.server.staging("acme");
+    let user_path = format!("/v1/integration/users/{dev}");
+    let integration = |key: &str| send(staging.without_token().request(Method::GET, &user_path).header("x-api-key", key));
+    let same_refusal = |r: &Resp, unknown: &Resp| {
+        assert_api_key_challenge(r);
+        for field in ["type", "title", "status", "detail", "code"] {
+            assert_eq!(r.json[field], unknown.json[field], "{field}: {}", r.text);
+        }
+    };
+    // An app key on the partner API: 401, the answer to an unknown partner key.
+    let unknown_partner = staging
+        .with_api_key(&onramp_domain::partners::generate_key(EnvKind::Staging))
+        .get("/v1/partners/accounts")
+        .await;
+    same_refusal(&staging.with_api_key(&app_key).get("/v1/partners/accounts").await, &unknown_partner);
+    let create = staging
+        .with_api_key(&app_key)
+        .post("/v1/partners/create", &partner_signup_body("ann@example.com"))
+        .await;
+    same_refusal(&create, &unknown_partner);
+    // A partner key on the integration API: 401, the answer to an unknown app key.
+    let unknown_app = integration(&onramp_domain::partners::generate_key_of(
+        onramp_domain::partners::KeyKind::VendorApp,
+        EnvKind::Staging,
+    ))
+    .await;
+    same_refusal(&integration(&w.key).await, &unknown_app);
+    // Each works where it belongs.
+    integration(&app_key).await.problem(404, "not_found");
+    w.partner.get("/v1/partners/accounts").await.expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_and_expired_keys_get_401() {
     let w = PartnerWorld::new().await;
     let (key_id, key) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
@@ -716,6 +772,77 @@ async fn idempotency_keys_replay_creates_on_both_paths() {
         .await;
     r.expect(201);
     assert!(r.header("idempotent-replayed").is_none());
+}
+
+/// Waits until the settings cache has picked up a feature change.
+async fn settings_reloaded(w: &PartnerWorld) {
+    tokio::time::sleep(w.server.settings.core.settings_ttl + Duration::from_millis(150)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_come_before_an_idempotency_key_is_claimed_or_replayed() {
+    let w = PartnerWorld::new().await;
+    let body = partner_signup_body("ann@example.com");
+    let core = &w.server.core;
+
+    // Without the scope: 403, and nothing is created.
+    let (_, _, reader) = w.other_partner("staging", PartnerStatus::Active, &["accounts:read"]).await;
+    reader
+        .post_idempotent("/v1/partners/create", "scope-1", &body)
+        .await
+        .problem(403, "forbidden");
+    reader
+        .post_idempotent("/v1/partners/create", "scope-1", &body)
+        .await
+        .problem(403, "forbidden");
+
+    // With the feature off: 403; once it is back, the same request is processed, not replayed.
+    core.tenancy()
+        .set_features(&Actor::operator(), "acme", &[], &["partners".into()])
+        .await
+        .expect("disable partners");
+    settings_reloaded(&w).await;
+    w.partner
+        .post_idempotent("/v1/partners/create", "feature-1", &body)
+        .await
+        .problem(403, "feature_disabled");
+    core.tenancy()
+        .set_features(&Actor::operator(), "acme", &["partners".into()], &[])
+        .await
+        .expect("enable partners");
+    settings_reloaded(&w).await;
+    let first = w.partner.post_idempotent("/v1/partners/create", "feature-1", &body).await;
+    first.expect(201);
+    assert!(
+        first.header("idempotent-replayed").is_none(),
+        "the 403 claimed nothing: {}",
+        first.text
+    );
+
+    // Suspended: the stored response is not replayed to a partner who may not create.
+    core.partners()
+        .set_partner_status(&Actor::operator(), &w.partner_id, PartnerStatus::Suspended)
+        .await
+        .expect("suspend");
+    let refused = w.partner.post_idempotent("/v1/partners/create", "feature-1", &body).await;
+    refused.problem(403, "partner_not_approved");
+    assert!(refused.header("idempotent-replayed").is_none());
+    let bob = partner_signup_body("bob@example.com");
+    w.partner
+        .post_idempotent("/v1/partners/create", "suspended-1", &bob)
+        .await
+        .problem(403, "partner_not_approved");
+    core.partners()
+        .set_partner_status(&Actor::operator(), &w.partner_id, PartnerStatus::Active)
+        .await
+        .expect("reactivate");
+    let again = w.partner.post_idempotent("/v1/partners/create", "feature-1", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json, first.json);
+    let fresh = w.partner.post_idempotent("/v1/partners/create", "suspended-1", &bob).await;
+    fresh.expect(201);
+    assert!(fresh.header("idempotent-replayed").is_none(), "{}", fresh.text);
+    assert_eq!(w.partner.all_account_ids().await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1161,7 +1288,12 @@ async fn key_use_is_recorded() {
         .get("/v1/partners/accounts")
         .await
         .expect(200);
-    let after = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
+    // The request writes nothing itself; the usage flush (200 ms here) does.
+    let after = eventually("last_used_at written by the usage flush", || async {
+        let key = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
+        key.last_used_at.is_some().then_some(key)
+    })
+    .await;
     let used = after.last_used_at.expect("last_used_at is recorded");
     assert!(used >= start - 1000 && used <= onramp_domain::clock::now_ms(), "{after:?}");
     // The key itself is never stored.
@@ -1254,7 +1386,8 @@ async fn partner_and_key_commands_work_against_a_running_server() {
     assert!(live["key"].as_str().unwrap().starts_with("onr_live_"), "{live}");
     assert_eq!(live["scopes"].as_array().unwrap().len(), 3, "all scopes by default: {live}");
 
-    let server = ChildServer::start(&data, &[]).await;
+    // Key use reaches `last_used_at` with the usage flush.
+    let server = ChildServer::start(&data, &["--usage-flush-interval", "100ms"]).await;
     let api = server.api(&host("acme", "staging")).with_api_key(&key);
     api.post("/v1/partners/create", &partner_signup_body("ann@example.com"))
         .await
@@ -1266,7 +1399,11 @@ async fn partner_and_key_commands_work_against_a_running_server() {
     r.expect(201);
     check_link_data(&r.json["data"], APP_LINK, DEFAULT_REDIRECT, 15 * 60);
 
-    let keys = cli(&data, &["key", "list", &partner_id]).ok();
+    let keys = eventually("key use written by the usage flush", || async {
+        let keys = cli(&data, &["key", "list", &partner_id]).ok();
+        keys["data"][0]["last_used_at"].is_string().then_some(keys)
+    })
+    .await;
     let keys = keys["data"].as_array().expect("data");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["key_id"], key_id.as_str());

@@ -33,7 +33,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::middleware::idempotency::idempotency,
+            crate::middleware::idempotency::idempotency::<PartnerAuthorized<AccountsWrite>>,
         ));
     OpenApiRouter::new()
         .merge(creating)
