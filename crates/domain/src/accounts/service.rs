@@ -136,9 +136,7 @@ impl Accounts {
             updated_at: now,
         };
         let (session, opened) = self.new_session(env_id, &account.id);
-        let audit = self
-            .account_audit(tenant, actor, "account.created", &account.id)
-            .with_detail(json!({ "email": account.email }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id).with_detail(json!({ "email": account.email }));
         self.store
             .create_account(&account, Some(&session), None, &audit)
             .await
@@ -294,9 +292,7 @@ impl Accounts {
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
         .collect();
-        let audit = self
-            .account_audit(tenant, actor, "account.updated", &account.id)
-            .with_detail(json!({ "changed": changed }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.updated", &account.id).with_detail(json!({ "changed": changed }));
         let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
@@ -311,23 +307,13 @@ impl Accounts {
     /// `NotFound("account")`.
     pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &str) -> Result<(), DomainError> {
         let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
-        let audit = self.account_audit(tenant, actor, "account.deleted", &id);
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", &id);
         let result = self.store.delete_account(&tenant.env.id, &id, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), id));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),
         })
-    }
-
-    fn account_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
-        AuditEvent::new(
-            actor,
-            tenant.instance.platform_id.as_str(),
-            Some(tenant.env.kind.as_str()),
-            action,
-            target,
-        )
     }
 
     /// Changes an account's own password: `current` must be its password now

@@ -63,6 +63,17 @@ impl AuditEvent {
         }
     }
 
+    /// An event about something in one tenant's environment.
+    pub fn in_tenant(actor: &Actor, tenant: &crate::tenancy::Tenant, action: &str, target: &str) -> Self {
+        Self::new(
+            actor,
+            tenant.instance.platform_id.as_str(),
+            Some(tenant.env.kind.as_str()),
+            action,
+            target,
+        )
+    }
+
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = detail;
         self

@@ -32,16 +32,6 @@ impl Integration {
         Self { store, accounts, clock }
     }
 
-    fn integration_audit(&self, tenant: &Tenant, actor: &Actor, action: &str, target: &str) -> AuditEvent {
-        AuditEvent::new(
-            actor,
-            tenant.instance.platform_id.as_str(),
-            Some(tenant.env.kind.as_str()),
-            action,
-            target,
-        )
-    }
-
     /// Registers an app for a signed-in account.
     ///
     /// # Errors
@@ -78,8 +68,7 @@ impl Integration {
             created_at: now,
             updated_at: now,
         };
-        let audit = self
-            .integration_audit(tenant, actor, "vendor_app.created", &app.id)
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", &app.id)
             .with_detail(json!({ "name": app.name, "origins": app.origins }));
         self.store.create_vendor_app(&app, &audit).await?;
         Ok(app)
@@ -119,9 +108,7 @@ impl Integration {
         }
         let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
         let key_id = generate_key_id();
-        let audit = self
-            .integration_audit(tenant, actor, "vendor_app.key_reset", &app.id)
-            .with_detail(json!({ "key_id": key_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", &app.id).with_detail(json!({ "key_id": key_id }));
         self.store
             .set_vendor_key(&app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
@@ -182,9 +169,7 @@ impl Integration {
                 scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                 granted_at: now,
             };
-            let audit = self
-                .integration_audit(tenant, actor, "grant.created", &app.id)
-                .with_detail(json!({ "account_id": account_id }));
+            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", &app.id).with_detail(json!({ "account_id": account_id }));
             self.store.create_grant(&grant, &audit).await?;
         }
         let code = random_token(CODE_PREFIX, 43);
@@ -264,9 +249,7 @@ impl Integration {
     /// # Errors
     /// `NotFound("connection")`.
     pub async fn revoke_connection(&self, tenant: &Tenant, account_id: &str, actor: &Actor, app_id: &str) -> Result<(), DomainError> {
-        let audit = self
-            .integration_audit(tenant, actor, "grant.revoked", app_id)
-            .with_detail(json!({ "account_id": account_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id).with_detail(json!({ "account_id": account_id }));
         self.store.delete_grant(account_id, app_id, &audit).await.map_err(|e| match e {
             crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),

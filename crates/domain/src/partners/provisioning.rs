@@ -133,14 +133,8 @@ impl Provisioning {
             updated_at: now,
         };
         let (token, link) = self.new_link(tenant, &account.id, redirect, now);
-        let audit = AuditEvent::new(
-            actor,
-            tenant.instance.platform_id.as_str(),
-            Some(tenant.env.kind.as_str()),
-            "account.created",
-            &account.id,
-        )
-        .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id)
+            .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
         self.store.create_account(&account, None, Some(&token), &audit).await?;
         Ok(link)
     }
@@ -453,14 +447,8 @@ impl Provisioning {
                 updated_at: now,
             };
             let (token, link) = self.new_link(tenant, &account.id, item.redirect, now);
-            let audit = AuditEvent::new(
-                actor,
-                tenant.instance.platform_id.as_str(),
-                Some(tenant.env.kind.as_str()),
-                "account.created",
-                &account.id,
-            )
-            .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
+            let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id)
+                .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
             outcomes.push(Ok(link));
             entries.push((outcomes.len() - 1, account, token, audit));
         }
