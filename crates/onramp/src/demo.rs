@@ -49,10 +49,7 @@ fn saved(path: &Path, name: &str) -> Option<Secret> {
 /// self sign-up on), its staging service user, a demo person and a demo shop
 /// app whose origin is http://127.0.0.1:PORT; prints the credentials.
 pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResult<Option<DemoVendor>> {
-    let actor = Actor {
-        id: "system:demo".into(),
-        request_id: None,
-    };
+    let actor = Actor::system("demo");
     if core.tenancy().instance(PLATFORM_ID).await.is_err() {
         let new = NewInstance {
             platform_id: PLATFORM_ID.into(),

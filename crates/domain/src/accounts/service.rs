@@ -336,10 +336,7 @@ impl Accounts {
         if self.hasher.verify(current, Some(&account.password_hash)).await?.is_none() {
             return Err(DomainError::InvalidCredentials);
         }
-        let actor = Actor {
-            id: format!("account:{}", account.id),
-            request_id: None,
-        };
+        let actor = Actor::account(&account.id);
         let changes = AccountChanges {
             password: Some(new.clone()),
             ..AccountChanges::default()

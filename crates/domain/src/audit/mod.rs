@@ -3,33 +3,76 @@
 pub mod service;
 pub mod store;
 
+use std::fmt;
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
 
+/// Who made a change. Its `Display` is the one spelling of callers in audit
+/// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorKind {
+    /// The operator CLI.
+    Operator,
+    ServiceUser(String),
+    /// A partner API key, by key id.
+    ApiKey(String),
+    VendorApp(String),
+    /// A person on the account pages.
+    Account(String),
+    /// Someone signing themselves up on the pages.
+    SelfSignup,
+    /// The server itself (`demo`, `usage-monitor`).
+    System(&'static str),
+    /// An unauthenticated client, by address when known.
+    Client(Option<IpAddr>),
+}
+
+impl fmt::Display for ActorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActorKind::Operator => f.write_str("operator"),
+            ActorKind::ServiceUser(id) => write!(f, "service_user:{id}"),
+            ActorKind::ApiKey(key_id) => write!(f, "api_key:{key_id}"),
+            ActorKind::VendorApp(id) => write!(f, "vendor_app:{id}"),
+            ActorKind::Account(id) => write!(f, "account:{id}"),
+            ActorKind::SelfSignup => f.write_str("self-signup"),
+            ActorKind::System(what) => write!(f, "system:{what}"),
+            ActorKind::Client(Some(ip)) => write!(f, "ip:{ip}"),
+            ActorKind::Client(None) => f.write_str("ip:unknown"),
+        }
+    }
+}
+
 /// Who made a change, and through which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// `service_user:<id>`, `api_key:<key_id>`, `vendor_app:<app_id>` (as the
-    /// HTTP layer's `Credential` spells them), `account:<id>` (the pages),
-    /// `operator` (the CLI) or `system:<what>`.
-    pub id: String,
+    pub kind: ActorKind,
     pub request_id: Option<String>,
 }
 
 impl Actor {
+    pub fn new(kind: ActorKind, request_id: Option<String>) -> Self {
+        Self { kind, request_id }
+    }
+
     pub fn operator() -> Self {
-        Self {
-            id: "operator".into(),
-            request_id: None,
-        }
+        Self::new(ActorKind::Operator, None)
     }
 
     pub fn service_user(id: &str, request_id: Option<String>) -> Self {
-        Self {
-            id: format!("service_user:{id}"),
-            request_id,
-        }
+        Self::new(ActorKind::ServiceUser(id.to_owned()), request_id)
+    }
+
+    /// A person acting on their own account through the pages.
+    pub fn account(id: &str) -> Self {
+        Self::new(ActorKind::Account(id.to_owned()), None)
+    }
+
+    pub fn system(what: &'static str) -> Self {
+        Self::new(ActorKind::System(what), None)
     }
 }
 
@@ -54,7 +97,7 @@ impl AuditEvent {
             id: uuid::Uuid::now_v7().to_string(),
             platform_id: platform_id.to_owned(),
             environment: environment.map(str::to_owned),
-            actor: actor.id.clone(),
+            actor: actor.kind.to_string(),
             action: action.to_owned(),
             target: target.to_owned(),
             request_id: actor.request_id.clone(),

@@ -329,10 +329,7 @@ impl Usage {
         };
         tracing::warn!(alert_id = %alert.id, kind, key_id = %alert.key_id, partner_id = %alert.partner_id, detail = %alert.detail, "usage anomaly");
         let partner = self.partners.partner(&a.partner_id).await?;
-        let actor = Actor {
-            id: "system:usage-monitor".into(),
-            request_id: None,
-        };
+        let actor = Actor::system("usage-monitor");
         let audit = AuditEvent::new(
             &actor,
             &partner.platform_id,

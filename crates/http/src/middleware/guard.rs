@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
-use onramp_domain::audit::Actor;
+use onramp_domain::audit::{Actor, ActorKind};
 use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::ApiKey;
 use onramp_domain::partners::service::{PartnerKeyCheck, PartnerPrincipal};
@@ -48,13 +48,7 @@ pub enum Credential {
 /// audit actors and logs: ids only, never a secret.
 impl fmt::Display for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::ServiceUser(claims) => write!(f, "service_user:{}", claims.sub),
-            Credential::PartnerKey(principal) => write!(f, "api_key:{}", principal.key.key_id),
-            Credential::VendorApp(app) => write!(f, "vendor_app:{}", app.id),
-            Credential::Anonymous(Some(ip)) => write!(f, "ip:{ip}"),
-            Credential::Anonymous(None) => f.write_str("ip:unknown"),
-        }
+        self.actor_kind().fmt(f)
     }
 }
 
@@ -64,12 +58,19 @@ impl Credential {
         !matches!(self, Credential::Anonymous(_))
     }
 
+    /// Who this credential is, as audit events and logs name it.
+    pub fn actor_kind(&self) -> ActorKind {
+        match self {
+            Credential::ServiceUser(claims) => ActorKind::ServiceUser(claims.sub.clone()),
+            Credential::PartnerKey(principal) => ActorKind::ApiKey(principal.key.key_id.clone()),
+            Credential::VendorApp(app) => ActorKind::VendorApp(app.id.clone()),
+            Credential::Anonymous(ip) => ActorKind::Client(*ip),
+        }
+    }
+
     /// The audit actor for changes made with this credential in the current request.
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: self.to_string(),
-            request_id: Some(current_request_id()),
-        }
+        Actor::new(self.actor_kind(), Some(current_request_id()))
     }
 }
 

@@ -52,10 +52,7 @@ pub async fn update_profile(
         last_name: Some(form.last_name),
         ..AccountChanges::default()
     };
-    let actor = Actor {
-        id: format!("account:{}", me.account.id),
-        request_id: None,
-    };
+    let actor = Actor::account(&me.account.id);
     match state.core.accounts().update_account(&tenant, &actor, &me.account.id, changes).await {
         Ok(updated) => render(
             StatusCode::OK,

@@ -101,10 +101,7 @@ fn complete(tenant: &Tenant, c: &Checked, code: Option<Secret>, error: &str) -> 
 }
 
 async fn grant_and_complete(state: &WebState, tenant: &Tenant, account: &Account, c: &Checked) -> Response {
-    let actor = Actor {
-        id: format!("account:{}", account.id),
-        request_id: None,
-    };
+    let actor = Actor::account(&account.id);
     match state
         .core
         .integration()

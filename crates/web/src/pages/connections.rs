@@ -44,10 +44,7 @@ pub async fn revoke(
     CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
     let account = &me.account;
-    let actor = Actor {
-        id: format!("account:{}", account.id),
-        request_id: None,
-    };
+    let actor = Actor::account(&account.id);
     let notice = match state
         .core
         .integration()

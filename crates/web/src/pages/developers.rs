@@ -42,10 +42,7 @@ async fn page(
 }
 
 fn actor(account: &Account) -> Actor {
-    Actor {
-        id: format!("account:{}", account.id),
-        request_id: None,
-    }
+    Actor::account(&account.id)
 }
 
 pub async fn list(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, csrf: CsrfToken) -> Response {

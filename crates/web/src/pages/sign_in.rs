@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::accounts::service::Signup;
-use onramp_domain::audit::Actor;
+use onramp_domain::audit::{Actor, ActorKind};
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::tenancy::{Feature, Tenant};
 use serde::Deserialize;
@@ -155,10 +155,7 @@ pub async fn signup(
         last_name: form.last_name.clone(),
         password: Secret::new(form.password),
     };
-    let actor = Actor {
-        id: "self-signup".into(),
-        request_id: None,
-    };
+    let actor = Actor::new(ActorKind::SelfSignup, None);
     match state.core.accounts().signup(&tenant, &actor, input).await {
         Ok(session) => (cookies.open_session(&session), redirect("/account")).into_response(),
         Err(e) => {
