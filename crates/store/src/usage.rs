@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
-use onramp_domain::store::UsageStore;
-use onramp_domain::usage::{Alert, KeyActivity, UsageRow};
+use onramp_domain::store::{StoreError, UsageStore};
+use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
@@ -29,7 +29,7 @@ impl Record for UsageMinuteRow {
             partner_id: self.partner_id,
             env_id: self.env_id,
             route: self.route,
-            status_class: self.status_class,
+            status_class: self.status_class.parse().map_err(StoreError::other)?,
             minute: self.minute,
             count: self.count,
             denied: self.denied,
@@ -83,10 +83,10 @@ impl Record for AlertRow {
             env_id: self.env_id,
             partner_id: self.partner_id,
             key_id: self.key_id,
-            kind: self.kind,
+            kind: self.kind.parse().map_err(StoreError::other)?,
             detail: from_json("detail", &self.detail)?,
             created_at: self.created_at,
-            delivery: self.delivery,
+            delivery: self.delivery.parse().map_err(StoreError::other)?,
             attempts: self.attempts,
             delivered_at: self.delivered_at,
         })
@@ -116,7 +116,7 @@ impl UsageStore for SqlStore {
                 .bind(&r.partner_id)
                 .bind(&r.env_id)
                 .bind(&r.route)
-                .bind(&r.status_class)
+                .bind(r.status_class.as_str())
                 .bind(r.minute)
                 .bind(r.count)
                 .bind(r.denied)
@@ -155,10 +155,10 @@ impl UsageStore for SqlStore {
             .bind(&a.env_id)
             .bind(&a.partner_id)
             .bind(&a.key_id)
-            .bind(&a.kind)
+            .bind(a.kind.as_str())
             .bind(a.detail.to_string())
             .bind(a.created_at)
-            .bind(&a.delivery)
+            .bind(a.delivery.as_str())
             .bind(a.attempts)
             .bind(a.delivered_at)
             .run(c)
@@ -168,10 +168,10 @@ impl UsageStore for SqlStore {
         .await
     }
 
-    async fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<i64>) -> R<()> {
+    async fn set_alert_delivery(&self, id: &str, delivery: Delivery, attempts: i64, delivered_at: Option<i64>) -> R<()> {
         sqlx::query("UPDATE alerts SET delivery = $2, attempts = $3, delivered_at = $4 WHERE id = $1")
             .bind(id)
-            .bind(delivery)
+            .bind(delivery.as_str())
             .bind(attempts)
             .bind(delivered_at)
             .run(&self.pool)

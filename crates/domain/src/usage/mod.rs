@@ -3,9 +3,76 @@
 pub mod service;
 pub mod store;
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::Serialize;
 
 use crate::clock::Millis;
+
+/// An enum stored and shown as fixed strings: `as_str`, `Display`,
+/// `FromStr` and `Serialize` from one list.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// The class of an HTTP status, as usage is counted.
+    StatusClass { Success => "2xx", Redirection => "3xx", ClientError => "4xx", ServerError => "5xx" }
+}
+
+impl StatusClass {
+    pub fn of(status: u16) -> Self {
+        match status {
+            200..=299 => StatusClass::Success,
+            300..=399 => StatusClass::Redirection,
+            400..=499 => StatusClass::ClientError,
+            _ => StatusClass::ServerError,
+        }
+    }
+}
+
+string_enum! {
+    /// What looked anomalous about a key's traffic.
+    AlertKind { VolumeSpike => "volume_spike", ErrorRate => "error_rate" }
+}
+
+string_enum! {
+    /// Where an alert's webhook delivery stands.
+    Delivery { NotConfigured => "not_configured", Pending => "pending", Delivered => "delivered", Failed => "failed" }
+}
 
 /// Requests of one key to one route with one status class in one minute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +81,7 @@ pub struct UsageRow {
     pub partner_id: String,
     pub env_id: String,
     pub route: String,
-    /// `2xx`, `3xx`, `4xx` or `5xx`.
-    pub status_class: String,
+    pub status_class: StatusClass,
     /// Start of the minute, Unix milliseconds.
     pub minute: Millis,
     pub count: i64,
@@ -44,22 +110,10 @@ pub struct Alert {
     pub env_id: String,
     pub partner_id: String,
     pub key_id: String,
-    /// `volume_spike` or `error_rate`.
-    pub kind: String,
+    pub kind: AlertKind,
     pub detail: serde_json::Value,
     pub created_at: Millis,
-    /// `not_configured`, `pending`, `delivered` or `failed`.
-    pub delivery: String,
+    pub delivery: Delivery,
     pub attempts: i64,
     pub delivered_at: Option<Millis>,
-}
-
-/// The status class of an HTTP status.
-pub fn status_class(status: u16) -> &'static str {
-    match status {
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
 }

@@ -9,7 +9,7 @@
 //! with backoff.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -24,7 +24,7 @@ use crate::error::{DomainError, FieldCode};
 use crate::partners::ApiKey;
 use crate::partners::service::Partners;
 use crate::store::Store;
-use crate::usage::{Alert, KeyActivity, UsageRow, status_class};
+use crate::usage::{Alert, AlertKind, Delivery, KeyActivity, StatusClass, UsageRow};
 
 const MINUTE_MS: i64 = 60_000;
 /// The detection window and the trailing period it is compared with.
@@ -88,7 +88,7 @@ struct MeterKey {
     partner_id: String,
     env_id: String,
     route: String,
-    class: &'static str,
+    class: StatusClass,
     minute: Millis,
 }
 
@@ -96,7 +96,8 @@ struct MeterKey {
 #[derive(Default)]
 pub(crate) struct UsageMeter {
     counts: DashMap<MeterKey, (i64, i64)>,
-    last_alert: DashMap<(String, &'static str), Instant>,
+    /// When each key last raised each kind of alert (cooldown).
+    last_alert: DashMap<(String, AlertKind), Millis>,
 }
 
 /// Buckets of a usage series.
@@ -165,7 +166,7 @@ impl Usage {
             partner_id: key.partner_id.clone(),
             env_id: key.env_id.clone(),
             route: route.to_owned(),
-            class: status_class(status),
+            class: StatusClass::of(status),
             minute: now - now.rem_euclid(MINUTE_MS),
         };
         let denied = i64::from(matches!(status, 401 | 429));
@@ -194,7 +195,7 @@ impl Usage {
                 partner_id: k.partner_id,
                 env_id: k.env_id,
                 route: k.route,
-                status_class: k.class.to_owned(),
+                status_class: k.class,
                 minute: k.minute,
                 count,
                 denied,
@@ -205,7 +206,7 @@ impl Usage {
         }
         if let Err(e) = self.store.add_usage(&rows).await {
             for r in rows {
-                let class = status_class(r.status_class[..1].parse::<u16>().unwrap_or(5) * 100);
+                let class = r.status_class;
                 let key = MeterKey {
                     key_id: r.key_id,
                     partner_id: r.partner_id,
@@ -259,11 +260,11 @@ impl Usage {
                 continue;
             };
             point.requests += row.count;
-            match row.status_class.as_str() {
-                "2xx" => point.status_2xx += row.count,
-                "3xx" => point.status_3xx += row.count,
-                "4xx" => point.status_4xx += row.count,
-                _ => point.status_5xx += row.count,
+            match row.status_class {
+                StatusClass::Success => point.status_2xx += row.count,
+                StatusClass::Redirection => point.status_3xx += row.count,
+                StatusClass::ClientError => point.status_4xx += row.count,
+                StatusClass::ServerError => point.status_5xx += row.count,
             }
         }
         Ok(points)
@@ -283,9 +284,9 @@ impl Usage {
                     .meter
                     .last_alert
                     .get(&(a.key_id.clone(), kind))
-                    .is_none_or(|t| t.elapsed() >= self.config.alerts.cooldown);
+                    .is_none_or(|t| now - *t >= self.config.alerts.cooldown.as_millis() as Millis);
                 if fresh {
-                    self.meter.last_alert.insert((a.key_id.clone(), kind), Instant::now());
+                    self.meter.last_alert.insert((a.key_id.clone(), kind), now);
                     raised.push(self.raise_alert(&a, kind, detail, now).await?);
                 }
             }
@@ -293,41 +294,45 @@ impl Usage {
         Ok(raised)
     }
 
-    fn anomalies(&self, a: &KeyActivity) -> Vec<(&'static str, serde_json::Value)> {
+    fn anomalies(&self, a: &KeyActivity) -> Vec<(AlertKind, serde_json::Value)> {
         let policy = &self.config.alerts;
         let mut found = Vec::new();
         let trailing_average = a.trailing as f64 / (TRAILING_MS / WINDOW_MS) as f64;
         if a.recent >= policy.volume_min && a.recent as f64 > policy.volume_factor * trailing_average {
             found.push((
-                "volume_spike",
+                AlertKind::VolumeSpike,
                 json!({ "requests_last_5_minutes": a.recent, "trailing_hour_average_per_5_minutes": trailing_average }),
             ));
         }
         let share = a.recent_denied as f64 / a.recent.max(1) as f64;
         if a.recent >= policy.error_min && share > policy.error_share {
             found.push((
-                "error_rate",
+                AlertKind::ErrorRate,
                 json!({ "requests_last_5_minutes": a.recent, "denied_401_429": a.recent_denied, "share": share }),
             ));
         }
         found
     }
 
-    async fn raise_alert(&self, a: &KeyActivity, kind: &'static str, detail: serde_json::Value, now: Millis) -> Result<Alert, DomainError> {
-        let delivery = if self.notifier.is_some() { "pending" } else { "not_configured" };
+    async fn raise_alert(&self, a: &KeyActivity, kind: AlertKind, detail: serde_json::Value, now: Millis) -> Result<Alert, DomainError> {
+        let delivery = if self.notifier.is_some() {
+            Delivery::Pending
+        } else {
+            Delivery::NotConfigured
+        };
         let alert = Alert {
             id: uuid::Uuid::now_v7().to_string(),
             env_id: a.env_id.clone(),
             partner_id: a.partner_id.clone(),
             key_id: a.key_id.clone(),
-            kind: kind.to_owned(),
+            kind,
             detail,
             created_at: now,
-            delivery: delivery.to_owned(),
+            delivery,
             attempts: 0,
             delivered_at: None,
         };
-        tracing::warn!(alert_id = %alert.id, kind, key_id = %alert.key_id, partner_id = %alert.partner_id, detail = %alert.detail, "usage anomaly");
+        tracing::warn!(alert_id = %alert.id, kind = %kind, key_id = %alert.key_id, partner_id = %alert.partner_id, detail = %alert.detail, "usage anomaly");
         let partner = self.partners.partner(&a.partner_id).await?;
         let actor = Actor::system("usage-monitor");
         let audit = AuditEvent::new(
@@ -372,13 +377,13 @@ async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: St
         match notifier.send(&body).await {
             Ok(()) => {
                 let _ = store
-                    .set_alert_delivery(&id, "delivered", i64::from(attempt), Some(crate::clock::now_ms()))
+                    .set_alert_delivery(&id, Delivery::Delivered, i64::from(attempt), Some(crate::clock::now_ms()))
                     .await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(alert_id = %id, attempt, error = %e, "alert webhook delivery failed");
-                let _ = store.set_alert_delivery(&id, "pending", i64::from(attempt), None).await;
+                let _ = store.set_alert_delivery(&id, Delivery::Pending, i64::from(attempt), None).await;
                 if attempt < policy.max_attempts {
                     tokio::time::sleep(wait).await;
                     wait *= 2;
@@ -386,7 +391,9 @@ async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: St
             }
         }
     }
-    let _ = store.set_alert_delivery(&id, "failed", i64::from(policy.max_attempts), None).await;
+    let _ = store
+        .set_alert_delivery(&id, Delivery::Failed, i64::from(policy.max_attempts), None)
+        .await;
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::store::StoreError;
-use crate::usage::{Alert, KeyActivity, UsageRow};
+use crate::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
 #[async_trait]
 pub trait UsageStore: Send + Sync {
@@ -16,7 +16,8 @@ pub trait UsageStore: Send + Sync {
     /// Per key with traffic since `window_start`: requests since then, and in `[trailing_start, window_start)`.
     async fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
     async fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
-    async fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
+    async fn set_alert_delivery(&self, id: &str, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>)
+    -> Result<(), StoreError>;
     /// Alerts, newest first.
     async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
 }

@@ -118,10 +118,10 @@ pub async fn alerts(ctx: &Ctx, cmd: AlertsCommand) -> CliResult {
         .map(|a| {
             vec![
                 rfc3339(a.created_at),
-                a.kind.clone(),
+                a.kind.to_string(),
                 a.key_id.clone(),
                 a.partner_id.clone(),
-                a.delivery.clone(),
+                a.delivery.to_string(),
             ]
         })
         .collect();

@@ -10,6 +10,7 @@ use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use onramp_domain::usage::service::webhook_signature;
+use onramp_domain::usage::{AlertKind, Delivery};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -176,10 +177,10 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
     // Stored with its delivery outcome, and audited.
     let stored = eventually("delivery recorded", || async {
         let alerts = server.core.usage().alerts(10).await.unwrap();
-        alerts.into_iter().find(|a| a.delivery == "delivered")
+        alerts.into_iter().find(|a| a.delivery == Delivery::Delivered)
     })
     .await;
-    assert_eq!(stored.kind, "volume_spike");
+    assert_eq!(stored.kind, AlertKind::VolumeSpike);
     assert!(stored.attempts >= 2, "the failed first attempt was retried");
     let audit = server
         .core
@@ -204,7 +205,7 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
             .await
             .unwrap()
             .iter()
-            .filter(|a| a.kind == "volume_spike")
+            .filter(|a| a.kind == AlertKind::VolumeSpike)
             .count(),
         1
     );
@@ -229,9 +230,9 @@ async fn refused_requests_of_a_revoked_key_raise_an_error_rate_alert() {
             .await
             .unwrap()
             .into_iter()
-            .find(|a| a.kind == "error_rate" && a.key_id == key_id)
+            .find(|a| a.kind == AlertKind::ErrorRate && a.key_id == key_id)
     })
     .await;
-    assert_eq!(alert.delivery, "not_configured");
+    assert_eq!(alert.delivery, Delivery::NotConfigured);
     assert!(alert.detail["denied_401_429"].as_i64().unwrap() >= 20);
 }

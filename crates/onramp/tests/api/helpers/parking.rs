@@ -31,7 +31,7 @@ use onramp_domain::store::{
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
-use onramp_domain::usage::{Alert, KeyActivity, UsageRow};
+use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 use tokio::sync::Barrier;
 
 use super::EVENTUALLY;
@@ -224,7 +224,7 @@ delegate! {
         fn usage(&self, partner_id: &str, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
         fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn set_alert_delivery(&self, id: &str, delivery: &str, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
+        fn set_alert_delivery(&self, id: &str, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
