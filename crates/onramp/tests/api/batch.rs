@@ -3,37 +3,15 @@
 
 use argon2::password_hash::PasswordHasher as _;
 use onramp_domain::audit::Actor;
-use onramp_domain::partners::PartnerStatus;
 use onramp_domain::store::AccountStore;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Fixture, send};
+use crate::helpers::{Api, Fixture, active_partner_key, send};
 
 async fn partner_key(fx: &Fixture) -> String {
-    let actor = Actor::operator();
-    let core = &fx.server.core;
-    core.tenancy()
-        .set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
-        .await
-        .unwrap();
-    let partner = core
-        .partners()
-        .create_partner(&actor, "acme", EnvKind::Staging, "Importer")
-        .await
-        .unwrap();
-    core.partners()
-        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
-        .await
-        .unwrap();
-    core.partners()
-        .issue_api_key(&actor, &partner.id, &[], None)
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .to_owned()
+    active_partner_key(&fx.server.core, "acme", &["partners", "client-accounts"], "Importer").await
 }
 
 async fn batch(api: &Api, key: &str, body: &Value, idempotency: Option<&str>) -> crate::helpers::Resp {

@@ -1,13 +1,10 @@
 //! `onramp copy`: SQLite → PostgreSQL → SQLite round trip of a populated
 //! deployment; the copy accepts the old passwords, keys, sessions and tokens.
 
-use onramp_domain::audit::Actor;
-use onramp_domain::partners::PartnerStatus;
-use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Fixture, SERVICE_PASSWORD, TestServer, login_token, run_raw, send};
+use crate::helpers::{Fixture, SERVICE_PASSWORD, TestServer, active_partner_key, login_token, run_raw, send};
 
 fn copy(from: &str, to: &str, extra: &[&str]) -> crate::helpers::CliRun {
     let mut args = vec!["copy", "--json", "--from", from, "--to", to];
@@ -36,28 +33,7 @@ async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
     };
     let fx = Fixture::new().await;
     let core = &fx.server.core;
-    let actor = Actor::operator();
-    core.tenancy()
-        .set_features(&actor, "acme", &["partners".into(), "client-accounts".into()], &[])
-        .await
-        .unwrap();
-    let partner = core
-        .partners()
-        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
-        .await
-        .unwrap();
-    core.partners()
-        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
-        .await
-        .unwrap();
-    let key = core
-        .partners()
-        .issue_api_key(&actor, &partner.id, &[], None)
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .to_owned();
+    let key = active_partner_key(core, "acme", &["partners", "client-accounts"], "Shop").await;
     let session = fx.staging.signup("ann@example.com").await["client_token"]
         .as_str()
         .unwrap()

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use onramp_domain::app::Core;
 use onramp_domain::audit::Actor;
-use onramp_domain::partners::PartnerStatus;
-use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -23,21 +21,7 @@ async fn partner_key(core: &Arc<Core>) -> String {
         app_url: "https://app.acme.example".into(),
     };
     core.tenancy().create_instance(&actor, instance).await.unwrap();
-    core.tenancy()
-        .set_features(&actor, "acme", &["partners".into()], &[])
-        .await
-        .unwrap();
-    let partner = core
-        .partners()
-        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
-        .await
-        .unwrap();
-    core.partners()
-        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
-        .await
-        .unwrap();
-    let issued = core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
-    issued.secret.expose().to_owned()
+    active_partner_key(core, "acme", &["partners"], "Shop").await
 }
 
 /// Breaks the usage series behind the server's back: its table goes away.

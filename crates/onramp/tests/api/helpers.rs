@@ -974,3 +974,23 @@ impl PartnerWorld {
         self.service.post("/v1/tokenauth/exchange", &json!({ "token": token })).await
     }
 }
+
+/// The set-up several suites share: turns on `features` for `platform_id`,
+/// creates an approved staging partner named `name` and issues it a key with
+/// every scope; returns the key.
+pub async fn active_partner_key(core: &Core, platform_id: &str, features: &[&str], name: &str) -> String {
+    let actor = Actor::operator();
+    let features: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
+    core.tenancy().set_features(&actor, platform_id, &features, &[]).await.unwrap();
+    let partner = core
+        .partners()
+        .create_partner(&actor, platform_id, EnvKind::Staging, name)
+        .await
+        .unwrap();
+    core.partners()
+        .set_partner_status(&actor, &partner.id, PartnerStatus::Active)
+        .await
+        .unwrap();
+    let issued = core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
+    issued.secret.expose().to_owned()
+}
