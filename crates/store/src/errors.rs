@@ -23,8 +23,13 @@ fn duplicated(message: &str) -> &'static str {
 pub fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => StoreError::Conflict(duplicated(db.message())),
-        sqlx::Error::Database(db) if is_sqlite_busy(db.as_ref()) => StoreError::unavailable(e),
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => StoreError::unavailable(e),
+        sqlx::Error::Database(db) if is_sqlite_busy(db.as_ref()) || is_postgres_going_away(db.as_ref()) => StoreError::unavailable(e),
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::unavailable(e),
         _ => StoreError::other(e),
     }
 }
@@ -38,6 +43,16 @@ fn is_sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
             .code()
             .and_then(|code| code.parse::<i32>().ok())
             .is_some_and(|code| code & 0xff == SQLITE_BUSY)
+}
+
+/// PostgreSQL telling a session that the server is stopping or unreachable
+/// (SQLSTATE class 08, connection exceptions, and 57P01–57P03: admin or crash
+/// shutdown, cannot connect now): an outage, answered with 503, not a bug.
+fn is_postgres_going_away(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+        && db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
 }
 
 #[cfg(test)]
