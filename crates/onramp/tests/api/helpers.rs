@@ -709,6 +709,8 @@ impl ChildServer {
     }
 
     async fn wait_healthy(&mut self) -> bool {
+        // A filtered run may reach here before any in-process server installed it.
+        onramp::webhook::install_crypto_provider();
         let client = reqwest::Client::builder().no_proxy().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
