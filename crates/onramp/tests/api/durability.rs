@@ -9,21 +9,7 @@ use crate::helpers::*;
 /// Creates instance `acme` (client-accounts on) and staging service user
 /// `svc` with [`SERVICE_PASSWORD`] through the CLI.
 pub fn provision(data: &std::path::Path) {
-    cli(
-        data,
-        &[
-            "instance",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--region",
-            "za",
-            "--app-url",
-            "https://app.acme.example",
-        ],
-    )
-    .ok();
+    create_acme_with_cli(data);
     cli(data, &["instance", "features", "acme", "--enable", "client-accounts"]).ok();
     let doc = cli_with_stdin(
         data,

@@ -996,3 +996,23 @@ pub async fn active_partner_key(core: &Core, platform_id: &str, features: &[&str
     let issued = core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
     issued.secret.expose().to_owned()
 }
+
+/// `onramp instance create acme` (the instance most suites use) through the
+/// real CLI; returns its JSON document.
+pub fn create_acme_with_cli(data: &Path) -> Value {
+    cli(
+        data,
+        &[
+            "instance",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--region",
+            "za",
+            "--app-url",
+            "https://app.acme.example",
+        ],
+    )
+    .ok()
+}

@@ -6,21 +6,7 @@ use super::*;
 async fn service_user_commands_and_login_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    cli(
-        &data,
-        &[
-            "instance",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--region",
-            "za",
-            "--app-url",
-            "https://app.acme.example",
-        ],
-    )
-    .ok();
+    create_acme_with_cli(&data);
     cli(&data, &["instance", "features", "acme", "--enable", "client-accounts"]).ok();
 
     // A generated password is printed once.

@@ -14,21 +14,7 @@ fn instance_commands() {
     assert_eq!(cli(data, &["migrate"]).ok()["status"], "ok");
 
     assert_eq!(cli(data, &["instance", "list"]).ok()["data"], json!([]));
-    let created = cli(
-        data,
-        &[
-            "instance",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--region",
-            "za",
-            "--app-url",
-            "https://app.acme.example",
-        ],
-    )
-    .ok();
+    let created = create_acme_with_cli(data);
     assert_eq!(created["platform_id"], "acme");
     assert_eq!(created["name"], "Acme");
     assert_eq!(created["region"], "za");
@@ -243,21 +229,7 @@ fn instance_commands() {
 fn a_failed_instance_update_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    cli(
-        data,
-        &[
-            "instance",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--region",
-            "za",
-            "--app-url",
-            "https://app.acme.example",
-        ],
-    )
-    .ok();
+    create_acme_with_cli(data);
     // The origin is invalid, so the command fails as a whole...
     let run = cli(
         data,

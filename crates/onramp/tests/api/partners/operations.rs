@@ -6,21 +6,7 @@ use super::*;
 async fn partner_and_key_commands_work_against_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    cli(
-        &data,
-        &[
-            "instance",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--region",
-            "za",
-            "--app-url",
-            "https://app.acme.example",
-        ],
-    )
-    .ok();
+    create_acme_with_cli(&data);
     let f = cli(&data, &["instance", "features", "acme", "--enable", "partners"]).ok();
     assert!(f["features"].as_array().unwrap().contains(&json!("partners")), "{f}");
 
