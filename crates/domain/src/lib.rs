@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod idempotency;
+pub mod ids;
 pub mod infra;
 pub mod integration;
 pub mod partners;

@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use onramp_domain::audit::Actor;
 use onramp_domain::partners::service::PartnerPrincipal;
 use onramp_domain::partners::{Partner, PartnerStatus, Scope};
+use onramp_domain::service_users::Role;
 use onramp_domain::tenancy::signing::ServiceClaims;
 use onramp_domain::tenancy::{Feature, Tenant};
 use onramp_domain::{DomainError, FieldCode, FieldError};
@@ -289,7 +290,7 @@ pub trait Policy {
     /// The instance feature that must be on.
     const FEATURE: Feature;
     /// The role the service user must have.
-    const ROLE: &'static str;
+    const ROLE: Role;
 }
 
 /// Redeeming partner sign-in links: feature `partners`, role `service`.
@@ -297,7 +298,7 @@ pub struct PartnerLinks;
 
 impl Policy for PartnerLinks {
     const FEATURE: Feature = Feature::Partners;
-    const ROLE: &'static str = "service";
+    const ROLE: Role = Role::Service;
 }
 
 /// The client account API: feature `client-accounts`, role `service`.
@@ -305,7 +306,7 @@ pub struct ClientAccounts;
 
 impl Policy for ClientAccounts {
     const FEATURE: Feature = Feature::ClientAccounts;
-    const ROLE: &'static str = "service";
+    const ROLE: Role = Role::Service;
 }
 
 /// A service user authorised under policy `P`, in the request's tenant.
@@ -336,7 +337,7 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
             ));
         };
         tenant.require(P::FEATURE)?;
-        if !claims.r.iter().any(|r| r == P::ROLE) {
+        if !claims.r.contains(&P::ROLE) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("this endpoint needs the `{}` role", P::ROLE),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use onramp_domain::accounts::service::{AccountChanges, Signup};
 use onramp_domain::app::Core;
 use onramp_domain::audit::Actor;
+use onramp_domain::ids::AccountId;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::infra::secret::generate_password;
 use onramp_domain::tenancy::service::NewInstance;
@@ -50,7 +51,8 @@ fn saved(path: &Path, name: &str) -> Option<Secret> {
 /// app whose origin is http://127.0.0.1:PORT; prints the credentials.
 pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResult<Option<DemoVendor>> {
     let actor = Actor::system("demo");
-    if core.tenancy().instance(PLATFORM_ID).await.is_err() {
+    let platform_id = PlatformId::parse(PLATFORM_ID).expect("valid id");
+    if core.tenancy().instance(&platform_id).await.is_err() {
         let new = NewInstance {
             platform_id: PLATFORM_ID.into(),
             name: "Demo platform".into(),
@@ -60,16 +62,12 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         core.tenancy().create_instance(&actor, new).await?;
     }
     let features = [Feature::ClientAccounts, Feature::UserIntegration, Feature::SelfSignup].map(|f| f.as_str().to_owned());
-    core.tenancy().set_features(&actor, PLATFORM_ID, &features, &[]).await?;
+    core.tenancy().set_features(&actor, &platform_id, &features, &[]).await?;
     let path = credentials_file(data_dir);
-    let password = service_user_password(core, &actor, &path).await?;
+    let password = service_user_password(core, &actor, &platform_id, &path).await?;
     let tenant = core
         .tenancy()
-        .resolve_host(
-            &core
-                .tenancy()
-                .host_of(&PlatformId::parse(PLATFORM_ID).expect("valid id"), EnvKind::Staging),
-        )
+        .resolve_host(&core.tenancy().host_of(&platform_id, EnvKind::Staging))
         .await
         .map_err(CliError::from)?;
     let (_, person_password) = demo_person(core, &tenant, &actor, &path).await?;
@@ -107,7 +105,7 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
 }
 
 /// The account that owns the demo shop app; nobody knows its password.
-async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<String> {
+async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<AccountId> {
     const OWNER: &str = "demo.shop.owner@example.com";
     if let Some(account) = core
         .accounts()
@@ -129,20 +127,20 @@ async fn shop_owner(core: &Core, tenant: &Tenant, actor: &Actor) -> CliResult<St
     Ok(core.accounts().signup(tenant, actor, signup).await?.user_id)
 }
 
-async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliResult<Secret> {
-    let users = core.service_users().service_users(PLATFORM_ID, EnvKind::Staging).await?;
+async fn service_user_password(core: &Core, actor: &Actor, platform_id: &PlatformId, path: &Path) -> CliResult<Secret> {
+    let users = core.service_users().service_users(platform_id, EnvKind::Staging).await?;
     let exists = users.iter().any(|u| u.username == SERVICE_USER);
     let generated = match (exists, saved(path, "ONRAMP_DEMO_PASSWORD")) {
         (true, Some(saved)) => return Ok(saved),
         (true, None) => {
             core.service_users()
-                .reset_service_user_password(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, None)
+                .reset_service_user_password(actor, platform_id, EnvKind::Staging, SERVICE_USER, None)
                 .await?
                 .1
         }
         (false, _) => {
             core.service_users()
-                .create_service_user(actor, PLATFORM_ID, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
+                .create_service_user(actor, platform_id, EnvKind::Staging, SERVICE_USER, &["service".into()], None)
                 .await?
                 .1
         }
@@ -151,7 +149,7 @@ async fn service_user_password(core: &Core, actor: &Actor, path: &Path) -> CliRe
 }
 
 /// The demo person's account id and password (generated once, kept in demo.env).
-async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -> CliResult<(String, Secret)> {
+async fn demo_person(core: &Core, tenant: &Tenant, actor: &Actor, path: &Path) -> CliResult<(AccountId, Secret)> {
     let existing = core
         .accounts()
         .list(tenant, None, Some(PERSON_EMAIL), None, 1)

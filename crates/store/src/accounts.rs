@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, PersonName, Session};
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{AccountId, EnvId, PartnerId};
 use onramp_domain::signin_links::LoginToken;
 use onramp_domain::store::{AccountStore, StoreError};
 use sqlx::AnyConnection;
@@ -32,15 +33,15 @@ impl Record for AccountRow {
     type Domain = Account;
     fn into_domain(self) -> R<Account> {
         Ok(Account {
-            id: self.id,
-            env_id: self.env_id,
+            id: self.id.into(),
+            env_id: self.env_id.into(),
             email: self.email,
             name: PersonName {
                 first_name: self.first_name,
                 last_name: self.last_name,
             },
             password_hash: self.password_hash,
-            partner_id: self.partner_id,
+            partner_id: self.partner_id.map(Into::into),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -67,14 +68,14 @@ async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDupl
         }
     };
     let inserted = sqlx::query(sql)
-        .bind(&a.env_id)
-        .bind(&a.id)
+        .bind(a.env_id.as_str())
+        .bind(a.id.as_str())
         .bind(&a.email)
         .bind(a.email.to_lowercase())
         .bind(&a.name.first_name)
         .bind(&a.name.last_name)
         .bind(&a.password_hash)
-        .bind(a.partner_id.as_deref())
+        .bind(a.partner_id.as_ref().map(PartnerId::as_str))
         .bind(a.created_at)
         .bind(a.updated_at)
         .run(c)
@@ -114,38 +115,42 @@ impl AccountStore for SqlStore {
         .await
     }
 
-    async fn account(&self, env_id: &str, id: &str) -> R<Option<Account>> {
+    async fn account(&self, env_id: &EnvId, id: &AccountId) -> R<Option<Account>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND id = $2"));
-        sqlx::query(sql).bind(env_id).bind(id).optional::<AccountRow, _>(&self.pool).await
+        sqlx::query(sql)
+            .bind(env_id.as_str())
+            .bind(id.as_str())
+            .optional::<AccountRow, _>(&self.pool)
+            .await
     }
 
-    async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> R<Option<Account>> {
+    async fn account_by_email(&self, env_id: &EnvId, email_normalized: &str) -> R<Option<Account>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND email_normalized = $2"
         ));
         sqlx::query(sql)
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(email_normalized)
             .optional::<AccountRow, _>(&self.pool)
             .await
     }
 
-    async fn accounts(&self, env_id: &str, query: &AccountQuery) -> R<Vec<Account>> {
+    async fn accounts(&self, env_id: &EnvId, query: &AccountQuery) -> R<Vec<Account>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND ($2 IS NULL OR email_normalized = $2)
              AND ($3 IS NULL OR id > $3) AND ($5 IS NULL OR partner_id = $5) ORDER BY id LIMIT $4"
         ));
         sqlx::query(sql)
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(query.email_normalized.as_deref())
-            .bind(query.after.as_deref())
+            .bind(query.after.as_ref().map(AccountId::as_str))
             .bind(i64::from(query.limit))
-            .bind(query.partner_id.as_deref())
+            .bind(query.partner_id.as_ref().map(PartnerId::as_str))
             .all::<AccountRow, _>(&self.pool)
             .await
     }
 
-    async fn update_account(&self, env_id: &str, id: &str, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {
+    async fn update_account(&self, env_id: &EnvId, id: &AccountId, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {
         self.audited(Some(audit), async |c| {
             sqlx::query(
                 "UPDATE accounts SET email = COALESCE($3, email), email_normalized = COALESCE($4, email_normalized),
@@ -153,8 +158,8 @@ impl AccountStore for SqlStore {
                  password_hash = COALESCE($7, password_hash), updated_at = $8
                  WHERE env_id = $1 AND id = $2",
             )
-            .bind(env_id)
-            .bind(id)
+            .bind(env_id.as_str())
+            .bind(id.as_str())
             .bind(u.email.as_deref())
             .bind(u.email.as_ref().map(|e| e.to_lowercase()))
             .bind(u.first_name.as_deref())
@@ -172,12 +177,12 @@ impl AccountStore for SqlStore {
         self.account(env_id, id).await?.ok_or(StoreError::NotFound)
     }
 
-    async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> R<()> {
+    async fn delete_account(&self, env_id: &EnvId, id: &AccountId, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             delete_sessions(c, env_id, id).await?;
             sqlx::query("DELETE FROM accounts WHERE env_id = $1 AND id = $2")
-                .bind(env_id)
-                .bind(id)
+                .bind(env_id.as_str())
+                .bind(id.as_str())
                 .expect_row(c)
                 .await
         })

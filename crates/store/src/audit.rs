@@ -7,6 +7,7 @@ use onramp_domain::store::AuditStore;
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
+use crate::tenancy::platform_id;
 
 #[derive(sqlx::FromRow)]
 struct AuditRow {
@@ -25,8 +26,8 @@ impl Record for AuditRow {
     type Domain = AuditEvent;
     fn into_domain(self) -> R<AuditEvent> {
         Ok(AuditEvent {
-            id: self.id,
-            platform_id: self.platform_id,
+            id: self.id.into(),
+            platform_id: platform_id(&self.platform_id)?,
             environment: self.environment,
             actor: self.actor,
             action: self.action,

@@ -94,8 +94,8 @@ pub(crate) async fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> R<()>
         "INSERT INTO audit_events (id, platform_id, environment, actor, action, target, request_id, detail, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(&e.id)
-    .bind(&e.platform_id)
+    .bind(e.id.as_str())
+    .bind(e.platform_id.as_str())
     .bind(e.environment.as_deref())
     .bind(&e.actor)
     .bind(&e.action)

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::idempotency::IdempotencyRecord;
+use onramp_domain::ids::EnvId;
 use onramp_domain::store::IdempotencyStore;
 
 use crate::SqlStore;
@@ -21,7 +22,7 @@ impl Record for IdempotencyRow {
     type Domain = IdempotencyRecord;
     fn into_domain(self) -> R<IdempotencyRecord> {
         Ok(IdempotencyRecord {
-            env_id: self.env_id,
+            env_id: self.env_id.into(),
             key_hash: self.key_hash,
             fingerprint: self.fingerprint,
             status: self.status,
@@ -42,7 +43,7 @@ impl IdempotencyStore for SqlStore {
              body = excluded.body, created_at = excluded.created_at
              WHERE idempotency_keys.created_at < $7",
         )
-        .bind(&r.env_id)
+        .bind(r.env_id.as_str())
         .bind(&r.key_hash)
         .bind(&r.fingerprint)
         .bind(r.status)
@@ -55,15 +56,15 @@ impl IdempotencyStore for SqlStore {
             return Ok(None);
         }
         sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
-            .bind(&r.env_id)
+            .bind(r.env_id.as_str())
             .bind(&r.key_hash)
             .optional::<IdempotencyRow, _>(&self.pool)
             .await
     }
 
-    async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> R<()> {
+    async fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> R<()> {
         sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE env_id = $1 AND key_hash = $2")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(key_hash)
             .bind(status)
             .bind(body)
@@ -72,9 +73,9 @@ impl IdempotencyStore for SqlStore {
         Ok(())
     }
 
-    async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> R<()> {
+    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> R<()> {
         sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(key_hash)
             .run(&self.pool)
             .await?;

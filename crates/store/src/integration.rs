@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{AccountId, AppId, AppKeyId, EnvId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::store::IntegrationStore;
 
@@ -26,12 +27,12 @@ impl Record for VendorAppRow {
     type Domain = VendorApp;
     fn into_domain(self) -> R<VendorApp> {
         Ok(VendorApp {
-            id: self.id,
-            env_id: self.env_id,
-            account_id: self.account_id,
+            id: self.id.into(),
+            env_id: self.env_id.into(),
+            account_id: self.account_id.into(),
             name: self.name,
             origins: from_json("origins", &self.origins)?,
-            key_id: self.key_id,
+            key_id: self.key_id.map(Into::into),
             key_hash: self.key_hash,
             key_created_at: self.key_created_at,
             created_at: self.created_at,
@@ -53,9 +54,9 @@ impl Record for GrantRow {
     type Domain = Grant;
     fn into_domain(self) -> R<Grant> {
         Ok(Grant {
-            env_id: self.env_id,
-            account_id: self.account_id,
-            app_id: self.app_id,
+            env_id: self.env_id.into(),
+            account_id: self.account_id.into(),
+            app_id: self.app_id.into(),
             scopes: from_json("scopes", &self.scopes)?,
             granted_at: self.granted_at,
         })
@@ -78,9 +79,9 @@ impl Record for AuthCodeRow {
     fn into_domain(self) -> R<AuthCode> {
         Ok(AuthCode {
             code_hash: self.code_hash,
-            env_id: self.env_id,
-            app_id: self.app_id,
-            account_id: self.account_id,
+            env_id: self.env_id.into(),
+            app_id: self.app_id.into(),
+            account_id: self.account_id.into(),
             code_challenge: self.code_challenge,
             created_at: self.created_at,
             expires_at: self.expires_at,
@@ -96,12 +97,12 @@ impl IntegrationStore for SqlStore {
                 "INSERT INTO vendor_apps (id, env_id, account_id, name, origins, key_id, key_hash, key_created_at, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
-            .bind(&a.id)
-            .bind(&a.env_id)
-            .bind(&a.account_id)
+            .bind(a.id.as_str())
+            .bind(a.env_id.as_str())
+            .bind(a.account_id.as_str())
             .bind(&a.name)
             .bind(to_json(&a.origins))
-            .bind(a.key_id.as_deref())
+            .bind(a.key_id.as_ref().map(AppKeyId::as_str))
             .bind(a.key_hash.as_deref())
             .bind(a.key_created_at)
             .bind(a.created_at)
@@ -113,18 +114,18 @@ impl IntegrationStore for SqlStore {
         .await
     }
 
-    async fn vendor_app(&self, env_id: &str, id: &str) -> R<Option<VendorApp>> {
+    async fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> R<Option<VendorApp>> {
         sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND id = $2")
-            .bind(env_id)
-            .bind(id)
+            .bind(env_id.as_str())
+            .bind(id.as_str())
             .optional::<VendorAppRow, _>(&self.pool)
             .await
     }
 
-    async fn vendor_apps(&self, env_id: &str, account_id: &str) -> R<Vec<VendorApp>> {
+    async fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> R<Vec<VendorApp>> {
         sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND account_id = $2 ORDER BY id")
-            .bind(env_id)
-            .bind(account_id)
+            .bind(env_id.as_str())
+            .bind(account_id.as_str())
             .all::<VendorAppRow, _>(&self.pool)
             .await
     }
@@ -136,11 +137,11 @@ impl IntegrationStore for SqlStore {
             .await
     }
 
-    async fn set_vendor_key(&self, app_id: &str, key_id: &str, key_hash: &str, now: i64, audit: &AuditEvent) -> R<()> {
+    async fn set_vendor_key(&self, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE vendor_apps SET key_id = $2, key_hash = $3, key_created_at = $4, updated_at = $4 WHERE id = $1")
-                .bind(app_id)
-                .bind(key_id)
+                .bind(app_id.as_str())
+                .bind(key_id.as_str())
                 .bind(key_hash)
                 .bind(now)
                 .expect_row(c)
@@ -155,9 +156,9 @@ impl IntegrationStore for SqlStore {
                 "INSERT INTO grants (env_id, account_id, app_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (account_id, app_id) DO NOTHING",
             )
-            .bind(&g.env_id)
-            .bind(&g.account_id)
-            .bind(&g.app_id)
+            .bind(g.env_id.as_str())
+            .bind(g.account_id.as_str())
+            .bind(g.app_id.as_str())
             .bind(to_json(&g.scopes))
             .bind(g.granted_at)
             .run(c)
@@ -167,27 +168,27 @@ impl IntegrationStore for SqlStore {
         .await
     }
 
-    async fn grant(&self, account_id: &str, app_id: &str) -> R<Option<Grant>> {
+    async fn grant(&self, account_id: &AccountId, app_id: &AppId) -> R<Option<Grant>> {
         sqlx::query("SELECT * FROM grants WHERE account_id = $1 AND app_id = $2")
-            .bind(account_id)
-            .bind(app_id)
+            .bind(account_id.as_str())
+            .bind(app_id.as_str())
             .optional::<GrantRow, _>(&self.pool)
             .await
     }
 
-    async fn grants(&self, env_id: &str, account_id: &str) -> R<Vec<Grant>> {
+    async fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> R<Vec<Grant>> {
         sqlx::query("SELECT * FROM grants WHERE env_id = $1 AND account_id = $2 ORDER BY granted_at")
-            .bind(env_id)
-            .bind(account_id)
+            .bind(env_id.as_str())
+            .bind(account_id.as_str())
             .all::<GrantRow, _>(&self.pool)
             .await
     }
 
-    async fn delete_grant(&self, account_id: &str, app_id: &str, audit: &AuditEvent) -> R<()> {
+    async fn delete_grant(&self, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("DELETE FROM grants WHERE account_id = $1 AND app_id = $2")
-                .bind(account_id)
-                .bind(app_id)
+                .bind(account_id.as_str())
+                .bind(app_id.as_str())
                 .expect_row(c)
                 .await
         })
@@ -200,9 +201,9 @@ impl IntegrationStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&code.code_hash)
-        .bind(&code.env_id)
-        .bind(&code.app_id)
-        .bind(&code.account_id)
+        .bind(code.env_id.as_str())
+        .bind(code.app_id.as_str())
+        .bind(code.account_id.as_str())
         .bind(&code.code_challenge)
         .bind(code.created_at)
         .bind(code.expires_at)

@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{EnvId, KeyId, PartnerId};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::store::{PartnerStore, StoreError};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json, to_json};
-use crate::tenancy::env_kind;
+use crate::tenancy::{env_kind, platform_id};
 
 /// Partners are read with their environment's instance and kind.
 const PARTNER_SELECT: &str = "SELECT p.*, e.platform_id, e.kind FROM partners p JOIN environments e ON e.id = p.env_id";
@@ -29,9 +30,9 @@ impl Record for PartnerRow {
     type Domain = Partner;
     fn into_domain(self) -> R<Partner> {
         Ok(Partner {
-            id: self.id,
-            env_id: self.env_id,
-            platform_id: self.platform_id,
+            id: self.id.into(),
+            env_id: self.env_id.into(),
+            platform_id: platform_id(&self.platform_id)?,
             environment: env_kind(&self.kind)?,
             name: self.name,
             status: self.status.parse::<PartnerStatus>().map_err(StoreError::other)?,
@@ -59,9 +60,9 @@ impl Record for ApiKeyRow {
     type Domain = ApiKey;
     fn into_domain(self) -> R<ApiKey> {
         Ok(ApiKey {
-            key_id: self.key_id,
-            partner_id: self.partner_id,
-            env_id: self.env_id,
+            key_id: self.key_id.into(),
+            partner_id: self.partner_id.into(),
+            env_id: self.env_id.into(),
             key_hash: self.key_hash,
             scopes: from_json("scopes", &self.scopes)?,
             created_at: self.created_at,
@@ -109,9 +110,9 @@ async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
         "INSERT INTO api_keys (key_id, partner_id, env_id, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, retires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(&k.key_id)
-    .bind(&k.partner_id)
-    .bind(&k.env_id)
+    .bind(k.key_id.as_str())
+    .bind(k.partner_id.as_str())
+    .bind(k.env_id.as_str())
     .bind(&k.key_hash)
     .bind(to_json(&k.scopes))
     .bind(k.created_at)
@@ -129,8 +130,8 @@ impl PartnerStore for SqlStore {
     async fn create_partner(&self, p: &Partner, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("INSERT INTO partners (id, env_id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&p.id)
-                .bind(&p.env_id)
+                .bind(p.id.as_str())
+                .bind(p.env_id.as_str())
                 .bind(&p.name)
                 .bind(p.status.as_str())
                 .bind(p.created_at)
@@ -142,26 +143,26 @@ impl PartnerStore for SqlStore {
         .await
     }
 
-    async fn partner(&self, id: &str) -> R<Option<Partner>> {
+    async fn partner(&self, id: &PartnerId) -> R<Option<Partner>> {
         sqlx::query(sqlx::AssertSqlSafe(format!("{PARTNER_SELECT} WHERE p.id = $1")))
-            .bind(id)
+            .bind(id.as_str())
             .optional::<PartnerRow, _>(&self.pool)
             .await
     }
 
-    async fn partners(&self, env_id: Option<&str>) -> R<Vec<Partner>> {
+    async fn partners(&self, env_id: Option<&EnvId>) -> R<Vec<Partner>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "{PARTNER_SELECT} WHERE ($1 IS NULL OR p.env_id = $1) ORDER BY p.id"
         )))
-        .bind(env_id)
+        .bind(env_id.map(EnvId::as_str))
         .all::<PartnerRow, _>(&self.pool)
         .await
     }
 
-    async fn set_partner_status(&self, id: &str, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
+    async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE partners SET status = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
+                .bind(id.as_str())
                 .bind(status.as_str())
                 .bind(now)
                 .expect_row(c)
@@ -186,24 +187,24 @@ impl PartnerStore for SqlStore {
         .await
     }
 
-    async fn api_key(&self, key_id: &str) -> R<Option<ApiKey>> {
+    async fn api_key(&self, key_id: &KeyId) -> R<Option<ApiKey>> {
         sqlx::query("SELECT * FROM api_keys WHERE key_id = $1")
-            .bind(key_id)
+            .bind(key_id.as_str())
             .optional::<ApiKeyRow, _>(&self.pool)
             .await
     }
 
-    async fn api_keys(&self, partner_id: &str) -> R<Vec<ApiKey>> {
+    async fn api_keys(&self, partner_id: &PartnerId) -> R<Vec<ApiKey>> {
         sqlx::query("SELECT * FROM api_keys WHERE partner_id = $1 ORDER BY created_at, key_id")
-            .bind(partner_id)
+            .bind(partner_id.as_str())
             .all::<ApiKeyRow, _>(&self.pool)
             .await
     }
 
-    async fn revoke_api_key(&self, key_id: &str, now: i64, audit: &AuditEvent) -> R<()> {
+    async fn revoke_api_key(&self, key_id: &KeyId, now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
-                .bind(key_id)
+                .bind(key_id.as_str())
                 .bind(now)
                 .expect_row(c)
                 .await
@@ -211,13 +212,13 @@ impl PartnerStore for SqlStore {
         .await
     }
 
-    async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
+    async fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(
                 "UPDATE api_keys SET retires_at = CASE WHEN retires_at IS NULL OR retires_at > $2 THEN $2 ELSE retires_at END
                  WHERE key_id = $1",
             )
-            .bind(old_key_id)
+            .bind(old_key_id.as_str())
             .bind(old_expires_at)
             .expect_row(&mut *c)
             .await?;
@@ -226,9 +227,9 @@ impl PartnerStore for SqlStore {
         .await
     }
 
-    async fn touch_api_key(&self, key_id: &str, now: i64) -> R<()> {
+    async fn touch_api_key(&self, key_id: &KeyId, now: i64) -> R<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1")
-            .bind(key_id)
+            .bind(key_id.as_str())
             .bind(now)
             .run(&self.pool)
             .await?;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{EnvId, ServiceUserId};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::store::ServiceUserStore;
 
@@ -24,8 +25,8 @@ impl Record for ServiceUserRow {
     type Domain = ServiceUser;
     fn into_domain(self) -> R<ServiceUser> {
         Ok(ServiceUser {
-            id: self.id,
-            env_id: self.env_id,
+            id: self.id.into(),
+            env_id: self.env_id.into(),
             username: self.username,
             password_hash: self.password_hash,
             roles: from_json("roles", &self.roles)?,
@@ -44,8 +45,8 @@ impl ServiceUserStore for SqlStore {
                 "INSERT INTO service_users (id, env_id, username, password_hash, roles, disabled_at, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(&u.id)
-            .bind(&u.env_id)
+            .bind(u.id.as_str())
+            .bind(u.env_id.as_str())
             .bind(&u.username)
             .bind(&u.password_hash)
             .bind(to_json(&u.roles))
@@ -59,25 +60,25 @@ impl ServiceUserStore for SqlStore {
         .await
     }
 
-    async fn service_user_by_name(&self, env_id: &str, username: &str) -> R<Option<ServiceUser>> {
+    async fn service_user_by_name(&self, env_id: &EnvId, username: &str) -> R<Option<ServiceUser>> {
         sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND username = $2")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(username)
             .optional::<ServiceUserRow, _>(&self.pool)
             .await
     }
 
-    async fn service_user(&self, env_id: &str, id: &str) -> R<Option<ServiceUser>> {
+    async fn service_user(&self, env_id: &EnvId, id: &ServiceUserId) -> R<Option<ServiceUser>> {
         sqlx::query("SELECT * FROM service_users WHERE env_id = $1 AND id = $2")
-            .bind(env_id)
-            .bind(id)
+            .bind(env_id.as_str())
+            .bind(id.as_str())
             .optional::<ServiceUserRow, _>(&self.pool)
             .await
     }
 
-    async fn service_users(&self, env_id: &str) -> R<Vec<ServiceUser>> {
+    async fn service_users(&self, env_id: &EnvId) -> R<Vec<ServiceUser>> {
         sqlx::query("SELECT * FROM service_users WHERE env_id = $1 ORDER BY username")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .all::<ServiceUserRow, _>(&self.pool)
             .await
     }
@@ -87,8 +88,8 @@ impl ServiceUserStore for SqlStore {
             sqlx::query(
                 "UPDATE service_users SET password_hash = $3, roles = $4, disabled_at = $5, updated_at = $6 WHERE env_id = $1 AND id = $2",
             )
-            .bind(&u.env_id)
-            .bind(&u.id)
+            .bind(u.env_id.as_str())
+            .bind(u.id.as_str())
             .bind(&u.password_hash)
             .bind(to_json(&u.roles))
             .bind(u.disabled_at)

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::accounts::Session;
+use onramp_domain::ids::{AccountId, EnvId};
 use onramp_domain::store::SessionStore;
 use sqlx::AnyConnection;
 
@@ -23,8 +24,8 @@ impl Record for SessionRow {
     fn into_domain(self) -> R<Session> {
         Ok(Session {
             token_hash: self.token_hash,
-            env_id: self.env_id,
-            account_id: self.account_id,
+            env_id: self.env_id.into(),
+            account_id: self.account_id.into(),
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
@@ -34,8 +35,8 @@ impl Record for SessionRow {
 pub(crate) async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> {
     sqlx::query("INSERT INTO sessions (token_hash, env_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&s.token_hash)
-        .bind(&s.env_id)
-        .bind(&s.account_id)
+        .bind(s.env_id.as_str())
+        .bind(s.account_id.as_str())
         .bind(s.created_at)
         .bind(s.expires_at)
         .run(c)
@@ -43,10 +44,10 @@ pub(crate) async fn insert_session(c: &mut AnyConnection, s: &Session) -> R<()> 
     Ok(())
 }
 
-pub(crate) async fn delete_sessions(c: &mut AnyConnection, env_id: &str, account_id: &str) -> R<()> {
+pub(crate) async fn delete_sessions(c: &mut AnyConnection, env_id: &EnvId, account_id: &AccountId) -> R<()> {
     sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND account_id = $2")
-        .bind(env_id)
-        .bind(account_id)
+        .bind(env_id.as_str())
+        .bind(account_id.as_str())
         .run(c)
         .await?;
     Ok(())
@@ -65,8 +66,8 @@ impl SessionStore for SqlStore {
             let unchanged = sqlx::query(
                 "UPDATE accounts SET password_hash = COALESCE($4, password_hash) WHERE env_id = $1 AND id = $2 AND password_hash = $3",
             )
-            .bind(&session.env_id)
-            .bind(&session.account_id)
+            .bind(session.env_id.as_str())
+            .bind(session.account_id.as_str())
             .bind(verified_hash)
             .bind(rehash)
             .run(&mut *c)
@@ -80,17 +81,17 @@ impl SessionStore for SqlStore {
         .await
     }
 
-    async fn session(&self, env_id: &str, token_hash: &str) -> R<Option<Session>> {
+    async fn session(&self, env_id: &EnvId, token_hash: &str) -> R<Option<Session>> {
         sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(token_hash)
             .optional::<SessionRow, _>(&self.pool)
             .await
     }
 
-    async fn delete_session(&self, env_id: &str, token_hash: &str) -> R<bool> {
+    async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> R<bool> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND token_hash = $2")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .bind(token_hash)
             .run(&self.pool)
             .await?;

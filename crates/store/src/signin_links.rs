@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::accounts::Session;
+use onramp_domain::ids::{AccountId, EnvId};
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::SigninLinkStore;
 use sqlx::AnyConnection;
@@ -47,8 +48,8 @@ pub(crate) async fn insert_login_token(c: &mut AnyConnection, t: &LoginToken) ->
         "INSERT INTO login_tokens (token_hash, env_id, account_id, redirect, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&t.token_hash)
-    .bind(&t.env_id)
-    .bind(&t.account_id)
+    .bind(t.env_id.as_str())
+    .bind(t.account_id.as_str())
     .bind(&t.redirect)
     .bind(t.created_at)
     .bind(t.expires_at)
@@ -58,17 +59,18 @@ pub(crate) async fn insert_login_token(c: &mut AnyConnection, t: &LoginToken) ->
 }
 
 /// Marks a live link used and opens the session; says why otherwise.
-async fn redeem(c: &mut AnyConnection, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+async fn redeem(c: &mut AnyConnection, env_id: &EnvId, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
     let claimed = sqlx::query(
         "UPDATE login_tokens SET used_at = $3 WHERE env_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
          RETURNING account_id, redirect",
     )
-    .bind(env_id)
+    .bind(env_id.as_str())
     .bind(token_hash)
     .bind(now)
     .optional::<ClaimedRow, _>(&mut *c)
     .await?;
     if let Some((account_id, redirect)) = claimed {
+        let account_id = AccountId::from(account_id);
         let session = Session {
             account_id: account_id.clone(),
             ..session.clone()
@@ -77,7 +79,7 @@ async fn redeem(c: &mut AnyConnection, env_id: &str, token_hash: &str, now: i64,
         return Ok(Redeemed::Ok { account_id, redirect });
     }
     let why = sqlx::query("SELECT used_at FROM login_tokens WHERE env_id = $1 AND token_hash = $2")
-        .bind(env_id)
+        .bind(env_id.as_str())
         .bind(token_hash)
         .optional::<UnclaimedRow, _>(c)
         .await?;
@@ -91,7 +93,7 @@ impl SigninLinkStore for SqlStore {
         insert_login_token(&mut conn, token).await
     }
 
-    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+    async fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let outcome = redeem(&mut tx, env_id, token_hash, now, session).await?;
         if matches!(outcome, Redeemed::Ok { .. }) {

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::EnvId;
 use onramp_domain::store::{StoreError, TenancyStore};
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -59,7 +60,7 @@ impl Record for EnvironmentRow {
             kind: env_kind(&self.kind)?,
             hostnames: Vec::new(),
             cors_origins: from_json("cors_origins", &self.cors_origins)?,
-            id: self.id,
+            id: self.id.into(),
         })
     }
 }
@@ -103,7 +104,7 @@ impl Record for SigningKeyRow {
     fn into_domain(self) -> R<SigningKey> {
         Ok(SigningKey {
             kid: self.kid,
-            env_id: self.env_id,
+            env_id: self.env_id.into(),
             seed: self.seed,
             created_at: self.created_at,
             retired_at: self.retired_at,
@@ -122,7 +123,7 @@ pub(crate) fn env_kind(raw: &str) -> R<EnvKind> {
 async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
     sqlx::query("INSERT INTO signing_keys (kid, env_id, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&key.kid)
-        .bind(&key.env_id)
+        .bind(key.env_id.as_str())
         .bind(key.seed.as_slice())
         .bind(key.created_at)
         .bind(key.retired_at)
@@ -158,7 +159,7 @@ impl TenancyStore for SqlStore {
             .await?;
             for env in envs {
                 sqlx::query("INSERT INTO environments (id, platform_id, kind, cors_origins) VALUES ($1, $2, $3, $4)")
-                    .bind(&env.id)
+                    .bind(env.id.as_str())
                     .bind(env.platform_id.as_str())
                     .bind(env.kind.as_str())
                     .bind(to_json(&env.cors_origins))
@@ -215,7 +216,7 @@ impl TenancyStore for SqlStore {
             .await?;
         let Some(mut env) = env else { return Ok(None) };
         env.hostnames = sqlx::query("SELECT hostname FROM hostnames WHERE env_id = $1 ORDER BY hostname")
-            .bind(&env.id)
+            .bind(env.id.as_str())
             .all::<HostnameRow, _>(&self.pool)
             .await?;
         Ok(Some(env))
@@ -231,18 +232,18 @@ impl TenancyStore for SqlStore {
     async fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE environments SET cors_origins = $2 WHERE id = $1")
-                .bind(&env.id)
+                .bind(env.id.as_str())
                 .bind(to_json(&env.cors_origins))
                 .expect_row(&mut *c)
                 .await?;
             sqlx::query("DELETE FROM hostnames WHERE env_id = $1")
-                .bind(&env.id)
+                .bind(env.id.as_str())
                 .run(&mut *c)
                 .await?;
             for host in &env.hostnames {
                 sqlx::query("INSERT INTO hostnames (hostname, env_id) VALUES ($1, $2)")
                     .bind(host)
-                    .bind(&env.id)
+                    .bind(env.id.as_str())
                     .run(&mut *c)
                     .await?;
             }
@@ -251,9 +252,9 @@ impl TenancyStore for SqlStore {
         .await
     }
 
-    async fn signing_keys(&self, env_id: &str) -> R<Vec<SigningKey>> {
+    async fn signing_keys(&self, env_id: &EnvId) -> R<Vec<SigningKey>> {
         sqlx::query("SELECT * FROM signing_keys WHERE env_id = $1 ORDER BY created_at")
-            .bind(env_id)
+            .bind(env_id.as_str())
             .all::<SigningKeyRow, _>(&self.pool)
             .await
     }
@@ -261,7 +262,7 @@ impl TenancyStore for SqlStore {
     async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE env_id = $1 AND retired_at IS NULL")
-                .bind(&new.env_id)
+                .bind(new.env_id.as_str())
                 .bind(new.created_at)
                 .run(&mut *c)
                 .await?;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{AlertId, PartnerId};
 use onramp_domain::store::{StoreError, UsageStore};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
@@ -25,9 +26,9 @@ impl Record for UsageMinuteRow {
     type Domain = UsageRow;
     fn into_domain(self) -> R<UsageRow> {
         Ok(UsageRow {
-            key_id: self.key_id,
-            partner_id: self.partner_id,
-            env_id: self.env_id,
+            key_id: self.key_id.into(),
+            partner_id: self.partner_id.into(),
+            env_id: self.env_id.into(),
             route: self.route,
             status_class: self.status_class.parse().map_err(StoreError::other)?,
             minute: self.minute,
@@ -51,9 +52,9 @@ impl Record for KeyActivityRow {
     type Domain = KeyActivity;
     fn into_domain(self) -> R<KeyActivity> {
         Ok(KeyActivity {
-            key_id: self.key_id,
-            partner_id: self.partner_id,
-            env_id: self.env_id,
+            key_id: self.key_id.into(),
+            partner_id: self.partner_id.into(),
+            env_id: self.env_id.into(),
             recent: self.recent,
             recent_denied: self.recent_denied,
             trailing: self.trailing,
@@ -79,10 +80,10 @@ impl Record for AlertRow {
     type Domain = Alert;
     fn into_domain(self) -> R<Alert> {
         Ok(Alert {
-            id: self.id,
-            env_id: self.env_id,
-            partner_id: self.partner_id,
-            key_id: self.key_id,
+            id: self.id.into(),
+            env_id: self.env_id.into(),
+            partner_id: self.partner_id.into(),
+            key_id: self.key_id.into(),
             kind: self.kind.parse().map_err(StoreError::other)?,
             detail: from_json("detail", &self.detail)?,
             created_at: self.created_at,
@@ -112,9 +113,9 @@ impl UsageStore for SqlStore {
                      ON CONFLICT (key_id, route, status_class, minute)
                      DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied",
                 )
-                .bind(&r.key_id)
-                .bind(&r.partner_id)
-                .bind(&r.env_id)
+                .bind(r.key_id.as_str())
+                .bind(r.partner_id.as_str())
+                .bind(r.env_id.as_str())
                 .bind(&r.route)
                 .bind(r.status_class.as_str())
                 .bind(r.minute)
@@ -128,9 +129,9 @@ impl UsageStore for SqlStore {
         .await
     }
 
-    async fn usage(&self, partner_id: &str, from: i64, to: i64) -> R<Vec<UsageRow>> {
+    async fn usage(&self, partner_id: &PartnerId, from: i64, to: i64) -> R<Vec<UsageRow>> {
         sqlx::query("SELECT * FROM usage_minutes WHERE partner_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute")
-            .bind(partner_id)
+            .bind(partner_id.as_str())
             .bind(from)
             .bind(to)
             .all::<UsageMinuteRow, _>(&self.pool)
@@ -151,10 +152,10 @@ impl UsageStore for SqlStore {
                 "INSERT INTO alerts (id, env_id, partner_id, key_id, kind, detail, created_at, delivery, attempts, delivered_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
-            .bind(&a.id)
-            .bind(&a.env_id)
-            .bind(&a.partner_id)
-            .bind(&a.key_id)
+            .bind(a.id.as_str())
+            .bind(a.env_id.as_str())
+            .bind(a.partner_id.as_str())
+            .bind(a.key_id.as_str())
             .bind(a.kind.as_str())
             .bind(a.detail.to_string())
             .bind(a.created_at)
@@ -168,9 +169,9 @@ impl UsageStore for SqlStore {
         .await
     }
 
-    async fn set_alert_delivery(&self, id: &str, delivery: Delivery, attempts: i64, delivered_at: Option<i64>) -> R<()> {
+    async fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<i64>) -> R<()> {
         sqlx::query("UPDATE alerts SET delivery = $2, attempts = $3, delivered_at = $4 WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .bind(delivery.as_str())
             .bind(attempts)
             .bind(delivered_at)

@@ -24,7 +24,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response
     let page = views::DemoVendor {
         platform: tenant.instance.name.clone(),
         platform_origin: demo.platform_origin.clone(),
-        client_id: demo.app_id.clone(),
+        client_id: demo.app_id.to_string(),
     };
     let mut response = render(StatusCode::OK, &page);
     let csp = format!(

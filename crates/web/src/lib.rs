@@ -17,12 +17,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use onramp_domain::app::Core;
+use onramp_domain::ids::AppId;
 use onramp_domain::infra::secret::Secret;
 
 /// The demo vendor of `serve --demo`: its app and key live in memory.
 #[derive(Clone, Debug)]
 pub struct DemoVendor {
-    pub app_id: String,
+    pub app_id: AppId,
     pub key: Secret,
     /// The platform's own origin (where the SDK and popup are served).
     pub platform_origin: String,

@@ -7,8 +7,8 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
-
 use crate::error::{FieldCode, FieldError};
+use crate::ids::{AccountId, EnvId, PartnerId};
 
 /// A syntactically valid email address of at most 254 characters. Equality
 /// for uniqueness is on [`Email::normalized`] (lowercase).
@@ -84,25 +84,15 @@ pub struct PersonName {
 /// A client account. The password hash never leaves the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub id: String,
-    pub env_id: String,
+    pub id: AccountId,
+    pub env_id: EnvId,
     pub email: String,
     pub name: PersonName,
     pub password_hash: String,
     /// The partner that created the account, if one did.
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// Parses a client-supplied account id: any UUID, stored in canonical form.
-///
-/// # Errors
-/// `invalid_uuid` when it is not a UUID.
-pub fn parse_user_id(field: &str, raw: &str) -> Result<String, FieldError> {
-    uuid::Uuid::try_parse(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| FieldError::new(field, FieldCode::InvalidUuid, format!("{field} must be a UUID")))
 }
 
 /// Changes to an account; `None` keeps a column as it is.
@@ -119,8 +109,8 @@ pub struct AccountUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub token_hash: String,
-    pub env_id: String,
-    pub account_id: String,
+    pub env_id: EnvId,
+    pub account_id: AccountId,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -130,9 +120,9 @@ pub struct Session {
 pub struct AccountQuery {
     pub email_normalized: Option<String>,
     /// Only accounts this partner created.
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// Only ids greater than this (the page cursor).
-    pub after: Option<String>,
+    pub after: Option<AccountId>,
     pub limit: u32,
 }
 

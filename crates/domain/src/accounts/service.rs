@@ -5,12 +5,13 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::accounts::password::check_policy;
-use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
+use crate::accounts::{Account, Email, PersonName, parse_name_part};
 use crate::accounts::{AccountQuery, AccountUpdate, Session};
 use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
+use crate::ids::{AccountId, EnvId, PartnerId};
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::hashing::Verified;
 use crate::infra::secret::{Secret, random_token, token_hash};
@@ -34,7 +35,7 @@ pub struct Signup {
 #[derive(Debug, Clone)]
 pub struct OpenedSession {
     pub client_token: Secret,
-    pub user_id: String,
+    pub user_id: AccountId,
     pub expires_at: Millis,
 }
 
@@ -54,7 +55,7 @@ pub struct Accounts {
     hasher: Arc<PasswordHasher>,
     throttle: Arc<LoginThrottle>,
     /// Accounts by (environment id, account id).
-    cache: ReadCache<(String, String), Arc<Account>>,
+    cache: ReadCache<(EnvId, AccountId), Arc<Account>>,
 }
 
 impl Accounts {
@@ -77,15 +78,15 @@ impl Accounts {
         Ok(self.store.purge_expired(now, idempotency_before).await?)
     }
 
-    pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
+    pub(crate) fn new_session(&self, env_id: &EnvId, account_id: &AccountId) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
         let now = self.config.clock.now_ms();
         // Whole seconds, as the API shows them: a session never outlives its advertised expiry.
         let expires_at = (now + self.config.session_ttl.as_millis() as i64) / 1000 * 1000;
         let session = Session {
             token_hash: token_hash(&token),
-            env_id: env_id.to_owned(),
-            account_id: account_id.to_owned(),
+            env_id: env_id.clone(),
+            account_id: account_id.clone(),
             created_at: now,
             expires_at,
         };
@@ -93,7 +94,7 @@ impl Accounts {
             session,
             OpenedSession {
                 client_token: Secret::new(token),
-                user_id: account_id.to_owned(),
+                user_id: account_id.clone(),
                 expires_at,
             },
         )
@@ -107,8 +108,8 @@ impl Accounts {
     pub async fn signup(&self, tenant: &Tenant, actor: &Actor, input: Signup) -> Result<OpenedSession, DomainError> {
         let mut v = Validator::default();
         let id = match &input.user_id {
-            Some(raw) => v.check(parse_user_id("user_id", raw)),
-            None => Some(uuid::Uuid::now_v7().to_string()),
+            Some(raw) => v.check(AccountId::parse("user_id", raw)),
+            None => Some(AccountId::generate()),
         };
         let email = v.check(Email::parse("email", &input.email));
         let first = v.check(parse_name_part("name.first_name", &input.first_name));
@@ -136,7 +137,8 @@ impl Accounts {
             updated_at: now,
         };
         let (session, opened) = self.new_session(env_id, &account.id);
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id).with_detail(json!({ "email": account.email }));
+        let audit =
+            AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str()).with_detail(json!({ "email": account.email }));
         self.store
             .create_account(&account, Some(&session), None, &audit)
             .await
@@ -209,9 +211,8 @@ impl Accounts {
 
     /// # Errors
     /// `NotFound("account")`.
-    pub async fn account(&self, tenant: &Tenant, id: &str) -> Result<Account, DomainError> {
-        let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
-        let key = (tenant.env.id.clone(), id);
+    pub async fn account(&self, tenant: &Tenant, id: &AccountId) -> Result<Account, DomainError> {
+        let key = (tenant.env.id.clone(), id.clone());
         let found = self
             .cache
             .get_or_load(&key, async || {
@@ -228,25 +229,25 @@ impl Accounts {
     pub async fn list(
         &self,
         tenant: &Tenant,
-        partner_id: Option<&str>,
+        partner_id: Option<&PartnerId>,
         email: Option<&str>,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<Account>, DomainError> {
         let after = cursor
-            .map(|c| parse_user_id("cursor", c))
+            .map(|c| AccountId::parse("cursor", c))
             .transpose()
             .map_err(|e| DomainError::Validation(vec![e]))?;
         let query = AccountQuery {
             email_normalized: email.map(|e| e.trim().to_lowercase()),
-            partner_id: partner_id.map(str::to_owned),
+            partner_id: partner_id.cloned(),
             after,
             limit: limit + 1,
         };
         let mut items = self.store.accounts(&tenant.env.id, &query).await?;
         let next_cursor = (items.len() > limit as usize).then(|| {
             items.truncate(limit as usize);
-            items.last().map(|a| a.id.clone()).unwrap_or_default()
+            items.last().map(|a| a.id.to_string()).unwrap_or_default()
         });
         Ok(Page { items, next_cursor })
     }
@@ -255,7 +256,13 @@ impl Accounts {
     ///
     /// # Errors
     /// `NotFound`, `Validation`, `EmailTaken`.
-    pub async fn update_account(&self, tenant: &Tenant, actor: &Actor, id: &str, changes: AccountChanges) -> Result<Account, DomainError> {
+    pub async fn update_account(
+        &self,
+        tenant: &Tenant,
+        actor: &Actor,
+        id: &AccountId,
+        changes: AccountChanges,
+    ) -> Result<Account, DomainError> {
         let account = self.account(tenant, id).await?;
         let mut v = Validator::default();
         let email = changes.email.as_deref().and_then(|e| v.check(Email::parse("email", e)));
@@ -292,7 +299,7 @@ impl Accounts {
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
         .collect();
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.updated", &account.id).with_detail(json!({ "changed": changed }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.updated", account.id.as_str()).with_detail(json!({ "changed": changed }));
         let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
@@ -305,11 +312,10 @@ impl Accounts {
     ///
     /// # Errors
     /// `NotFound("account")`.
-    pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &str) -> Result<(), DomainError> {
-        let id = parse_user_id("user_id", id).map_err(|_| DomainError::NotFound("account"))?;
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", &id);
-        let result = self.store.delete_account(&tenant.env.id, &id, &audit).await;
-        self.cache.invalidate(&(tenant.env.id.clone(), id));
+    pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &AccountId) -> Result<(), DomainError> {
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", id.as_str());
+        let result = self.store.delete_account(&tenant.env.id, id, &audit).await;
+        self.cache.invalidate(&(tenant.env.id.clone(), id.clone()));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),

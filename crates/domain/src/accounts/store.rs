@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::ids::{AccountId, EnvId};
 use crate::signin_links::LoginToken;
 use crate::store::StoreError;
 
@@ -21,16 +22,22 @@ pub trait AccountStore: Send + Sync {
     /// Creates accounts with their sign-in links and audit events in one
     /// transaction; an account whose email is taken is skipped (`false`).
     async fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> Result<Vec<bool>, StoreError>;
-    async fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
-    async fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
+    async fn account(&self, env_id: &EnvId, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    async fn account_by_email(&self, env_id: &EnvId, email_normalized: &str) -> Result<Option<Account>, StoreError>;
     /// Accounts of an environment ordered by id, filtered by `query`.
-    async fn accounts(&self, env_id: &str, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
+    async fn accounts(&self, env_id: &EnvId, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
     /// Writes only the columns `update` sets, so concurrent edits of other
     /// fields survive; a new password hash also ends all the account's
     /// sessions. Returns the account as stored afterwards.
-    async fn update_account(&self, env_id: &str, id: &str, update: &AccountUpdate, audit: &AuditEvent) -> Result<Account, StoreError>;
+    async fn update_account(
+        &self,
+        env_id: &EnvId,
+        id: &AccountId,
+        update: &AccountUpdate,
+        audit: &AuditEvent,
+    ) -> Result<Account, StoreError>;
     /// Deletes an account and its sessions. `NotFound` if it did not exist.
-    async fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn delete_account(&self, env_id: &EnvId, id: &AccountId, audit: &AuditEvent) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -40,9 +47,9 @@ pub trait SessionStore: Send + Sync {
     /// `verified_hash`, replacing it with `rehash` if given; `false` when the
     /// password changed meanwhile (the change wins over a racing login).
     async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
-    async fn session(&self, env_id: &str, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    async fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Ends a session; `false` if there was none.
-    async fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
+    async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
     /// Deletes expired sessions and idempotency keys older than `idempotency_before`.
     async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
 }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
+use crate::ids::{AccountId, AppId, AuditEventId, KeyId, PlatformId, ServiceUserId};
 
 /// Who made a change. Its `Display` is the one spelling of callers in audit
 /// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
@@ -16,12 +17,12 @@ use crate::clock::{Millis, now_ms};
 pub enum ActorKind {
     /// The operator CLI.
     Operator,
-    ServiceUser(String),
+    ServiceUser(ServiceUserId),
     /// A partner API key, by key id.
-    ApiKey(String),
-    VendorApp(String),
+    ApiKey(KeyId),
+    VendorApp(AppId),
     /// A person on the account pages.
-    Account(String),
+    Account(AccountId),
     /// Someone signing themselves up on the pages.
     SelfSignup,
     /// The server itself (`demo`, `usage-monitor`).
@@ -62,13 +63,13 @@ impl Actor {
         Self::new(ActorKind::Operator, None)
     }
 
-    pub fn service_user(id: &str, request_id: Option<String>) -> Self {
-        Self::new(ActorKind::ServiceUser(id.to_owned()), request_id)
+    pub fn service_user(id: &ServiceUserId, request_id: Option<String>) -> Self {
+        Self::new(ActorKind::ServiceUser(id.clone()), request_id)
     }
 
     /// A person acting on their own account through the pages.
-    pub fn account(id: &str) -> Self {
-        Self::new(ActorKind::Account(id.to_owned()), None)
+    pub fn account(id: &AccountId) -> Self {
+        Self::new(ActorKind::Account(id.clone()), None)
     }
 
     pub fn system(what: &'static str) -> Self {
@@ -78,8 +79,8 @@ impl Actor {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
-    pub id: String,
-    pub platform_id: String,
+    pub id: AuditEventId,
+    pub platform_id: PlatformId,
     /// `None` for instance-wide changes.
     pub environment: Option<String>,
     pub actor: String,
@@ -92,10 +93,10 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(actor: &Actor, platform_id: &str, environment: Option<&str>, action: &str, target: &str) -> Self {
+    pub fn new(actor: &Actor, platform_id: &PlatformId, environment: Option<&str>, action: &str, target: &str) -> Self {
         Self {
-            id: uuid::Uuid::now_v7().to_string(),
-            platform_id: platform_id.to_owned(),
+            id: AuditEventId::generate(),
+            platform_id: platform_id.clone(),
             environment: environment.map(str::to_owned),
             actor: actor.kind.to_string(),
             action: action.to_owned(),
@@ -108,13 +109,7 @@ impl AuditEvent {
 
     /// An event about something in one tenant's environment.
     pub fn in_tenant(actor: &Actor, tenant: &crate::tenancy::Tenant, action: &str, target: &str) -> Self {
-        Self::new(
-            actor,
-            tenant.instance.platform_id.as_str(),
-            Some(tenant.env.kind.as_str()),
-            action,
-            target,
-        )
+        Self::new(actor, &tenant.instance.platform_id, Some(tenant.env.kind.as_str()), action, target)
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {

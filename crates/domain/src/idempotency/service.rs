@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode};
 use crate::idempotency::IdempotencyRecord;
+use crate::ids::EnvId;
 use crate::infra::secret::random_bytes;
 use crate::store::Store;
 use crate::tenancy::Tenant;
@@ -26,7 +27,7 @@ pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// A claimed key, to complete with the response or release on failure.
 #[derive(Debug)]
 pub struct Claim {
-    env_id: String,
+    env_id: EnvId,
     key_hash: String,
     cipher_key: [u8; 32],
 }

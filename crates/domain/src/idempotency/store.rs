@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::idempotency::IdempotencyRecord;
+use crate::ids::EnvId;
 use crate::store::StoreError;
 
 #[async_trait]
@@ -15,6 +16,6 @@ pub trait IdempotencyStore: Send + Sync {
         record: &IdempotencyRecord,
         expired_before: Millis,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    async fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
-    async fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
+    async fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
+    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<(), StoreError>;
 }

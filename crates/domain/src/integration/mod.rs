@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::error::{FieldCode, FieldError};
+use crate::ids::{AccountId, AppId, AppKeyId, EnvId};
 use crate::tenancy::{EnvKind, parse_origin};
 
 /// What an app is allowed to see of a person.
@@ -16,12 +17,12 @@ pub const PROFILE_SCOPES: [&str; 3] = ["email", "first_name", "last_name"];
 /// An app a signed-in account registered to offer one-click sign-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VendorApp {
-    pub id: String,
-    pub env_id: String,
-    pub account_id: String,
+    pub id: AppId,
+    pub env_id: EnvId,
+    pub account_id: AccountId,
     pub name: String,
     pub origins: Vec<String>,
-    pub key_id: Option<String>,
+    pub key_id: Option<AppKeyId>,
     #[serde(skip)]
     pub key_hash: Option<String>,
     pub key_created_at: Option<Millis>,
@@ -32,9 +33,9 @@ pub struct VendorApp {
 /// A person's consent for an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grant {
-    pub env_id: String,
-    pub account_id: String,
-    pub app_id: String,
+    pub env_id: EnvId,
+    pub account_id: AccountId,
+    pub app_id: AppId,
     pub scopes: Vec<String>,
     pub granted_at: Millis,
 }
@@ -43,9 +44,9 @@ pub struct Grant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCode {
     pub code_hash: String,
-    pub env_id: String,
-    pub app_id: String,
-    pub account_id: String,
+    pub env_id: EnvId,
+    pub app_id: AppId,
+    pub account_id: AccountId,
     pub code_challenge: String,
     pub created_at: Millis,
     pub expires_at: Millis,

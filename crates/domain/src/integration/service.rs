@@ -10,9 +10,10 @@ use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::ids::{AccountId, AppId, AppKeyId};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
-use crate::partners::{KeyKind, generate_key_id, generate_key_of, key_is_well_formed_as};
+use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
 use crate::store::Store;
 use crate::tenancy::Tenant;
 
@@ -39,7 +40,7 @@ impl Integration {
     pub async fn register_app(
         &self,
         tenant: &Tenant,
-        account_id: &str,
+        account_id: &AccountId,
         actor: &Actor,
         name: &str,
         origins: &[String],
@@ -57,9 +58,9 @@ impl Integration {
         v.finish()?;
         let now = self.clock.now_ms();
         let app = VendorApp {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: AppId::generate(),
             env_id: tenant.env.id.clone(),
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             name: name.unwrap_or_default(),
             origins,
             key_id: None,
@@ -68,7 +69,7 @@ impl Integration {
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", &app.id)
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", app.id.as_str())
             .with_detail(json!({ "name": app.name, "origins": app.origins }));
         self.store.create_vendor_app(&app, &audit).await?;
         Ok(app)
@@ -76,7 +77,7 @@ impl Integration {
 
     /// # Errors
     /// Storage failures.
-    pub async fn vendor_apps(&self, tenant: &Tenant, account_id: &str) -> Result<Vec<VendorApp>, DomainError> {
+    pub async fn vendor_apps(&self, tenant: &Tenant, account_id: &AccountId) -> Result<Vec<VendorApp>, DomainError> {
         Ok(self.store.vendor_apps(&tenant.env.id, account_id).await?)
     }
 
@@ -84,7 +85,7 @@ impl Integration {
     ///
     /// # Errors
     /// `NotFound("app")`.
-    pub async fn vendor_app(&self, tenant: &Tenant, app_id: &str) -> Result<VendorApp, DomainError> {
+    pub async fn vendor_app(&self, tenant: &Tenant, app_id: &AppId) -> Result<VendorApp, DomainError> {
         self.store
             .vendor_app(&tenant.env.id, app_id)
             .await?
@@ -98,17 +99,17 @@ impl Integration {
     pub async fn reset_vendor_key(
         &self,
         tenant: &Tenant,
-        account_id: &str,
+        account_id: &AccountId,
         actor: &Actor,
-        app_id: &str,
-    ) -> Result<(String, Secret), DomainError> {
+        app_id: &AppId,
+    ) -> Result<(AppKeyId, Secret), DomainError> {
         let app = self.vendor_app(tenant, app_id).await?;
-        if app.account_id != account_id {
+        if app.account_id != *account_id {
             return Err(DomainError::NotFound("app"));
         }
         let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
-        let key_id = generate_key_id();
-        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", &app.id).with_detail(json!({ "key_id": key_id }));
+        let key_id = AppKeyId::generate();
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str()).with_detail(json!({ "key_id": key_id }));
         self.store
             .set_vendor_key(&app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
@@ -134,7 +135,7 @@ impl Integration {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn grant_of(&self, account_id: &str, app_id: &str) -> Result<Option<Grant>, DomainError> {
+    pub async fn grant_of(&self, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, DomainError> {
         Ok(self.store.grant(account_id, app_id).await?)
     }
 
@@ -146,7 +147,7 @@ impl Integration {
     pub async fn authorize(
         &self,
         tenant: &Tenant,
-        account_id: &str,
+        account_id: &AccountId,
         actor: &Actor,
         app: &VendorApp,
         code_challenge: &str,
@@ -164,12 +165,13 @@ impl Integration {
         if self.store.grant(account_id, &app.id).await?.is_none() {
             let grant = Grant {
                 env_id: tenant.env.id.clone(),
-                account_id: account_id.to_owned(),
+                account_id: account_id.clone(),
                 app_id: app.id.clone(),
                 scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                 granted_at: now,
             };
-            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", &app.id).with_detail(json!({ "account_id": account_id }));
+            let audit =
+                AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str()).with_detail(json!({ "account_id": account_id }));
             self.store.create_grant(&grant, &audit).await?;
         }
         let code = random_token(CODE_PREFIX, 43);
@@ -177,7 +179,7 @@ impl Integration {
             code_hash: token_hash(&code),
             env_id: tenant.env.id.clone(),
             app_id: app.id.clone(),
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             code_challenge: code_challenge.to_owned(),
             created_at: now,
             expires_at: now + CODE_TTL_MS,
@@ -223,7 +225,7 @@ impl Integration {
     ///
     /// # Errors
     /// `NotFound("user")`.
-    pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &str) -> Result<(Account, Grant), DomainError> {
+    pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &AccountId) -> Result<(Account, Grant), DomainError> {
         let not_found = || DomainError::NotFound("user");
         let account = self.accounts.account(tenant, user_id).await.map_err(|_| not_found())?;
         let grant = self.store.grant(&account.id, &app.id).await?.ok_or_else(not_found)?;
@@ -234,7 +236,7 @@ impl Integration {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn connections(&self, tenant: &Tenant, account_id: &str) -> Result<Vec<(Grant, VendorApp)>, DomainError> {
+    pub async fn connections(&self, tenant: &Tenant, account_id: &AccountId) -> Result<Vec<(Grant, VendorApp)>, DomainError> {
         let mut out = Vec::new();
         for grant in self.store.grants(&tenant.env.id, account_id).await? {
             if let Some(app) = self.store.vendor_app(&tenant.env.id, &grant.app_id).await? {
@@ -248,8 +250,14 @@ impl Integration {
     ///
     /// # Errors
     /// `NotFound("connection")`.
-    pub async fn revoke_connection(&self, tenant: &Tenant, account_id: &str, actor: &Actor, app_id: &str) -> Result<(), DomainError> {
-        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id).with_detail(json!({ "account_id": account_id }));
+    pub async fn revoke_connection(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app_id: &AppId,
+    ) -> Result<(), DomainError> {
+        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str()).with_detail(json!({ "account_id": account_id }));
         self.store.delete_grant(account_id, app_id, &audit).await.map_err(|e| match e {
             crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),

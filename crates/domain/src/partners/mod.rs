@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
 use crate::error::{FieldCode, FieldError};
+use crate::ids::{EnvId, KeyId, PartnerId};
 use crate::infra::secret::random_token;
-use crate::tenancy::EnvKind;
+use crate::tenancy::{EnvKind, PlatformId};
 
 /// A partner's standing with the operator; only `active` partners' keys work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +53,10 @@ impl FromStr for PartnerStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partner {
-    pub id: String,
-    pub env_id: String,
+    pub id: PartnerId,
+    pub env_id: EnvId,
     /// The instance and environment of `env_id` (read with the partner).
-    pub platform_id: String,
+    pub platform_id: PlatformId,
     pub environment: EnvKind,
     pub name: String,
     pub status: PartnerStatus,
@@ -109,9 +110,9 @@ impl FromStr for Scope {
 /// An API key as stored: the key itself only as its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    pub key_id: String,
-    pub partner_id: String,
-    pub env_id: String,
+    pub key_id: KeyId,
+    pub partner_id: PartnerId,
+    pub env_id: EnvId,
     pub key_hash: String,
     pub scopes: Vec<Scope>,
     pub created_at: Millis,
@@ -210,11 +211,6 @@ pub fn key_is_well_formed_as(key: &str, kind: KeyKind, env: EnvKind) -> bool {
     }
     let (body, sum) = key.split_at(expected_len - KEY_CHECKSUM_LEN);
     checksum(body) == sum
-}
-
-/// A visible key identifier for lists and logs.
-pub fn generate_key_id() -> String {
-    random_token("key_", 20)
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@ use serde_json::json;
 
 use crate::accounts::password::check_policy;
 use crate::accounts::service::{AccountChanges, Accounts, OpenedSession};
-use crate::accounts::{Account, Email, PersonName, parse_name_part, parse_user_id};
+use crate::accounts::{Account, Email, PersonName, parse_name_part};
 use crate::app::Page;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::ids::AccountId;
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::partners::Partner;
@@ -35,7 +36,7 @@ pub struct PartnerSignup {
 /// A one-time sign-in link; the URL carries the only copy of its token.
 #[derive(Debug, Clone)]
 pub struct SignInLink {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub url: Secret,
     pub expires_at: Millis,
 }
@@ -123,7 +124,7 @@ impl Provisioning {
         let password_hash = self.hasher.hash(&input.password).await?;
         let now = self.clock.now_ms();
         let account = Account {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: AccountId::generate(),
             env_id: tenant.env.id.clone(),
             email: email.as_str().to_owned(),
             name: PersonName { first_name, last_name },
@@ -133,13 +134,13 @@ impl Provisioning {
             updated_at: now,
         };
         let (token, link) = self.new_link(tenant, &account.id, redirect, now);
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id)
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
             .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
         self.store.create_account(&account, None, Some(&token), &audit).await?;
         Ok(link)
     }
 
-    fn new_link(&self, tenant: &Tenant, account_id: &str, redirect: String, now: Millis) -> (LoginToken, SignInLink) {
+    fn new_link(&self, tenant: &Tenant, account_id: &AccountId, redirect: String, now: Millis) -> (LoginToken, SignInLink) {
         let token = random_token(LINK_TOKEN_PREFIX, 43);
         let expires_at = (now + tenant.instance.login_link_ttl_secs() * 1000) / 1000 * 1000;
         let url = tenant
@@ -151,7 +152,7 @@ impl Provisioning {
         let record = LoginToken {
             token_hash: token_hash(&token),
             env_id: tenant.env.id.clone(),
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             redirect,
             created_at: now,
             expires_at,
@@ -159,7 +160,7 @@ impl Provisioning {
         (
             record,
             SignInLink {
-                account_id: account_id.to_owned(),
+                account_id: account_id.clone(),
                 url: Secret::new(url),
                 expires_at,
             },
@@ -174,7 +175,7 @@ impl Provisioning {
         &self,
         tenant: &Tenant,
         partner: &Partner,
-        id: &str,
+        id: &AccountId,
         redirect: Option<&str>,
     ) -> Result<SignInLink, DomainError> {
         let account = self.partner_account(tenant, partner, id).await?;
@@ -191,9 +192,9 @@ impl Provisioning {
     ///
     /// # Errors
     /// `NotFound("account")`.
-    pub async fn partner_account(&self, tenant: &Tenant, partner: &Partner, id: &str) -> Result<Account, DomainError> {
+    pub async fn partner_account(&self, tenant: &Tenant, partner: &Partner, id: &AccountId) -> Result<Account, DomainError> {
         let account = self.accounts.account(tenant, id).await?;
-        if account.partner_id.as_deref() == Some(partner.id.as_str()) {
+        if account.partner_id.as_ref() == Some(&partner.id) {
             Ok(account)
         } else {
             Err(DomainError::NotFound("account"))
@@ -224,7 +225,7 @@ impl Provisioning {
         tenant: &Tenant,
         partner: &Partner,
         actor: &Actor,
-        id: &str,
+        id: &AccountId,
         changes: AccountChanges,
     ) -> Result<Account, DomainError> {
         let account = self.partner_account(tenant, partner, id).await?;
@@ -235,7 +236,13 @@ impl Provisioning {
     ///
     /// # Errors
     /// `NotFound`.
-    pub async fn partner_delete_account(&self, tenant: &Tenant, partner: &Partner, actor: &Actor, id: &str) -> Result<(), DomainError> {
+    pub async fn partner_delete_account(
+        &self,
+        tenant: &Tenant,
+        partner: &Partner,
+        actor: &Actor,
+        id: &AccountId,
+    ) -> Result<(), DomainError> {
         let account = self.partner_account(tenant, partner, id).await?;
         self.accounts.delete_account(tenant, actor, &account.id).await
     }
@@ -248,7 +255,8 @@ impl Provisioning {
         if !token.starts_with(LINK_TOKEN_PREFIX) || token.len() > 128 {
             return Err(DomainError::InvalidGrant("the sign-in token is unknown"));
         }
-        let (session, opened) = self.accounts.new_session(&tenant.env.id, "");
+        // The account is the link's: the store fills it in as it redeems the link.
+        let (session, opened) = self.accounts.new_session(&tenant.env.id, &AccountId::new(""));
         match self
             .store
             .redeem_login_token(&tenant.env.id, &token_hash(token), self.clock.now_ms(), &session)
@@ -266,11 +274,6 @@ impl Provisioning {
             Redeemed::Expired => Err(DomainError::TokenExpired),
         }
     }
-}
-
-/// Parses a partner-supplied account id (404 for anything that is not one).
-pub fn parse_account_id(raw: &str) -> Result<String, DomainError> {
-    parse_user_id("accountId", raw).map_err(|_| DomainError::NotFound("account"))
 }
 
 #[cfg(test)]
@@ -434,7 +437,7 @@ impl Provisioning {
                 },
             };
             let account = Account {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: AccountId::generate(),
                 env_id: tenant.env.id.clone(),
                 email: item.email.as_str().to_owned(),
                 name: PersonName {
@@ -447,7 +450,7 @@ impl Provisioning {
                 updated_at: now,
             };
             let (token, link) = self.new_link(tenant, &account.id, item.redirect, now);
-            let audit = AuditEvent::in_tenant(actor, tenant, "account.created", &account.id)
+            let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
                 .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
             outcomes.push(Ok(link));
             entries.push((outcomes.len() - 1, account, token, audit));

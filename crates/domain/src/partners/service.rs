@@ -10,11 +10,12 @@ use serde_json::json;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode, FieldError};
+use crate::ids::{KeyId, PartnerId};
 use crate::infra::secret::{Secret, token_hash};
-use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, generate_key_id, key_is_well_formed};
+use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, key_is_well_formed};
 use crate::store::Store;
 use crate::tenancy::service::Tenancy;
-use crate::tenancy::{EnvKind, Tenant};
+use crate::tenancy::{EnvKind, PlatformId, Tenant};
 
 /// Longest grace period of a rotation.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -48,22 +49,22 @@ pub enum PartnerKeyCheck {
 /// When each key was last used, waiting for the usage flush to write it
 /// (process-local): authentication itself writes nothing.
 #[derive(Default)]
-pub(crate) struct KeyTouches(DashMap<String, Millis>);
+pub(crate) struct KeyTouches(DashMap<KeyId, Millis>);
 
 impl KeyTouches {
-    fn record(&self, key_id: &str, at: Millis) {
-        let mut entry = self.0.entry(key_id.to_owned()).or_insert(at);
+    fn record(&self, key_id: &KeyId, at: Millis) {
+        let mut entry = self.0.entry(key_id.clone()).or_insert(at);
         *entry = (*entry).max(at);
     }
 
     /// Takes every recorded use.
-    pub(crate) fn drain(&self) -> Vec<(String, Millis)> {
-        let ids: Vec<String> = self.0.iter().map(|e| e.key().clone()).collect();
+    pub(crate) fn drain(&self) -> Vec<(KeyId, Millis)> {
+        let ids: Vec<KeyId> = self.0.iter().map(|e| e.key().clone()).collect();
         ids.into_iter().filter_map(|id| self.0.remove(&id)).collect()
     }
 
     /// Puts back uses that could not be written.
-    pub(crate) fn restore(&self, uses: Vec<(String, Millis)>) {
+    pub(crate) fn restore(&self, uses: Vec<(KeyId, Millis)>) {
         for (key_id, at) in uses {
             self.record(&key_id, at);
         }
@@ -96,21 +97,21 @@ impl Partners {
     ///
     /// # Errors
     /// `Validation` for a bad name, `NotFound` for an unknown instance.
-    pub async fn create_partner(&self, actor: &Actor, platform_id: &str, kind: EnvKind, name: &str) -> Result<Partner, DomainError> {
+    pub async fn create_partner(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind, name: &str) -> Result<Partner, DomainError> {
         let env = self.tenancy.environment(platform_id, kind).await?;
         let name = parse_partner_name(name).map_err(|e| DomainError::Validation(vec![e]))?;
         let now = self.clock.now_ms();
         let partner = Partner {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: PartnerId::generate(),
             env_id: env.id,
-            platform_id: platform_id.to_owned(),
+            platform_id: platform_id.clone(),
             environment: kind,
             name,
             status: PartnerStatus::Pending,
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "partner.created", &partner.id)
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "partner.created", partner.id.as_str())
             .with_detail(json!({ "name": partner.name }));
         self.store.create_partner(&partner, &audit).await?;
         Ok(partner)
@@ -118,7 +119,7 @@ impl Partners {
 
     /// # Errors
     /// `NotFound("partner")`.
-    pub async fn partner(&self, id: &str) -> Result<Partner, DomainError> {
+    pub async fn partner(&self, id: &PartnerId) -> Result<Partner, DomainError> {
         self.store.partner(id).await?.ok_or(DomainError::NotFound("partner"))
     }
 
@@ -126,26 +127,32 @@ impl Partners {
     ///
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn list(&self, scope: Option<(&str, EnvKind)>) -> Result<Vec<Partner>, DomainError> {
+    pub async fn list(&self, scope: Option<(&PlatformId, EnvKind)>) -> Result<Vec<Partner>, DomainError> {
         let env_id = match scope {
             Some((platform_id, kind)) => Some(self.tenancy.environment(platform_id, kind).await?.id),
             None => None,
         };
-        Ok(self.store.partners(env_id.as_deref()).await?)
+        Ok(self.store.partners(env_id.as_ref()).await?)
     }
 
     /// Approves (`active`) or suspends a partner.
     ///
     /// # Errors
     /// `NotFound("partner")`.
-    pub async fn set_partner_status(&self, actor: &Actor, id: &str, status: PartnerStatus) -> Result<Partner, DomainError> {
+    pub async fn set_partner_status(&self, actor: &Actor, id: &PartnerId, status: PartnerStatus) -> Result<Partner, DomainError> {
         let mut partner = self.partner(id).await?;
         let action = match status {
             PartnerStatus::Active => "partner.approved",
             PartnerStatus::Suspended => "partner.suspended",
             PartnerStatus::Pending => "partner.reset_to_pending",
         };
-        let audit = AuditEvent::new(actor, &partner.platform_id, Some(partner.environment.as_str()), action, &partner.id);
+        let audit = AuditEvent::new(
+            actor,
+            &partner.platform_id,
+            Some(partner.environment.as_str()),
+            action,
+            partner.id.as_str(),
+        );
         partner.status = status;
         partner.updated_at = self.clock.now_ms();
         self.store
@@ -161,7 +168,7 @@ impl Partners {
     pub async fn issue_api_key(
         &self,
         actor: &Actor,
-        partner_id: &str,
+        partner_id: &PartnerId,
         scopes: &[String],
         expires_in: Option<Duration>,
     ) -> Result<IssuedKey, DomainError> {
@@ -183,7 +190,7 @@ impl Partners {
             &partner.platform_id,
             Some(partner.environment.as_str()),
             "api_key.issued",
-            &issued.key.key_id,
+            issued.key.key_id.as_str(),
         )
         .with_detail(json!({ "partner_id": partner.id, "scopes": issued.key.scopes, "expires_at": issued.key.expires_at }));
         self.store.create_api_key(&issued.key, &audit).await?;
@@ -192,7 +199,7 @@ impl Partners {
 
     /// # Errors
     /// `NotFound("partner")`.
-    pub async fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, DomainError> {
+    pub async fn api_keys(&self, partner_id: &PartnerId) -> Result<Vec<ApiKey>, DomainError> {
         let partner = self.partner(partner_id).await?;
         Ok(self.store.api_keys(&partner.id).await?)
     }
@@ -201,7 +208,7 @@ impl Partners {
     ///
     /// # Errors
     /// `NotFound("api key")`.
-    pub async fn revoke_api_key(&self, actor: &Actor, key_id: &str) -> Result<ApiKey, DomainError> {
+    pub async fn revoke_api_key(&self, actor: &Actor, key_id: &KeyId) -> Result<ApiKey, DomainError> {
         let key = self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))?;
         let partner = self.partner(&key.partner_id).await?;
         let audit = AuditEvent::new(
@@ -209,7 +216,7 @@ impl Partners {
             &partner.platform_id,
             Some(partner.environment.as_str()),
             "api_key.revoked",
-            key_id,
+            key_id.as_str(),
         );
         self.store.revoke_api_key(key_id, self.clock.now_ms(), &audit).await?;
         self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))
@@ -289,7 +296,7 @@ impl Partners {
             &partner.platform_id,
             Some(partner.environment.as_str()),
             "api_key.rotated",
-            &old.key_id,
+            old.key_id.as_str(),
         )
         .with_detail(json!({ "new_key_id": issued.key.key_id, "old_key_expires_at": old_expires_at }));
         self.store.rotate_api_key(&old.key_id, old_expires_at, &issued.key, &audit).await?;
@@ -300,7 +307,7 @@ impl Partners {
 fn new_key(partner: &Partner, scopes: Vec<Scope>, now: Millis, expires_at: Option<Millis>) -> IssuedKey {
     let secret = generate_key(partner.environment);
     let key = ApiKey {
-        key_id: generate_key_id(),
+        key_id: KeyId::generate(),
         partner_id: partner.id.clone(),
         env_id: partner.env_id.clone(),
         key_hash: token_hash(&secret),

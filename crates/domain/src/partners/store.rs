@@ -4,25 +4,26 @@ use async_trait::async_trait;
 
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
+use crate::ids::{EnvId, KeyId, PartnerId};
 use crate::partners::{ApiKey, Partner, PartnerStatus};
 use crate::store::StoreError;
 
 #[async_trait]
 pub trait PartnerStore: Send + Sync {
     async fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
-    async fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
+    async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
     /// Partners, of one environment or all, oldest first.
-    async fn partners(&self, env_id: Option<&str>) -> Result<Vec<Partner>, StoreError>;
-    async fn set_partner_status(&self, id: &str, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
+    async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
 
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
     /// A key (live or not) with its partner, by the key's SHA-256.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
-    async fn api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
-    async fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, StoreError>;
+    async fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
+    async fn api_keys(&self, partner_id: &PartnerId) -> Result<Vec<ApiKey>, StoreError>;
     /// Revokes a key now. `NotFound` if there is no such key.
-    async fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
     /// Adds `new` and makes `old_key_id` expire at `old_expires_at`, together.
-    async fn rotate_api_key(&self, old_key_id: &str, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
-    async fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
+    async fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn touch_api_key(&self, key_id: &KeyId, now: Millis) -> Result<(), StoreError>;
 }

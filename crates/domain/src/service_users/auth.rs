@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::TtlCache;
 use crate::error::DomainError;
+use crate::ids::ServiceUserId;
 use crate::infra::secret::{Secret, ct_eq, random_bytes, random_token};
 use crate::service_users::ServiceUser;
 use crate::service_users::service::ServiceUsers;
@@ -33,10 +34,10 @@ struct CachedLogin {
 
 pub(crate) struct AuthCaches {
     login_key: [u8; 32],
-    logins: DashMap<String, CachedLogin>,
+    logins: DashMap<ServiceUserId, CachedLogin>,
     tokens: DashMap<[u8; 32], Arc<ServiceClaims>>,
     /// Whether a service user is still active, re-read at most once per ttl.
-    pub(crate) active: TtlCache<String, bool>,
+    pub(crate) active: TtlCache<ServiceUserId, bool>,
 }
 
 impl AuthCaches {
@@ -51,7 +52,7 @@ impl AuthCaches {
 
     fn mac(&self, user: &ServiceUser, password: &Secret) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.login_key).expect("any key length");
-        mac.update(user.id.as_bytes());
+        mac.update(user.id.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(password.expose().as_bytes());
         mac.finalize().into_bytes().into()
@@ -138,7 +139,7 @@ impl ServiceUsers {
     /// `Unauthenticated` for any token that is invalid here.
     pub async fn authenticate_service(&self, tenant: &Tenant, token: &str) -> Result<Arc<ServiceClaims>, DomainError> {
         let mut digest = Sha256::new();
-        digest.update(tenant.env.id.as_bytes());
+        digest.update(tenant.env.id.as_str().as_bytes());
         digest.update([0]);
         digest.update(token.as_bytes());
         let key: [u8; 32] = digest.finalize().into();

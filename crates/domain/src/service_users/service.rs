@@ -8,14 +8,15 @@ use crate::accounts::password::check_policy;
 use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, FieldError};
+use crate::ids::ServiceUserId;
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, generate_password};
 use crate::infra::throttle::LoginThrottle;
-use crate::service_users::ServiceUser;
 use crate::service_users::auth::AuthCaches;
+use crate::service_users::{Role, ServiceUser};
 use crate::store::Store;
-use crate::tenancy::EnvKind;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::{EnvKind, PlatformId};
 
 /// 1 to 64 characters of letters, digits, `.`, `_`, `-` or `@`.
 fn parse_username(raw: &str) -> Result<String, FieldError> {
@@ -27,19 +28,6 @@ fn parse_username(raw: &str) -> Result<String, FieldError> {
             "username",
             FieldCode::InvalidUsername,
             "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
-        ))
-    }
-}
-
-fn parse_role(raw: &str) -> Result<String, FieldError> {
-    let ok = (1..=32).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_' || c == ':');
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(FieldError::new(
-            "role",
-            FieldCode::InvalidRole,
-            format!("`{raw}` is not a valid role name"),
         ))
     }
 }
@@ -91,7 +79,7 @@ impl ServiceUsers {
     pub async fn create_service_user(
         &self,
         actor: &Actor,
-        platform_id: &str,
+        platform_id: &PlatformId,
         kind: EnvKind,
         username: &str,
         roles: &[String],
@@ -99,18 +87,18 @@ impl ServiceUsers {
     ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
         let env = self.tenancy.environment(platform_id, kind).await?;
         let username = parse_username(username).map_err(|e| DomainError::Validation(vec![e]))?;
-        let mut roles: Vec<String> = roles
+        let mut roles: Vec<Role> = roles
             .iter()
-            .map(|r| parse_role(r))
+            .map(|r| Role::parse(r))
             .collect::<Result<_, _>>()
             .map_err(|e| DomainError::Validation(vec![e]))?;
         if roles.is_empty() {
-            roles.push("service".into());
+            roles.push(Role::DEFAULT);
         }
         let (password, generated) = chosen_password(password)?;
         let now = self.config.clock.now_ms();
         let user = ServiceUser {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ServiceUserId::generate(),
             env_id: env.id.clone(),
             username,
             password_hash: self.hasher.hash(&password).await?,
@@ -119,7 +107,7 @@ impl ServiceUsers {
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.created", &user.id)
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.created", user.id.as_str())
             .with_detail(json!({ "username": user.username, "roles": user.roles }));
         self.store.create_service_user(&user, &audit).await?;
         Ok((user, generated.then_some(password)))
@@ -127,12 +115,12 @@ impl ServiceUsers {
 
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn service_users(&self, platform_id: &str, kind: EnvKind) -> Result<Vec<ServiceUser>, DomainError> {
+    pub async fn service_users(&self, platform_id: &PlatformId, kind: EnvKind) -> Result<Vec<ServiceUser>, DomainError> {
         let env = self.tenancy.environment(platform_id, kind).await?;
         Ok(self.store.service_users(&env.id).await?)
     }
 
-    async fn service_user_named(&self, platform_id: &str, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
+    async fn service_user_named(&self, platform_id: &PlatformId, kind: EnvKind, username: &str) -> Result<ServiceUser, DomainError> {
         let env = self.tenancy.environment(platform_id, kind).await?;
         self.store
             .service_user_by_name(&env.id, username)
@@ -148,7 +136,7 @@ impl ServiceUsers {
     pub async fn disable_service_user(
         &self,
         actor: &Actor,
-        platform_id: &str,
+        platform_id: &PlatformId,
         kind: EnvKind,
         username: &str,
     ) -> Result<ServiceUser, DomainError> {
@@ -156,7 +144,7 @@ impl ServiceUsers {
         if user.disabled_at.is_none() {
             user.disabled_at = Some(self.config.clock.now_ms());
             user.updated_at = self.config.clock.now_ms();
-            let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", &user.id);
+            let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", user.id.as_str());
             self.store.update_service_user(&user, &audit).await?;
         }
         self.auth.active.remove(&user.id);
@@ -171,7 +159,7 @@ impl ServiceUsers {
     pub async fn reset_service_user_password(
         &self,
         actor: &Actor,
-        platform_id: &str,
+        platform_id: &PlatformId,
         kind: EnvKind,
         username: &str,
         password: Option<Secret>,
@@ -180,7 +168,13 @@ impl ServiceUsers {
         let (password, generated) = chosen_password(password)?;
         user.password_hash = self.hasher.hash(&password).await?;
         user.updated_at = self.config.clock.now_ms();
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.password_reset", &user.id);
+        let audit = AuditEvent::new(
+            actor,
+            platform_id,
+            Some(kind.as_str()),
+            "service_user.password_reset",
+            user.id.as_str(),
+        );
         self.store.update_service_user(&user, &audit).await?;
         Ok((user, generated.then_some(password)))
     }

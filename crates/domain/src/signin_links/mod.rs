@@ -1,6 +1,7 @@
 //! Sign-in links: one-time tokens that open a session for an account.
 
 use crate::clock::Millis;
+use crate::ids::{AccountId, EnvId};
 
 pub mod store;
 
@@ -8,8 +9,8 @@ pub mod store;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginToken {
     pub token_hash: String,
-    pub env_id: String,
-    pub account_id: String,
+    pub env_id: EnvId,
+    pub account_id: AccountId,
     pub redirect: String,
     pub created_at: Millis,
     pub expires_at: Millis,
@@ -20,7 +21,7 @@ pub struct LoginToken {
 pub enum Redeemed {
     /// The link was live and is now used; a session is open for the account.
     Ok {
-        account_id: String,
+        account_id: AccountId,
         redirect: String,
     },
     Unknown,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::accounts::Session;
 use crate::clock::Millis;
+use crate::ids::EnvId;
 use crate::signin_links::{LoginToken, Redeemed};
 use crate::store::StoreError;
 
@@ -13,5 +14,5 @@ pub trait SigninLinkStore: Send + Sync {
     /// Marks a sign-in link used (once, even under concurrency) and opens
     /// `session` for its account in the same transaction; `session.account_id`
     /// is filled in from the link.
-    async fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+    async fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
 }

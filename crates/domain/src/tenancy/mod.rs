@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldCode, FieldError};
+use crate::ids::EnvId;
 
 /// A platform instance's identifier: lowercase letters, digits and `-`,
 /// 2 to 40 characters, starting with a letter.
@@ -35,8 +36,22 @@ impl PlatformId {
         }
     }
 
+    /// A platform id to look up: what is not a valid one names no instance.
+    ///
+    /// # Errors
+    /// `NotFound("instance")`.
+    pub fn lookup(raw: &str) -> Result<Self, crate::DomainError> {
+        Self::parse(raw).map_err(|_| crate::DomainError::NotFound("instance"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl PartialEq<&str> for PlatformId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 
@@ -248,7 +263,7 @@ impl Instance {
 /// One environment of an instance, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Environment {
-    pub id: String,
+    pub id: EnvId,
     pub platform_id: PlatformId,
     pub kind: EnvKind,
     pub hostnames: Vec<String>,

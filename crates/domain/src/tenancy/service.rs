@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::app::{CoreConfig, TtlCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, Validator};
+use crate::ids::EnvId;
 use crate::store::Store;
 use crate::tenancy::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
@@ -76,7 +77,7 @@ pub struct Tenancy {
     config: Arc<CoreConfig>,
     /// Tenants by lowercase host; cleared by every local settings write.
     tenants: TtlCache<String, Option<Arc<Tenant>>>,
-    keyrings: TtlCache<String, Arc<KeyRing>>,
+    keyrings: TtlCache<EnvId, Arc<KeyRing>>,
 }
 
 impl Tenancy {
@@ -185,7 +186,7 @@ impl Tenancy {
         let envs: Vec<Environment> = EnvKind::ALL
             .into_iter()
             .map(|kind| Environment {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: EnvId::generate(),
                 platform_id: pid.clone(),
                 kind,
                 hostnames: Vec::new(),
@@ -193,7 +194,7 @@ impl Tenancy {
             })
             .collect();
         let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now)).collect();
-        let audit = AuditEvent::new(actor, pid.as_str(), None, "instance.created", pid.as_str())
+        let audit = AuditEvent::new(actor, &pid, None, "instance.created", pid.as_str())
             .with_detail(json!({ "name": instance.name, "region": instance.region, "app_url": instance.app_url }));
         self.store.create_instance(&instance, &envs, &keys, &audit).await?;
         Ok(instance)
@@ -201,14 +202,13 @@ impl Tenancy {
 
     /// # Errors
     /// `NotFound("instance")` when it does not exist.
-    pub async fn instance(&self, platform_id: &str) -> Result<Instance, DomainError> {
-        let pid = PlatformId::parse(platform_id).map_err(|_| DomainError::NotFound("instance"))?;
-        self.store.instance(&pid).await?.ok_or(DomainError::NotFound("instance"))
+    pub async fn instance(&self, platform_id: &PlatformId) -> Result<Instance, DomainError> {
+        self.store.instance(platform_id).await?.ok_or(DomainError::NotFound("instance"))
     }
 
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn environment(&self, platform_id: &str, kind: EnvKind) -> Result<Environment, DomainError> {
+    pub async fn environment(&self, platform_id: &PlatformId, kind: EnvKind) -> Result<Environment, DomainError> {
         let instance = self.instance(platform_id).await?;
         self.store
             .environment(&instance.platform_id, kind)
@@ -218,7 +218,12 @@ impl Tenancy {
 
     /// # Errors
     /// `Validation` for bad settings, `NotFound` for an unknown instance.
-    pub async fn update_instance(&self, actor: &Actor, platform_id: &str, changes: InstanceChanges) -> Result<Instance, DomainError> {
+    pub async fn update_instance(
+        &self,
+        actor: &Actor,
+        platform_id: &PlatformId,
+        changes: InstanceChanges,
+    ) -> Result<Instance, DomainError> {
         let mut instance = self.instance(platform_id).await?;
         let mut v = Validator::default();
         if let Some(name) = changes.name.as_deref().and_then(|n| v.check(parse_display_name(n))) {
@@ -267,7 +272,7 @@ impl Tenancy {
         }
         v.finish()?;
         instance.updated_at = self.config.clock.now_ms();
-        let audit = AuditEvent::new(actor, platform_id, None, "instance.updated", platform_id).with_detail(json!({
+        let audit = AuditEvent::new(actor, platform_id, None, "instance.updated", platform_id.as_str()).with_detail(json!({
             "name": instance.name, "region": instance.region, "app_url": instance.app_url, "rate_limits": instance.rate_limits,
         }));
         self.store.update_instance(&instance, &audit).await?;
@@ -282,7 +287,7 @@ impl Tenancy {
     pub async fn set_features(
         &self,
         actor: &Actor,
-        platform_id: &str,
+        platform_id: &PlatformId,
         enable: &[String],
         disable: &[String],
     ) -> Result<Instance, DomainError> {
@@ -294,7 +299,7 @@ impl Tenancy {
         instance.features.extend(enable);
         instance.features.retain(|f| !disable.contains(f));
         instance.updated_at = self.config.clock.now_ms();
-        let audit = AuditEvent::new(actor, platform_id, None, "instance.features_changed", platform_id)
+        let audit = AuditEvent::new(actor, platform_id, None, "instance.features_changed", platform_id.as_str())
             .with_detail(json!({ "features": instance.features }));
         self.store.update_instance(&instance, &audit).await?;
         self.tenants.clear();
@@ -309,7 +314,7 @@ impl Tenancy {
     pub async fn update_environment(
         &self,
         actor: &Actor,
-        platform_id: &str,
+        platform_id: &PlatformId,
         kind: EnvKind,
         changes: EnvChanges,
     ) -> Result<Environment, DomainError> {
@@ -337,7 +342,7 @@ impl Tenancy {
         env.cors_origins.extend(add_origins);
         env.cors_origins.sort();
         env.cors_origins.dedup();
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "environment.updated", &env.id)
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "environment.updated", env.id.as_str())
             .with_detail(json!({ "hostnames": env.hostnames, "cors_origins": env.cors_origins }));
         self.store.update_environment(&env, &audit).await?;
         self.tenants.clear();
@@ -349,7 +354,7 @@ impl Tenancy {
     ///
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &str, kind: EnvKind) -> Result<SigningKey, DomainError> {
+    pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<SigningKey, DomainError> {
         let env = self.environment(platform_id, kind).await?;
         let key = SigningKey::generate(&env.id, self.config.clock.now_ms());
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid);
@@ -360,7 +365,7 @@ impl Tenancy {
 
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn signing_keys(&self, platform_id: &str, kind: EnvKind) -> Result<Vec<SigningKey>, DomainError> {
+    pub async fn signing_keys(&self, platform_id: &PlatformId, kind: EnvKind) -> Result<Vec<SigningKey>, DomainError> {
         let env = self.environment(platform_id, kind).await?;
         Ok(self.store.signing_keys(&env.id).await?)
     }

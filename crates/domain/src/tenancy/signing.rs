@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Millis, now_ms};
 use crate::error::DomainError;
+use crate::ids::{EnvId, ServiceUserId};
 use crate::infra::secret::{random_bytes, random_token};
+use crate::service_users::Role;
 
 /// A signing key as stored. `seed` is the Ed25519 private key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
-    pub env_id: String,
+    pub env_id: EnvId,
     pub seed: Vec<u8>,
     pub created_at: Millis,
     /// Set when a newer key took over signing; the key still verifies (and is
@@ -33,10 +35,10 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// A fresh random key for an environment.
-    pub fn generate(env_id: &str, now: Millis) -> Self {
+    pub fn generate(env_id: &EnvId, now: Millis) -> Self {
         Self {
             kid: random_token("k_", 16),
-            env_id: env_id.to_owned(),
+            env_id: env_id.clone(),
             seed: random_bytes::<32>().to_vec(),
             created_at: now,
             retired_at: None,
@@ -94,11 +96,11 @@ pub struct JwkSet {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceClaims {
     /// Roles of the service user.
-    pub r: Vec<String>,
+    pub r: Vec<Role>,
     pub exp: i64,
     pub iat: i64,
     /// The service user's id.
-    pub sub: String,
+    pub sub: ServiceUserId,
     /// The instance's region.
     pub reg: String,
     pub iss: String,
@@ -236,9 +238,9 @@ mod tests {
         let now = crate::clock::now_ms();
         let old = SigningKey {
             retired_at: Some(now),
-            ..SigningKey::generate("e", now - 10)
+            ..SigningKey::generate(&"e".into(), now - 10)
         };
-        let new = SigningKey::generate("e", now);
+        let new = SigningKey::generate(&"e".into(), now);
         let ring = KeyRing::build(&[old.clone(), new.clone()], "iss", now, 60_000).unwrap();
         assert_eq!(ring.jwks().keys.len(), 2);
         let exp = now / 1000 + 60;
@@ -247,7 +249,7 @@ mod tests {
         assert_eq!(ring.verify(&token).unwrap().sub, "u");
         // Wrong issuer, and another environment's ring, both refuse it.
         assert!(ring.verify(&ring.sign(&claims("other", exp)).unwrap()).is_err());
-        let other = KeyRing::build(&[SigningKey::generate("f", now)], "iss", now, 60_000).unwrap();
+        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), now)], "iss", now, 60_000).unwrap();
         assert!(other.verify(&token).is_err());
         // Past the ttl, the retired key is gone.
         let later = KeyRing::build(&[old, new], "iss", now + 120_000, 60_000).unwrap();

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::audit::AuditEvent;
+use crate::ids::EnvId;
 use crate::store::StoreError;
 use crate::tenancy::signing::SigningKey;
 use crate::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -28,7 +29,7 @@ pub trait TenancyStore: Send + Sync {
     /// Replaces an environment's extra hostnames and CORS origins.
     async fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
 
-    async fn signing_keys(&self, env_id: &str) -> Result<Vec<SigningKey>, StoreError>;
+    async fn signing_keys(&self, env_id: &EnvId) -> Result<Vec<SigningKey>, StoreError>;
     /// Retires the environment's active keys at `new.created_at` and adds `new`.
     async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::clock::Millis;
+use crate::ids::{AlertId, EnvId, KeyId, PartnerId};
 
 /// An enum stored and shown as fixed strings: `as_str`, `Display`,
 /// `FromStr` and `Serialize` from one list.
@@ -77,9 +78,9 @@ string_enum! {
 /// Requests of one key to one route with one status class in one minute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageRow {
-    pub key_id: String,
-    pub partner_id: String,
-    pub env_id: String,
+    pub key_id: KeyId,
+    pub partner_id: PartnerId,
+    pub env_id: EnvId,
     pub route: String,
     pub status_class: StatusClass,
     /// Start of the minute, Unix milliseconds.
@@ -92,9 +93,9 @@ pub struct UsageRow {
 /// One key's recent traffic, for anomaly detection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyActivity {
-    pub key_id: String,
-    pub partner_id: String,
-    pub env_id: String,
+    pub key_id: KeyId,
+    pub partner_id: PartnerId,
+    pub env_id: EnvId,
     /// Requests in the detection window (the last 5 minutes).
     pub recent: i64,
     /// Of those, `401` and `429` answers.
@@ -106,10 +107,10 @@ pub struct KeyActivity {
 /// An anomaly alert about an API key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    pub id: String,
-    pub env_id: String,
-    pub partner_id: String,
-    pub key_id: String,
+    pub id: AlertId,
+    pub env_id: EnvId,
+    pub partner_id: PartnerId,
+    pub key_id: KeyId,
     pub kind: AlertKind,
     pub detail: serde_json::Value,
     pub created_at: Millis,

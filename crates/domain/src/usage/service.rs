@@ -21,6 +21,7 @@ use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, rfc3339};
 use crate::error::{DomainError, FieldCode};
+use crate::ids::{AlertId, EnvId, KeyId, PartnerId};
 use crate::partners::ApiKey;
 use crate::partners::service::Partners;
 use crate::store::Store;
@@ -84,9 +85,9 @@ pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MeterKey {
-    key_id: String,
-    partner_id: String,
-    env_id: String,
+    key_id: KeyId,
+    partner_id: PartnerId,
+    env_id: EnvId,
     route: String,
     class: StatusClass,
     minute: Millis,
@@ -97,7 +98,7 @@ struct MeterKey {
 pub(crate) struct UsageMeter {
     counts: DashMap<MeterKey, (i64, i64)>,
     /// When each key last raised each kind of alert (cooldown).
-    last_alert: DashMap<(String, AlertKind), Millis>,
+    last_alert: DashMap<(KeyId, AlertKind), Millis>,
 }
 
 /// Buckets of a usage series.
@@ -230,7 +231,7 @@ impl Usage {
     /// `Validation` for an empty or too long range.
     pub async fn usage_series(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         from: Millis,
         to: Millis,
         granularity: Granularity,
@@ -321,7 +322,7 @@ impl Usage {
             Delivery::NotConfigured
         };
         let alert = Alert {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: AlertId::generate(),
             env_id: a.env_id.clone(),
             partner_id: a.partner_id.clone(),
             key_id: a.key_id.clone(),
@@ -340,7 +341,7 @@ impl Usage {
             &partner.platform_id,
             Some(partner.environment.as_str()),
             "alert.raised",
-            &alert.key_id,
+            alert.key_id.as_str(),
         )
         .with_detail(json!({ "alert_id": alert.id, "kind": kind, "detail": alert.detail }));
         self.store.create_alert(&alert, &audit).await?;
@@ -371,7 +372,7 @@ impl Usage {
 }
 
 /// Posts one alert, retrying with doubling waits, and records the outcome.
-async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: String, body: Vec<u8>, policy: AlertPolicy) {
+async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: AlertId, body: Vec<u8>, policy: AlertPolicy) {
     let mut wait = policy.first_retry;
     for attempt in 1..=policy.max_attempts.max(1) {
         match notifier.send(&body).await {

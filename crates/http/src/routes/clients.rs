@@ -6,6 +6,7 @@ use onramp_domain::DomainError;
 use onramp_domain::accounts::service::{AccountChanges, OpenedSession, Signup};
 use onramp_domain::accounts::{Account, PersonName};
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::AccountId;
 use onramp_domain::infra::secret::Secret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -159,7 +160,7 @@ impl From<OpenedSession> for SessionResponse {
     fn from(s: OpenedSession) -> Self {
         Self {
             client_token: s.client_token.expose().to_owned(),
-            user_id: s.user_id,
+            user_id: s.user_id.into(),
             expires_at: rfc3339(s.expires_at),
         }
     }
@@ -169,7 +170,7 @@ impl From<Account> for AccountResponse {
     fn from(a: Account) -> Self {
         let PersonName { first_name, last_name } = a.name;
         Self {
-            user_id: a.id,
+            user_id: a.id.into(),
             email: a.email,
             name: Name { first_name, last_name },
             created_at: rfc3339(a.created_at),
@@ -258,7 +259,7 @@ pub async fn verify_session(
             other => other.into(),
         })?;
     Ok(Json(VerifiedSession {
-        user_id: session.account_id,
+        user_id: session.account_id.into(),
         expires_at: rfc3339(session.expires_at),
     }))
 }
@@ -314,6 +315,7 @@ pub async fn list_accounts(
     )
 )]
 pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountResponse>> {
+    let user_id = AccountId::lookup(&user_id)?;
     Ok(Json(state.core.accounts().account(&caller.tenant, &user_id).await?.into()))
 }
 
@@ -334,6 +336,7 @@ pub async fn update_account(
     Path(user_id): Path<String>,
     Json(body): Json<AccountPatch>,
 ) -> ApiResult<Json<AccountResponse>> {
+    let user_id = AccountId::lookup(&user_id)?;
     let (first_name, last_name) = body.name.map_or((None, None), |n| (n.first_name, n.last_name));
     let changes = AccountChanges {
         email: body.email,
@@ -361,6 +364,7 @@ pub async fn update_account(
     )
 )]
 pub async fn delete_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<StatusCode> {
+    let user_id = AccountId::lookup(&user_id)?;
     state
         .core
         .accounts()

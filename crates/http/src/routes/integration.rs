@@ -2,8 +2,10 @@
 //! reading it again while the person's grant stands.
 
 use axum::extract::State;
+use onramp_domain::DomainError;
 use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::AccountId;
 use onramp_domain::integration::Grant;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -47,7 +49,7 @@ pub struct ProfileResponse {
 fn profile(account: Account, grant: &Grant) -> ProfileResponse {
     ProfileResponse {
         user: IntegrationUser {
-            id: account.id,
+            id: account.id.into(),
             email: account.email,
             name: Name {
                 first_name: account.name.first_name,
@@ -93,6 +95,8 @@ pub async fn exchange(
     )
 )]
 pub async fn user(State(state): State<AppState>, caller: VendorAuthorized, Path(id): Path<String>) -> ApiResult<Json<ProfileResponse>> {
+    // What is not a UUID names no user: the same answer as any unknown one.
+    let id = AccountId::parse("id", &id).map_err(|_| DomainError::NotFound("user"))?;
     let (account, grant) = state.core.integration().integration_user(&caller.tenant, &caller.app, &id).await?;
     Ok(Json(profile(account, &grant)))
 }

@@ -50,7 +50,7 @@ pub async fn exchange(
     let (session, redirect) = state.core.provisioning().exchange_login_token(&caller.tenant, &body.token).await?;
     Ok(Json(ExchangeResponse {
         client_token: session.client_token.expose().to_owned(),
-        user_id: session.user_id,
+        user_id: session.user_id.into(),
         expires_at: rfc3339(session.expires_at),
         redirect,
     }))

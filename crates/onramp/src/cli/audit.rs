@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult {
         .map(|e| {
             vec![
                 rfc3339(e.created_at),
-                e.platform_id.clone(),
+                e.platform_id.to_string(),
                 e.environment.clone().unwrap_or_else(|| "-".into()),
                 e.actor.clone(),
                 e.action.clone(),

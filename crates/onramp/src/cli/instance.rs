@@ -5,7 +5,7 @@ use onramp_domain::app::Core;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
-use onramp_domain::tenancy::{EnvKind, Instance, parse_origin};
+use onramp_domain::tenancy::{EnvKind, Instance, PlatformId, parse_origin};
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Ctx};
@@ -110,7 +110,7 @@ fn split_pair<'a>(raw: &'a str, what: &str) -> CliResult<(&'a str, &'a str)> {
 async fn describe(core: &Core, instance: &Instance) -> CliResult<Value> {
     let mut envs = Vec::new();
     for kind in EnvKind::ALL {
-        let env = core.tenancy().environment(instance.platform_id.as_str(), kind).await?;
+        let env = core.tenancy().environment(&instance.platform_id, kind).await?;
         envs.push(json!({
             "id": env.id, "kind": kind, "host": core.tenancy().host_of(&instance.platform_id, kind),
             "hostnames": env.hostnames, "cors_origins": env.cors_origins,
@@ -194,7 +194,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             });
             return Ok(());
         }
-        InstanceCommand::Show { platform_id } => core.tenancy().instance(&platform_id).await?,
+        InstanceCommand::Show { platform_id } => core.tenancy().instance(&PlatformId::lookup(&platform_id)?).await?,
         InstanceCommand::Update {
             platform_id,
             name,
@@ -230,6 +230,7 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
                     ));
                 }
             }
+            let platform_id = PlatformId::lookup(&platform_id)?;
             let instance = core
                 .tenancy()
                 .update_instance(
@@ -254,13 +255,18 @@ pub async fn run(ctx: &Ctx, cmd: InstanceCommand) -> CliResult {
             platform_id,
             enable,
             disable,
-        } => core.tenancy().set_features(&actor, &platform_id, &enable, &disable).await?,
+        } => {
+            core.tenancy()
+                .set_features(&actor, &PlatformId::lookup(&platform_id)?, &enable, &disable)
+                .await?
+        }
         InstanceCommand::Hosts {
             platform_id,
             environment,
             add,
             remove,
         } => {
+            let platform_id = PlatformId::lookup(&platform_id)?;
             let env = if add.is_empty() && remove.is_empty() {
                 core.tenancy().environment(&platform_id, environment).await?
             } else {

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::{KeyId, PartnerId};
 use onramp_domain::partners::ApiKey;
 use serde_json::{Value, json};
 
@@ -14,7 +15,7 @@ use crate::config::parse_duration;
 pub enum KeyCommand {
     /// Issue an API key for a partner; the key is printed once
     Issue {
-        partner_id: String,
+        partner_id: PartnerId,
         /// accounts:write, accounts:read or usage:read (repeatable) [default: all three]
         #[arg(long = "scope")]
         scopes: Vec<String>,
@@ -23,9 +24,9 @@ pub enum KeyCommand {
         expires_in: Option<String>,
     },
     /// Revoke a key: it is refused from the next request on
-    Revoke { key_id: String },
+    Revoke { key_id: KeyId },
     /// List a partner's keys (ids and state only)
-    List { partner_id: String },
+    List { partner_id: PartnerId },
 }
 
 fn describe(k: &ApiKey) -> Value {

@@ -3,8 +3,9 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::PartnerId;
 use onramp_domain::partners::{Partner, PartnerStatus};
-use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::{EnvKind, PlatformId};
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Ctx};
@@ -21,9 +22,9 @@ pub enum PartnerCommand {
         name: String,
     },
     /// Approve a partner: its keys start working
-    Approve { partner_id: String },
+    Approve { partner_id: PartnerId },
     /// Suspend a partner: its keys are refused with 403 partner_not_approved
-    Suspend { partner_id: String },
+    Suspend { partner_id: PartnerId },
     /// List partners
     List {
         /// Only this instance (with --environment)
@@ -34,7 +35,7 @@ pub enum PartnerCommand {
         environment: Option<EnvKind>,
     },
     /// Show one partner
-    Show { partner_id: String },
+    Show { partner_id: PartnerId },
 }
 
 pub fn describe(p: &Partner) -> Value {
@@ -63,7 +64,11 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
             platform_id,
             environment,
             name,
-        } => core.partners().create_partner(&actor, &platform_id, environment, &name).await?,
+        } => {
+            core.partners()
+                .create_partner(&actor, &PlatformId::lookup(&platform_id)?, environment, &name)
+                .await?
+        }
         PartnerCommand::Approve { partner_id } => {
             core.partners()
                 .set_partner_status(&actor, &partner_id, PartnerStatus::Active)
@@ -77,17 +82,17 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
         PartnerCommand::Show { partner_id } => core.partners().partner(&partner_id).await?,
         PartnerCommand::List { platform_id, environment } => {
             let scope = match (&platform_id, environment) {
-                (Some(p), Some(e)) => Some((p.as_str(), e)),
+                (Some(p), Some(e)) => Some((PlatformId::lookup(p)?, e)),
                 (None, None) => None,
                 _ => return Err(CliError::new("validation_failed", "give --platform-id and --environment together")),
             };
-            let partners = core.partners().list(scope).await?;
+            let partners = core.partners().list(scope.as_ref().map(|(p, e)| (p, *e))).await?;
             let docs: Vec<Value> = partners.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = partners
                 .iter()
                 .map(|p| {
                     vec![
-                        p.id.clone(),
+                        p.id.to_string(),
                         p.name.clone(),
                         p.status.as_str().into(),
                         format!("{}/{}", p.platform_id, p.environment),

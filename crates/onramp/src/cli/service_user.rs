@@ -5,7 +5,7 @@ use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::service_users::ServiceUser;
-use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::{EnvKind, PlatformId};
 use serde_json::{Value, json};
 
 use super::context::{CliResult, Ctx, read_password_stdin};
@@ -87,6 +87,7 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
             password_stdin,
         } => {
             let given = stdin_password(password_stdin)?;
+            let platform_id = PlatformId::lookup(&platform_id)?;
             let (user, generated) = core
                 .service_users()
                 .create_service_user(&actor, &platform_id, environment, &username, &roles, given)
@@ -94,7 +95,10 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
             describe(&user, environment, generated.as_ref())
         }
         ServiceUserCommand::List { platform_id, environment } => {
-            let users = core.service_users().service_users(&platform_id, environment).await?;
+            let users = core
+                .service_users()
+                .service_users(&PlatformId::lookup(&platform_id)?, environment)
+                .await?;
             let docs: Vec<Value> = users.iter().map(|u| describe(u, environment, None)).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()
@@ -118,7 +122,7 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
         } => describe(
             &core
                 .service_users()
-                .disable_service_user(&actor, &platform_id, environment, &username)
+                .disable_service_user(&actor, &PlatformId::lookup(&platform_id)?, environment, &username)
                 .await?,
             environment,
             None,
@@ -130,6 +134,7 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
             password_stdin,
         } => {
             let given = stdin_password(password_stdin)?;
+            let platform_id = PlatformId::lookup(&platform_id)?;
             let (user, generated) = core
                 .service_users()
                 .reset_service_user_password(&actor, &platform_id, environment, &username, given)

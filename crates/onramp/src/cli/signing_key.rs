@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::tenancy::EnvKind;
 use onramp_domain::tenancy::signing::SigningKey;
+use onramp_domain::tenancy::{EnvKind, PlatformId};
 use serde_json::{Value, json};
 
 use super::context::{CliResult, Ctx};
@@ -30,6 +30,7 @@ pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
     let actor = Actor::operator();
     match cmd {
         SigningKeyCommand::Rotate { platform_id, environment } => {
+            let platform_id = PlatformId::lookup(&platform_id)?;
             let key = ctx.core.tenancy().rotate_signing_key(&actor, &platform_id, environment).await?;
             let doc = describe(&key);
             emit(ctx.json, &doc, || {
@@ -40,7 +41,11 @@ pub async fn run(ctx: &Ctx, cmd: SigningKeyCommand) -> CliResult {
             });
         }
         SigningKeyCommand::List { platform_id, environment } => {
-            let keys = ctx.core.tenancy().signing_keys(&platform_id, environment).await?;
+            let keys = ctx
+                .core
+                .tenancy()
+                .signing_keys(&PlatformId::lookup(&platform_id)?, environment)
+                .await?;
             let docs: Vec<Value> = keys.iter().map(describe).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()

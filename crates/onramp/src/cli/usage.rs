@@ -2,6 +2,7 @@
 
 use clap::{Subcommand, ValueEnum};
 use onramp_domain::clock::{now_ms, rfc3339};
+use onramp_domain::ids::PartnerId;
 use onramp_domain::usage::service::Granularity;
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ pub enum GranularityArg {
 
 #[derive(Debug, clap::Args)]
 pub struct UsageArgs {
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     /// RFC 3339 start [default: 24 hours before --to]
     #[arg(long)]
     pub from: Option<String>,
@@ -119,8 +120,8 @@ pub async fn alerts(ctx: &Ctx, cmd: AlertsCommand) -> CliResult {
             vec![
                 rfc3339(a.created_at),
                 a.kind.to_string(),
-                a.key_id.clone(),
-                a.partner_id.clone(),
+                a.key_id.to_string(),
+                a.partner_id.to_string(),
                 a.delivery.to_string(),
             ]
         })

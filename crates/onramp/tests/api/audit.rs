@@ -95,13 +95,13 @@ async fn account_changes_are_audited_with_their_request_ids() {
     let actor_op = onramp_domain::audit::Actor::operator();
     let core = &fx.server.core;
     let staging = onramp_domain::tenancy::EnvKind::Staging;
-    core.tenancy().rotate_signing_key(&actor_op, "acme", staging).await.unwrap();
+    core.tenancy().rotate_signing_key(&actor_op, &pid("acme"), staging).await.unwrap();
     core.service_users()
-        .reset_service_user_password(&actor_op, "acme", staging, "svc", None)
+        .reset_service_user_password(&actor_op, &pid("acme"), staging, "svc", None)
         .await
         .unwrap();
     core.service_users()
-        .disable_service_user(&actor_op, "acme", staging, "svc")
+        .disable_service_user(&actor_op, &pid("acme"), staging, "svc")
         .await
         .unwrap();
     let all = AuditFilter {

@@ -227,7 +227,7 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     let other = server.other_process_core().await;
     other
         .service_users()
-        .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "ops")
+        .disable_service_user(&Actor::operator(), &pid("acme"), EnvKind::Staging, "ops")
         .await
         .expect("disable");
 
@@ -251,7 +251,7 @@ async fn disabling_a_service_user_ends_logins_at_once_and_tokens_soon() {
     server
         .core
         .service_users()
-        .disable_service_user(&Actor::operator(), "acme", EnvKind::Staging, "svc")
+        .disable_service_user(&Actor::operator(), &pid("acme"), EnvKind::Staging, "svc")
         .await
         .expect("disable");
     fx.staging.get("/v1/client").await.problem(401, "unauthenticated");
@@ -269,7 +269,7 @@ async fn password_reset_replaces_the_old_password() {
         .service_users()
         .reset_service_user_password(
             &Actor::operator(),
-            "acme",
+            &pid("acme"),
             EnvKind::Staging,
             "svc",
             Some(onramp_domain::infra::secret::Secret::new(new_password.into())),
@@ -294,7 +294,7 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
         .server
         .core
         .tenancy()
-        .rotate_signing_key(&Actor::operator(), "acme", EnvKind::Staging)
+        .rotate_signing_key(&Actor::operator(), &pid("acme"), EnvKind::Staging)
         .await
         .expect("rotate");
     assert_ne!(new_key.kid, old_kid);
@@ -335,7 +335,13 @@ fn with(claims: &Value, key: &str, value: Value) -> Value {
 async fn forged_tampered_and_foreign_tokens_are_rejected() {
     let fx = Fixture::new().await;
     let api = fx.server.staging("acme").without_token();
-    let keys = fx.server.core.tenancy().signing_keys("acme", EnvKind::Staging).await.expect("keys");
+    let keys = fx
+        .server
+        .core
+        .tenancy()
+        .signing_keys(&pid("acme"), EnvKind::Staging)
+        .await
+        .expect("keys");
     let key = &keys[0];
     let claims = good_claims(&fx);
     let probe = async |token: &str| api.with_token(token).get("/v1/client").await;

@@ -8,7 +8,7 @@ use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Fixture, active_partner_key, send};
+use crate::helpers::{Api, Fixture, active_partner_key, pid, send};
 
 async fn partner_key(fx: &Fixture) -> String {
     active_partner_key(&fx.server.core, "acme", &["partners", "client-accounts"], "Importer").await
@@ -98,7 +98,7 @@ async fn mixed_items_are_created_or_rejected_one_by_one_and_imported_hashes_log_
     assert_eq!(client_login(&fx, "bcrypt@example.com", "wrong password here").await, 401);
     assert_eq!(client_login(&fx, "plain@example.com", "correct horse battery").await, 200);
     let core = &fx.server.core;
-    let env = core.tenancy().environment("acme", EnvKind::Staging).await.unwrap();
+    let env = core.tenancy().environment(&pid("acme"), EnvKind::Staging).await.unwrap();
     for email in ["argon@example.com", "bcrypt@example.com"] {
         let stored = fx.server.store.account_by_email(&env.id, email).await.unwrap().unwrap();
         assert!(

@@ -196,14 +196,21 @@ impl Rehashing {
         running
             .core
             .tenancy()
-            .set_features(&actor, "acme", &["client-accounts".into()], &[])
+            .set_features(&actor, &pid("acme"), &["client-accounts".into()], &[])
             .await
             .unwrap();
         let secret = onramp_domain::infra::secret::Secret::new(SERVICE_PASSWORD.into());
         running
             .core
             .service_users()
-            .create_service_user(&actor, "acme", onramp_domain::tenancy::EnvKind::Staging, "svc", &[], Some(secret))
+            .create_service_user(
+                &actor,
+                &pid("acme"),
+                onramp_domain::tenancy::EnvKind::Staging,
+                "svc",
+                &[],
+                Some(secret),
+            )
             .await
             .unwrap();
         let api = Api::new(running.addr, &host("acme", "staging"));

@@ -21,8 +21,8 @@ use onramp_domain::audit::Actor;
 use onramp_domain::infra::hashing::HashCost;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::PartnerStatus;
-use onramp_domain::tenancy::EnvKind;
 use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
+use onramp_domain::tenancy::{EnvKind, PlatformId};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -79,6 +79,11 @@ pub fn env_kind(name: &str) -> EnvKind {
         "production" => EnvKind::Production,
         other => panic!("no environment {other}"),
     }
+}
+
+/// A platform id the test knows is valid.
+pub fn pid(platform_id: &str) -> PlatformId {
+    PlatformId::parse(platform_id).expect("a valid platform id")
 }
 
 /// The canonical API host of an environment (base domain `localhost`).
@@ -173,7 +178,7 @@ impl TestServer {
             let enable: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
             self.core
                 .tenancy()
-                .set_features(&Actor::operator(), platform_id, &enable, &[])
+                .set_features(&Actor::operator(), &pid(platform_id), &enable, &[])
                 .await
                 .expect("set features");
         }
@@ -187,7 +192,7 @@ impl TestServer {
             .service_users()
             .create_service_user(
                 &Actor::operator(),
-                platform_id,
+                &pid(platform_id),
                 env_kind(env),
                 username,
                 &roles,
@@ -196,7 +201,7 @@ impl TestServer {
             .await
             .expect("create service user");
         assert!(generated.is_none(), "a given password is not echoed back as generated");
-        user.id
+        user.id.into()
     }
 
     pub async fn set_rate_limits(&self, platform_id: &str, limits: &[(&str, u32)]) {
@@ -206,7 +211,7 @@ impl TestServer {
         };
         self.core
             .tenancy()
-            .update_instance(&Actor::operator(), platform_id, changes)
+            .update_instance(&Actor::operator(), &pid(platform_id), changes)
             .await
             .expect("update instance");
     }
@@ -214,7 +219,7 @@ impl TestServer {
     pub async fn update_environment(&self, platform_id: &str, env: &str, changes: EnvChanges) {
         self.core
             .tenancy()
-            .update_environment(&Actor::operator(), platform_id, env_kind(env), changes)
+            .update_environment(&Actor::operator(), &pid(platform_id), env_kind(env), changes)
             .await
             .expect("update environment");
     }
@@ -892,7 +897,7 @@ impl TestServer {
         let partner = self
             .core
             .partners()
-            .create_partner(&Actor::operator(), platform_id, env_kind(env), name)
+            .create_partner(&Actor::operator(), &pid(platform_id), env_kind(env), name)
             .await
             .expect("create partner");
         assert_eq!(partner.status, PartnerStatus::Pending, "a new partner is pending");
@@ -903,7 +908,7 @@ impl TestServer {
                 .await
                 .expect("set partner status");
         }
-        partner.id
+        partner.id.into()
     }
 
     /// Issues a key; returns `(key_id, key)`.
@@ -912,10 +917,10 @@ impl TestServer {
         let issued = self
             .core
             .partners()
-            .issue_api_key(&Actor::operator(), partner_id, &scopes, expires_in)
+            .issue_api_key(&Actor::operator(), &partner_id.into(), &scopes, expires_in)
             .await
             .expect("issue api key");
-        (issued.key.key_id, issued.secret.expose().to_owned())
+        (issued.key.key_id.into(), issued.secret.expose().to_owned())
     }
 }
 
@@ -983,10 +988,13 @@ impl PartnerWorld {
 pub async fn active_partner_key(core: &Core, platform_id: &str, features: &[&str], name: &str) -> String {
     let actor = Actor::operator();
     let features: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
-    core.tenancy().set_features(&actor, platform_id, &features, &[]).await.unwrap();
+    core.tenancy()
+        .set_features(&actor, &pid(platform_id), &features, &[])
+        .await
+        .unwrap();
     let partner = core
         .partners()
-        .create_partner(&actor, platform_id, EnvKind::Staging, name)
+        .create_partner(&actor, &pid(platform_id), EnvKind::Staging, name)
         .await
         .unwrap();
     core.partners()

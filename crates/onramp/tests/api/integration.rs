@@ -2,19 +2,20 @@
 //! (the consent popup is driven here through the core, as the pages do).
 
 use onramp_domain::audit::Actor;
+use onramp_domain::ids::{AccountId, AppId};
 use onramp_domain::store::IntegrationStore;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Api, Fixture, Resp, send};
+use crate::helpers::{Api, Fixture, Resp, pid, send};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 struct World {
     fx: Fixture,
-    user_id: String,
-    app_id: String,
+    user_id: AccountId,
+    app_id: AppId,
     key: String,
 }
 
@@ -24,12 +25,12 @@ async fn world() -> World {
     fx.server
         .core
         .tenancy()
-        .set_features(&actor, "acme", &["user-integration".into(), "client-accounts".into()], &[])
+        .set_features(&actor, &pid("acme"), &["user-integration".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
-    let user_id = fx.staging.signup("ann@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let user_id = AccountId::from(fx.staging.signup("ann@example.com").await["user_id"].as_str().unwrap());
     let tenant = fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
-    let dev = fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let dev = AccountId::from(fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap());
     let app = fx
         .server
         .core
@@ -99,12 +100,12 @@ async fn a_code_is_exchanged_once_for_the_profile() {
     assert!(!r.text.contains("password"));
     exchange(&w.vendor(), &w.key, &code, VERIFIER).await.problem(400, "invalid_grant");
     // The profile stays readable while the grant stands, and follows edits.
-    user(&w.vendor(), &w.key, &w.user_id).await.expect(200);
+    user(&w.vendor(), &w.key, w.user_id.as_str()).await.expect(200);
     w.fx.staging
         .patch(&format!("/v1/client/{}", w.user_id), &json!({ "name": { "first_name": "Annie" } }))
         .await
         .expect(200);
-    let r = user(&w.vendor(), &w.key, &w.user_id).await;
+    let r = user(&w.vendor(), &w.key, w.user_id.as_str()).await;
     assert_eq!(r.json["user"]["name"]["first_name"], "Annie");
 }
 
@@ -121,10 +122,7 @@ async fn wrong_verifier_other_app_unknown_code_and_bad_keys_are_refused() {
     // Another app's key.
     let core = &w.fx.server.core;
     let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
-    let other_dev = w.fx.staging.signup("other@example.com").await["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_dev = AccountId::from(w.fx.staging.signup("other@example.com").await["user_id"].as_str().unwrap());
     let other = core
         .integration()
         .register_app(
@@ -209,7 +207,7 @@ async fn deleted_users_revoked_grants_and_reset_keys() {
     let code = w.code(CHALLENGE).await;
     w.fx.staging.delete(&format!("/v1/client/{}", w.user_id)).await.expect(204);
     exchange(&vendor, &w.key, &code, VERIFIER).await.problem(404, "user_not_found");
-    user(&vendor, &w.key, &w.user_id).await.problem(404, "not_found");
+    user(&vendor, &w.key, w.user_id.as_str()).await.problem(404, "not_found");
 
     // A fresh person: readable while granted, then revoked → the same 404 as an unknown id.
     let w = world().await;
@@ -222,7 +220,7 @@ async fn deleted_users_revoked_grants_and_reset_keys() {
         .revoke_connection(&tenant, &w.user_id, &Actor::operator(), &w.app_id)
         .await
         .unwrap();
-    let revoked = user(&vendor, &w.key, &w.user_id).await;
+    let revoked = user(&vendor, &w.key, w.user_id.as_str()).await;
     revoked.problem(404, "not_found");
     let unknown = user(&vendor, &w.key, "00000000-0000-4000-8000-000000000000").await;
     assert_eq!(unknown.json["detail"], revoked.json["detail"]);
@@ -233,12 +231,14 @@ async fn deleted_users_revoked_grants_and_reset_keys() {
         .reset_vendor_key(&tenant, &dev, &Actor::operator(), &w.app_id)
         .await
         .unwrap();
-    user(&vendor, &w.key, &w.user_id).await.problem(401, "unauthenticated");
-    user(&vendor, new_key.expose(), &w.user_id).await.problem(404, "not_found");
+    user(&vendor, &w.key, w.user_id.as_str()).await.problem(401, "unauthenticated");
+    user(&vendor, new_key.expose(), w.user_id.as_str()).await.problem(404, "not_found");
     // The feature switched off: 403.
     core.tenancy()
-        .set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
+        .set_features(&Actor::operator(), &pid("acme"), &[], &["user-integration".into()])
         .await
         .unwrap();
-    user(&vendor, new_key.expose(), &w.user_id).await.problem(403, "feature_disabled");
+    user(&vendor, new_key.expose(), w.user_id.as_str())
+        .await
+        .problem(403, "feature_disabled");
 }

@@ -217,7 +217,7 @@ async fn an_extra_hostname_routes_to_its_environment() {
     let err = server
         .core
         .tenancy()
-        .update_environment(&Actor::operator(), "acme", onramp_domain::tenancy::EnvKind::Staging, taken)
+        .update_environment(&Actor::operator(), &pid("acme"), onramp_domain::tenancy::EnvKind::Staging, taken)
         .await;
     assert!(err.is_err(), "a hostname cannot be given to two environments");
     // A canonical host cannot be added as an extra one.
@@ -229,7 +229,12 @@ async fn an_extra_hostname_routes_to_its_environment() {
         server
             .core
             .tenancy()
-            .update_environment(&Actor::operator(), "acme", onramp_domain::tenancy::EnvKind::Staging, canonical)
+            .update_environment(
+                &Actor::operator(),
+                &pid("acme"),
+                onramp_domain::tenancy::EnvKind::Staging,
+                canonical
+            )
             .await
             .is_err()
     );
@@ -255,7 +260,7 @@ async fn switching_a_feature_off_applies_to_the_running_server() {
     fx.server
         .core
         .tenancy()
-        .set_features(&Actor::operator(), "acme", &[], &["client-accounts".into()])
+        .set_features(&Actor::operator(), &pid("acme"), &[], &["client-accounts".into()])
         .await
         .expect("disable feature");
     eventually("the feature is off", || async {
@@ -274,7 +279,7 @@ async fn switching_a_feature_off_applies_to_the_running_server() {
     fx.server
         .core
         .tenancy()
-        .set_features(&Actor::operator(), "acme", &["client-accounts".into()], &[])
+        .set_features(&Actor::operator(), &pid("acme"), &["client-accounts".into()], &[])
         .await
         .expect("enable feature");
     eventually("the feature is on again", || async {

@@ -7,7 +7,7 @@ use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 
-use crate::helpers::{TestServer, send, signup_body};
+use crate::helpers::{TestServer, pid, send, signup_body};
 
 /// The Redis of the shared-limit tests (`ONRAMP_TEST_REDIS_URL`).
 fn redis() -> String {
@@ -55,7 +55,7 @@ async fn revocation_and_uniqueness_hold_across_nodes() {
     let partner = a
         .core
         .partners()
-        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
+        .create_partner(&actor, &pid("acme"), EnvKind::Staging, "Shop")
         .await
         .unwrap();
     a.core

@@ -2,11 +2,12 @@
 //! origin checks, consent and its memory, and the code the popup hands out.
 
 use onramp_domain::audit::Actor;
+use onramp_domain::ids::AccountId;
 use onramp_domain::partners::provisioning::encode_component;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Api, CLIENT_PASSWORD, Fixture, Resp, send};
+use crate::helpers::{Api, CLIENT_PASSWORD, Fixture, Resp, pid, send};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -91,11 +92,11 @@ async fn world() -> World {
     fx.server
         .core
         .tenancy()
-        .set_features(&actor, "acme", &["user-integration".into(), "client-accounts".into()], &[])
+        .set_features(&actor, &pid("acme"), &["user-integration".into(), "client-accounts".into()], &[])
         .await
         .unwrap();
     fx.staging.signup("ann@example.com").await;
-    let dev = fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let dev = AccountId::from(fx.staging.signup("dev@example.com").await["user_id"].as_str().unwrap());
     let tenant = fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     let app = fx
         .server
@@ -113,7 +114,7 @@ async fn world() -> World {
         .unwrap();
     World {
         fx,
-        app_id: app.id,
+        app_id: app.id.into(),
         key: key.expose().to_owned(),
     }
 }
@@ -355,7 +356,7 @@ async fn developer_pages_generate_and_reset_keys_and_features_gate_the_pages() {
     w.fx.server
         .core
         .tenancy()
-        .set_features(&Actor::operator(), "acme", &[], &["user-integration".into()])
+        .set_features(&Actor::operator(), &pid("acme"), &[], &["user-integration".into()])
         .await
         .unwrap();
     b.get("/account").await.expect(403);

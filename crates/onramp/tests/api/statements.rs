@@ -54,16 +54,22 @@ async fn world(dir: &Path) -> World {
     let actor = Actor::operator();
     let app = core
         .integration()
-        .register_app(&tenant, &account_id, &actor, "Shop", &["https://shop.example.com".into()])
+        .register_app(
+            &tenant,
+            &account_id.as_str().into(),
+            &actor,
+            "Shop",
+            &["https://shop.example.com".into()],
+        )
         .await
         .expect("app");
     let (_, vendor_key) = core
         .integration()
-        .reset_vendor_key(&tenant, &account_id, &actor, &app.id)
+        .reset_vendor_key(&tenant, &account_id.as_str().into(), &actor, &app.id)
         .await
         .expect("key");
     core.integration()
-        .authorize(&tenant, &account_id, &actor, &app, CHALLENGE)
+        .authorize(&tenant, &account_id.as_str().into(), &actor, &app, CHALLENGE)
         .await
         .expect("grant");
     server.shutdown().await;

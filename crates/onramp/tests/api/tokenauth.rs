@@ -203,7 +203,7 @@ async fn link_expiry_follows_the_instance_setting() {
         .tenancy()
         .update_instance(
             &Actor::operator(),
-            "acme",
+            &pid("acme"),
             InstanceChanges {
                 login_link_ttl_secs: Some(60),
                 ..InstanceChanges::default()
@@ -226,7 +226,7 @@ async fn an_expired_link_is_refused() {
         .tenancy()
         .update_instance(
             &Actor::operator(),
-            "acme",
+            &pid("acme"),
             InstanceChanges {
                 login_link_ttl_secs: Some(1),
                 ..InstanceChanges::default()

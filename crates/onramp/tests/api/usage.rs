@@ -14,7 +14,7 @@ use onramp_domain::usage::{AlertKind, Delivery};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestServer, eventually, send};
+use crate::helpers::{Api, TestServer, eventually, pid, send};
 
 const SECRET: &str = "webhook-secret-0123456789";
 
@@ -25,7 +25,7 @@ async fn partner_world(server: &TestServer) -> (String, String, String) {
     let partner = server
         .core
         .partners()
-        .create_partner(&actor, "acme", EnvKind::Staging, "Shop")
+        .create_partner(&actor, &pid("acme"), EnvKind::Staging, "Shop")
         .await
         .unwrap();
     server
@@ -35,7 +35,7 @@ async fn partner_world(server: &TestServer) -> (String, String, String) {
         .await
         .unwrap();
     let issued = server.core.partners().issue_api_key(&actor, &partner.id, &[], None).await.unwrap();
-    (partner.id, issued.key.key_id, issued.secret.expose().to_owned())
+    (partner.id.into(), issued.key.key_id.into(), issued.secret.expose().to_owned())
 }
 
 async fn with_key(api: &Api, key: &str, method: Method, path: &str, body: Option<Value>) -> crate::helpers::Resp {
@@ -104,7 +104,7 @@ async fn requests_are_counted_per_key_and_served_as_a_series() {
     let narrow = server
         .core
         .partners()
-        .issue_api_key(&Actor::operator(), &partner_id, &["accounts:read".into()], None)
+        .issue_api_key(&Actor::operator(), &partner_id.as_str().into(), &["accounts:read".into()], None)
         .await
         .unwrap();
     with_key(&api, narrow.secret.expose(), Method::GET, "/v1/partners/usage", None)
@@ -215,7 +215,12 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
 async fn refused_requests_of_a_revoked_key_raise_an_error_rate_alert() {
     let server = TestServer::start_with(|s| s.core.alerts.error_min = 20).await;
     let (_partner_id, key_id, key) = partner_world(&server).await;
-    server.core.partners().revoke_api_key(&Actor::operator(), &key_id).await.unwrap();
+    server
+        .core
+        .partners()
+        .revoke_api_key(&Actor::operator(), &key_id.as_str().into())
+        .await
+        .unwrap();
     let api = server.staging("acme");
     for _ in 0..25 {
         let r = with_key(&api, &key, Method::GET, "/v1/partners/accounts", None).await;

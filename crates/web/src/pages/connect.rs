@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
+use onramp_domain::ids::AppId;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::provisioning::encode_component;
@@ -41,7 +42,7 @@ struct Checked {
 impl Checked {
     fn hidden(&self) -> Vec<(String, String)> {
         vec![
-            ("client_id".into(), self.app.id.clone()),
+            ("client_id".into(), self.app.id.to_string()),
             ("origin".into(), self.origin.clone()),
             ("state".into(), self.state.clone()),
             ("code_challenge".into(), self.challenge.clone()),
@@ -62,10 +63,10 @@ impl Checked {
 /// such a page sends nothing to anyone.
 async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<Checked, Response> {
     let fail = |text: &str| message(&tenant.instance.name, StatusCode::BAD_REQUEST, "Cannot connect", text);
-    let Some(client_id) = p.client_id.as_deref() else {
+    let Some(client_id) = p.client_id.as_deref().map(AppId::from) else {
         return Err(fail("The link names no app."));
     };
-    let Ok(app) = state.core.integration().vendor_app(tenant, client_id).await else {
+    let Ok(app) = state.core.integration().vendor_app(tenant, &client_id).await else {
         return Err(fail("This app is not registered with this platform."));
     };
     let origin = p.origin.clone().unwrap_or_default();

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::AppId;
 use onramp_domain::tenancy::Tenant;
 
 use super::CsrfOnly;
@@ -22,7 +23,7 @@ async fn page(state: &WebState, tenant: &Tenant, account: &Account, csrf: String
         items: items
             .into_iter()
             .map(|(g, app)| ConnectionView {
-                app_id: app.id,
+                app_id: app.id.into(),
                 app_name: app.name,
                 scopes: g.scopes.join(", ").replace('_', " "),
                 granted_at: rfc3339(g.granted_at),
@@ -40,7 +41,7 @@ pub async fn revoke(
     State(state): State<WebState>,
     tenant: PageTenant,
     me: SignedIn,
-    Path(app_id): Path<String>,
+    Path(app_id): Path<AppId>,
     CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
     let account = &me.account;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
+use onramp_domain::ids::AppId;
 use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
@@ -31,10 +32,10 @@ async fn page(
         apps: apps
             .into_iter()
             .map(|a| AppView {
-                id: a.id,
+                id: a.id.into(),
                 name: a.name,
                 origins: a.origins.join(", "),
-                key_id: a.key_id,
+                key_id: a.key_id.map(Into::into),
             })
             .collect(),
         staging: tenant.env.kind == EnvKind::Staging,
@@ -94,7 +95,7 @@ pub async fn reset_key(
     State(state): State<WebState>,
     tenant: PageTenant,
     me: SignedIn,
-    Path(app_id): Path<String>,
+    Path(app_id): Path<AppId>,
     CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
     let account = &me.account;

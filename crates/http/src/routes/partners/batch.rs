@@ -94,7 +94,7 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &
         Ok(link) => BatchResult {
             index,
             status: 201,
-            account_id: Some(link.account_id),
+            account_id: Some(link.account_id.into()),
             complete_purchase_url: Some(link.url.expose().to_owned()),
             expires_at: Some(rfc3339(link.expires_at)),
             error: None,

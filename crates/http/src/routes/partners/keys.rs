@@ -57,10 +57,10 @@ pub async fn rotate_key(
         StatusCode::CREATED,
         Json(RotatedKey {
             key: issued.secret.expose().to_owned(),
-            key_id: issued.key.key_id,
+            key_id: issued.key.key_id.into(),
             scopes: issued.key.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
             expires_at: issued.key.expires_at.map(rfc3339),
-            previous_key_id: caller.principal.key.key_id.clone(),
+            previous_key_id: caller.principal.key.key_id.to_string(),
             previous_key_expires_at: rfc3339(old_expires_at),
         }),
     ))

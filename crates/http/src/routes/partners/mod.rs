@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use onramp_domain::accounts::Account;
 use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::clock::rfc3339;
+use onramp_domain::ids::AccountId;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::provisioning::{PartnerSignup, SignInLink};
 use serde::{Deserialize, Serialize};
@@ -132,7 +133,7 @@ fn link_response(message: &'static str, link: SignInLink) -> LinkResponse {
     LinkResponse {
         message,
         data: LinkData {
-            account_id: link.account_id,
+            account_id: link.account_id.into(),
             complete_purchase_url: link.url.expose().to_owned(),
             expires_at: rfc3339(link.expires_at),
         },
@@ -142,7 +143,7 @@ fn link_response(message: &'static str, link: SignInLink) -> LinkResponse {
 impl From<Account> for PartnerAccount {
     fn from(a: Account) -> Self {
         Self {
-            account_id: a.id,
+            account_id: a.id.into(),
             primary_email: a.email,
             first_name: a.name.first_name,
             last_name: a.name.last_name,
@@ -271,6 +272,7 @@ pub async fn get_account(
     caller: PartnerAuthorized<AccountsRead>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartnerAccount>> {
+    let id = AccountId::lookup(&id)?;
     Ok(Json(
         state
             .core
@@ -298,6 +300,7 @@ pub async fn update_account(
     Path(id): Path<String>,
     Json(body): Json<UpdateAccountRequest>,
 ) -> ApiResult<Json<PartnerAccount>> {
+    let id = AccountId::lookup(&id)?;
     let changes = AccountChanges {
         email: body.primary_email,
         first_name: body.first_name,
@@ -328,6 +331,7 @@ pub async fn delete_account(
     caller: PartnerAuthorized<AccountsWrite>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let id = AccountId::lookup(&id)?;
     state
         .core
         .provisioning()
@@ -352,6 +356,7 @@ pub async fn login_link(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<LoginLinkRequest>,
 ) -> ApiResult<(StatusCode, Json<LinkResponse>)> {
+    let id = AccountId::lookup(&id)?;
     let redirect = body.and_then(|b| b.redirect);
     let link = state
         .core

@@ -115,7 +115,7 @@ pub async fn usage(
         })
         .collect();
     Ok(Json(UsageResponse {
-        partner_id: caller.partner().id.clone(),
+        partner_id: caller.partner().id.to_string(),
         from: rfc3339(from),
         to: rfc3339(to),
         granularity: params.granularity.unwrap_or_else(|| "hour".into()),

@@ -21,6 +21,7 @@ use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::idempotency::IdempotencyRecord;
+use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EnvId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::service_users::ServiceUser;
@@ -163,74 +164,74 @@ delegate! {
         fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
         fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
         fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn signing_keys(&self, env_id: &str) -> Result<Vec<SigningKey>, StoreError>;
+        fn signing_keys(&self, env_id: &EnvId) -> Result<Vec<SigningKey>, StoreError>;
         fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
     }
     ServiceUserStore {
         fn create_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn service_user_by_name(&self, env_id: &str, username: &str) -> Result<Option<ServiceUser>, StoreError>;
-        fn service_user(&self, env_id: &str, id: &str) -> Result<Option<ServiceUser>, StoreError>;
-        fn service_users(&self, env_id: &str) -> Result<Vec<ServiceUser>, StoreError>;
+        fn service_user_by_name(&self, env_id: &EnvId, username: &str) -> Result<Option<ServiceUser>, StoreError>;
+        fn service_user(&self, env_id: &EnvId, id: &ServiceUserId) -> Result<Option<ServiceUser>, StoreError>;
+        fn service_users(&self, env_id: &EnvId) -> Result<Vec<ServiceUser>, StoreError>;
         fn update_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
     }
     AccountStore {
         fn create_account(&self, account: &Account, session: Option<&Session>, link: Option<&LoginToken>, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_accounts_batch(&self, entries: &[(Account, LoginToken, AuditEvent)]) -> Result<Vec<bool>, StoreError>;
-        fn account(&self, env_id: &str, id: &str) -> Result<Option<Account>, StoreError>;
-        fn account_by_email(&self, env_id: &str, email_normalized: &str) -> Result<Option<Account>, StoreError>;
-        fn accounts(&self, env_id: &str, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
-        fn update_account(&self, env_id: &str, id: &str, update: &AccountUpdate, audit: &AuditEvent) -> Result<Account, StoreError>;
-        fn delete_account(&self, env_id: &str, id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn account(&self, env_id: &EnvId, id: &AccountId) -> Result<Option<Account>, StoreError>;
+        fn account_by_email(&self, env_id: &EnvId, email_normalized: &str) -> Result<Option<Account>, StoreError>;
+        fn accounts(&self, env_id: &EnvId, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
+        fn update_account(&self, env_id: &EnvId, id: &AccountId, update: &AccountUpdate, audit: &AuditEvent) -> Result<Account, StoreError>;
+        fn delete_account(&self, env_id: &EnvId, id: &AccountId, audit: &AuditEvent) -> Result<(), StoreError>;
     }
     SessionStore {
         fn create_session(&self, session: &Session) -> Result<(), StoreError>;
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
-        fn session(&self, env_id: &str, token_hash: &str) -> Result<Option<Session>, StoreError>;
-        fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
+        fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
+        fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
         fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
-        fn redeem_login_token(&self, env_id: &str, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+        fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
     }
     PartnerStore {
         fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn partner(&self, id: &str) -> Result<Option<Partner>, StoreError>;
-        fn partners(&self, env_id: Option<&str>) -> Result<Vec<Partner>, StoreError>;
-        fn set_partner_status(&self, id: &str, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
+        fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
+        fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
-        fn api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
-        fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, StoreError>;
-        fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn rotate_api_key(&self, old_key_id: &str, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
+        fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
+        fn api_keys(&self, partner_id: &PartnerId) -> Result<Vec<ApiKey>, StoreError>;
+        fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn touch_api_key(&self, key_id: &KeyId, now: Millis) -> Result<(), StoreError>;
     }
     IntegrationStore {
         fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn vendor_app(&self, env_id: &str, id: &str) -> Result<Option<VendorApp>, StoreError>;
-        fn vendor_apps(&self, env_id: &str, account_id: &str) -> Result<Vec<VendorApp>, StoreError>;
+        fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
+        fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
         fn vendor_app_by_key_hash(&self, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
-        fn set_vendor_key(&self, app_id: &str, key_id: &str, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn set_vendor_key(&self, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn grant(&self, account_id: &str, app_id: &str) -> Result<Option<Grant>, StoreError>;
-        fn grants(&self, env_id: &str, account_id: &str) -> Result<Vec<Grant>, StoreError>;
-        fn delete_grant(&self, account_id: &str, app_id: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn grant(&self, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
+        fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<Grant>, StoreError>;
+        fn delete_grant(&self, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
         fn redeem_auth_code(&self, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
     }
     UsageStore {
         fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
-        fn usage(&self, partner_id: &str, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+        fn usage(&self, partner_id: &PartnerId, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
         fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn set_alert_delivery(&self, id: &str, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
+        fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
         fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
-        fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
-        fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
+        fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
+        fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<(), StoreError>;
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;

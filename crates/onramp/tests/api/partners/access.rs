@@ -74,7 +74,7 @@ async fn each_api_refuses_the_other_kind_of_key_like_an_unknown_key() {
     let w = PartnerWorld::new().await;
     let core = &w.server.core;
     core.tenancy()
-        .set_features(&Actor::operator(), "acme", &["user-integration".into()], &[])
+        .set_features(&Actor::operator(), &pid("acme"), &["user-integration".into()], &[])
         .await
         .expect("enable user integration");
     settings_reloaded(&w).await;
@@ -82,12 +82,18 @@ async fn each_api_refuses_the_other_kind_of_key_like_an_unknown_key() {
     let tenant = core.tenancy().resolve_host(&host("acme", "staging")).await.expect("tenant");
     let app = core
         .integration()
-        .register_app(&tenant, &dev, &Actor::operator(), "Shop", &["https://shop.example.com".into()])
+        .register_app(
+            &tenant,
+            &dev.as_str().into(),
+            &Actor::operator(),
+            "Shop",
+            &["https://shop.example.com".into()],
+        )
         .await
         .expect("app");
     let (_, app_key) = core
         .integration()
-        .reset_vendor_key(&tenant, &dev, &Actor::operator(), &app.id)
+        .reset_vendor_key(&tenant, &dev.as_str().into(), &Actor::operator(), &app.id)
         .await
         .expect("key");
     let app_key = app_key.expose().to_owned();
@@ -135,7 +141,7 @@ async fn revoked_and_expired_keys_get_401() {
         .server
         .core
         .partners()
-        .revoke_api_key(&Actor::operator(), &key_id)
+        .revoke_api_key(&Actor::operator(), &key_id.as_str().into())
         .await
         .expect("revoke");
     assert!(revoked.revoked_at.is_some());
@@ -224,7 +230,7 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
     w.server
         .core
         .partners()
-        .set_partner_status(&Actor::operator(), &partner_id, PartnerStatus::Active)
+        .set_partner_status(&Actor::operator(), &partner_id.as_str().into(), PartnerStatus::Active)
         .await
         .expect("approve");
     let r = api.post_idempotent("/v1/partners/create", "pending-1", &body).await;
@@ -235,7 +241,7 @@ async fn pending_and_suspended_partners_get_403_partner_not_approved() {
     w.server
         .core
         .partners()
-        .set_partner_status(&Actor::operator(), &partner_id, PartnerStatus::Suspended)
+        .set_partner_status(&Actor::operator(), &partner_id.as_str().into(), PartnerStatus::Suspended)
         .await
         .expect("suspend");
     api.post("/v1/partners/create", &partner_signup_body("bob@example.com"))
@@ -284,7 +290,7 @@ async fn the_partners_feature_must_be_on() {
     w.server
         .core
         .tenancy()
-        .set_features(&Actor::operator(), "acme", &[], &["partners".into()])
+        .set_features(&Actor::operator(), &pid("acme"), &[], &["partners".into()])
         .await
         .expect("disable partners");
     let attempt = std::sync::atomic::AtomicUsize::new(0);
@@ -376,7 +382,7 @@ async fn refusals_come_before_an_idempotency_key_is_claimed_or_replayed() {
 
     // With the feature off: 403; once it is back, the same request is processed, not replayed.
     core.tenancy()
-        .set_features(&Actor::operator(), "acme", &[], &["partners".into()])
+        .set_features(&Actor::operator(), &pid("acme"), &[], &["partners".into()])
         .await
         .expect("disable partners");
     settings_reloaded(&w).await;
@@ -385,7 +391,7 @@ async fn refusals_come_before_an_idempotency_key_is_claimed_or_replayed() {
         .await
         .problem(403, "feature_disabled");
     core.tenancy()
-        .set_features(&Actor::operator(), "acme", &["partners".into()], &[])
+        .set_features(&Actor::operator(), &pid("acme"), &["partners".into()], &[])
         .await
         .expect("enable partners");
     settings_reloaded(&w).await;
@@ -399,7 +405,7 @@ async fn refusals_come_before_an_idempotency_key_is_claimed_or_replayed() {
 
     // Suspended: the stored response is not replayed to a partner who may not create.
     core.partners()
-        .set_partner_status(&Actor::operator(), &w.partner_id, PartnerStatus::Suspended)
+        .set_partner_status(&Actor::operator(), &w.partner_id.as_str().into(), PartnerStatus::Suspended)
         .await
         .expect("suspend");
     let refused = w.partner.post_idempotent("/v1/partners/create", "feature-1", &body).await;
@@ -411,7 +417,7 @@ async fn refusals_come_before_an_idempotency_key_is_claimed_or_replayed() {
         .await
         .problem(403, "partner_not_approved");
     core.partners()
-        .set_partner_status(&Actor::operator(), &w.partner_id, PartnerStatus::Active)
+        .set_partner_status(&Actor::operator(), &w.partner_id.as_str().into(), PartnerStatus::Active)
         .await
         .expect("reactivate");
     let again = w.partner.post_idempotent("/v1/partners/create", "feature-1", &body).await;

@@ -77,7 +77,7 @@ async fn the_instance_link_template_and_lifetime_are_used() {
     w.server
         .core
         .tenancy()
-        .update_instance(&Actor::operator(), "acme", changes)
+        .update_instance(&Actor::operator(), &pid("acme"), changes)
         .await
         .expect("update instance");
     let link_path = format!("/v1/partners/accounts/{id}/login-link");
@@ -112,7 +112,7 @@ async fn the_instance_link_template_and_lifetime_are_used() {
     w.server
         .core
         .tenancy()
-        .update_instance(&Actor::operator(), "acme", changes)
+        .update_instance(&Actor::operator(), &pid("acme"), changes)
         .await
         .expect("update instance");
     let data = eventually("the second link template", || async {

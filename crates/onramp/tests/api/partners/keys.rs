@@ -26,7 +26,13 @@ async fn rotation_gives_a_new_key_and_a_grace_period_for_the_old_one() {
     assert!((now_secs() - 1..=now_secs() + 3).contains(&expires), "{}", r.text);
     assert!(!r.text.contains("previous_key_id"), "camelCase fields: {}", r.text);
     // The new key is stored like the old (same scopes, same partner).
-    let keys = w.server.core.partners().api_keys(&w.partner_id).await.expect("keys");
+    let keys = w
+        .server
+        .core
+        .partners()
+        .api_keys(&w.partner_id.as_str().into())
+        .await
+        .expect("keys");
     let stored_new = keys.iter().find(|k| k.key_id == new_id).expect("new key stored");
     let stored_old = keys.iter().find(|k| k.key_id == old_id).expect("old key stored");
     assert_eq!(stored_new.scopes, stored_old.scopes);
@@ -72,7 +78,14 @@ async fn rotation_grace_periods_are_bounded() {
     // Out of range or malformed: refused, and the key stays as it was.
     let (_, k1) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
     let api1 = w.server.staging("acme").with_api_key(&k1);
-    let before = w.server.core.partners().api_keys(&w.partner_id).await.unwrap().len();
+    let before = w
+        .server
+        .core
+        .partners()
+        .api_keys(&w.partner_id.as_str().into())
+        .await
+        .unwrap()
+        .len();
     for (body, code, field) in [
         (json!({ "gracePeriodSeconds": 700_000 }), "validation_failed", "gracePeriodSeconds"),
         (json!({ "gracePeriodSeconds": 604_801 }), "validation_failed", "gracePeriodSeconds"),
@@ -85,7 +98,13 @@ async fn rotation_grace_periods_are_bounded() {
         assert_eq!(r.error_fields(), [field], "{body}: {}", r.text);
     }
     assert_eq!(
-        w.server.core.partners().api_keys(&w.partner_id).await.unwrap().len(),
+        w.server
+            .core
+            .partners()
+            .api_keys(&w.partner_id.as_str().into())
+            .await
+            .unwrap()
+            .len(),
         before,
         "no key was issued"
     );
@@ -131,7 +150,7 @@ async fn rotation_keeps_the_scopes_and_expiry_of_the_old_key() {
     let r = api.post("/v1/partners/keys/rotate", &json!({ "gracePeriodSeconds": 60 })).await;
     r.expect(201);
     assert_eq!(r.json["scopes"], json!(["usage:read"]));
-    let keys = w.server.core.partners().api_keys(&w.partner_id).await.unwrap();
+    let keys = w.server.core.partners().api_keys(&w.partner_id.as_str().into()).await.unwrap();
     let old = keys.iter().find(|k| k.key_id == old_id).unwrap();
     let new = keys.iter().find(|k| k.key_id == r.json["keyId"].as_str().unwrap()).unwrap();
     assert!(
@@ -187,7 +206,7 @@ async fn key_use_is_recorded() {
     let w = PartnerWorld::new().await;
     let (key_id, key) = w.server.issue_key(&w.partner_id, &ALL_SCOPES, None).await;
     let find = |keys: Vec<onramp_domain::partners::ApiKey>| keys.into_iter().find(|k| k.key_id == key_id).expect("key");
-    let before = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
+    let before = find(w.server.core.partners().api_keys(&w.partner_id.as_str().into()).await.unwrap());
     assert!(before.last_used_at.is_none(), "an unused key: {before:?}");
     let start = onramp_domain::clock::now_ms();
     w.server
@@ -198,7 +217,7 @@ async fn key_use_is_recorded() {
         .expect(200);
     // The request writes nothing itself; the usage flush (200 ms here) does.
     let after = eventually("last_used_at written by the usage flush", || async {
-        let key = find(w.server.core.partners().api_keys(&w.partner_id).await.unwrap());
+        let key = find(w.server.core.partners().api_keys(&w.partner_id.as_str().into()).await.unwrap());
         key.last_used_at.is_some().then_some(key)
     })
     .await;
