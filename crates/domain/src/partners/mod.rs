@@ -121,6 +121,8 @@ pub struct ApiKey {
     pub retires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
     pub last_used_at: Option<Millis>,
+    /// The key this one's rotation minted.
+    pub rotated_to: Option<String>,
 }
 
 impl ApiKey {

@@ -202,7 +202,7 @@ delegate! {
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
         fn api_key(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError>;
         fn api_keys(&self, partner_id: &str) -> Result<Vec<ApiKey>, StoreError>;
-        fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn revoke_api_key(&self, key_id: &str, now: Millis, audit: &AuditEvent) -> Result<Vec<String>, StoreError>;
         fn rotate_api_key(&self, old_key_id: &str, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
     }
@@ -228,9 +228,9 @@ delegate! {
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
-        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
-        fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
-        fn release_idempotency_key(&self, env_id: &str, key_hash: &str) -> Result<(), StoreError>;
+        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+        fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, claimed_at: Millis, status: i64, body: &[u8]) -> Result<(), StoreError>;
+        fn release_idempotency_key(&self, env_id: &str, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
