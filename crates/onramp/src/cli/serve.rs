@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::GlobalArgs;
 use super::context::{CliError, CliResult, database_url, hash_cost};
 use crate::config::{parse_duration, parse_secret};
+use crate::serve::ConnectionLimits;
 use crate::startup::ServerSettings;
 
 /// How log lines are written.
@@ -64,6 +65,12 @@ pub struct ServeArgs {
     /// Longest a single database statement may run (PostgreSQL statement_timeout, SQLite busy timeout)
     #[arg(long, env = "ONRAMP_DB_STATEMENT_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub db_statement_timeout: Duration,
+    /// Time a client has to send a request's headers, counted from when the connection opens or its previous response ends (so also how long an idle keep-alive connection stays open)
+    #[arg(long, env = "ONRAMP_HEADER_READ_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; more wait in the listen backlog until one closes (keep below the process's open-file limit)
+    #[arg(long, env = "ONRAMP_MAX_CONNECTIONS", value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
     /// How long shutdown waits for in-flight requests
     #[arg(long, env = "ONRAMP_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -135,6 +142,10 @@ impl ServeArgs {
             core,
             default_rate_limit: self.rate_limit.max(1),
             shutdown_timeout: self.shutdown_timeout,
+            connections: ConnectionLimits {
+                header_read_timeout: self.header_read_timeout.max(Duration::from_millis(100)),
+                max_connections: self.max_connections.max(1),
+            },
             usage_flush_interval: self.usage_flush_interval.max(Duration::from_millis(100)),
             alert_webhook: self.alert_webhook()?,
             metrics_token: self.metrics_token()?,

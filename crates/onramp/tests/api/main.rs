@@ -13,6 +13,7 @@ mod cli;
 mod clients;
 mod concurrency;
 mod config;
+mod connections;
 mod copy;
 mod docs;
 mod durability;

@@ -53,6 +53,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         },
         default_rate_limit: 1000,
         shutdown_timeout: Duration::from_secs(5),
+        connections: onramp::serve::ConnectionLimits::default(),
         usage_flush_interval: Duration::from_millis(200),
         alert_webhook: None,
         metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
