@@ -213,13 +213,16 @@ impl PartnerStore for SqlStore {
 
     async fn revoke_api_key(&self, key_id: &str, now: i64, audit: &AuditEvent) -> R<Vec<String>> {
         self.audited(Some(audit), async |c| {
+            // Write first: on SQLite a transaction that reads before it
+            // writes can fail to upgrade its lock while another process writes.
+            revoke(c, key_id, now).await?;
             let key = sqlx::query("SELECT * FROM api_keys WHERE key_id = $1")
                 .bind(key_id)
                 .optional::<ApiKeyRow, _>(&mut *c)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            revoke(c, key_id, now).await?;
-            let in_grace = key.revoked_at.is_none() && key.retires_at.is_some_and(|r| r > now);
+            // Revoked by this call (not earlier) while in its grace period.
+            let in_grace = key.revoked_at == Some(now) && key.retires_at.is_some_and(|r| r > now);
             let mut successors = Vec::new();
             let mut next = key.rotated_to.filter(|_| in_grace);
             // Each key rotates at most once, so the chain ends; every link

@@ -77,14 +77,15 @@ fn normalized_redirect(raw: &str) -> Option<String> {
         decoded = percent_encoding::percent_decode_str(&decoded).decode_utf8().ok()?.into_owned();
     }
     let resolved = base.join(&decoded.replace('%', "%25")).ok()?;
-    (stays_on_the_platform(&decoded) && resolved.host_str() == Some("platform.invalid") && !path.starts_with("//"))
-        .then(|| path.to_owned())
+    (stays_on_the_platform(&decoded) && resolved.host_str() == Some("platform.invalid") && !path.starts_with("//")).then(|| path.to_owned())
 }
 
 /// No character that a browser or an app could read as a second slash, a
 /// backslash or a break in the URL.
 fn stays_on_the_platform(path: &str) -> bool {
-    const SLASH_LOOKALIKES: [char; 8] = ['\u{FF0F}', '\u{FF3C}', '\u{2215}', '\u{2216}', '\u{2044}', '\u{29F8}', '\u{29F9}', '\u{FE68}'];
+    const SLASH_LOOKALIKES: [char; 8] = [
+        '\u{FF0F}', '\u{FF3C}', '\u{2215}', '\u{2216}', '\u{2044}', '\u{29F8}', '\u{29F9}', '\u{FE68}',
+    ];
     !path.starts_with("//")
         && !path
             .chars()

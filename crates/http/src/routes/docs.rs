@@ -45,10 +45,7 @@ async fn docs_file(State(state): State<AppState>, headers: HeaderMap, Path(file)
             headers.insert(header::CACHE_CONTROL, "no-cache".parse().expect("ascii"));
             // No other site may frame the docs (clickjacking "try it out" on staging).
             headers.insert(header::X_FRAME_OPTIONS, "DENY".parse().expect("ascii"));
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                "frame-ancestors 'none'".parse().expect("ascii"),
-            );
+            headers.insert(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'".parse().expect("ascii"));
             if file.gzpipped {
                 headers.insert(header::CONTENT_ENCODING, "gzip".parse().expect("ascii"));
             }

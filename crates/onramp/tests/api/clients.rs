@@ -320,3 +320,58 @@ async fn client_endpoints_need_a_service_token_the_feature_and_the_role() {
     let r = server.staging("beta").get("/.well-known/jwks.json").await;
     r.expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_is_one_identity_whatever_its_unicode_form() {
+    let fx = Fixture::new().await;
+    // The Kelvin sign lowercases to `k`: it took kate@example.com before.
+    let kelvin = fx.staging.post("/v1/client/signup", &signup_body("\u{212A}ate@example.com")).await;
+    kelvin.problem(400, "validation_failed");
+    assert_eq!(kelvin.error_fields(), ["email"]);
+    let kate = fx.staging.signup("kate@example.com").await;
+    // A full-width letter in the domain is the same domain (IDNA).
+    fx.staging
+        .post("/v1/client/signup", &signup_body("Kate@\u{FF45}xample.com"))
+        .await
+        .problem(409, "email_taken");
+    let login = fx
+        .staging
+        .post(
+            "/v1/client/login",
+            &json!({ "email": "KATE@\u{FF45}xample.com", "password": CLIENT_PASSWORD }),
+        )
+        .await;
+    login.expect(200);
+    assert_eq!(login.json["user_id"], kate["user_id"]);
+    let found = fx.staging.get("/v1/client?email=Kate%40EXAMPLE.com").await;
+    found.expect(200);
+    assert_eq!(found.json["data"][0]["user_id"], kate["user_id"]);
+    assert_eq!(fx.staging.all_account_ids().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_a_name_has_null_name_parts_and_an_unverified_email() {
+    let w = PartnerWorld::new().await;
+    let r = w
+        .partner
+        .post(
+            "/v1/partners/create",
+            &json!({ "primaryEmail": "ann@example.com", "password": CLIENT_PASSWORD }),
+        )
+        .await;
+    r.expect(201);
+    let id = r.json["data"]["accountId"].as_str().unwrap().to_owned();
+    for got in [
+        w.service.get(&format!("/v1/client/{id}")).await,
+        w.service
+            .patch(&format!("/v1/client/{id}"), &json!({ "email": "ann@example.org" }))
+            .await,
+    ] {
+        got.expect(200);
+        // The schema says 1 to 100 characters: an empty string broke it.
+        assert_eq!(got.json["name"], json!({ "first_name": null, "last_name": null }), "{}", got.text);
+        assert_eq!(got.json["email_verified"], false, "{}", got.text);
+    }
+    let list = w.service.get("/v1/client").await;
+    assert_eq!(list.json["data"][0]["name"]["first_name"], Value::Null, "{}", list.text);
+}
