@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod infra;
 pub mod integration;
 pub mod partners;
+pub mod retention;
 pub mod service_users;
 pub mod signin_links;
 pub mod store;

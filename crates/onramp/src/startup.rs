@@ -237,18 +237,17 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
     }
 }
 
-/// Periodic clean-up: idle rate-limit state every minute, expired sessions
-/// and idempotency keys every ten.
+/// Periodic clean-up: idle rate-limit state every minute; every ten, expired
+/// sessions, sign-in links, codes and idempotency keys, and usage counts and
+/// alerts past their retention.
 async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     for round in 0u64.. {
         tick.tick().await;
         limits.sweep();
         if round % 10 == 0 {
-            let now = onramp_domain::clock::now_ms();
-            let keep = onramp_domain::idempotency::service::KEY_LIFETIME.as_millis() as i64;
-            match core.accounts().purge_expired(now, now - keep).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sessions and idempotency keys"),
+            match core.retention().purge().await {
+                Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired and old rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired rows failed"),
             }

@@ -68,15 +68,6 @@ impl Accounts {
         }
     }
 
-    /// Deletes expired sessions, and idempotency keys created before
-    /// `idempotency_before`; returns how many rows went.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, DomainError> {
-        Ok(self.store.purge_expired(now, idempotency_before).await?)
-    }
-
     pub(crate) fn new_session(&self, env_id: &str, account_id: &str) -> (Session, OpenedSession) {
         let token = random_token(SESSION_PREFIX, 43);
         let now = self.config.clock.now_ms();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use onramp_domain::app::CoreConfig;
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::retention::RetentionPolicy;
 use onramp_domain::tenancy::{EnvKind, PlatformId};
 use onramp_domain::usage::service::AlertPolicy;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,6 +84,12 @@ pub struct ServeArgs {
     /// How often partner usage counts are written to the database (a crash loses at most this much), at least 100ms
     #[arg(long, env = "ONRAMP_USAGE_FLUSH_INTERVAL", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub usage_flush_interval: Duration,
+    /// How long per-minute usage counts are kept (charts, anomaly detection, GET /v1/partners/usage)
+    #[arg(long, env = "ONRAMP_USAGE_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
+    pub usage_retention: Duration,
+    /// How long usage alerts are kept
+    #[arg(long, env = "ONRAMP_ALERT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
+    pub alert_retention: Duration,
     /// URL that receives usage alerts as signed JSON POSTs [default: none]
     #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
     pub alert_webhook_url: Option<String>,
@@ -128,6 +135,10 @@ impl ServeArgs {
             settings_ttl: self.settings_ttl,
             account_cache_ttl: self.account_cache_ttl,
             alerts: self.alert_policy()?,
+            retention: RetentionPolicy {
+                usage: self.usage_retention.max(Duration::from_secs(3600)),
+                alerts: self.alert_retention.max(Duration::from_secs(3600)),
+            },
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),

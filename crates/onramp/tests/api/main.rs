@@ -27,6 +27,7 @@ mod openapi;
 mod pages;
 mod partners;
 mod rate_limit;
+mod retention;
 mod schema;
 mod statements;
 mod tokenauth;

@@ -23,11 +23,12 @@ use onramp_domain::clock::Millis;
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, ServiceUserStore, SessionStore, SigninLinkStore, Store,
-    StoreError, TenancyStore, UsageStore,
+    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
+    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -187,7 +188,6 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &str, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &str, token_hash: &str) -> Result<bool, StoreError>;
-        fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
@@ -231,6 +231,9 @@ delegate! {
         fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
         fn complete_idempotency_key(&self, env_id: &str, key_hash: &str, claimed_at: Millis, status: i64, body: &[u8]) -> Result<(), StoreError>;
         fn release_idempotency_key(&self, env_id: &str, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
+    }
+    RetentionStore {
+        fn purge(&self, before: &PurgeBefore) -> Result<Purged, StoreError>;
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
