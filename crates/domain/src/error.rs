@@ -125,6 +125,8 @@ pub enum DomainError {
     Conflict(String),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    #[error("this key was rotated already; rotate its successor instead")]
+    KeyAlreadyRotated,
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
     #[error("too many failed login attempts")]

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod infra;
 pub mod integration;
 pub mod partners;
+pub mod retention;
 pub mod service_users;
 pub mod signin_links;
 pub mod store;

@@ -9,6 +9,7 @@ pub use crate::audit::store::AuditStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::partners::store::PartnerStore;
+pub use crate::retention::store::RetentionStore;
 pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;
@@ -29,6 +30,7 @@ pub trait Store:
     + UsageStore
     + IdempotencyStore
     + AuditStore
+    + RetentionStore
 {
 }
 
@@ -43,5 +45,6 @@ impl<T> Store for T where
         + UsageStore
         + IdempotencyStore
         + AuditStore
+        + RetentionStore
 {
 }

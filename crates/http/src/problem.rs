@@ -57,6 +57,7 @@ error_codes! {
     MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
     Conflict = 409, "conflict", "Conflict", "A resource with this identifier already exists.";
     EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
+    KeyAlreadyRotated = 409, "key_already_rotated", "Key already rotated", "This API key was rotated already and is in its grace period; rotate its successor instead.";
     IdempotencyKeyReused = 409, "idempotency_key_reused", "Idempotency key reused", "This Idempotency-Key was already used by this credential with a different request.";
     PayloadTooLarge = 413, "payload_too_large", "Payload too large", "The body is larger than 64 KiB.";
     UnsupportedMediaType = 415, "unsupported_media_type", "Unsupported media type", "The body is not sent as `application/json`.";
@@ -212,6 +213,7 @@ impl From<DomainError> for ApiError {
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
+            D::KeyAlreadyRotated => ApiError::new(ErrorCode::KeyAlreadyRotated, detail),
             D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)
             }

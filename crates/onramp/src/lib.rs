@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod redis_limits;
+pub mod serve;
 pub mod startup;
 pub mod webhook;

@@ -13,6 +13,8 @@ use onramp_http::AppState;
 use onramp_http::rate_limit::RateLimits;
 use onramp_store::{SqlStore, StoreOptions};
 use tokio::sync::watch;
+
+use crate::serve::ConnectionLimits;
 use tokio::task::JoinHandle;
 
 /// Wraps the store the core runs on, e.g. in a decorator that observes or
@@ -31,6 +33,8 @@ pub struct ServerSettings {
     pub core: CoreConfig,
     pub default_rate_limit: u32,
     pub shutdown_timeout: Duration,
+    /// Header-read timeout and connection cap.
+    pub connections: ConnectionLimits,
     /// How often usage counts are written and anomalies checked.
     pub usage_flush_interval: Duration,
     /// Where alerts are posted, and the signing secret.
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("core", &self.core)
             .field("default_rate_limit", &self.default_rate_limit)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("connections", &self.connections)
             .field("usage_flush_interval", &self.usage_flush_interval)
             .field("alert_webhook", &self.alert_webhook)
             .field("metrics_token", &self.metrics_token)
@@ -188,23 +193,13 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
     });
-    let app = onramp_http::app(state)
-        .merge(onramp_http::observed(pages, form_limits))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let grace = settings.shutdown_timeout;
+    let app = onramp_http::app(state).merge(onramp_http::observed(pages, form_limits));
+    let (grace, connections) = (settings.shutdown_timeout, settings.connections);
     let task = tokio::spawn(async move {
-        let mut signal = stopped.clone();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = signal.wait_for(|s| *s).await;
-        });
-        let drain_limit = async {
+        let stop = async move {
             let _ = stopped.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
         };
-        tokio::select! {
-            result = server => if let Err(e) = result { tracing::error!(error = %e, "server error") },
-            () = drain_limit => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
-        }
+        crate::serve::serve(listener, app, connections, stop, grace).await;
         sweeper.abort();
         meter.abort();
         if let Err(e) = flush_core.usage().flush_usage().await {
@@ -242,18 +237,17 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
     }
 }
 
-/// Periodic clean-up: idle rate-limit state every minute, expired sessions
-/// and idempotency keys every ten.
+/// Periodic clean-up: idle rate-limit state every minute; every ten, expired
+/// sessions, sign-in links, codes and idempotency keys, and usage counts and
+/// alerts past their retention.
 async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     for round in 0u64.. {
         tick.tick().await;
         limits.sweep();
         if round % 10 == 0 {
-            let now = onramp_domain::clock::now_ms();
-            let keep = onramp_domain::idempotency::service::KEY_LIFETIME.as_millis() as i64;
-            match core.accounts().purge_expired(now, now - keep).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sessions and idempotency keys"),
+            match core.retention().purge().await {
+                Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired and old rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired rows failed"),
             }

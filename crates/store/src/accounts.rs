@@ -2,7 +2,7 @@
 //! transaction; uniqueness of emails is the unique index's job.
 
 use async_trait::async_trait;
-use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, PersonName, Session};
+use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, PersonName, Session, canonical_email};
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, EnvId, PartnerId};
 use onramp_domain::signin_links::LoginToken;
@@ -71,7 +71,7 @@ async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDupl
         .bind(a.env_id.as_str())
         .bind(a.id.as_str())
         .bind(&a.email)
-        .bind(a.email.to_lowercase())
+        .bind(canonical_email(&a.email))
         .bind(&a.name.first_name)
         .bind(&a.name.last_name)
         .bind(&a.password_hash)
@@ -161,7 +161,7 @@ impl AccountStore for SqlStore {
             .bind(env_id.as_str())
             .bind(id.as_str())
             .bind(u.email.as_deref())
-            .bind(u.email.as_ref().map(|e| e.to_lowercase()))
+            .bind(u.email.as_deref().map(canonical_email))
             .bind(u.first_name.as_deref())
             .bind(u.last_name.as_deref())
             .bind(u.password_hash.as_deref())

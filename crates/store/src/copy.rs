@@ -103,6 +103,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("retires_at", Int),
             ("revoked_at", Int),
             ("last_used_at", Int),
+            ("rotated_to", Text),
         ],
     ),
     (

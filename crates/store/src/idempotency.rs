@@ -34,14 +34,20 @@ impl Record for IdempotencyRow {
 
 #[async_trait]
 impl IdempotencyStore for SqlStore {
-    async fn claim_idempotency_key(&self, r: &IdempotencyRecord, expired_before: i64) -> R<Option<IdempotencyRecord>> {
-        // One statement: a new key is inserted, an expired one replaced; the
-        // primary key decides which of two concurrent first requests wins.
+    async fn claim_idempotency_key(
+        &self,
+        r: &IdempotencyRecord,
+        expired_before: i64,
+        abandoned_before: i64,
+    ) -> R<Option<IdempotencyRecord>> {
+        // One statement: a new key is inserted, an expired or abandoned one
+        // replaced; the primary key decides which of two concurrent first
+        // requests wins.
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (env_id, key_hash, fingerprint, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (env_id, key_hash) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
              body = excluded.body, created_at = excluded.created_at
-             WHERE idempotency_keys.created_at < $7",
+             WHERE idempotency_keys.created_at < $7 OR (idempotency_keys.status = 0 AND idempotency_keys.created_at < $8)",
         )
         .bind(r.env_id.as_str())
         .bind(&r.key_hash)
@@ -50,6 +56,7 @@ impl IdempotencyStore for SqlStore {
         .bind(r.body.as_slice())
         .bind(r.created_at)
         .bind(expired_before)
+        .bind(abandoned_before)
         .run(&self.pool)
         .await?;
         if inserted == 1 {
@@ -62,21 +69,26 @@ impl IdempotencyStore for SqlStore {
             .await
     }
 
-    async fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> R<()> {
-        sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE env_id = $1 AND key_hash = $2")
-            .bind(env_id.as_str())
-            .bind(key_hash)
-            .bind(status)
-            .bind(body)
-            .run(&self.pool)
-            .await?;
+    async fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: i64, status: i64, body: &[u8]) -> R<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $4, body = $5
+             WHERE env_id = $1 AND key_hash = $2 AND created_at = $3 AND status = 0",
+        )
+        .bind(env_id.as_str())
+        .bind(key_hash)
+        .bind(claimed_at)
+        .bind(status)
+        .bind(body)
+        .run(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> R<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
+    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: i64) -> R<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2 AND created_at = $3 AND status = 0")
             .bind(env_id.as_str())
             .bind(key_hash)
+            .bind(claimed_at)
             .run(&self.pool)
             .await?;
         Ok(())

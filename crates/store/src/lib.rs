@@ -15,6 +15,7 @@ mod idempotency;
 mod integration;
 mod migrations;
 mod partners;
+mod retention;
 mod schema;
 mod service_users;
 mod sessions;

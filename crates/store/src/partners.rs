@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json, to_json};
+use crate::errors::map_err;
 use crate::tenancy::{env_kind, platform_id};
 
 /// Partners are read with their environment's instance and kind.
@@ -54,6 +55,7 @@ struct ApiKeyRow {
     retires_at: Option<i64>,
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
+    rotated_to: Option<String>,
 }
 
 impl Record for ApiKeyRow {
@@ -70,6 +72,7 @@ impl Record for ApiKeyRow {
             retires_at: self.retires_at,
             revoked_at: self.revoked_at,
             last_used_at: self.last_used_at,
+            rotated_to: self.rotated_to.map(Into::into),
         })
     }
 }
@@ -103,6 +106,14 @@ impl Record for KeyWithPartnerRow {
         };
         Ok((self.key.into_domain()?, partner.into_domain()?))
     }
+}
+
+async fn revoke(c: &mut AnyConnection, key_id: &KeyId, now: i64) -> R<()> {
+    sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
+        .bind(key_id.as_str())
+        .bind(now)
+        .expect_row(c)
+        .await
 }
 
 async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
@@ -201,27 +212,55 @@ impl PartnerStore for SqlStore {
             .await
     }
 
-    async fn revoke_api_key(&self, key_id: &KeyId, now: i64, audit: &AuditEvent) -> R<()> {
+    async fn revoke_api_key(&self, key_id: &KeyId, now: i64, audit: &AuditEvent) -> R<Vec<KeyId>> {
         self.audited(Some(audit), async |c| {
-            sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
+            // Write first: on SQLite a transaction that reads before it
+            // writes can fail to upgrade its lock while another process writes.
+            revoke(c, key_id, now).await?;
+            let key = sqlx::query("SELECT * FROM api_keys WHERE key_id = $1")
                 .bind(key_id.as_str())
-                .bind(now)
-                .expect_row(c)
-                .await
+                .optional::<ApiKeyRow, _>(&mut *c)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            // Revoked by this call (not earlier) while in its grace period.
+            let in_grace = key.revoked_at == Some(now) && key.retires_at.is_some_and(|r| r > now);
+            let mut successors = Vec::new();
+            let mut next = key.rotated_to.filter(|_| in_grace);
+            // Each key rotates at most once, so the chain ends; every link
+            // was minted, directly or not, by the key being revoked.
+            while let Some(id) = next {
+                revoke(c, &id, now).await?;
+                next = sqlx::query_scalar::<_, Option<String>>("SELECT rotated_to FROM api_keys WHERE key_id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?
+                    .flatten()
+                    .map(KeyId::from);
+                successors.push(id);
+            }
+            Ok(successors)
         })
         .await
     }
 
     async fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: i64, new: &ApiKey, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            sqlx::query(
-                "UPDATE api_keys SET retires_at = CASE WHEN retires_at IS NULL OR retires_at > $2 THEN $2 ELSE retires_at END
-                 WHERE key_id = $1",
+            // Only a live key that was never rotated may rotate: the
+            // condition is in the statement, so of two concurrent rotations
+            // (or a rotation racing a revocation) one finds no row.
+            let rotated = sqlx::query(
+                "UPDATE api_keys SET retires_at = $2, rotated_to = $3
+                 WHERE key_id = $1 AND retires_at IS NULL AND rotated_to IS NULL AND revoked_at IS NULL",
             )
             .bind(old_key_id.as_str())
             .bind(old_expires_at)
-            .expect_row(&mut *c)
+            .bind(new.key_id.as_str())
+            .run(&mut *c)
             .await?;
+            if rotated == 0 {
+                return Err(StoreError::Conflict("rotation"));
+            }
             insert_api_key(c, new).await
         })
         .await

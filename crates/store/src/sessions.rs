@@ -97,16 +97,4 @@ impl SessionStore for SqlStore {
             .await?;
         Ok(deleted > 0)
     }
-
-    async fn purge_expired(&self, now: i64, idempotency_before: i64) -> R<u64> {
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(now)
-            .run(&self.pool)
-            .await?;
-        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(idempotency_before)
-            .run(&self.pool)
-            .await?;
-        Ok(sessions + keys)
-    }
 }

@@ -10,8 +10,9 @@ use crate::clock::Millis;
 use crate::error::{FieldCode, FieldError};
 use crate::ids::{AccountId, EnvId, PartnerId};
 
-/// A syntactically valid email address of at most 254 characters. Equality
-/// for uniqueness is on [`Email::normalized`] (lowercase).
+/// A syntactically valid email address of at most 254 characters, with an
+/// ASCII local part and a domain that IDNA can map. Equality for uniqueness
+/// is on [`Email::normalized`] ([`canonical_email`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -34,6 +35,23 @@ impl Email {
                 format!("{field} is not a valid email address"),
             ));
         }
+        let (local, domain) = trimmed.rsplit_once('@').expect("a valid address has an @");
+        if !local.is_ascii() {
+            // Unicode local parts have no agreed folding: `\u{212A}ate` (Kelvin
+            // sign) would otherwise stand beside, or for, `kate`.
+            return Err(FieldError::new(
+                field,
+                FieldCode::InvalidEmail,
+                format!("{field} must have an ASCII part before the @ (the domain may be international)"),
+            ));
+        }
+        if idna::domain_to_ascii(domain).is_err() {
+            return Err(FieldError::new(
+                field,
+                FieldCode::InvalidEmail,
+                format!("{field} has a domain that is not a valid (internationalised) domain name"),
+            ));
+        }
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -43,7 +61,21 @@ impl Email {
 
     /// The form uniqueness is checked on.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        canonical_email(&self.0)
+    }
+}
+
+/// The one form of an address that uniqueness and lookups compare: the
+/// ASCII local part lowercased, the domain mapped by IDNA (UTS 46: case and
+/// compatibility characters folded, then Punycode), so `Ann@EXAMPLE.com`,
+/// `ann@ｅxample.com` and `ann@example.com` are one person's address.
+pub fn canonical_email(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+            format!("{}@{domain}", local.to_ascii_lowercase())
+        }
+        None => address.to_ascii_lowercase(),
     }
 }
 
@@ -135,6 +167,16 @@ mod tests {
         assert_eq!(Email::parse("email", "Ann@Example.com").unwrap().normalized(), "ann@example.com");
         assert!(Email::parse("email", "not-an-email").is_err());
         assert!(Email::parse("email", &format!("{}@x.com", "a".repeat(250))).is_err());
+        // The Kelvin sign folds to `k` under Unicode lowercasing: refused.
+        assert!(Email::parse("email", "\u{212A}ate@example.com").is_err());
+        assert!(Email::parse("email", "k\u{00E4}te@example.com").is_err());
+        for same in ["Kate@EXAMPLE.com", "kate@\u{FF45}xample.com", "kate@example.com"] {
+            assert_eq!(Email::parse("email", same).unwrap().normalized(), "kate@example.com", "{same}");
+        }
+        assert_eq!(
+            Email::parse("email", "kate@B\u{00FC}cher.example").unwrap().normalized(),
+            "kate@xn--bcher-kva.example"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::accounts::password::check_policy;
-use crate::accounts::{Account, Email, PersonName, parse_name_part};
+use crate::accounts::{Account, Email, PersonName, canonical_email, parse_name_part};
 use crate::accounts::{AccountQuery, AccountUpdate, Session};
 use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
@@ -67,15 +67,6 @@ impl Accounts {
             hasher,
             throttle,
         }
-    }
-
-    /// Deletes expired sessions, and idempotency keys created before
-    /// `idempotency_before`; returns how many rows went.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, DomainError> {
-        Ok(self.store.purge_expired(now, idempotency_before).await?)
     }
 
     pub(crate) fn new_session(&self, env_id: &EnvId, account_id: &AccountId) -> (Session, OpenedSession) {
@@ -154,7 +145,7 @@ impl Accounts {
     /// # Errors
     /// `InvalidCredentials`, `LoginThrottled`, `Overloaded`.
     pub async fn client_login(&self, tenant: &Tenant, email: &str, password: &Secret) -> Result<OpenedSession, DomainError> {
-        let normalized = email.trim().to_lowercase();
+        let normalized = canonical_email(email.trim());
         let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
         self.throttle.check(&throttle_key).await?;
         let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
@@ -239,7 +230,7 @@ impl Accounts {
             .transpose()
             .map_err(|e| DomainError::Validation(vec![e]))?;
         let query = AccountQuery {
-            email_normalized: email.map(|e| e.trim().to_lowercase()),
+            email_normalized: email.map(|e| canonical_email(e.trim())),
             partner_id: partner_id.cloned(),
             after,
             limit: limit + 1,

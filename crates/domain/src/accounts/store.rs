@@ -4,7 +4,6 @@ use async_trait::async_trait;
 
 use crate::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use crate::audit::AuditEvent;
-use crate::clock::Millis;
 use crate::ids::{AccountId, EnvId};
 use crate::signin_links::LoginToken;
 use crate::store::StoreError;
@@ -50,6 +49,4 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Ends a session; `false` if there was none.
     async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
-    /// Deletes expired sessions and idempotency keys older than `idempotency_before`.
-    async fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
 }

@@ -29,10 +29,12 @@ where
     K: Eq + Hash + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    // moka's own expiry only frees memory; freshness is checked on the clock.
+    // moka's own expiry frees the memory of entries nobody reads again (the
+    // cache would otherwise sit at its cap under a steady stream of new
+    // keys); freshness is checked on the injected clock.
     Cache::builder()
         .max_capacity(MAX_ENTRIES)
-        .time_to_live(ttl.max(Duration::from_secs(1)) * 2)
+        .time_to_live(ttl.max(Duration::from_millis(10)) * 2)
         .build()
 }
 
@@ -182,6 +184,23 @@ mod tests {
         assert_eq!(cached, Ok(Some("new")));
         cache.invalidate(&1);
         assert_eq!(cache.get_or_load(&1, async || Ok::<_, ()>(None)).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_evicted_not_kept_until_the_cap() {
+        let cache: ReadCache<u32, u32> = ReadCache::new(Duration::from_millis(20), Arc::new(ManualClock::default()));
+        for key in 0..1000 {
+            cache.get_or_load(&key, async || Ok::<_, ()>(Some(key))).await.unwrap();
+        }
+        cache.entries.run_pending_tasks();
+        assert_eq!(cache.entries.entry_count(), 1000);
+        // Memory is freed in real time (moka's clock), whatever the test clock says.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while cache.entries.entry_count() > 0 {
+            assert!(std::time::Instant::now() < deadline, "expired entries were never evicted");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            cache.entries.run_pending_tasks();
+        }
     }
 
     #[tokio::test]

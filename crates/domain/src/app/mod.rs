@@ -19,6 +19,8 @@ use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
 use crate::integration::service::Integration;
 use crate::partners::provisioning::Provisioning;
 use crate::partners::service::Partners;
+use crate::retention::RetentionPolicy;
+use crate::retention::service::Retention;
 use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
 use crate::tenancy::service::Tenancy;
@@ -51,6 +53,8 @@ pub struct CoreConfig {
     pub alerts: AlertPolicy,
     /// The environment that bare `localhost` / `127.0.0.1` requests address (demo mode).
     pub local_host_env: Option<(PlatformId, EnvKind)>,
+    /// How long usage counts and alerts are kept.
+    pub retention: RetentionPolicy,
     /// Where every service reads the time (tests move a manual one).
     pub clock: Arc<dyn Clock>,
 }
@@ -69,6 +73,7 @@ impl Default for CoreConfig {
             account_cache_ttl: Duration::from_secs(1),
             alerts: AlertPolicy::default(),
             local_host_env: None,
+            retention: RetentionPolicy::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -87,6 +92,7 @@ pub struct Core {
     usage: Usage,
     idempotency: Idempotency,
     audit: Audit,
+    retention: Retention,
 }
 
 impl Core {
@@ -145,6 +151,11 @@ impl Core {
 
     pub fn audit(&self) -> &Audit {
         &self.audit
+    }
+
+    /// The purge of expired rows and old usage.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 }
 
@@ -206,6 +217,7 @@ impl CoreBuilder {
             integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts), Arc::clone(&clock)),
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
             idempotency: Idempotency::new(Arc::clone(&store), clock),
+            retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             audit: Audit::new(store),
             config,
             tenancy,

@@ -13,7 +13,7 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode};
 use crate::idempotency::IdempotencyRecord;
 use crate::ids::EnvId;
@@ -24,11 +24,21 @@ use crate::tenancy::Tenant;
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a claim may stay "in progress". A request whose client went
+/// away releases its claim at once; this lease only matters when a node
+/// died mid-request, and must outlast the slowest request (a full batch
+/// waiting for the hashing queue), or a retry would run the request twice.
+pub const IN_PROGRESS_LEASE: Duration = Duration::from_secs(5 * 60);
+
 /// A claimed key, to complete with the response or release on failure.
 #[derive(Debug)]
 pub struct Claim {
     env_id: EnvId,
     key_hash: String,
+    /// When the claim was made: completing or releasing touches the record
+    /// only while it is still this claim, not a later one that took over an
+    /// abandoned key.
+    claimed_at: Millis,
     cipher_key: [u8; 32],
 }
 
@@ -98,10 +108,12 @@ impl Idempotency {
             created_at: now,
         };
         let expired_before = now - KEY_LIFETIME.as_millis() as i64;
-        match self.store.claim_idempotency_key(&record, expired_before).await? {
+        let abandoned_before = now - IN_PROGRESS_LEASE.as_millis() as i64;
+        match self.store.claim_idempotency_key(&record, expired_before, abandoned_before).await? {
             None => Ok(Begin::Fresh(Claim {
                 env_id: record.env_id,
                 key_hash: record.key_hash,
+                claimed_at: now,
                 cipher_key,
             })),
             Some(found) if found.fingerprint != record.fingerprint => Err(DomainError::IdempotencyKeyReused),
@@ -127,7 +139,7 @@ impl Idempotency {
         let sealed = encrypt(&claim.cipher_key, body);
         Ok(self
             .store
-            .complete_idempotency_key(&claim.env_id, &claim.key_hash, i64::from(status), &sealed)
+            .complete_idempotency_key(&claim.env_id, &claim.key_hash, claim.claimed_at, i64::from(status), &sealed)
             .await?)
     }
 
@@ -136,7 +148,10 @@ impl Idempotency {
     /// # Errors
     /// Storage failures.
     pub async fn idempotency_release(&self, claim: Claim) -> Result<(), DomainError> {
-        Ok(self.store.release_idempotency_key(&claim.env_id, &claim.key_hash).await?)
+        Ok(self
+            .store
+            .release_idempotency_key(&claim.env_id, &claim.key_hash, claim.claimed_at)
+            .await?)
     }
 }
 

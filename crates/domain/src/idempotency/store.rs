@@ -9,13 +9,25 @@ use crate::store::StoreError;
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Inserts `record` unless its key exists (and is younger than
-    /// `expired_before`); returns the existing record if there is one.
+    /// Inserts `record` unless its key exists and is younger than
+    /// `expired_before` (or, still in progress, than `abandoned_before`);
+    /// returns the existing record if there is one.
     async fn claim_idempotency_key(
         &self,
         record: &IdempotencyRecord,
         expired_before: Millis,
+        abandoned_before: Millis,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    async fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
-    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<(), StoreError>;
+    /// Stores the response of the claim made at `claimed_at`, if the key
+    /// still holds that claim.
+    async fn complete_idempotency_key(
+        &self,
+        env_id: &EnvId,
+        key_hash: &str,
+        claimed_at: Millis,
+        status: i64,
+        body: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Forgets the claim made at `claimed_at`, if it is still in progress.
+    async fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
 }

@@ -122,6 +122,8 @@ pub struct ApiKey {
     pub retires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
     pub last_used_at: Option<Millis>,
+    /// The key this one's rotation minted.
+    pub rotated_to: Option<KeyId>,
 }
 
 impl ApiKey {

@@ -41,25 +41,56 @@ pub struct SignInLink {
     pub expires_at: Millis,
 }
 
-/// A relative path on the platform: starts with one `/`, no scheme, no
-/// backslash, no control characters (so it cannot send people elsewhere).
+/// A relative path on the platform, returned with its dot segments
+/// resolved. Refused: anything that is or could become a way off the
+/// platform once a browser or the platform's app decodes and normalises it
+/// (`//evil.com`, `/.//evil.com`, `/%2F%2Fevil.com`, backslashes, full-width
+/// or other look-alike slashes, control characters).
 ///
 /// # Errors
 /// `invalid_redirect` on `field`.
 pub fn parse_redirect(field: &str, raw: &str) -> Result<String, FieldError> {
-    let bad = !raw.starts_with('/')
-        || raw.starts_with("//")
-        || raw.len() > 2048
-        || raw.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
-    if bad {
-        Err(FieldError::new(
+    normalized_redirect(raw).ok_or_else(|| {
+        FieldError::new(
             field,
             FieldCode::InvalidRedirect,
             format!("{field} must be a path on the platform starting with a single '/'"),
-        ))
-    } else {
-        Ok(raw.to_owned())
+        )
+    })
+}
+
+fn normalized_redirect(raw: &str) -> Option<String> {
+    if !raw.starts_with('/') || raw.len() > 2048 || !stays_on_the_platform(raw) {
+        return None;
     }
+    // The URL parser resolves dot segments (and treats `\` as `/`, as
+    // browsers do); a host other than the base's means the path left.
+    let base = url::Url::parse("https://platform.invalid/").expect("valid base");
+    let joined = base.join(raw).ok()?;
+    if joined.host_str() != Some("platform.invalid") || joined.port().is_some() {
+        return None;
+    }
+    let path = &joined[url::Position::BeforePath..];
+    // Decoded (twice over, for `%252F`) and resolved again, it must still
+    // be one path on the platform.
+    let mut decoded = joined.path().to_owned();
+    for _ in 0..3 {
+        decoded = percent_encoding::percent_decode_str(&decoded).decode_utf8().ok()?.into_owned();
+    }
+    let resolved = base.join(&decoded.replace('%', "%25")).ok()?;
+    (stays_on_the_platform(&decoded) && resolved.host_str() == Some("platform.invalid") && !path.starts_with("//")).then(|| path.to_owned())
+}
+
+/// No character that a browser or an app could read as a second slash, a
+/// backslash or a break in the URL.
+fn stays_on_the_platform(path: &str) -> bool {
+    const SLASH_LOOKALIKES: [char; 8] = [
+        '\u{FF0F}', '\u{FF3C}', '\u{2215}', '\u{2216}', '\u{2044}', '\u{29F8}', '\u{29F9}', '\u{FE68}',
+    ];
+    !path.starts_with("//")
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace() || SLASH_LOOKALIKES.contains(&c))
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -292,8 +323,26 @@ mod tests {
             "",
             "/a b",
             "/\u{0}",
+            "/.//evil.com",
+            "/./\\evil.com",
+            "/a/..//evil.com",
+            "/%2F%2Fevil.com",
+            "/%2f/evil.com",
+            "/%252F%252Fevil.com",
+            "/%5Cevil.com",
+            "/\u{FF0F}\u{FF0F}evil.com",
+            "/\u{FF0F}evil.com",
+            "/%EF%BC%8Fevil.com",
+            "/%09/evil.com",
         ] {
             assert!(parse_redirect("redirect", bad).is_err(), "{bad:?}");
+        }
+        for (given, stored) in [
+            ("/admin/./purchase-plan", "/admin/purchase-plan"),
+            ("/a/b/../c?x=%2F#top", "/a/c?x=%2F#top"),
+            ("/caf%C3%A9", "/caf%C3%A9"),
+        ] {
+            assert_eq!(parse_redirect("redirect", given).unwrap(), stored);
         }
     }
 

@@ -13,7 +13,7 @@ use crate::error::{DomainError, FieldCode, FieldError};
 use crate::ids::{KeyId, PartnerId};
 use crate::infra::secret::{Secret, token_hash};
 use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, key_is_well_formed};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tenancy::service::Tenancy;
 use crate::tenancy::{EnvKind, PlatformId, Tenant};
 
@@ -204,7 +204,9 @@ impl Partners {
         Ok(self.store.api_keys(&partner.id).await?)
     }
 
-    /// Revokes a key; it is refused from the next request on.
+    /// Revokes a key; it is refused from the next request on. A key in its
+    /// grace period after a rotation takes the successors it minted with it
+    /// (a leaked key's holder may have rotated it).
     ///
     /// # Errors
     /// `NotFound("api key")`.
@@ -218,7 +220,10 @@ impl Partners {
             "api_key.revoked",
             key_id.as_str(),
         );
-        self.store.revoke_api_key(key_id, self.clock.now_ms(), &audit).await?;
+        let successors = self.store.revoke_api_key(key_id, self.clock.now_ms(), &audit).await?;
+        if !successors.is_empty() {
+            tracing::info!(%key_id, ?successors, "revoked the keys a retiring key had minted");
+        }
         self.store.api_key(key_id).await?.ok_or(DomainError::NotFound("api key"))
     }
 
@@ -265,10 +270,11 @@ impl Partners {
     }
 
     /// Rotation by the partner: a new key with the same scopes; the presented
-    /// key keeps working for `grace` (0 to 7 days), then fails.
+    /// key keeps working for `grace` (0 to 7 days), then fails. A key rotates
+    /// once: a retiring key cannot mint more successors.
     ///
     /// # Errors
-    /// `Validation` for a grace period out of range.
+    /// `Validation` for a grace period out of range, `KeyAlreadyRotated`.
     pub async fn rotate_api_key(
         &self,
         actor: &Actor,
@@ -284,6 +290,9 @@ impl Partners {
         }
         let now = self.clock.now_ms();
         let old = &principal.key;
+        if old.retires_at.is_some() || old.rotated_to.is_some() {
+            return Err(DomainError::KeyAlreadyRotated);
+        }
         let issued = new_key(&principal.partner, old.scopes.clone(), now, old.expires_at);
         // The old key retires at the end of the grace period (or earlier, if it was to end sooner).
         let old_expires_at = [old.expires_at, old.retires_at]
@@ -299,7 +308,10 @@ impl Partners {
             old.key_id.as_str(),
         )
         .with_detail(json!({ "new_key_id": issued.key.key_id, "old_key_expires_at": old_expires_at }));
-        self.store.rotate_api_key(&old.key_id, old_expires_at, &issued.key, &audit).await?;
+        match self.store.rotate_api_key(&old.key_id, old_expires_at, &issued.key, &audit).await {
+            Err(StoreError::Conflict("rotation")) => return Err(DomainError::KeyAlreadyRotated),
+            other => other?,
+        }
         Ok((issued, old_expires_at))
     }
 }
@@ -317,6 +329,7 @@ fn new_key(partner: &Partner, scopes: Vec<Scope>, now: Millis, expires_at: Optio
         retires_at: None,
         revoked_at: None,
         last_used_at: None,
+        rotated_to: None,
     };
     IssuedKey {
         key,

@@ -21,9 +21,12 @@ pub trait PartnerStore: Send + Sync {
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
     async fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
     async fn api_keys(&self, partner_id: &PartnerId) -> Result<Vec<ApiKey>, StoreError>;
-    /// Revokes a key now. `NotFound` if there is no such key.
-    async fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Revokes a key now, and if it was in its grace period after a
+    /// rotation, the successors it minted; returns their ids. `NotFound` if
+    /// there is no such key.
+    async fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<Vec<KeyId>, StoreError>;
     /// Adds `new` and makes `old_key_id` expire at `old_expires_at`, together.
+    /// `Conflict("rotation")` if the old key was rotated or revoked already.
     async fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn touch_api_key(&self, key_id: &KeyId, now: Millis) -> Result<(), StoreError>;
 }

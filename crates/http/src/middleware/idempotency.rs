@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use onramp_domain::idempotency::service::Begin;
+use onramp_domain::idempotency::service::{Begin, Claim};
 use onramp_domain::tenancy::Tenant;
 
 use crate::BATCH_BODY_LIMIT;
@@ -71,26 +71,67 @@ where
         .idempotency_begin(&tenant, &credential, &key, &route, &bytes)
         .await
     {
-        Ok(Begin::Fresh(claim)) => claim,
+        Ok(Begin::Fresh(claim)) => ClaimGuard::new(&state, claim),
         Ok(Begin::Replay { status, body }) => return replay(status, body),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
     if !worth_storing(status) {
-        if let Err(e) = state.core.idempotency().idempotency_release(claim).await {
-            tracing::warn!(error = %e, "could not release an idempotency key");
-        }
+        claim.release().await;
         return response;
     }
     let (parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, usize::MAX).await else {
         return ApiError::new(ErrorCode::Internal, "").into_response();
     };
-    if let Err(e) = state.core.idempotency().idempotency_complete(claim, status.as_u16(), &bytes).await {
-        tracing::warn!(error = %e, "could not store an idempotent response");
-    }
+    claim.complete(status.as_u16(), &bytes).await;
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A claimed key that must not outlive its request "in progress": when the
+/// client goes away, the server drops the request's future mid-flight, and
+/// the drop releases the claim, so the client's retry runs instead of
+/// meeting `409` (the store's lease is the backstop for a node that dies).
+struct ClaimGuard {
+    state: AppState,
+    claim: Option<Claim>,
+}
+
+impl ClaimGuard {
+    fn new(state: &AppState, claim: Claim) -> Self {
+        Self {
+            state: state.clone(),
+            claim: Some(claim),
+        }
+    }
+
+    async fn complete(mut self, status: u16, body: &[u8]) {
+        let Some(claim) = self.claim.take() else { return };
+        if let Err(e) = self.state.core.idempotency().idempotency_complete(claim, status, body).await {
+            tracing::warn!(error = %e, "could not store an idempotent response");
+        }
+    }
+
+    async fn release(mut self) {
+        let Some(claim) = self.claim.take() else { return };
+        release(&self.state, claim).await;
+    }
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if let Some(claim) = self.claim.take() {
+            let state = self.state.clone();
+            tokio::spawn(async move { release(&state, claim).await });
+        }
+    }
+}
+
+async fn release(state: &AppState, claim: Claim) {
+    if let Err(e) = state.core.idempotency().idempotency_release(claim).await {
+        tracing::warn!(error = %e, "could not release an idempotency key");
+    }
 }
 
 fn replay(status: u16, body: Vec<u8>) -> Response {

@@ -55,6 +55,28 @@ pub struct Name {
     pub last_name: String,
 }
 
+/// A name as stored: an account created without one (say by a partner that
+/// sent no `firstName`) has `null` parts, never empty strings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NameResponse {
+    /// 1 to 100 characters, or null.
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    /// 1 to 100 characters, or null.
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+}
+
+impl From<PersonName> for NameResponse {
+    fn from(name: PersonName) -> Self {
+        let part = |s: String| (!s.is_empty()).then_some(s);
+        Self {
+            first_name: part(name.first_name),
+            last_name: part(name.last_name),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
@@ -103,7 +125,9 @@ pub struct VerifiedSession {
 pub struct AccountResponse {
     pub user_id: String,
     pub email: String,
-    pub name: Name,
+    /// Whether the person proved they own `email`; always false for now.
+    pub email_verified: bool,
+    pub name: NameResponse,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -168,11 +192,11 @@ impl From<OpenedSession> for SessionResponse {
 
 impl From<Account> for AccountResponse {
     fn from(a: Account) -> Self {
-        let PersonName { first_name, last_name } = a.name;
         Self {
             user_id: a.id.into(),
             email: a.email,
-            name: Name { first_name, last_name },
+            email_verified: false,
+            name: a.name.into(),
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }

@@ -43,6 +43,9 @@ async fn docs_file(State(state): State<AppState>, headers: HeaderMap, Path(file)
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, file.content_type.parse().expect("mime"));
             headers.insert(header::CACHE_CONTROL, "no-cache".parse().expect("ascii"));
+            // No other site may frame the docs (clickjacking "try it out" on staging).
+            headers.insert(header::X_FRAME_OPTIONS, "DENY".parse().expect("ascii"));
+            headers.insert(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'".parse().expect("ascii"));
             if file.gzpipped {
                 headers.insert(header::CONTENT_ENCODING, "gzip".parse().expect("ascii"));
             }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::extract::{Json, Path, VendorAuthorized};
 use crate::openapi::VendorRefusals;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::clients::Name;
+use crate::routes::clients::NameResponse;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,7 +36,9 @@ pub struct ExchangeRequest {
 pub struct IntegrationUser {
     pub id: String,
     pub email: String,
-    pub name: Name,
+    /// Whether the person proved they own `email`; always false for now.
+    pub email_verified: bool,
+    pub name: NameResponse,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,10 +53,8 @@ fn profile(account: Account, grant: &Grant) -> ProfileResponse {
         user: IntegrationUser {
             id: account.id.into(),
             email: account.email,
-            name: Name {
-                first_name: account.name.first_name,
-                last_name: account.name.last_name,
-            },
+            email_verified: false,
+            name: account.name.into(),
         },
         granted_at: rfc3339(grant.granted_at),
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use onramp_domain::app::CoreConfig;
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::retention::RetentionPolicy;
 use onramp_domain::tenancy::{EnvKind, PlatformId};
 use onramp_domain::usage::service::AlertPolicy;
 use secrecy::{ExposeSecret, SecretString};
@@ -13,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::GlobalArgs;
 use super::context::{CliError, CliResult, database_url, hash_cost};
 use crate::config::{parse_duration, parse_secret};
+use crate::serve::ConnectionLimits;
 use crate::startup::ServerSettings;
 
 /// How log lines are written.
@@ -64,6 +66,12 @@ pub struct ServeArgs {
     /// Longest a single database statement may run (PostgreSQL statement_timeout, SQLite busy timeout)
     #[arg(long, env = "ONRAMP_DB_STATEMENT_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub db_statement_timeout: Duration,
+    /// Time a client has to send a request's headers, counted from when the connection opens or its previous response ends (so also how long an idle keep-alive connection stays open)
+    #[arg(long, env = "ONRAMP_HEADER_READ_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; more wait in the listen backlog until one closes (keep below the process's open-file limit)
+    #[arg(long, env = "ONRAMP_MAX_CONNECTIONS", value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
     /// How long shutdown waits for in-flight requests
     #[arg(long, env = "ONRAMP_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -76,6 +84,12 @@ pub struct ServeArgs {
     /// How often partner usage counts are written to the database (a crash loses at most this much), at least 100ms
     #[arg(long, env = "ONRAMP_USAGE_FLUSH_INTERVAL", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub usage_flush_interval: Duration,
+    /// How long per-minute usage counts are kept (charts, anomaly detection, GET /v1/partners/usage)
+    #[arg(long, env = "ONRAMP_USAGE_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
+    pub usage_retention: Duration,
+    /// How long usage alerts are kept
+    #[arg(long, env = "ONRAMP_ALERT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
+    pub alert_retention: Duration,
     /// URL that receives usage alerts as signed JSON POSTs [default: none]
     #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
     pub alert_webhook_url: Option<String>,
@@ -121,6 +135,10 @@ impl ServeArgs {
             settings_ttl: self.settings_ttl,
             account_cache_ttl: self.account_cache_ttl,
             alerts: self.alert_policy()?,
+            retention: RetentionPolicy {
+                usage: self.usage_retention.max(Duration::from_secs(3600)),
+                alerts: self.alert_retention.max(Duration::from_secs(3600)),
+            },
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
@@ -135,6 +153,10 @@ impl ServeArgs {
             core,
             default_rate_limit: self.rate_limit.max(1),
             shutdown_timeout: self.shutdown_timeout,
+            connections: ConnectionLimits {
+                header_read_timeout: self.header_read_timeout.max(Duration::from_millis(100)),
+                max_connections: self.max_connections.max(1),
+            },
             usage_flush_interval: self.usage_flush_interval.max(Duration::from_millis(100)),
             alert_webhook: self.alert_webhook()?,
             metrics_token: self.metrics_token()?,

@@ -144,6 +144,14 @@ async fn swagger_ui_try_it_out_only_on_staging() {
         "HTML: {}",
         &r.text[..r.text.len().min(200)]
     );
+    // No other site may frame the docs.
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+        "{:?}",
+        r.headers
+    );
     let redirect = staging.get("/docs").await;
     assert!((300..400).contains(&redirect.status), "/docs redirects to /docs/");
     assert_eq!(redirect.header("location"), Some("/docs/"));

@@ -5,6 +5,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::parking::Parking;
 use crate::helpers::*;
 
 async fn signup_with_key(api: &Api, key: &str, body: &Value) -> Resp {
@@ -161,4 +162,71 @@ async fn stored_responses_do_not_keep_session_tokens_in_plaintext() {
         );
     }
     assert!(scanned > 0);
+}
+
+/// A server whose store parks the call a test arms.
+async fn parked_fixture() -> (Fixture, Parking) {
+    let parking = Parking::default();
+    let wrapper = parking.wrapper();
+    let fx = Fixture::with(|s| s.wrap_store = Some(wrapper), &[]).await;
+    (fx, parking)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_mid_request_can_retry_with_its_key() {
+    let (fx, parking) = parked_fixture().await;
+    let body = signup_body("ann@example.com");
+    let spot = parking.arm("create_account");
+    let first = tokio::spawn({
+        let (api, body) = (fx.staging.clone(), body.clone());
+        async move { signup_with_key(&api, "order-4711", &body).await }
+    });
+    spot.reached().await;
+    // The client gives up while its request sits in the store.
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    // The server sees the closed connection, drops the request and frees
+    // the key: the retry runs (before the fix: 409 for 24 hours).
+    let retry = eventually("the abandoned key is released", || {
+        let (api, body) = (fx.staging.clone(), body.clone());
+        async move {
+            let r = signup_with_key(&api, "order-4711", &body).await;
+            (r.status != 409).then_some(r)
+        }
+    })
+    .await;
+    retry.expect(201);
+    assert!(retry.header("idempotent-replayed").is_none());
+    let replay = signup_with_key(&fx.staging, "order-4711", &body).await;
+    replay.expect(201);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["user_id"], retry.json["user_id"]);
+    assert_eq!(fx.staging.all_account_ids().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_stuck_in_progress_is_a_lease_that_a_retry_takes_over() {
+    let (fx, parking) = parked_fixture().await;
+    let body = signup_body("ann@example.com");
+    let spot = parking.arm("create_account");
+    let stuck = tokio::spawn({
+        let (api, body) = (fx.staging.clone(), body.clone());
+        async move { signup_with_key(&api, "order-4711", &body).await }
+    });
+    spot.reached().await;
+    // While the first request runs, a retry is told to wait.
+    signup_with_key(&fx.staging, "order-4711", &body).await.problem(409, "conflict");
+    // A node that died mid-request never releases its claim: past the
+    // lease (five minutes), the key is free again.
+    fx.server.clock.advance(std::time::Duration::from_secs(5 * 60 + 1));
+    let retry = signup_with_key(&fx.staging, "order-4711", &body).await;
+    retry.expect(201);
+    // The first request, when it finally runs, must not overwrite the
+    // answer the retry stored.
+    spot.release().await;
+    stuck.await.unwrap().problem(409, "email_taken");
+    let replay = signup_with_key(&fx.staging, "order-4711", &body).await;
+    replay.expect(201);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["user_id"], retry.json["user_id"]);
 }

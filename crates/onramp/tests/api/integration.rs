@@ -97,6 +97,7 @@ async fn a_code_is_exchanged_once_for_the_profile() {
     assert_eq!(r.json["user"]["id"], w.user_id.as_str());
     assert_eq!(r.json["user"]["email"], "ann@example.com");
     assert!(r.json["user"]["name"]["first_name"].is_string() && r.json["granted_at"].is_string());
+    assert_eq!(r.json["user"]["email_verified"], false, "{}", r.text);
     assert!(!r.text.contains("password"));
     exchange(&w.vendor(), &w.key, &code, VERIFIER).await.problem(400, "invalid_grant");
     // The profile stays readable while the grant stands, and follows edits.

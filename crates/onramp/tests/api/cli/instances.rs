@@ -161,6 +161,10 @@ fn instance_commands() {
 
     let f = cli(data, &["instance", "features", "acme", "--enable", "client-accounts"]).ok();
     assert_eq!(f["features"], json!(["client-accounts"]));
+    let help = run_raw(&["instance", "features", "--help"]);
+    for feature in onramp_domain::tenancy::Feature::ALL {
+        assert!(help.stdout.contains(feature.as_str()), "--help names {feature:?}:\n{}", help.stdout);
+    }
     fails_with(
         &cli(data, &["instance", "features", "acme", "--enable", "no-such-feature"]),
         "validation_failed",

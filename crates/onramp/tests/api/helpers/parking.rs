@@ -24,11 +24,12 @@ use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EnvId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, ServiceUserStore, SessionStore, SigninLinkStore, Store,
-    StoreError, TenancyStore, UsageStore,
+    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
+    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -188,7 +189,6 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
-        fn purge_expired(&self, now: Millis, idempotency_before: Millis) -> Result<u64, StoreError>;
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
@@ -203,7 +203,7 @@ delegate! {
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
         fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
         fn api_keys(&self, partner_id: &PartnerId) -> Result<Vec<ApiKey>, StoreError>;
-        fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn revoke_api_key(&self, key_id: &KeyId, now: Millis, audit: &AuditEvent) -> Result<Vec<KeyId>, StoreError>;
         fn rotate_api_key(&self, old_key_id: &KeyId, old_expires_at: Millis, new: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn touch_api_key(&self, key_id: &KeyId, now: Millis) -> Result<(), StoreError>;
     }
@@ -229,9 +229,12 @@ delegate! {
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
-        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
-        fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, status: i64, body: &[u8]) -> Result<(), StoreError>;
-        fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<(), StoreError>;
+        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+        fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis, status: i64, body: &[u8]) -> Result<(), StoreError>;
+        fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
+    }
+    RetentionStore {
+        fn purge(&self, before: &PurgeBefore) -> Result<Purged, StoreError>;
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;

@@ -139,6 +139,12 @@ async fn redirects_must_stay_on_the_platform() {
         "",
         "/a b",
         "/\nevil",
+        // Ways off the platform once decoded or normalised.
+        "/.//evil.com",
+        "/%2F%2Fevil.com",
+        "/%252F%252Fevil.com",
+        "/\u{FF0F}\u{FF0F}evil.com",
+        "/a/..//evil.com",
     ];
     for redirect in bad {
         for path in CREATE_PATHS {
