@@ -130,6 +130,10 @@ pub struct KeyRing {
     verifiers: HashMap<String, ed25519_dalek::VerifyingKey>,
     jwks: JwkSet,
     issuer: String,
+    /// The longest lifetime (`exp - iat`) a token may claim: the configured
+    /// token ttl. A token minted with a stolen seed and a year's lifetime is
+    /// refused.
+    max_lifetime_secs: i64,
 }
 
 impl KeyRing {
@@ -161,6 +165,7 @@ impl KeyRing {
             verifiers,
             jwks,
             issuer: issuer.to_owned(),
+            max_lifetime_secs: token_ttl_ms / 1000,
         })
     }
 
@@ -187,7 +192,8 @@ impl KeyRing {
         Ok(jws::sign(key, &header, &payload))
     }
 
-    /// Verifies signature, algorithm, issuer, audience and expiry.
+    /// Verifies signature, algorithm, issuer, audience, expiry and lifetime
+    /// (no longer than the configured token ttl, not issued in the future).
     ///
     /// # Errors
     /// `Unauthenticated` for any token that does not verify.
@@ -209,7 +215,11 @@ impl KeyRing {
         // Every claim is required: a token missing `exp`, `iss`, `aud` or
         // `sub` does not deserialize.
         let claims: ServiceClaims = serde_json::from_slice(&payload).map_err(|_| DomainError::Unauthenticated)?;
-        let valid = claims.exp >= now_secs - LEEWAY_SECS && claims.iss == self.issuer && claims.aud == AUDIENCE;
+        let valid = claims.exp >= now_secs - LEEWAY_SECS
+            && claims.iat <= now_secs + LEEWAY_SECS
+            && claims.exp - claims.iat <= self.max_lifetime_secs + LEEWAY_SECS
+            && claims.iss == self.issuer
+            && claims.aud == AUDIENCE;
         if valid { Ok(claims) } else { Err(DomainError::Unauthenticated) }
     }
 }
@@ -222,7 +232,7 @@ mod tests {
         ServiceClaims {
             r: vec!["service".into()],
             exp,
-            iat: 0,
+            iat: exp - 60,
             sub: "u".into(),
             reg: "eu".into(),
             iss: iss.into(),
@@ -274,8 +284,9 @@ mod tests {
         }
     }
 
+    /// The pinned token claims a lifetime of 76 years: the ring allows 80.
     fn fixed_ring() -> KeyRing {
-        KeyRing::build(&[fixed_key()], ISS, 1, 60_000).unwrap()
+        KeyRing::build(&[fixed_key()], ISS, 1, 80 * 365 * 24 * 3600 * 1000).unwrap()
     }
 
     fn fixed_claims() -> ServiceClaims {
@@ -401,6 +412,21 @@ mod tests {
         assert!(ring.verify(&sign(|c| c.exp = 1)).is_err());
         assert!(ring.verify(&sign(|c| c.iss = "https://api.acme.localhost".into())).is_err());
         assert!(ring.verify(&sign(|c| c.aud = "someone-else".into())).is_err());
+        // A lifetime longer than the ring's ttl, or issued in the future.
+        let short = KeyRing::build(&[fixed_key()], ISS, 1, 15 * 60 * 1000).unwrap();
+        let now = crate::clock::now_ms() / 1000;
+        let lasting = |iat: i64, exp: i64| {
+            short
+                .sign(&ServiceClaims {
+                    iat,
+                    exp,
+                    ..fixed_claims()
+                })
+                .unwrap()
+        };
+        assert!(short.verify(&lasting(now, now + 15 * 60)).is_ok());
+        assert!(short.verify(&lasting(now, now + 365 * 24 * 3600)).is_err());
+        assert!(short.verify(&lasting(now + 3600, now + 3600 + 60)).is_err());
         // A claim missing altogether (here `exp`) is refused, not defaulted.
         let key = fixed_key().ed25519().unwrap();
         let mut claims = serde_json::to_value(fixed_claims()).unwrap();

@@ -127,6 +127,18 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
                 &with(&claims, "sub", json!(uuid::Uuid::now_v7().to_string())),
             ),
         ),
+        (
+            "a year's lifetime (the ttl is 15 minutes)",
+            sign_eddsa(&key.seed, Some(&key.kid), &with(&claims, "exp", json!(now + 365 * 24 * 3600))),
+        ),
+        (
+            "issued in the future",
+            sign_eddsa(
+                &key.seed,
+                Some(&key.kid),
+                &with(&with(&claims, "iat", json!(now + 3600)), "exp", json!(now + 3660)),
+            ),
+        ),
         ("no kid", sign_eddsa(&key.seed, None, &claims)),
         ("unknown kid", sign_eddsa(&key.seed, Some("k_unknown"), &claims)),
         ("no exp", {
