@@ -87,6 +87,7 @@ pub struct Core {
     usage: Usage,
     idempotency: Idempotency,
     audit: Audit,
+    throttle: Arc<LoginThrottle>,
 }
 
 impl Core {
@@ -146,6 +147,11 @@ impl Core {
     pub fn audit(&self) -> &Audit {
         &self.audit
     }
+
+    /// The failed-login throttle shared by every login path.
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
 }
 
 /// Builds a [`Core`] once, complete: nothing is assigned after `build`.
@@ -199,7 +205,7 @@ impl CoreBuilder {
                 Arc::clone(&store),
                 Arc::clone(&config),
                 Arc::clone(&hasher),
-                throttle,
+                Arc::clone(&throttle),
                 Arc::clone(&tenancy),
             ),
             provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts), Arc::clone(&clock)),
@@ -207,6 +213,7 @@ impl CoreBuilder {
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
             idempotency: Idempotency::new(Arc::clone(&store), clock),
             audit: Audit::new(store),
+            throttle,
             config,
             tenancy,
             accounts,

@@ -3,6 +3,7 @@
 //! data directory, and talks to it over HTTP.
 
 mod helpers;
+mod vantage;
 
 mod audit;
 mod auth;
@@ -20,12 +21,15 @@ mod errors;
 mod idempotency;
 mod integration;
 mod isolation;
+mod login_throttle;
 mod metrics;
 mod nodes;
 mod openapi;
 mod pages;
 mod partners;
+mod proxies;
 mod rate_limit;
+mod redis_faults;
 mod schema;
 mod statements;
 mod tokenauth;
