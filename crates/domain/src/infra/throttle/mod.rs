@@ -2,17 +2,18 @@
 //! password can always log in (the README's "Login throttling" states the
 //! policy; [`ThrottlePolicy`] holds its numbers):
 //!
-//! - per (username, client address): 5 failures within 15 minutes are free,
-//!   then that address backs off for that username (1 s, doubling, at most
-//!   15 min), whatever the password;
-//! - per client address, any usernames: 30 free failures, then the same
-//!   back-off for every login from it (not for relayed logins, see
+//! - per (username, client address): the 5th failure within 15 minutes
+//!   makes that address wait before its next attempt for that username, 1 s
+//!   and doubling with each further failure (at most 15 min), whatever the
+//!   password;
+//! - per client address, any usernames: the same from its 30th failure,
+//!   for every login from it (not for relayed logins, see
 //!   [`LoginSource::Relayed`]);
 //! - per username, a ceiling: after 10 failures within 15 minutes from all
-//!   addresses together the username is under attack, and each address
-//!   then has 1 free failure for it instead of 5. An address that has not
-//!   failed for a username is always heard, so guessers cannot lock its
-//!   holder out: they can only back off their own addresses.
+//!   addresses together the username is under attack, and then an
+//!   address's first failure for it already starts the wait. An address that
+//!   has not failed for a username is always heard, so guessers cannot lock
+//!   its holder out: they can only back off their own addresses.
 //!
 //! Records are kept under fixed-size digests ([`ThrottleKey`]) and dropped
 //! once their window and back-off are over: swept at most once a minute

@@ -13,14 +13,15 @@ use crate::clock::Millis;
 pub struct ThrottlePolicy {
     /// How long failures count; a failure after it starts a fresh count.
     pub window: Duration,
-    /// Failures of one username from one address before that pair backs off.
+    /// Failures of one username from one address within the window after
+    /// which that pair waits (the last of them starts the first wait).
     pub free_per_pair: u32,
     /// The same while the username is under attack.
     pub free_per_pair_under_attack: u32,
     /// Failures of one username from all addresses together within the
     /// window that put it under attack.
     pub attack_threshold: u32,
-    /// Failures from one address, any usernames, before the address backs off.
+    /// Failures from one address, any usernames, after which the address waits.
     pub free_per_address: u32,
     /// The first back-off; each further failure doubles it.
     pub base_delay: Duration,
