@@ -50,6 +50,10 @@ pub fn app(state: AppState) -> Router {
         .merge(any_host)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::clone(&state.proxies),
+            middleware::client_addr::resolve_client,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
         .with_state(state)
 }
@@ -76,12 +80,18 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
 }
 
 /// Gives routes served beside the API (the web pages) the same outer
-/// layers: request ids, the access log and metrics, the body limit, and a
-/// per-IP rate limit on form posts (sign-in forms must not be a free oracle).
-pub fn observed(router: Router, limits: std::sync::Arc<rate_limit::RateLimits>) -> Router {
+/// layers: request ids, the access log and metrics, the client address, the
+/// body limit, and a per-address rate limit on form posts (sign-in forms
+/// must not be a free oracle).
+pub fn observed(router: Router, state: AppState) -> Router {
+    let proxies = std::sync::Arc::clone(&state.proxies);
     router
-        .layer(axum::middleware::from_fn_with_state(limits, middleware::guard::limit_form_posts))
+        .layer(axum::middleware::from_fn_with_state(state, middleware::guard::limit_form_posts))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            proxies,
+            middleware::client_addr::resolve_client,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
 }
 

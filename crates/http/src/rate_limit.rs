@@ -150,21 +150,3 @@ impl RateLimits {
         }
     }
 }
-
-impl RateLimits {
-    /// The second key of login endpoints: the username, so that one account
-    /// cannot be hammered from many addresses.
-    ///
-    /// # Errors
-    /// `RateLimited` when that username's quota for the route is spent.
-    pub async fn check_login(&self, tenant: &Tenant, route: &str, username: &str) -> Result<(), onramp_domain::DomainError> {
-        let d = self.check(tenant, route, &format!("login:{}", username.to_lowercase())).await;
-        if d.allowed {
-            Ok(())
-        } else {
-            Err(onramp_domain::DomainError::RateLimited {
-                retry_after: d.retry_after,
-            })
-        }
-    }
-}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use onramp_domain::app::Core;
 
+use crate::middleware::client_addr::TrustedProxies;
 use crate::rate_limit::RateLimits;
 
 /// Everything a handler may reach; cheap to clone.
@@ -11,6 +12,8 @@ use crate::rate_limit::RateLimits;
 pub struct AppState {
     pub core: Arc<Core>,
     pub limits: Arc<RateLimits>,
+    /// Whose forwarded client addresses are believed.
+    pub proxies: Arc<TrustedProxies>,
     /// Prometheus metrics, when the operator set a metrics token.
     pub metrics: Option<Arc<crate::routes::metrics::MetricsExport>>,
 }

@@ -45,6 +45,8 @@ pub struct ServerSettings {
     pub demo_vendor: Option<onramp_web::DemoVendor>,
     /// Redis for rate limits shared by several nodes.
     pub redis_url: Option<String>,
+    /// Proxies whose forwarded client addresses are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Applied to the store before the core is built; for tests and
     /// embedding, never set from configuration.
     pub wrap_store: Option<StoreWrapper>,
@@ -68,6 +70,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("metrics_token", &self.metrics_token)
             .field("demo_vendor", &self.demo_vendor)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("wrap_store", &self.wrap_store.as_ref().map(|_| "Fn"))
             .finish()
     }
@@ -120,9 +123,9 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
     crate::webhook::install_crypto_provider();
-    // One Redis client serves both the rate limiter and the login throttle.
+    // One Redis link (and circuit breaker) serves both the rate limiter and the login throttle.
     let redis = match &settings.redis_url {
-        Some(url) => Some(Arc::new(crate::redis_limits::RedisLimiter::new(url)?)),
+        Some(url) => Some(Arc::new(crate::redis_limits::RedisLink::new(url)?)),
         None => None,
     };
     let mut core_store: Arc<dyn Store> = Arc::new(store.clone());
@@ -144,7 +147,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
 pub struct Opened {
     pub store: SqlStore,
     pub core: Arc<Core>,
-    redis: Option<Arc<crate::redis_limits::RedisLimiter>>,
+    redis: Option<Arc<crate::redis_limits::RedisLink>>,
 }
 
 /// Binds the listener and serves in the background.
@@ -164,11 +167,16 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let Opened { store, core, redis } = opened;
     let store_handle = store.clone();
     let mut limits = RateLimits::new(settings.default_rate_limit);
+    let mut redis_probe = None;
     if let Some(redis) = redis {
-        limits = limits.with_shared(redis);
+        // Readiness reports a real check from the start, then one a second.
+        if !redis.probe().await {
+            tracing::warn!("Redis unreachable at start: using this node's own limits until it answers");
+        }
+        redis_probe = Some(tokio::spawn(Arc::clone(&redis).watch()));
+        limits = limits.with_shared(Arc::new(crate::redis_limits::RedisLimiter::new(redis)));
     }
     let limits = Arc::new(limits);
-    let form_limits = Arc::clone(&limits);
     let metrics = settings.metrics_token.clone().map(|token| {
         let handle = prometheus();
         Arc::new(onramp_http::routes::metrics::MetricsExport {
@@ -179,6 +187,9 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let state = AppState {
         core: Arc::clone(&core),
         limits: Arc::clone(&limits),
+        proxies: Arc::new(onramp_http::middleware::client_addr::TrustedProxies::new(
+            settings.trusted_proxies.clone(),
+        )),
         metrics,
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -193,7 +204,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
     });
-    let app = onramp_http::app(state).merge(onramp_http::observed(pages, form_limits));
+    let app = onramp_http::app(state.clone()).merge(onramp_http::observed(pages, state));
     let (grace, connections) = (settings.shutdown_timeout, settings.connections);
     let task = tokio::spawn(async move {
         let stop = async move {
@@ -202,6 +213,9 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         crate::serve::serve(listener, app, connections, stop, grace).await;
         sweeper.abort();
         meter.abort();
+        if let Some(probe) = redis_probe {
+            probe.abort();
+        }
         if let Err(e) = flush_core.usage().flush_usage().await {
             tracing::warn!(error = %e, "final usage flush failed");
         }
@@ -237,14 +251,15 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
     }
 }
 
-/// Periodic clean-up: idle rate-limit state every minute; every ten, expired
-/// sessions, sign-in links, codes and idempotency keys, and usage counts and
-/// alerts past their retention.
+/// Periodic clean-up: idle rate-limit state and expired failed-login records
+/// every minute; every ten, expired sessions, sign-in links, codes and
+/// idempotency keys, and usage counts and alerts past their retention.
 async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     for round in 0u64.. {
         tick.tick().await;
         limits.sweep();
+        core.login_throttle().sweep();
         if round % 10 == 0 {
             match core.retention().purge().await {
                 Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired and old rows"),

@@ -15,7 +15,7 @@ use crate::ids::{AccountId, EnvId, PartnerId};
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::hashing::Verified;
 use crate::infra::secret::{Secret, random_token, token_hash};
-use crate::infra::throttle::LoginThrottle;
+use crate::infra::throttle::{LoginAttempt, LoginSource, LoginThrottle, Realm, check_login_name};
 use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
 
@@ -143,21 +143,29 @@ impl Accounts {
     /// Logs a client in with email and password and opens a session.
     ///
     /// # Errors
+    /// `Validation` for an email longer than any can be,
     /// `InvalidCredentials`, `LoginThrottled`, `Overloaded`.
-    pub async fn client_login(&self, tenant: &Tenant, email: &str, password: &Secret) -> Result<OpenedSession, DomainError> {
+    pub async fn client_login(
+        &self,
+        tenant: &Tenant,
+        email: &str,
+        password: &Secret,
+        source: LoginSource,
+    ) -> Result<OpenedSession, DomainError> {
+        check_login_name("email", email.trim())?;
         let normalized = canonical_email(email.trim());
-        let throttle_key = format!("{}:client:{normalized}", tenant.env.id);
-        self.throttle.check(&throttle_key).await?;
+        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &normalized, source);
+        self.throttle.check(&attempt).await?;
         let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
         let verified = self
             .hasher
             .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
             .await?;
         let (Some(account), Some(verified)) = (account.as_ref(), verified) else {
-            self.throttle.failed(&throttle_key).await;
+            self.throttle.failed(&attempt).await;
             return Err(DomainError::InvalidCredentials);
         };
-        self.throttle.succeeded(&throttle_key).await;
+        self.throttle.succeeded(&attempt).await;
         let rehash = match verified {
             Verified::NeedsRehash => Some(self.hasher.hash(password).await?),
             Verified::Current => None,
@@ -320,7 +328,9 @@ impl Accounts {
     /// opened (it changed again meanwhile, or storage failed): sign in again.
     ///
     /// # Errors
-    /// `InvalidCredentials` for a wrong `current`, `Validation` when `new`
+    /// `InvalidCredentials` for a wrong `current`, `LoginThrottled` after
+    /// repeated wrong ones (the login throttle counts them: a stolen session
+    /// is no faster oracle than the login form), `Validation` when `new`
     /// breaks the policy, `Overloaded` when the hashing queue is full,
     /// `NotFound` for a deleted account.
     pub async fn change_password(
@@ -329,10 +339,15 @@ impl Accounts {
         account: &Account,
         current: &Secret,
         new: &Secret,
+        source: LoginSource,
     ) -> Result<Option<OpenedSession>, DomainError> {
+        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &account.email.to_lowercase(), source);
+        self.throttle.check(&attempt).await?;
         if self.hasher.verify(current, Some(&account.password_hash)).await?.is_none() {
+            self.throttle.failed(&attempt).await;
             return Err(DomainError::InvalidCredentials);
         }
+        self.throttle.succeeded(&attempt).await;
         let actor = Actor::account(&account.id);
         let changes = AccountChanges {
             password: Some(new.clone()),

@@ -93,6 +93,7 @@ pub struct Core {
     idempotency: Idempotency,
     audit: Audit,
     retention: Retention,
+    throttle: Arc<LoginThrottle>,
 }
 
 impl Core {
@@ -157,6 +158,11 @@ impl Core {
     pub fn retention(&self) -> &Retention {
         &self.retention
     }
+
+    /// The failed-login throttle shared by every login path.
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
 }
 
 /// Builds a [`Core`] once, complete: nothing is assigned after `build`.
@@ -210,7 +216,7 @@ impl CoreBuilder {
                 Arc::clone(&store),
                 Arc::clone(&config),
                 Arc::clone(&hasher),
-                throttle,
+                Arc::clone(&throttle),
                 Arc::clone(&tenancy),
             ),
             provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts), Arc::clone(&clock)),
@@ -219,6 +225,7 @@ impl CoreBuilder {
             idempotency: Idempotency::new(Arc::clone(&store), clock),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             audit: Audit::new(store),
+            throttle,
             config,
             tenancy,
             accounts,

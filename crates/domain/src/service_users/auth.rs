@@ -19,6 +19,7 @@ use crate::app::TtlCache;
 use crate::error::DomainError;
 use crate::ids::ServiceUserId;
 use crate::infra::secret::{Secret, ct_eq, random_bytes, random_token};
+use crate::infra::throttle::{LoginAttempt, LoginSource, Realm, check_login_name};
 use crate::service_users::ServiceUser;
 use crate::service_users::service::ServiceUsers;
 use crate::tenancy::Tenant;
@@ -87,11 +88,19 @@ impl ServiceUsers {
     /// Logs a service user in and issues a service token.
     ///
     /// # Errors
+    /// `Validation` for a username longer than any can be,
     /// `InvalidCredentials` (one message for unknown user, wrong password or
     /// disabled user), `LoginThrottled` after repeated failures, `Overloaded`.
-    pub async fn service_login(&self, tenant: &Tenant, username: &str, password: &Secret) -> Result<IssuedToken, DomainError> {
-        let throttle_key = format!("{}:svc:{}", tenant.env.id, username.to_lowercase());
-        self.throttle.check(&throttle_key).await?;
+    pub async fn service_login(
+        &self,
+        tenant: &Tenant,
+        username: &str,
+        password: &Secret,
+        source: LoginSource,
+    ) -> Result<IssuedToken, DomainError> {
+        check_login_name("username", username)?;
+        let attempt = LoginAttempt::new(&tenant.env.id, Realm::ServiceUser, &username.to_lowercase(), source);
+        self.throttle.check(&attempt).await?;
         let user = self.store.service_user_by_name(&tenant.env.id, username).await?;
         let ok = match &user {
             Some(u) if self.auth.remembers(u, password) => true,
@@ -104,11 +113,11 @@ impl ServiceUsers {
         let user = match user {
             Some(u) if ok && u.disabled_at.is_none() => u,
             _ => {
-                self.throttle.failed(&throttle_key).await;
+                self.throttle.failed(&attempt).await;
                 return Err(DomainError::InvalidCredentials);
             }
         };
-        self.throttle.succeeded(&throttle_key).await;
+        self.throttle.succeeded(&attempt).await;
         self.auth.remember(&user, password);
         self.issue_service_token(tenant, &user).await
     }

@@ -9,15 +9,16 @@
 //! extractors of [`crate::extract`].
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::audit::{Actor, ActorKind};
+use onramp_domain::infra::client::ClientAddr;
 use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::ApiKey;
 use onramp_domain::partners::service::{PartnerKeyCheck, PartnerPrincipal};
@@ -104,10 +105,21 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key").map(|v| v.to_str().unwrap_or_default().trim())
 }
 
-/// The route template a request matched, as rate limits name it.
+/// The route template a request matched, as rate limits name it. `HEAD`
+/// is answered by the `GET` handler and counts against its quota.
 pub fn route_key(req: &Request) -> String {
     let path = req.extensions().get::<MatchedPath>().map_or("<unmatched>", |m| m.as_str());
-    format!("{} {}", req.method(), path)
+    let method = if req.method() == axum::http::Method::HEAD {
+        &axum::http::Method::GET
+    } else {
+        req.method()
+    };
+    format!("{method} {path}")
+}
+
+/// The request's client address (see [`crate::middleware::client_addr`]).
+pub fn client_addr(req: &Request) -> Option<IpAddr> {
+    req.extensions().get::<ClientAddr>().map(|c| c.0)
 }
 
 /// `Unauthenticated` as no credential; other failures (storage) stay errors.
@@ -166,8 +178,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let credential =
-        credential.unwrap_or_else(|| Credential::Anonymous(req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())));
+    let credential = credential.unwrap_or_else(|| Credential::Anonymous(client_addr(&req)));
     let log = LogContext {
         instance: tenant.instance.platform_id.to_string(),
         environment: tenant.env.kind.as_str(),
@@ -201,17 +212,20 @@ fn set_rate_headers(headers: &mut HeaderMap, d: &Decision) {
     headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
 }
 
-/// Form posts of the web pages, limited per client IP and path with the
-/// server's default quota.
-pub async fn limit_form_posts(State(limits): State<Arc<crate::rate_limit::RateLimits>>, req: Request, next: Next) -> Response {
+/// Form posts of the web pages, limited per environment, client address and
+/// path with the server's default quota (hosts that name no environment
+/// share one bucket per address and path).
+pub async fn limit_form_posts(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != axum::http::Method::POST {
         return next.run(req).await;
     }
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-    let decision = limits.check_default(format!("pages|{}|ip:{ip}", req.uri().path()));
+    let ip = client_addr(&req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let env = match state.core.tenancy().resolve_host(host).await {
+        Ok(tenant) => tenant.env.id.to_string(),
+        Err(_) => "-".to_owned(),
+    };
+    let decision = state.limits.check_default(format!("{env}|pages|{}|ip:{ip}", req.uri().path()));
     let mut response = if decision.allowed {
         next.run(req).await
     } else {

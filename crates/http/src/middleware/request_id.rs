@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Level;
@@ -36,6 +36,23 @@ fn sane(value: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// The metrics label of a method: the standard ones by name, any other
+/// token (which a client may invent freely) as `OTHER`, so labels stay few.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 pub async fn request_id(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -44,6 +61,7 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let started = Instant::now();
     let method = req.method().clone();
+    let method_label = method_label(&method);
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -52,9 +70,8 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     let ctx = response.extensions_mut().remove::<LogContext>().unwrap_or_default();
     let elapsed = started.elapsed();
     let status = response.status().as_u16().to_string();
-    metrics::counter!("onramp_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("onramp_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone())
+    metrics::counter!("onramp_http_requests_total", "method" => method_label, "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("onramp_http_request_duration_seconds", "method" => method_label, "route" => route.clone())
         .record(elapsed.as_secs_f64());
     // The one line per request; a server error's cause (never in the body) rides on it.
     let cause = response.extensions_mut().remove::<ErrorCause>();

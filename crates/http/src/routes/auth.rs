@@ -3,12 +3,14 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::infra::throttle::LoginSource;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{CurrentTenant, Json};
+use crate::middleware::client_addr::ClientIp;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -45,13 +47,13 @@ pub struct ServiceToken {
 pub async fn login(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
+    ClientIp(ip): ClientIp,
     Json(body): Json<PasswordLogin>,
 ) -> ApiResult<Json<ServiceToken>> {
-    state.limits.check_login(&tenant, "POST /v1/login/password", &body.username).await?;
     let issued = state
         .core
         .service_users()
-        .service_login(&tenant, &body.username, &body.password)
+        .service_login(&tenant, &body.username, &body.password, LoginSource::Direct(ip))
         .await?;
     Ok(Json(ServiceToken {
         api_token: issued.token,

@@ -8,12 +8,14 @@ use onramp_domain::accounts::{Account, PersonName};
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::infra::secret::Secret;
+use onramp_domain::infra::throttle::LoginSource;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{Authorized, ClientAccounts, Json, Path, Query};
+use crate::middleware::client_addr::ClientIp;
 use crate::openapi::{ClientAccountRefusals, IdempotencyKey};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -245,16 +247,13 @@ pub async fn signup(
 pub async fn login(
     State(state): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     Json(body): Json<ClientLoginRequest>,
 ) -> ApiResult<Json<SessionResponse>> {
-    state
-        .limits
-        .check_login(&caller.tenant, "POST /v1/client/login", &body.email)
-        .await?;
     let opened = state
         .core
         .accounts()
-        .client_login(&caller.tenant, &body.email, &body.password)
+        .client_login(&caller.tenant, &body.email, &body.password, LoginSource::Relayed(ip))
         .await?;
     Ok(Json(opened.into()))
 }

@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use ipnet::IpNet;
 use onramp_domain::app::CoreConfig;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::retention::RetentionPolicy;
 use onramp_domain::tenancy::{EnvKind, PlatformId};
 use onramp_domain::usage::service::AlertPolicy;
+use onramp_http::middleware::client_addr::parse_proxy;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::GlobalArgs;
@@ -114,6 +116,9 @@ pub struct ServeArgs {
     /// Redis URL (redis://host:6379) for rate limits and login backoff shared by several nodes [default: none, each node limits on its own]
     #[arg(long, env = "ONRAMP_REDIS_URL", hide_env_values = true, value_name = "URL", value_parser = parse_secret)]
     pub redis_url: Option<SecretString>,
+    /// TLS proxies (networks or addresses, comma-separated or repeated) whose X-Forwarded-For or Forwarded header names the client; from anyone else it is ignored [default: none, the peer is the client]
+    #[arg(long = "trusted-proxy", env = "ONRAMP_TRUSTED_PROXY", value_name = "CIDR", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxy: Vec<IpNet>,
 }
 
 impl ServeArgs {
@@ -162,6 +167,7 @@ impl ServeArgs {
             metrics_token: self.metrics_token()?,
             demo_vendor: None,
             redis_url: self.redis_url.as_ref().map(|url| url.expose_secret().to_owned()),
+            trusted_proxies: self.trusted_proxy.clone(),
             wrap_store: None,
         })
     }

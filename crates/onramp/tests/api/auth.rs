@@ -158,7 +158,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_failed_logins_lock_out_even_the_correct_password() {
+async fn five_failed_logins_from_one_address_hold_it_back_even_with_the_correct_password() {
     let server = TestServer::start().await;
     server.create_instance("acme", &[]).await;
     server.create_service_user("acme", "staging", "svc", &[]).await;
@@ -192,7 +192,7 @@ async fn five_failed_logins_lock_out_even_the_correct_password() {
     // The backoff ends: after Retry-After the correct password works again.
     server.clock.advance(std::time::Duration::from_millis(retry * 1000 + 300));
     login_token(&api, "svc", SERVICE_PASSWORD).await;
-    // The backoff is per username: another user of the same environment logs in.
+    // The backoff is per username (and address): another user of the same environment logs in.
     login_token(&api, "other", SERVICE_PASSWORD).await;
     // And per environment: the same username in production is not locked out.
     server.create_service_user("acme", "production", "svc", &[]).await;

@@ -418,3 +418,30 @@ fn the_generated_table_has_every_setting() {
     assert!(table.contains("`ONRAMP_METRICS_TOKEN` or `ONRAMP_METRICS_TOKEN_FILE`"));
     assert!(table.contains("| `--token-ttl` | `ONRAMP_TOKEN_TTL` | `15m` |"), "{table}");
 }
+
+#[test]
+fn trusted_proxies_come_from_repeated_or_comma_separated_values_in_every_layer() {
+    let nets = |args: onramp::cli::serve::ServeArgs| args.trusted_proxy.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let cli = parse(&[
+        "onramp",
+        "serve",
+        "--trusted-proxy",
+        "10.0.0.0/8,192.0.2.7",
+        "--trusted-proxy",
+        "2001:db8::/32",
+    ])
+    .unwrap();
+    assert_eq!(nets(serve(cli)), ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+    let cli = with_file("trusted_proxy = \"10.0.0.0/8, 172.16.0.0/12\"", &["serve"]).unwrap();
+    assert_eq!(nets(serve(cli)), ["10.0.0.0/8", "172.16.0.0/12"]);
+    assert!(nets(serve(parse(&["onramp", "serve"]).unwrap())).is_empty(), "none by default");
+    let e = with_file("trusted_proxy = \"proxy.internal\"", &["serve"]).unwrap_err();
+    assert!(
+        e.message.contains("trusted_proxy") && e.message.contains("proxy.internal"),
+        "{}",
+        e.message
+    );
+    let run = run_env(&["serve", "--listen", "127.0.0.1:0"], &[("ONRAMP_TRUSTED_PROXY", "10.0.0.0/33")]);
+    assert!(!run.success);
+    assert!(run.stderr.contains("10.0.0.0/33"), "{}", run.stderr);
+}

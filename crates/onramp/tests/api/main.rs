@@ -3,6 +3,7 @@
 //! data directory, and talks to it over HTTP.
 
 mod helpers;
+mod vantage;
 
 mod audit;
 mod auth;
@@ -21,12 +22,15 @@ mod errors;
 mod idempotency;
 mod integration;
 mod isolation;
+mod login_throttle;
 mod metrics;
 mod nodes;
 mod openapi;
 mod pages;
 mod partners;
+mod proxies;
 mod rate_limit;
+mod redis_faults;
 mod retention;
 mod schema;
 mod statements;

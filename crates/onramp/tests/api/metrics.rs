@@ -33,3 +33,17 @@ async fn metrics_are_off_without_a_token() {
     let server = TestServer::start_with(|s| s.metrics_token = None).await;
     server.api("localhost").get("/metrics").await.problem(404, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_methods_share_one_label() {
+    let server = TestServer::start().await;
+    let api = server.api("localhost");
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}X").as_bytes()).unwrap();
+        crate::helpers::send(api.request(method, "/v1/client")).await;
+    }
+    let r = api.with_token(METRICS_TOKEN).get("/metrics").await;
+    r.expect(200);
+    assert!(!r.text.contains("INVENTED"), "an invented method became a label");
+    assert!(r.text.contains(r#"method="OTHER""#), "{}", r.text);
+}

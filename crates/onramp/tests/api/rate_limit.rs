@@ -115,3 +115,21 @@ async fn an_instance_default_limit_applies_to_every_endpoint() {
         assert_eq!(num(&r, "ratelimit-limit"), 10);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_requests_count_against_the_get_quota() {
+    let fx = Fixture::with(|_| {}, &[(ROUTE, 4)]).await;
+    let path = format!(
+        "/v1/client/{}",
+        fx.staging.signup("ann@example.com").await["user_id"].as_str().unwrap()
+    );
+    for _ in 0..2 {
+        fx.staging.get(&path).await.expect(200);
+        let head = send(fx.staging.request(reqwest::Method::HEAD, &path)).await;
+        head.expect(200);
+    }
+    let r = fx.staging.get(&path).await;
+    r.problem(429, "rate_limited");
+    assert_eq!(num(&r, "ratelimit-limit"), 4);
+    assert_eq!(send(fx.staging.request(reqwest::Method::HEAD, &path)).await.status, 429);
+}

@@ -3,10 +3,12 @@
 //! form whose CSRF token matches its cookie. Each handler's signature says
 //! which of them it needs.
 
+mod client;
 mod forms;
 mod signed_in;
 mod tenant;
 
+pub use client::Visitor;
 pub use forms::{CsrfForm, CsrfProtected, CsrfToken, WebForm, csrf_failed, csrf_matches};
 pub use signed_in::SignedIn;
 pub use tenant::PageTenant;

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::cookies::Cookies;
-use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
+use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn, Visitor};
+use crate::pages::sign_in::login_error;
 use crate::views::{self, redirect, render};
 
 fn profile_page(tenant: &Tenant, account: &Account, csrf: String, notice: Option<String>, error: Option<String>) -> views::Account {
@@ -79,13 +80,23 @@ csrf_field!(NameForm, PasswordForm);
 pub async fn change_password(
     State(state): State<WebState>,
     tenant: PageTenant,
+    visitor: Visitor,
     me: SignedIn,
     cookies: Cookies,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
     let current = Secret::new(form.current_password);
     let new = Secret::new(form.new_password);
-    let error = match state.core.accounts().change_password(&tenant, &me.account, &current, &new).await {
+    let changed = state
+        .core
+        .accounts()
+        .change_password(&tenant, &me.account, &current, &new, visitor.login_source())
+        .await;
+    let status = match &changed {
+        Err(DomainError::LoginThrottled { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let error = match changed {
         Ok(Some(session)) => {
             let notice = "Your password was changed; other sessions were signed out.";
             let page = profile_page(&tenant, &me.account, form.csrf, Some(notice.into()), None);
@@ -93,10 +104,8 @@ pub async fn change_password(
         }
         Ok(None) => return redirect("/account/login"),
         Err(DomainError::InvalidCredentials) => "The current password is wrong.".to_owned(),
+        Err(e @ DomainError::LoginThrottled { .. }) => login_error(&e).1,
         Err(e) => e.to_string(),
     };
-    render(
-        StatusCode::BAD_REQUEST,
-        &profile_page(&tenant, &me.account, form.csrf, None, Some(error)),
-    )
+    render(status, &profile_page(&tenant, &me.account, form.csrf, None, Some(error)))
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use super::sign_in::{login_error, login_page};
 use crate::WebState;
 use crate::cookies::Cookies;
-use crate::extract::{CsrfProtected, CsrfToken, PageTenant, SignedIn, WebForm, csrf_failed, csrf_matches};
+use crate::extract::{CsrfProtected, CsrfToken, PageTenant, SignedIn, Visitor, WebForm, csrf_failed, csrf_matches};
 use crate::views::{self, message, redirect, render};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -193,13 +193,14 @@ pub struct ConnectLogin {
 pub async fn login(
     State(state): State<WebState>,
     tenant: PageTenant,
+    visitor: Visitor,
     cookies: Cookies,
     PopupForm { checked, form }: PopupForm<ConnectLogin>,
 ) -> Response {
     match state
         .core
         .accounts()
-        .client_login(&tenant, &form.email, &Secret::new(form.password))
+        .client_login(&tenant, &form.email, &Secret::new(form.password), visitor.login_source())
         .await
     {
         Ok(session) => (cookies.open_session(&session), redirect(&format!("/connect?{}", checked.query()))).into_response(),

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::CsrfOnly;
 use crate::WebState;
 use crate::cookies::Cookies;
-use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
+use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn, Visitor};
 use crate::views::{self, message, redirect, render};
 
 #[derive(Deserialize)]
@@ -40,6 +40,10 @@ pub fn login_error(e: &DomainError) -> (StatusCode, String) {
         DomainError::Overloaded { .. } | DomainError::Unavailable(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "The service is busy. Try again shortly.".into())
         }
+        DomainError::Validation(errors) => (
+            StatusCode::BAD_REQUEST,
+            errors.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
+        ),
         _ => (StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
     }
 }
@@ -78,11 +82,17 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(State(state): State<WebState>, tenant: PageTenant, cookies: Cookies, CsrfForm(form): CsrfForm<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<WebState>,
+    tenant: PageTenant,
+    visitor: Visitor,
+    cookies: Cookies,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
     match state
         .core
         .accounts()
-        .client_login(&tenant, &form.email, &Secret::new(form.password))
+        .client_login(&tenant, &form.email, &Secret::new(form.password), visitor.login_source())
         .await
     {
         Ok(session) => (cookies.open_session(&session), redirect(&safe_next(form.next.as_deref()))).into_response(),

@@ -90,27 +90,7 @@ impl Api {
 
     /// Account ids of every page of `GET /v1/client`.
     pub async fn all_account_ids(&self) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/v1/client?limit=200&cursor={c}"),
-                None => "/v1/client?limit=200".to_owned(),
-            };
-            let r = self.get(&path).await;
-            r.expect(200);
-            ids.extend(
-                r.json["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .map(|a| a["user_id"].as_str().expect("user_id").to_owned()),
-            );
-            match r.json["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => return ids,
-            }
-        }
+        all_pages(async |path| self.get(path).await, "/v1/client", ["user_id", "next_cursor"]).await
     }
 }
 
@@ -242,4 +222,21 @@ pub fn parse_rfc3339(s: &str) -> time::OffsetDateTime {
 
 pub fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The `id` of every item on every page of the cursor-paged list at
+/// `list` (`[id field, next-cursor field]`: each API family spells them its way).
+pub async fn all_pages(get: impl AsyncFn(&str) -> Resp, list: &str, [id, next]: [&str; 2]) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut path = format!("{list}?limit=200");
+    loop {
+        let r = get(&path).await;
+        r.expect(200);
+        let items = r.json["data"].as_array().expect("data");
+        ids.extend(items.iter().map(|a| a[id].as_str().expect("id").to_owned()));
+        match r.json[next].as_str() {
+            Some(c) => path = format!("{list}?limit=200&cursor={c}"),
+            None => return ids,
+        }
+    }
 }

@@ -10,7 +10,7 @@ use onramp_domain::tenancy::EnvKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::client::{Api, Resp, send};
+use super::client::{Api, Resp, all_pages, send};
 use super::server::{CLIENT_PASSWORD, TestServer, env_kind, host, pid};
 
 /// The usual body of `POST /v1/partners/create` (camelCase, like the partner API).
@@ -79,27 +79,12 @@ impl PartnerApi {
 
     /// Account ids of every page of `GET /v1/partners/accounts`.
     pub async fn all_account_ids(&self) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/v1/partners/accounts?limit=200&cursor={c}"),
-                None => "/v1/partners/accounts?limit=200".to_owned(),
-            };
-            let r = self.get(&path).await;
-            r.expect(200);
-            ids.extend(
-                r.json["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .map(|a| a["accountId"].as_str().expect("accountId").to_owned()),
-            );
-            match r.json["nextCursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => return ids,
-            }
-        }
+        all_pages(
+            async |path| self.get(path).await,
+            "/v1/partners/accounts",
+            ["accountId", "nextCursor"],
+        )
+        .await
     }
 }
 

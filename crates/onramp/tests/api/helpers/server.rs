@@ -59,6 +59,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,
         redis_url: None,
+        trusted_proxies: Vec::new(),
         wrap_store: None,
     }
 }
