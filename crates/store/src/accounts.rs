@@ -136,16 +136,30 @@ impl AccountStore for SqlStore {
     }
 
     async fn accounts(&self, env_id: &EnvId, query: &AccountQuery) -> R<Vec<Account>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1 AND ($2 IS NULL OR email_normalized = $2)
-             AND ($3 IS NULL OR id > $3) AND ($5 IS NULL OR partner_id = $5) ORDER BY id LIMIT $4"
-        ));
-        sqlx::query(sql)
-            .bind(env_id.as_str())
-            .bind(query.email_normalized.as_deref())
-            .bind(query.after.as_ref().map(AccountId::as_str))
+        // Each filter only when it is given: `($2 IS NULL OR email = $2)`
+        // kept the planner from the (env_id, email_normalized) and
+        // (env_id, id) indexes, so an email lookup scanned the environment
+        // and a deep page read every row before its cursor.
+        let mut sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1");
+        let filters = [
+            ("email_normalized =", query.email_normalized.as_deref()),
+            ("partner_id =", query.partner_id.as_ref().map(PartnerId::as_str)),
+            ("id >", query.after.as_ref().map(AccountId::as_str)),
+        ];
+        let mut values = Vec::new();
+        for (condition, value) in filters {
+            if let Some(value) = value {
+                values.push(value);
+                sql.push_str(&format!(" AND {condition} ${}", values.len() + 1));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", values.len() + 2));
+        let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(env_id.as_str());
+        for value in values {
+            statement = statement.bind(value);
+        }
+        statement
             .bind(i64::from(query.limit))
-            .bind(query.partner_id.as_ref().map(PartnerId::as_str))
             .all::<AccountRow, _>(&self.pool)
             .await
     }
