@@ -1,7 +1,10 @@
 //! Infrastructure the domain's services use: argon2 hashing on a bounded
-//! worker pool, verification of imported legacy hashes, secrets and tokens,
-//! and failed-login throttling.
+//! worker pool shared fairly between tenants, the cost ceiling and
+//! verification of imported legacy hashes, secrets and tokens, and
+//! failed-login throttling.
 
+pub mod hash_ceiling;
+pub mod hash_queue;
 pub mod hashing;
 pub mod legacy_hash;
 pub mod secret;

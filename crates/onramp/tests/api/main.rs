@@ -17,6 +17,7 @@ mod copy;
 mod docs;
 mod durability;
 mod errors;
+mod hashing;
 mod idempotency;
 mod integration;
 mod isolation;
