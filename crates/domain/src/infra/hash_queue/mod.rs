@@ -15,12 +15,15 @@
 //! their caller goes away (a dropped request) are removed from the queue and
 //! never run; a job already running finishes (argon2 cannot be interrupted).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::infra::hashing::Memory;
+
+mod turns;
+
+use turns::State;
 
 /// A unit of work for a worker, given the worker's reusable argon2 memory.
 pub(crate) type Job = Box<dyn FnOnce(&mut Memory) + Send>;
@@ -91,80 +94,6 @@ pub(crate) enum Refused {
     Busy(Duration),
     /// More jobs than the bound could ever hold at once.
     TooMany { most: usize },
-}
-
-struct Queued {
-    ticket: u64,
-    kind: Kind,
-    job: Job,
-}
-
-#[derive(Default)]
-struct Tenant {
-    lanes: HashMap<String, VecDeque<Queued>>,
-    /// Lanes with waiting jobs, in the order they are served.
-    turn: VecDeque<String>,
-    requests: usize,
-    batch: usize,
-}
-
-impl Tenant {
-    fn admitted(&mut self, kind: Kind) -> &mut usize {
-        match kind {
-            Kind::Request => &mut self.requests,
-            Kind::Batch => &mut self.batch,
-        }
-    }
-
-    fn is_idle(&self) -> bool {
-        self.lanes.is_empty() && self.requests == 0 && self.batch == 0
-    }
-}
-
-#[derive(Default)]
-struct State {
-    tenants: HashMap<String, Tenant>,
-    /// Tenants with waiting jobs, in the order they are served.
-    turn: VecDeque<String>,
-    admitted: usize,
-    waiting: usize,
-    running: usize,
-    next_ticket: u64,
-}
-
-impl State {
-    /// The next job in round-robin order: the first tenant in turn, its first
-    /// lane in turn, that lane's oldest job; both go to the back of their
-    /// turn if they still have jobs waiting.
-    fn pop(&mut self) -> Option<(String, Queued)> {
-        let tenant_id = self.turn.pop_front()?;
-        let tenant = self.tenants.get_mut(&tenant_id)?;
-        let lane_id = tenant.turn.pop_front()?;
-        let lane = tenant.lanes.get_mut(&lane_id)?;
-        let queued = lane.pop_front()?;
-        if lane.is_empty() {
-            tenant.lanes.remove(&lane_id);
-        } else {
-            tenant.turn.push_back(lane_id);
-        }
-        if !tenant.turn.is_empty() {
-            self.turn.push_back(tenant_id.clone());
-        }
-        self.waiting -= 1;
-        self.running += 1;
-        Some((tenant_id, queued))
-    }
-
-    /// Gives back one admitted slot of `tenant`.
-    fn release(&mut self, tenant_id: &str, kind: Kind, count: usize) {
-        self.admitted -= count;
-        if let Some(tenant) = self.tenants.get_mut(tenant_id) {
-            *tenant.admitted(kind) -= count;
-            if tenant.is_idle() {
-                self.tenants.remove(tenant_id);
-            }
-        }
-    }
 }
 
 /// The queue shared by the hasher and its worker threads.
@@ -243,26 +172,7 @@ impl Drop for Ticket {
         if self.finished {
             return;
         }
-        let mut guard = self.queue.lock();
-        let state = &mut *guard;
-        let Some(tenant) = state.tenants.get_mut(&self.share.tenant) else {
-            return;
-        };
-        let Some(lane) = tenant.lanes.get_mut(&self.share.lane) else {
-            return;
-        };
-        let before = lane.len();
-        lane.retain(|q| q.ticket != self.id);
-        let removed = before - lane.len();
-        if lane.is_empty() {
-            tenant.lanes.remove(&self.share.lane);
-            tenant.turn.retain(|l| *l != self.share.lane);
-            if tenant.turn.is_empty() {
-                state.turn.retain(|t| *t != self.share.tenant);
-            }
-        }
-        state.waiting -= removed;
-        state.release(&self.share.tenant, self.kind, removed);
+        let removed = self.queue.lock().remove(&self.share, self.kind, self.id);
         self.queue.cancelled.fetch_add(removed as u64, Ordering::Relaxed);
     }
 }
@@ -302,8 +212,12 @@ impl Queue {
         }
         let mut guard = self.lock();
         let state = &mut *guard;
-        let in_tenant = state.tenants.get_mut(&share.tenant).map_or(0, |t| *t.admitted(kind));
-        let excess = (in_tenant + count)
+        state.next_ticket += 1;
+        let id = state.next_ticket;
+        if count == 0 {
+            return Ok(self.ticket(share, kind, id));
+        }
+        let excess = (state.admitted_in(share, kind) + count)
             .saturating_sub(tenant_bound)
             .max((state.admitted + count).saturating_sub(self.limits.total));
         if excess > 0 {
@@ -311,33 +225,22 @@ impl Queue {
             self.refused.fetch_add(count as u64, Ordering::Relaxed);
             return Err(Refused::Busy(self.retry_after(kind, excess)));
         }
-        state.next_ticket += 1;
-        let id = state.next_ticket;
-        state.admitted += count;
-        state.waiting += count;
-        let was_waiting = state.tenants.get(&share.tenant).is_some_and(|t| !t.turn.is_empty());
-        let tenant = state.tenants.entry(share.tenant.clone()).or_default();
-        *tenant.admitted(kind) += count;
-        let lane = tenant.lanes.entry(share.lane.clone()).or_default();
-        let lane_was_waiting = !lane.is_empty();
-        lane.extend(jobs.into_iter().map(|job| Queued { ticket: id, kind, job }));
-        if !lane_was_waiting && count > 0 {
-            tenant.turn.push_back(share.lane.clone());
-        }
-        if !was_waiting && count > 0 {
-            state.turn.push_back(share.tenant.clone());
-        }
+        state.push(share, kind, id, jobs);
         drop(guard);
         for _ in 0..count.min(self.workers) {
             self.ready.notify_one();
         }
-        Ok(Ticket {
+        Ok(self.ticket(share, kind, id))
+    }
+
+    fn ticket(self: &Arc<Self>, share: &Share, kind: Kind, id: u64) -> Ticket {
+        Ticket {
             queue: Arc::clone(self),
             share: share.clone(),
             kind,
             id,
             finished: false,
-        })
+        }
     }
 
     /// How long until `excess` slots are likely free: single requests retry
@@ -447,6 +350,9 @@ mod tests {
         let stats = q.stats();
         assert_eq!((stats.waiting, stats.running, stats.completed), (0, 0, 10));
         assert!(q.lock().tenants.is_empty(), "idle tenants are forgotten");
+        // A batch of imported hashes only submits nothing, and leaves nothing behind.
+        drop(q.submit(&Share::partner("d", "p"), Kind::Batch, Vec::new()).unwrap());
+        assert!(q.lock().tenants.is_empty());
     }
 
     #[test]
