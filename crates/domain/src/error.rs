@@ -41,6 +41,7 @@ field_codes! {
     PasswordTooCommon = "password_too_common",
     PasswordEqualsEmail = "password_equals_email",
     InvalidPasswordHash = "invalid_password_hash",
+    PasswordHashTooCostly = "password_hash_too_costly",
     InvalidUuid = "invalid_uuid",
     InvalidUsername = "invalid_username",
     InvalidRole = "invalid_role",

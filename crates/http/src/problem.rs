@@ -109,7 +109,11 @@ pub fn field_code_description(code: FieldCode) -> &'static str {
         F::PasswordTooLong => "The password has more than 256 characters.",
         F::PasswordTooCommon => "The password is one of the most common passwords.",
         F::PasswordEqualsEmail => "The password is the account's email address.",
-        F::InvalidPasswordHash => "`passwordHash` is not an argon2id, argon2i, bcrypt or scrypt hash within the supported cost limits.",
+        F::InvalidPasswordHash => "`passwordHash` is not an argon2id, argon2i, bcrypt or scrypt hash.",
+        F::PasswordHashTooCostly => {
+            "`passwordHash` costs more to verify than the server accepts (bcrypt cost over 12; argon2 or scrypt over twice the \
+             server's argon2id memory or work): see the README."
+        }
         F::InvalidUuid => "The id is not a UUID.",
         F::InvalidUsername => "A service-user name is not 1 to 64 letters, digits, `.`, `_`, `-` or `@`.",
         F::InvalidRole => "Not a valid role name.",

@@ -91,6 +91,15 @@ fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     })
 }
 
+/// The hashing queue's state as metrics, read when `/metrics` is rendered.
+fn publish_hash_stats(stats: onramp_domain::infra::hash_queue::HashStats) {
+    metrics::gauge!("onramp_hash_jobs_waiting").set(stats.waiting as f64);
+    metrics::gauge!("onramp_hash_jobs_running").set(stats.running as f64);
+    metrics::counter!("onramp_hash_jobs_completed_total").absolute(stats.completed);
+    metrics::counter!("onramp_hash_jobs_cancelled_total").absolute(stats.cancelled);
+    metrics::counter!("onramp_hash_jobs_refused_total").absolute(stats.refused);
+}
+
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -179,8 +188,12 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let limits = Arc::new(limits);
     let metrics = settings.metrics_token.clone().map(|token| {
         let handle = prometheus();
+        let core = Arc::clone(&core);
         Arc::new(onramp_http::routes::metrics::MetricsExport {
-            render: Box::new(move || handle.render()),
+            render: Box::new(move || {
+                publish_hash_stats(core.hasher().stats());
+                handle.render()
+            }),
             token,
         })
     });

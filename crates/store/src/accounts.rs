@@ -158,10 +158,7 @@ impl AccountStore for SqlStore {
         for value in values {
             statement = statement.bind(value);
         }
-        statement
-            .bind(i64::from(query.limit))
-            .all::<AccountRow, _>(&self.pool)
-            .await
+        statement.bind(i64::from(query.limit)).all::<AccountRow, _>(&self.pool).await
     }
 
     async fn update_account(&self, env_id: &EnvId, id: &AccountId, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {

@@ -12,6 +12,7 @@ use crate::audit::{Actor, AuditEvent};
 use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
 use crate::ids::{AccountId, EnvId, PartnerId};
+use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::hashing::Verified;
 use crate::infra::secret::{Secret, random_token, token_hash};
@@ -115,7 +116,7 @@ impl Accounts {
         if self.store.account_by_email(env_id, &email.normalized()).await?.is_some() {
             return Err(DomainError::EmailTaken);
         }
-        let password_hash = self.hasher.hash(&input.password).await?;
+        let password_hash = self.hasher.hash(&Share::tenant(env_id), &input.password).await?;
         let now = self.config.clock.now_ms();
         let account = Account {
             id,
@@ -157,9 +158,10 @@ impl Accounts {
         let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &normalized, source);
         self.throttle.check(&attempt).await?;
         let account = self.store.account_by_email(&tenant.env.id, &normalized).await?;
+        let share = &Share::tenant(&tenant.env.id);
         let verified = self
             .hasher
-            .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
+            .verify(share, password, account.as_ref().map(|a| a.password_hash.as_str()))
             .await?;
         let (Some(account), Some(verified)) = (account.as_ref(), verified) else {
             self.throttle.failed(&attempt).await;
@@ -167,7 +169,7 @@ impl Accounts {
         };
         self.throttle.succeeded(&attempt).await;
         let rehash = match verified {
-            Verified::NeedsRehash => Some(self.hasher.hash(password).await?),
+            Verified::NeedsRehash => Some(self.hasher.hash(share, password).await?),
             Verified::Current => None,
         };
         let (session, opened) = self.new_session(&tenant.env.id, &account.id);
@@ -279,7 +281,7 @@ impl Accounts {
         }
         v.finish()?;
         let password_hash = match &changes.password {
-            Some(pw) => Some(self.hasher.hash(pw).await?),
+            Some(pw) => Some(self.hasher.hash(&Share::tenant(&tenant.env.id), pw).await?),
             None => None,
         };
         let update = AccountUpdate {
@@ -343,7 +345,12 @@ impl Accounts {
     ) -> Result<Option<OpenedSession>, DomainError> {
         let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &account.email.to_lowercase(), source);
         self.throttle.check(&attempt).await?;
-        if self.hasher.verify(current, Some(&account.password_hash)).await?.is_none() {
+        if self
+            .hasher
+            .verify(&Share::tenant(&tenant.env.id), current, Some(&account.password_hash))
+            .await?
+            .is_none()
+        {
             self.throttle.failed(&attempt).await;
             return Err(DomainError::InvalidCredentials);
         }

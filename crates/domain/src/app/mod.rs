@@ -14,7 +14,7 @@ use crate::audit::service::Audit;
 use crate::clock::{Clock, SystemClock};
 use crate::error::DomainError;
 use crate::idempotency::service::Idempotency;
-use crate::infra::hashing::{HashCost, PasswordHasher};
+use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
 use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
 use crate::integration::service::Integration;
 use crate::partners::provisioning::Provisioning;
@@ -38,9 +38,15 @@ pub struct CoreConfig {
     pub hash_cost: HashCost,
     /// Threads that hash passwords; `None` is one per core.
     pub hash_workers: Option<usize>,
-    /// Most hashes queued or running at once; past that, callers get
+    /// Per environment, most hashes of single requests (logins, sign-ups,
+    /// password changes) queued or running; past that, callers get
     /// `Overloaded`. `None` is 32 per worker.
     pub hash_queue: Option<usize>,
+    /// Per environment, most batch-import hashes queued or running; a batch
+    /// that does not fit gets `Overloaded`. `None` is 1,000 (one full batch).
+    pub hash_batch_queue: Option<usize>,
+    /// Most hashes queued or running in all. `None` is 4,096.
+    pub hash_queue_total: Option<usize>,
     pub throttle: ThrottlePolicy,
     /// How long instance settings, signing keys and service-user status are
     /// cached: the longest an operator change takes to reach a running server.
@@ -68,6 +74,8 @@ impl Default for CoreConfig {
             hash_cost: HashCost::default(),
             hash_workers: None,
             hash_queue: None,
+            hash_batch_queue: None,
+            hash_queue_total: None,
             throttle: ThrottlePolicy::default(),
             settings_ttl: Duration::from_secs(1),
             account_cache_ttl: Duration::from_secs(1),
@@ -83,6 +91,7 @@ impl Default for CoreConfig {
 /// service per context.
 pub struct Core {
     config: Arc<CoreConfig>,
+    hasher: Arc<PasswordHasher>,
     tenancy: Arc<Tenancy>,
     service_users: ServiceUsers,
     accounts: Arc<Accounts>,
@@ -109,6 +118,11 @@ impl Core {
 
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// The password hashing workers and their queue.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     /// Instances, environments, hosts and signing keys.
@@ -196,7 +210,13 @@ impl CoreBuilder {
             shared_throttle,
         } = self;
         let config = Arc::new(config);
-        let hasher = Arc::new(PasswordHasher::sized(config.hash_cost, config.hash_workers, config.hash_queue)?);
+        let size = PoolSize {
+            workers: config.hash_workers,
+            requests: config.hash_queue,
+            batch: config.hash_batch_queue,
+            total: config.hash_queue_total,
+        };
+        let hasher = Arc::new(PasswordHasher::sized(config.hash_cost, size)?);
         let mut throttle = LoginThrottle::new(config.throttle, Arc::clone(&config.clock));
         if let Some(shared) = shared_throttle {
             throttle.share(shared);
@@ -219,13 +239,14 @@ impl CoreBuilder {
                 Arc::clone(&throttle),
                 Arc::clone(&tenancy),
             ),
-            provisioning: Provisioning::new(Arc::clone(&store), hasher, Arc::clone(&accounts), Arc::clone(&clock)),
+            provisioning: Provisioning::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&accounts), Arc::clone(&clock)),
             integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts), Arc::clone(&clock)),
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
             idempotency: Idempotency::new(Arc::clone(&store), clock),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             audit: Audit::new(store),
             throttle,
+            hasher,
             config,
             tenancy,
             accounts,

@@ -12,6 +12,11 @@
 //! these limits are refused: [`classify`] and [`verify_legacy`] return `None`
 //! for them, exactly as for malformed strings.
 //!
+//! These are hard limits of the format parser; the policy actually applied to
+//! imports and logins is the tighter, configurable
+//! [`crate::infra::hash_ceiling::CostCeiling`] (bcrypt cost 12, twice the
+//! server's argon2 memory and work).
+//!
 //! - bcrypt: cost at most 16 (2^16 key-schedule rounds, several seconds).
 //! - scrypt: `ln` (log2 N) at most 20, `r` at most 32, `p` at most 16,
 //!   memory `128 * r * 2^ln` at most 256 MiB, and total work

@@ -12,7 +12,10 @@ use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::ids::AccountId;
+use crate::infra::hash_ceiling::CostCeiling;
+use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
+use crate::infra::legacy_hash::classify;
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::partners::Partner;
 use crate::signin_links::{LoginToken, Redeemed};
@@ -152,7 +155,10 @@ impl Provisioning {
         if self.store.account_by_email(&tenant.env.id, &email.normalized()).await?.is_some() {
             return Err(DomainError::EmailTaken);
         }
-        let password_hash = self.hasher.hash(&input.password).await?;
+        let password_hash = self
+            .hasher
+            .hash(&Share::partner(&tenant.env.id, &partner.id), &input.password)
+            .await?;
         let now = self.clock.now_ms();
         let account = Account {
             id: AccountId::generate(),
@@ -367,31 +373,24 @@ pub struct BatchItem {
     pub redirect: Option<String>,
 }
 
-/// Largest argon2 cost accepted in an imported hash (so a login cannot be
-/// made to allocate gigabytes): 256 MiB, 16 passes, 16 lanes.
-fn argon2_cost_is_sane(phc: &str) -> bool {
-    argon2::password_hash::phc::PasswordHash::new(phc)
-        .ok()
-        .and_then(|h| argon2::Params::try_from(&h).ok())
-        .is_some_and(|p| p.m_cost() <= 256 * 1024 && p.t_cost() <= 16 && p.p_cost() <= 16)
-}
-
-/// Checks an imported hash without doing any expensive work.
-fn parse_imported_hash(raw: &str) -> Result<String, FieldError> {
-    let ok = match crate::infra::legacy_hash::classify(raw) {
-        Some(crate::infra::legacy_hash::HashFamily::Argon2) => argon2_cost_is_sane(raw),
-        Some(_) => true,
-        None => false,
-    };
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(FieldError::new(
+/// Checks an imported hash without doing any expensive work: its format,
+/// then its cost against the server's ceiling.
+fn parse_imported_hash(raw: &str, ceiling: &CostCeiling) -> Result<String, FieldError> {
+    ceiling.check(raw).map_err(|why| {
+        FieldError::new(
+            "passwordHash",
+            FieldCode::PasswordHashTooCostly,
+            format!("passwordHash costs more than this server verifies: {why}"),
+        )
+    })?;
+    if classify(raw).is_none() {
+        return Err(FieldError::new(
             "passwordHash",
             FieldCode::InvalidPasswordHash,
-            "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string within the supported cost limits",
-        ))
+            "passwordHash must be an argon2id, argon2i, bcrypt or scrypt hash string",
+        ));
     }
+    Ok(raw.to_owned())
 }
 
 /// A validated batch item, waiting for its password hash.
@@ -403,12 +402,12 @@ struct Prepared {
     hash: Result<String, Secret>,
 }
 
-fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
+fn prepare(item: BatchItem, ceiling: &CostCeiling) -> Result<Prepared, DomainError> {
     let mut v = Validator::default();
     let email = v.check(Email::parse("primaryEmail", &item.email));
     let hash = match (item.password, item.password_hash) {
         (Some(pw), None) => v.check(check_policy("password", &pw, Some(item.email.trim()))).map(|()| Err(pw)),
-        (None, Some(hash)) => v.check(parse_imported_hash(&hash)).map(Ok),
+        (None, Some(hash)) => v.check(parse_imported_hash(&hash, ceiling)).map(Ok),
         _ => {
             v.push(FieldError::new(
                 "password",
@@ -437,8 +436,13 @@ fn prepare(item: BatchItem) -> Result<Prepared, DomainError> {
 impl Provisioning {
     /// Creates many accounts for a partner, each on its own: a bad item is
     /// reported and skipped, the others are created in one transaction.
-    /// Passwords are hashed on all cores; imported hashes are stored as they
+    /// Passwords are hashed in the partner's turns on the hashing workers;
+    /// imported hashes are checked against the cost ceiling, stored as they
     /// are and upgraded to argon2id at the first successful login.
+    ///
+    /// # Errors
+    /// `Overloaded` when the batch's passwords do not fit in the hashing
+    /// queue now, `Validation` when they never could.
     pub async fn partner_batch_create(
         &self,
         tenant: &Tenant,
@@ -447,7 +451,8 @@ impl Provisioning {
         items: Vec<Result<BatchItem, DomainError>>,
     ) -> Result<Vec<Result<SignInLink, DomainError>>, DomainError> {
         let mut seen = std::collections::HashSet::new();
-        let mut prepared: Vec<Result<Prepared, DomainError>> = items.into_iter().map(|i| i.and_then(prepare)).collect();
+        let ceiling = self.hasher.ceiling();
+        let mut prepared: Vec<Result<Prepared, DomainError>> = items.into_iter().map(|i| i.and_then(|i| prepare(i, &ceiling))).collect();
         for p in prepared.iter_mut() {
             if let Ok(item) = p
                 && !seen.insert(item.email.normalized())
@@ -459,7 +464,19 @@ impl Provisioning {
             .iter()
             .filter_map(|p| p.as_ref().ok()?.hash.as_ref().err().cloned())
             .collect();
-        let mut hashed = self.hasher.hash_many(to_hash).await.into_iter();
+        let most = self.hasher.batch_capacity();
+        if to_hash.len() > most {
+            let message = format!("at most {most} items with a password fit in one batch on this server");
+            return Err(DomainError::Validation(vec![FieldError::new(
+                "accounts",
+                FieldCode::InvalidLength,
+                message,
+            )]));
+        }
+        // All of the batch's hashes are admitted at once or none is (503
+        // overloaded): nothing is created from a batch that was refused.
+        let share = Share::partner(&tenant.env.id, &partner.id);
+        let mut hashed = self.hasher.hash_many(&share, to_hash).await?.into_iter();
         let now = self.clock.now_ms();
         let mut entries = Vec::new();
         let mut outcomes: Vec<Result<SignInLink, DomainError>> = Vec::with_capacity(prepared.len());

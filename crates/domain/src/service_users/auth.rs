@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::app::TtlCache;
 use crate::error::DomainError;
 use crate::ids::ServiceUserId;
+use crate::infra::hash_queue::Share;
 use crate::infra::secret::{Secret, ct_eq, random_bytes, random_token};
 use crate::infra::throttle::{LoginAttempt, LoginSource, Realm, check_login_name};
 use crate::service_users::ServiceUser;
@@ -106,7 +107,11 @@ impl ServiceUsers {
             Some(u) if self.auth.remembers(u, password) => true,
             _ => self
                 .hasher
-                .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+                .verify(
+                    &Share::tenant(&tenant.env.id),
+                    password,
+                    user.as_ref().map(|u| u.password_hash.as_str()),
+                )
                 .await?
                 .is_some(),
         };

@@ -9,6 +9,7 @@ use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, FieldError};
 use crate::ids::ServiceUserId;
+use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, generate_password};
 use crate::infra::throttle::LoginThrottle;
@@ -101,7 +102,7 @@ impl ServiceUsers {
             id: ServiceUserId::generate(),
             env_id: env.id.clone(),
             username,
-            password_hash: self.hasher.hash(&password).await?,
+            password_hash: self.hasher.hash(&Share::tenant(&env.id), &password).await?,
             roles,
             disabled_at: None,
             created_at: now,
@@ -166,7 +167,7 @@ impl ServiceUsers {
     ) -> Result<(ServiceUser, Option<Secret>), DomainError> {
         let mut user = self.service_user_named(platform_id, kind, username).await?;
         let (password, generated) = chosen_password(password)?;
-        user.password_hash = self.hasher.hash(&password).await?;
+        user.password_hash = self.hasher.hash(&Share::tenant(&user.env_id), &password).await?;
         user.updated_at = self.config.clock.now_ms();
         let audit = AuditEvent::new(
             actor,

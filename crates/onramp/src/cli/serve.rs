@@ -56,9 +56,15 @@ pub struct ServeArgs {
     /// Threads that hash passwords (argon2id) [default: one per core]
     #[arg(long, env = "ONRAMP_HASH_WORKERS", value_name = "N")]
     pub hash_workers: Option<usize>,
-    /// Most password hashes queued or running at once; past that, requests that need one get 503 with Retry-After [default: 32 per worker]
+    /// Per environment, most password hashes of single requests (logins, sign-ups, password changes) queued or running; past that, such requests get 503 with Retry-After [default: 32 per worker]
     #[arg(long, env = "ONRAMP_HASH_QUEUE", value_name = "N")]
     pub hash_queue: Option<usize>,
+    /// Per environment, most batch-import password hashes queued or running; a batch whose passwords do not fit gets 503 with Retry-After
+    #[arg(long, env = "ONRAMP_HASH_BATCH_QUEUE", value_name = "N", default_value_t = onramp_domain::infra::hashing::DEFAULT_BATCH_QUEUE)]
+    pub hash_batch_queue: usize,
+    /// Most password hashes queued or running in all environments together
+    #[arg(long, env = "ONRAMP_HASH_QUEUE_TOTAL", value_name = "N", default_value_t = onramp_domain::infra::hashing::DEFAULT_TOTAL_QUEUE)]
+    pub hash_queue_total: usize,
     /// Database connection pool size
     #[arg(long, env = "ONRAMP_DB_MAX_CONNECTIONS", value_name = "N", default_value_t = 8)]
     pub db_max_connections: u32,
@@ -137,6 +143,8 @@ impl ServeArgs {
             hash_cost: hash_cost(global),
             hash_workers: self.hash_workers.map(|n| n.max(1)),
             hash_queue: self.hash_queue.map(|n| n.max(1)),
+            hash_batch_queue: Some(self.hash_batch_queue.max(1)),
+            hash_queue_total: Some(self.hash_queue_total.max(1)),
             settings_ttl: self.settings_ttl,
             account_cache_ttl: self.account_cache_ttl,
             alerts: self.alert_policy()?,

@@ -23,7 +23,7 @@ pub struct BatchItemBody {
     /// Either `password` …
     #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Secret>,
-    /// … or an existing hash: argon2id, argon2i, bcrypt (`$2a$`/`$2b$`/`$2y$`) or scrypt PHC string.
+    /// … or an existing hash: argon2id, argon2i, bcrypt (`$2a$`/`$2b$`/`$2y$`) or scrypt PHC string, within the cost ceiling.
     pub password_hash: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -125,7 +125,14 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &
 ///
 /// Items may carry `passwordHash` (argon2id/argon2i, bcrypt or scrypt) instead of `password`, so a
 /// platform can migrate users without knowing their passwords; such accounts log in with their old
-/// password and are re-hashed to argon2id then. Bodies up to 2 MiB.
+/// password and are re-hashed to argon2id then. A `passwordHash` costlier than the server's ceiling
+/// (bcrypt cost over 12; argon2 or scrypt over twice the server's argon2id memory or work) is
+/// refused for its item (`password_hash_too_costly`). Bodies up to 2 MiB.
+///
+/// The items' `password`s are hashed in this partner's turns on the shared hashing workers. They
+/// are queued all together or not at all: when they do not fit in the environment's share of the
+/// queue, the whole request gets `503 overloaded` with `Retry-After` and nothing is created. If
+/// the client goes away, its hashes still queued are dropped.
 #[utoipa::path(
     post, path = "/v1/partners/accounts/batch", operation_id = "partner_batch_create", tag = "partners",
     request_body = BatchRequest, security(("api_key" = ["accounts:write"])),
