@@ -1,4 +1,7 @@
 //! Vendor apps and their keys, grants, and single-use authorization codes.
+//! Each table is keyed by (env_id, …) and every statement names the
+//! environment: an account id (chosen by the client) or an app id (public)
+//! may exist in both environments.
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
@@ -130,22 +133,34 @@ impl IntegrationStore for SqlStore {
             .await
     }
 
-    async fn vendor_app_by_key_hash(&self, key_hash: &str) -> R<Option<VendorApp>> {
-        sqlx::query("SELECT * FROM vendor_apps WHERE key_hash = $1")
+    async fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> R<Option<VendorApp>> {
+        sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND key_hash = $2")
+            .bind(env_id.as_str())
             .bind(key_hash)
             .optional::<VendorAppRow, _>(&self.pool)
             .await
     }
 
-    async fn set_vendor_key(&self, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: i64, audit: &AuditEvent) -> R<()> {
+    async fn set_vendor_key(
+        &self,
+        env_id: &EnvId,
+        app_id: &AppId,
+        key_id: &AppKeyId,
+        key_hash: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> R<()> {
         self.audited(Some(audit), async |c| {
-            sqlx::query("UPDATE vendor_apps SET key_id = $2, key_hash = $3, key_created_at = $4, updated_at = $4 WHERE id = $1")
-                .bind(app_id.as_str())
-                .bind(key_id.as_str())
-                .bind(key_hash)
-                .bind(now)
-                .expect_row(c)
-                .await
+            sqlx::query(
+                "UPDATE vendor_apps SET key_id = $3, key_hash = $4, key_created_at = $5, updated_at = $5 WHERE env_id = $1 AND id = $2",
+            )
+            .bind(env_id.as_str())
+            .bind(app_id.as_str())
+            .bind(key_id.as_str())
+            .bind(key_hash)
+            .bind(now)
+            .expect_row(c)
+            .await
         })
         .await
     }
@@ -154,7 +169,7 @@ impl IntegrationStore for SqlStore {
         self.audited(Some(audit), async |c| {
             sqlx::query(
                 "INSERT INTO grants (env_id, account_id, app_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (account_id, app_id) DO NOTHING",
+                 ON CONFLICT (env_id, account_id, app_id) DO NOTHING",
             )
             .bind(g.env_id.as_str())
             .bind(g.account_id.as_str())
@@ -168,8 +183,9 @@ impl IntegrationStore for SqlStore {
         .await
     }
 
-    async fn grant(&self, account_id: &AccountId, app_id: &AppId) -> R<Option<Grant>> {
-        sqlx::query("SELECT * FROM grants WHERE account_id = $1 AND app_id = $2")
+    async fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> R<Option<Grant>> {
+        sqlx::query("SELECT * FROM grants WHERE env_id = $1 AND account_id = $2 AND app_id = $3")
+            .bind(env_id.as_str())
             .bind(account_id.as_str())
             .bind(app_id.as_str())
             .optional::<GrantRow, _>(&self.pool)
@@ -184,9 +200,10 @@ impl IntegrationStore for SqlStore {
             .await
     }
 
-    async fn delete_grant(&self, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> R<()> {
+    async fn delete_grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            sqlx::query("DELETE FROM grants WHERE account_id = $1 AND app_id = $2")
+            sqlx::query("DELETE FROM grants WHERE env_id = $1 AND account_id = $2 AND app_id = $3")
+                .bind(env_id.as_str())
                 .bind(account_id.as_str())
                 .bind(app_id.as_str())
                 .expect_row(c)
@@ -212,12 +229,14 @@ impl IntegrationStore for SqlStore {
         Ok(())
     }
 
-    async fn redeem_auth_code(&self, code_hash: &str, now: i64) -> R<Option<AuthCode>> {
-        // The conditional UPDATE makes a code single-use under concurrency.
+    async fn redeem_auth_code(&self, env_id: &EnvId, code_hash: &str, now: i64) -> R<Option<AuthCode>> {
+        // The conditional UPDATE makes a code single-use under concurrency;
+        // env_id keeps another environment from using it up.
         sqlx::query(
-            "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+            "UPDATE auth_codes SET used_at = $3 WHERE env_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3
              RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at",
         )
+        .bind(env_id.as_str())
         .bind(code_hash)
         .bind(now)
         .optional::<AuthCodeRow, _>(&self.pool)

@@ -1,6 +1,7 @@
 //! The purge of expired rows and of usage and alerts past their retention.
 //! Each table has an index on the column compared, so a purge reads only
-//! what it deletes.
+//! what it deletes. Purges cut by time alone, in every environment at once:
+//! they name no id, so they cannot reach across environments.
 
 use async_trait::async_trait;
 use onramp_domain::retention::{PurgeBefore, Purged};

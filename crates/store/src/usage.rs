@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
-use onramp_domain::ids::{AlertId, PartnerId};
+use onramp_domain::ids::{AlertId, EnvId, PartnerId};
 use onramp_domain::store::{StoreError, UsageStore};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
@@ -94,13 +94,15 @@ impl Record for AlertRow {
     }
 }
 
-/// Sums are cast to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.
-const KEY_ACTIVITY: &str = "SELECT key_id, MIN(partner_id) AS partner_id, MIN(env_id) AS env_id,
+/// Sums are cast to BIGINT: PostgreSQL sums BIGINTs as NUMERIC. Grouped by
+/// environment too, so that rows of the same key id in two environments are
+/// two keys' activity.
+const KEY_ACTIVITY: &str = "SELECT env_id, key_id, MIN(partner_id) AS partner_id,
      CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END), 0) AS BIGINT) AS recent,
      CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN denied ELSE 0 END), 0) AS BIGINT) AS recent_denied,
      CAST(COALESCE(SUM(CASE WHEN minute < $2 THEN count ELSE 0 END), 0) AS BIGINT) AS trailing
      FROM usage_minutes WHERE minute >= $1
-     GROUP BY key_id HAVING SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END) > 0";
+     GROUP BY env_id, key_id HAVING SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END) > 0";
 
 #[async_trait]
 impl UsageStore for SqlStore {
@@ -110,7 +112,7 @@ impl UsageStore for SqlStore {
                 sqlx::query(
                     "INSERT INTO usage_minutes (key_id, partner_id, env_id, route, status_class, minute, count, denied)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (key_id, route, status_class, minute)
+                     ON CONFLICT (env_id, key_id, route, status_class, minute)
                      DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied",
                 )
                 .bind(r.key_id.as_str())
@@ -129,8 +131,9 @@ impl UsageStore for SqlStore {
         .await
     }
 
-    async fn usage(&self, partner_id: &PartnerId, from: i64, to: i64) -> R<Vec<UsageRow>> {
-        sqlx::query("SELECT * FROM usage_minutes WHERE partner_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute")
+    async fn usage(&self, env_id: &EnvId, partner_id: &PartnerId, from: i64, to: i64) -> R<Vec<UsageRow>> {
+        sqlx::query("SELECT * FROM usage_minutes WHERE env_id = $1 AND partner_id = $2 AND minute >= $3 AND minute < $4 ORDER BY minute")
+            .bind(env_id.as_str())
             .bind(partner_id.as_str())
             .bind(from)
             .bind(to)

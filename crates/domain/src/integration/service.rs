@@ -111,7 +111,7 @@ impl Integration {
         let key_id = AppKeyId::generate();
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str()).with_detail(json!({ "key_id": key_id }));
         self.store
-            .set_vendor_key(&app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
+            .set_vendor_key(&tenant.env.id, &app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
         Ok((key_id, Secret::new(key)))
     }
@@ -125,18 +125,18 @@ impl Integration {
         if !key_is_well_formed_as(raw, KeyKind::VendorApp, tenant.env.kind) {
             return Err(DomainError::Unauthenticated);
         }
-        match self.store.vendor_app_by_key_hash(&token_hash(raw)).await? {
-            Some(app) if app.env_id == tenant.env.id => Ok(app),
-            _ => Err(DomainError::Unauthenticated),
-        }
+        self.store
+            .vendor_app_by_key_hash(&tenant.env.id, &token_hash(raw))
+            .await?
+            .ok_or(DomainError::Unauthenticated)
     }
 
     /// Whether the person already granted the app access.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn grant_of(&self, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, DomainError> {
-        Ok(self.store.grant(account_id, app_id).await?)
+    pub async fn grant_of(&self, tenant: &Tenant, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, DomainError> {
+        Ok(self.store.grant(&tenant.env.id, account_id, app_id).await?)
     }
 
     /// Records consent (if not already given) and issues a single-use code
@@ -162,7 +162,7 @@ impl Integration {
             ));
         }
         let now = self.clock.now_ms();
-        if self.store.grant(account_id, &app.id).await?.is_none() {
+        if self.store.grant(&tenant.env.id, account_id, &app.id).await?.is_none() {
             let grant = Grant {
                 env_id: tenant.env.id.clone(),
                 account_id: account_id.clone(),
@@ -205,10 +205,11 @@ impl Integration {
         if !code.starts_with(CODE_PREFIX) || code.len() > 128 {
             return Err(invalid);
         }
-        let Some(record) = self.store.redeem_auth_code(&token_hash(code), self.clock.now_ms()).await? else {
+        let now = self.clock.now_ms();
+        let Some(record) = self.store.redeem_auth_code(&tenant.env.id, &token_hash(code), now).await? else {
             return Err(invalid);
         };
-        if record.env_id != tenant.env.id || record.app_id != app.id || !pkce_matches(verifier, &record.code_challenge) {
+        if record.app_id != app.id || !pkce_matches(verifier, &record.code_challenge) {
             return Err(invalid);
         }
         let account = self
@@ -216,7 +217,7 @@ impl Integration {
             .account(tenant, &record.account_id)
             .await
             .map_err(|_| DomainError::UserNotFound)?;
-        let grant = self.store.grant(&account.id, &app.id).await?.ok_or(invalid)?;
+        let grant = self.store.grant(&tenant.env.id, &account.id, &app.id).await?.ok_or(invalid)?;
         Ok((account, grant))
     }
 
@@ -228,7 +229,11 @@ impl Integration {
     pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &AccountId) -> Result<(Account, Grant), DomainError> {
         let not_found = || DomainError::NotFound("user");
         let account = self.accounts.account(tenant, user_id).await.map_err(|_| not_found())?;
-        let grant = self.store.grant(&account.id, &app.id).await?.ok_or_else(not_found)?;
+        let grant = self
+            .store
+            .grant(&tenant.env.id, &account.id, &app.id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok((account, grant))
     }
 
@@ -258,7 +263,8 @@ impl Integration {
         app_id: &AppId,
     ) -> Result<(), DomainError> {
         let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str()).with_detail(json!({ "account_id": account_id }));
-        self.store.delete_grant(account_id, app_id, &audit).await.map_err(|e| match e {
+        let deleted = self.store.delete_grant(&tenant.env.id, account_id, app_id, &audit).await;
+        deleted.map_err(|e| match e {
             crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),
         })

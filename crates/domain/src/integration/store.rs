@@ -8,16 +8,19 @@ use crate::ids::{AccountId, AppId, AppKeyId, EnvId};
 use crate::integration::{AuthCode, Grant, VendorApp};
 use crate::store::StoreError;
 
+/// Every method names the environment: ids (an account's, chosen by the
+/// client; an app's, public) may exist in both environments.
 #[async_trait]
 pub trait IntegrationStore: Send + Sync {
     async fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
     /// The apps an account registered, oldest first.
     async fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
-    async fn vendor_app_by_key_hash(&self, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
+    async fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
     /// Replaces an app's key; the previous one stops working at once.
     async fn set_vendor_key(
         &self,
+        env_id: &EnvId,
         app_id: &AppId,
         key_id: &AppKeyId,
         key_hash: &str,
@@ -26,11 +29,11 @@ pub trait IntegrationStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Records consent unless it already stands (the first grant time is kept).
     async fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
-    async fn grant(&self, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
+    async fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
     async fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<Grant>, StoreError>;
     /// Ends an app's access. `NotFound` if there was no grant.
-    async fn delete_grant(&self, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn delete_grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
     /// Marks a live code used and returns it; `None` if unknown, used or expired.
-    async fn redeem_auth_code(&self, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
+    async fn redeem_auth_code(&self, env_id: &EnvId, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
 }

@@ -22,8 +22,8 @@ use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, rfc3339};
 use crate::error::{DomainError, FieldCode};
 use crate::ids::{AlertId, EnvId, KeyId, PartnerId};
-use crate::partners::ApiKey;
 use crate::partners::service::Partners;
+use crate::partners::{ApiKey, Partner};
 use crate::store::Store;
 use crate::usage::{Alert, AlertKind, Delivery, KeyActivity, StatusClass, UsageRow};
 
@@ -98,7 +98,7 @@ struct MeterKey {
 pub(crate) struct UsageMeter {
     counts: DashMap<MeterKey, (i64, i64)>,
     /// When each key last raised each kind of alert (cooldown).
-    last_alert: DashMap<(KeyId, AlertKind), Millis>,
+    last_alert: DashMap<(EnvId, KeyId, AlertKind), Millis>,
 }
 
 /// Buckets of a usage series.
@@ -225,13 +225,14 @@ impl Usage {
         Ok(rows.len())
     }
 
-    /// A partner's requests per bucket in `[from, to)`, empty buckets included.
+    /// A partner's requests per bucket in `[from, to)`, empty buckets
+    /// included; only the partner's environment is counted.
     ///
     /// # Errors
     /// `Validation` for an empty or too long range.
     pub async fn usage_series(
         &self,
-        partner_id: &PartnerId,
+        partner: &Partner,
         from: Millis,
         to: Millis,
         granularity: Granularity,
@@ -256,7 +257,7 @@ impl Usage {
                 ..Default::default()
             })
             .collect();
-        for row in self.store.usage(partner_id, start, to).await? {
+        for row in self.store.usage(&partner.env_id, &partner.id, start, to).await? {
             let Some(point) = points.get_mut(((row.minute - start) / step) as usize) else {
                 continue;
             };
@@ -284,10 +285,10 @@ impl Usage {
                 let fresh = self
                     .meter
                     .last_alert
-                    .get(&(a.key_id.clone(), kind))
+                    .get(&(a.env_id.clone(), a.key_id.clone(), kind))
                     .is_none_or(|t| now - *t >= self.config.alerts.cooldown.as_millis() as Millis);
                 if fresh {
-                    self.meter.last_alert.insert((a.key_id.clone(), kind), now);
+                    self.meter.last_alert.insert((a.env_id.clone(), a.key_id.clone(), kind), now);
                     raised.push(self.raise_alert(&a, kind, detail, now).await?);
                 }
             }

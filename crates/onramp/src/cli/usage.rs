@@ -70,7 +70,7 @@ pub async fn usage(ctx: &Ctx, args: UsageArgs) -> CliResult {
         GranularityArg::Hour => Granularity::Hour,
         GranularityArg::Day => Granularity::Day,
     };
-    let points = ctx.core.usage().usage_series(&partner.id, from, to, granularity).await?;
+    let points = ctx.core.usage().usage_series(&partner, from, to, granularity).await?;
     let data: Vec<Value> = points
         .iter()
         .map(|p| json!({ "start": rfc3339(p.start), "requests": p.requests, "2xx": p.status_2xx, "3xx": p.status_3xx, "4xx": p.status_4xx, "5xx": p.status_5xx }))

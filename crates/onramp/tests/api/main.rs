@@ -33,6 +33,7 @@ mod proxies;
 mod rate_limit;
 mod redis_faults;
 mod retention;
+mod same_ids;
 mod schema;
 mod statements;
 mod tokenauth;

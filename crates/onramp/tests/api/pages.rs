@@ -14,13 +14,13 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const ORIGIN: &str = "https://shop.example.com";
 
 /// A browser-like client: keeps the cookies it is given.
-struct Browser {
+pub(crate) struct Browser {
     api: Api,
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new(api: Api) -> Self {
+    pub(crate) fn new(api: Api) -> Self {
         Self {
             api: api.without_token(),
             cookies: Vec::new(),
@@ -40,7 +40,7 @@ impl Browser {
         self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.cookies
             .iter()
             .find(|(n, _)| n == "onramp_csrf")
@@ -48,13 +48,13 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    async fn get(&mut self, path: &str) -> Resp {
+    pub(crate) async fn get(&mut self, path: &str) -> Resp {
         let r = send(self.api.request(Method::GET, path).header("cookie", self.cookie_header())).await;
         self.keep(&r);
         r
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
         let body = form
             .iter()
             .map(|(k, v)| format!("{k}={}", encode_component(v)))
@@ -66,7 +66,7 @@ impl Browser {
         r
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) {
         self.get("/account/login").await.expect(200);
         let csrf = self.csrf();
         let r = self

@@ -165,7 +165,7 @@ pub async fn start(
     };
     // Consent is remembered: a second connect for a granted app skips the question.
     if matches!(
-        state.core.integration().grant_of(&me.account.id, &checked.app.id).await,
+        state.core.integration().grant_of(&tenant, &me.account.id, &checked.app.id).await,
         Ok(Some(_))
     ) {
         return grant_and_complete(&state, &tenant, &me.account, &checked).await;

@@ -95,7 +95,7 @@ pub async fn usage(
     let points = state
         .core
         .usage()
-        .usage_series(&caller.partner().id, from, to, granularity)
+        .usage_series(caller.partner(), from, to, granularity)
         .await
         .map_err(usage_error)?;
     let data = points

@@ -211,18 +211,18 @@ delegate! {
         fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
         fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
         fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
-        fn vendor_app_by_key_hash(&self, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
-        fn set_vendor_key(&self, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
+        fn set_vendor_key(&self, env_id: &EnvId, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn grant(&self, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
+        fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
         fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<Grant>, StoreError>;
-        fn delete_grant(&self, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn delete_grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
-        fn redeem_auth_code(&self, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
+        fn redeem_auth_code(&self, env_id: &EnvId, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
     }
     UsageStore {
         fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
-        fn usage(&self, partner_id: &PartnerId, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+        fn usage(&self, env_id: &EnvId, partner_id: &PartnerId, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
         fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
         fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
