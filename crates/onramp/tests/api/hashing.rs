@@ -228,6 +228,11 @@ async fn the_queued_hashes_of_a_dropped_batch_request_never_run() {
     })
     .await;
     hold.release().await;
+    // The held job finishes on its worker after the release returns.
+    eventually("the held job completes", || async {
+        (core.hasher().stats().completed > before.completed).then_some(())
+    })
+    .await;
     assert_eq!(core.hasher().stats().completed, before.completed + 1, "only the hold ran");
     assert!(world.partner.all_account_ids().await.is_empty());
 
