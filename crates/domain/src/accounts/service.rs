@@ -343,7 +343,7 @@ impl Accounts {
         new: &Secret,
         source: LoginSource,
     ) -> Result<Option<OpenedSession>, DomainError> {
-        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &account.email.to_lowercase(), source);
+        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &canonical_email(&account.email), source);
         self.throttle.check(&attempt).await?;
         if self
             .hasher
