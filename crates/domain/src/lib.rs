@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod infra;

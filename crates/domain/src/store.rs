@@ -6,6 +6,7 @@
 
 pub use crate::accounts::store::{AccountStore, SessionStore};
 pub use crate::audit::store::AuditStore;
+pub use crate::events::store::EventStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::partners::store::PartnerStore;
@@ -30,6 +31,7 @@ pub trait Store:
     + UsageStore
     + IdempotencyStore
     + AuditStore
+    + EventStore
     + RetentionStore
 {
 }
@@ -45,6 +47,7 @@ impl<T> Store for T where
         + UsageStore
         + IdempotencyStore
         + AuditStore
+        + EventStore
         + RetentionStore
 {
 }

@@ -153,6 +153,23 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
         ],
     ),
+    ("event_sequences", &[("env_id", Text), ("last_sequence", Int)]),
+    (
+        "events",
+        &[
+            ("env_id", Text),
+            ("sequence", Int),
+            ("id", Text),
+            ("type", Text),
+            ("partner_id", Text),
+            ("platform_id", Text),
+            ("environment", Text),
+            ("actor_type", Text),
+            ("actor_id", Text),
+            ("data", Text),
+            ("created_at", Int),
+        ],
+    ),
     (
         "usage_minutes",
         &[

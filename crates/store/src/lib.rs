@@ -11,6 +11,7 @@ mod audit;
 mod copy;
 mod db;
 mod errors;
+mod events;
 mod idempotency;
 mod integration;
 mod migrations;

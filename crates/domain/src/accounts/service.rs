@@ -11,6 +11,7 @@ use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
+use crate::events::EventType;
 use crate::ids::{AccountId, EnvId, PartnerId};
 use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
@@ -129,8 +130,9 @@ impl Accounts {
             updated_at: now,
         };
         let (session, opened) = self.new_session(env_id, &account.id);
-        let audit =
-            AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str()).with_detail(json!({ "email": account.email }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
+            .with_detail(json!({ "email": account.email }))
+            .emit(env_id, EventType::AccountCreated, None, account.event_data());
         self.store
             .create_account(&account, Some(&session), None, &audit)
             .await
@@ -301,6 +303,7 @@ impl Accounts {
         .filter_map(|(name, set)| set.then_some(name))
         .collect();
         let audit = AuditEvent::in_tenant(actor, tenant, "account.updated", account.id.as_str()).with_detail(json!({ "changed": changed }));
+        let audit = update.emit_events(audit, &tenant.env.id, &account, &changed);
         let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
@@ -314,7 +317,13 @@ impl Accounts {
     /// # Errors
     /// `NotFound("account")`.
     pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &AccountId) -> Result<(), DomainError> {
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", id.as_str());
+        let account = self.account(tenant, id).await?;
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", id.as_str()).emit(
+            &tenant.env.id,
+            EventType::AccountDeleted,
+            account.partner_id.as_ref(),
+            account.event_data(),
+        );
         let result = self.store.delete_account(&tenant.env.id, id, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), id.clone()));
         result.map_err(|e| match e {

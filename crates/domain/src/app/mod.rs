@@ -13,6 +13,7 @@ use crate::accounts::service::Accounts;
 use crate::audit::service::Audit;
 use crate::clock::{Clock, SystemClock};
 use crate::error::DomainError;
+use crate::events::service::Events;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
 use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
@@ -101,6 +102,7 @@ pub struct Core {
     usage: Usage,
     idempotency: Idempotency,
     audit: Audit,
+    events: Events,
     retention: Retention,
     throttle: Arc<LoginThrottle>,
 }
@@ -166,6 +168,10 @@ impl Core {
 
     pub fn audit(&self) -> &Audit {
         &self.audit
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// The purge of expired rows and old usage.
@@ -244,6 +250,7 @@ impl CoreBuilder {
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
             idempotency: Idempotency::new(Arc::clone(&store), clock),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
+            events: Events::new(Arc::clone(&store)),
             audit: Audit::new(store),
             throttle,
             hasher,

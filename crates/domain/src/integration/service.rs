@@ -10,6 +10,7 @@ use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::events::EventType;
 use crate::ids::{AccountId, AppId, AppKeyId};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
@@ -70,7 +71,8 @@ impl Integration {
             updated_at: now,
         };
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", app.id.as_str())
-            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+            .with_detail(json!({ "name": app.name, "origins": app.origins }))
+            .emit(&tenant.env.id, EventType::AppCreated, None, app_data(&app.id, &app.account_id));
         self.store.create_vendor_app(&app, &audit).await?;
         Ok(app)
     }
@@ -109,7 +111,9 @@ impl Integration {
         }
         let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
         let key_id = AppKeyId::generate();
-        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str()).with_detail(json!({ "key_id": key_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str())
+            .with_detail(json!({ "key_id": key_id }))
+            .emit(&tenant.env.id, EventType::AppKeyReset, None, app_data(&app.id, &app.account_id));
         self.store
             .set_vendor_key(&tenant.env.id, &app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
@@ -170,8 +174,9 @@ impl Integration {
                 scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                 granted_at: now,
             };
-            let audit =
-                AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str()).with_detail(json!({ "account_id": account_id }));
+            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str())
+                .with_detail(json!({ "account_id": account_id }))
+                .emit(&tenant.env.id, EventType::GrantCreated, None, app_data(&app.id, account_id));
             self.store.create_grant(&grant, &audit).await?;
         }
         let code = random_token(CODE_PREFIX, 43);
@@ -262,11 +267,19 @@ impl Integration {
         actor: &Actor,
         app_id: &AppId,
     ) -> Result<(), DomainError> {
-        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str()).with_detail(json!({ "account_id": account_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str())
+            .with_detail(json!({ "account_id": account_id }))
+            .emit(&tenant.env.id, EventType::GrantRevoked, None, app_data(app_id, account_id));
         let deleted = self.store.delete_grant(&tenant.env.id, account_id, app_id, &audit).await;
         deleted.map_err(|e| match e {
             crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),
         })
     }
+}
+
+/// How lifecycle events name an app and the account it concerns (its
+/// developer for `app.*`, the consenting person for `grant.*`).
+fn app_data(app_id: &AppId, account_id: &AccountId) -> serde_json::Value {
+    json!({ "app_id": app_id, "account_id": account_id })
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::app::{CoreConfig, TtlCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, Validator};
+use crate::events::EventType;
 use crate::ids::EnvId;
 use crate::store::Store;
 use crate::tenancy::signing::{KeyRing, SigningKey};
@@ -357,7 +358,12 @@ impl Tenancy {
     pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<SigningKey, DomainError> {
         let env = self.environment(platform_id, kind).await?;
         let key = SigningKey::generate(&env.id, self.config.clock.now_ms());
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid);
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid).emit(
+            &env.id,
+            EventType::SigningKeyRotated,
+            None,
+            json!({ "kid": key.kid }),
+        );
         self.store.rotate_signing_key(&key, &audit).await?;
         self.keyrings.remove(&env.id);
         Ok(key)

@@ -19,6 +19,7 @@ mod copy;
 mod docs;
 mod durability;
 mod errors;
+mod events;
 mod hashing;
 mod idempotency;
 mod integration;

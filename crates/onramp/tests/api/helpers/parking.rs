@@ -20,6 +20,7 @@ use onramp::startup::StoreWrapper;
 use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
+use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EnvId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
@@ -28,7 +29,7 @@ use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
+    AccountStore, AuditStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
     SigninLinkStore, Store, StoreError, TenancyStore, UsageStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
@@ -192,7 +193,7 @@ delegate! {
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
-        fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+        fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session, audit: &AuditEvent) -> Result<Redeemed, StoreError>;
     }
     PartnerStore {
         fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -239,5 +240,8 @@ delegate! {
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+    }
+    EventStore {
+        fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
     }
 }

@@ -148,7 +148,7 @@ impl TestServer {
 }
 
 /// Every partner key scope.
-pub const ALL_SCOPES: [&str; 3] = ["accounts:write", "accounts:read", "usage:read"];
+pub const ALL_SCOPES: [&str; 4] = ["accounts:write", "accounts:read", "usage:read", "webhooks:manage"];
 
 /// Instance `acme` with `client-accounts` and `partners`, an approved staging
 /// partner with a key of every scope, and a staging service user (role
