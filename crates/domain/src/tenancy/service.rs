@@ -155,7 +155,7 @@ impl Tenancy {
                     &self.issuer(tenant),
                     self.config.clock.now_ms(),
                     ttl,
-                )?))
+                )))
             })
             .await
     }

@@ -138,35 +138,42 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Builds the ring from stored keys: the newest unretired key signs; keys
-    /// retired less than `token_ttl_ms` ago still verify.
-    ///
-    /// # Errors
-    /// `Internal` if a stored key is malformed or does not open with `sealer`.
-    pub fn build(keys: &[SigningKey], sealer: &SeedSealer, issuer: &str, now: Millis, token_ttl_ms: i64) -> Result<Self, DomainError> {
-        let live: Vec<&SigningKey> = keys
+    /// retired less than `token_ttl_ms` ago still verify. A key whose seed
+    /// does not open with `sealer` (a plaintext seed slipped into the
+    /// database, or a seed sealed under a lost master key) neither signs nor
+    /// verifies, and is logged: the environment's other keys keep working,
+    /// and a rotation replaces it.
+    pub fn build(keys: &[SigningKey], sealer: &SeedSealer, issuer: &str, now: Millis, token_ttl_ms: i64) -> Self {
+        let live: Vec<(&SigningKey, ed25519_dalek::SigningKey)> = keys
             .iter()
             .filter(|k| k.retired_at.is_none_or(|r| r + token_ttl_ms > now))
+            .filter_map(|k| match k.ed25519(sealer) {
+                Ok(opened) => Some((k, opened)),
+                Err(e) => {
+                    tracing::error!(kid = %k.kid, error = %e, "signing key skipped: it neither signs nor verifies");
+                    None
+                }
+            })
             .collect();
         let signer = live
             .iter()
-            .filter(|k| k.retired_at.is_none())
-            .max_by_key(|k| k.created_at)
-            .map(|k| Ok::<_, DomainError>((k.kid.clone(), k.ed25519(sealer)?)))
-            .transpose()?;
+            .filter(|(k, _)| k.retired_at.is_none())
+            .max_by_key(|(k, _)| k.created_at)
+            .map(|(k, opened)| (k.kid.clone(), opened.clone()));
         let mut verifiers = HashMap::new();
         let mut jwks = JwkSet { keys: Vec::new() };
-        for key in live {
-            let public = key.ed25519(sealer)?.verifying_key();
+        for (key, opened) in live {
+            let public = opened.verifying_key();
             jwks.keys.push(Jwk::ed25519(&key.kid, &public));
             verifiers.insert(key.kid.clone(), public);
         }
-        Ok(Self {
+        Self {
             signer,
             verifiers,
             jwks,
             issuer: issuer.to_owned(),
             max_lifetime_secs: token_ttl_ms / 1000,
-        })
+        }
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -257,7 +264,7 @@ mod tests {
             ..SigningKey::generate(&"e".into(), now - 10, &sealer())
         };
         let new = SigningKey::generate(&"e".into(), now, &sealer());
-        let ring = KeyRing::build(&[old.clone(), new.clone()], &sealer(), "iss", now, 60_000).unwrap();
+        let ring = KeyRing::build(&[old.clone(), new.clone()], &sealer(), "iss", now, 60_000);
         assert_eq!(ring.jwks().keys.len(), 2);
         let exp = now / 1000 + 60;
         let token = ring.sign(&claims("iss", exp)).unwrap();
@@ -265,10 +272,10 @@ mod tests {
         assert_eq!(ring.verify(&token).unwrap().sub, "u");
         // Wrong issuer, and another environment's ring, both refuse it.
         assert!(ring.verify(&ring.sign(&claims("other", exp)).unwrap()).is_err());
-        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), now, &sealer())], &sealer(), "iss", now, 60_000).unwrap();
+        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), now, &sealer())], &sealer(), "iss", now, 60_000);
         assert!(other.verify(&token).is_err());
         // Past the ttl, the retired key is gone.
-        let later = KeyRing::build(&[old, new], &sealer(), "iss", now + 120_000, 60_000).unwrap();
+        let later = KeyRing::build(&[old, new], &sealer(), "iss", now + 120_000, 60_000);
         assert_eq!(later.jwks().keys.len(), 1);
     }
 
@@ -292,7 +299,7 @@ mod tests {
 
     /// The pinned token claims a lifetime of 76 years: the ring allows 80.
     fn fixed_ring() -> KeyRing {
-        KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000).unwrap()
+        KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000)
     }
 
     fn fixed_claims() -> ServiceClaims {
@@ -419,7 +426,7 @@ mod tests {
         assert!(ring.verify(&sign(|c| c.iss = "https://api.acme.localhost".into())).is_err());
         assert!(ring.verify(&sign(|c| c.aud = "someone-else".into())).is_err());
         // A lifetime longer than the ring's ttl, or issued in the future.
-        let short = KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 15 * 60 * 1000).unwrap();
+        let short = KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 15 * 60 * 1000);
         let now = crate::clock::now_ms() / 1000;
         let lasting = |iat: i64, exp: i64| {
             short
@@ -445,20 +452,25 @@ mod tests {
     }
 
     #[test]
-    fn a_plaintext_or_foreign_seed_is_an_internal_error() {
+    fn a_plaintext_or_foreign_seed_neither_signs_nor_verifies() {
         let plaintext = SigningKey {
+            kid: "k_plain".into(),
             seed: StoredSeed::from_stored((0u8..32).collect()),
             ..fixed_key()
         };
         let foreign = SigningKey {
-            seed: SeedSealer::new(&MasterKey::generate().0).seal("k_test", &"e".into(), &[0; 32]),
+            kid: "k_foreign".into(),
+            seed: SeedSealer::new(&MasterKey::generate().0).seal("k_foreign", &"e".into(), &[0; 32]),
             ..fixed_key()
         };
-        for key in [plaintext, foreign] {
-            assert!(matches!(
-                KeyRing::build(&[key], &sealer(), ISS, 1, 60_000),
-                Err(DomainError::Internal(_))
-            ));
+        for key in [plaintext.clone(), foreign.clone()] {
+            let ring = KeyRing::build(&[key], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000);
+            assert!(ring.jwks().keys.is_empty());
+            assert!(matches!(ring.sign(&fixed_claims()), Err(DomainError::Internal(_))));
         }
+        // Beside a good key, they are left out and the good one works.
+        let ring = KeyRing::build(&[fixed_key(), plaintext, foreign], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000);
+        assert_eq!(serde_json::to_string(ring.jwks()).unwrap(), PINNED_JWKS);
+        assert_eq!(ring.verify(PINNED_TOKEN).unwrap(), fixed_claims());
     }
 }

@@ -15,11 +15,8 @@ use crate::durability::provision;
 use crate::helpers::*;
 
 fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -31,12 +28,6 @@ fn key_file(path: &Path, mode: u32) -> String {
     std::fs::write(path, MasterKey::generate().1).unwrap();
     chmod(path, mode);
     path.display().to_string()
-}
-
-fn with_sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
 }
 
 async fn pool(database_url: &str) -> sqlx::AnyPool {
@@ -56,6 +47,12 @@ async fn raw_seeds(database_url: &str) -> Vec<(String, Vec<u8>)> {
     rows.iter().map(|r| (r.get("kid"), r.get("seed"))).collect()
 }
 
+/// Removes the database's record of its master key.
+async fn forget_master_key(database_url: &str) {
+    let pool = pool(database_url).await;
+    sqlx::query("DELETE FROM master_key_check").execute(&pool).await.unwrap();
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -63,9 +60,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// `svc`'s claims in acme/staging, fresh, for a token signed by hand.
 fn claims_from(token: &str) -> Value {
     let (_, mut claims) = jwt_parts(token);
-    let now = now_secs();
-    claims["iat"] = json!(now);
-    claims["exp"] = json!(now + 600);
+    (claims["iat"], claims["exp"]) = (json!(now_secs()), json!(now_secs() + 600));
     claims
 }
 
@@ -108,14 +103,17 @@ async fn files_an_earlier_version_left_open_are_narrowed_at_start() {
     chmod(&data.join("master.key"), 0o644);
     let server = ChildServer::start(&data, &[]).await;
     assert_eq!(mode(&data), 0o700);
-    assert_eq!(mode(&data.join("onramp.db")), 0o600);
-    assert_eq!(mode(&data.join("master.key")), 0o600);
-    assert_eq!(mode(&data.join("onramp.db-wal")), 0o600);
+    for file in ["onramp.db", "master.key", "onramp.db-wal"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
     let log = server.log();
     assert!(log.contains("data dir was open to others"), "{log}");
     assert!(log.contains("database file was readable by others"), "{log}");
     assert!(log.contains("master key file was readable by others"), "{log}");
 }
+
+/// What a start with another master key says.
+const SEALED: &str = "this database was sealed with another master key";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_outlive_a_restart_and_only_the_databases_master_key_opens_it() {
@@ -142,12 +140,9 @@ async fn tokens_outlive_a_restart_and_only_the_databases_master_key_opens_it() {
         assert!(run.stderr.contains(message), "{message:?} not in {}", run.stderr);
     };
     let other = key_file(&dir.path().join("other.key"), 0o600);
-    refused(
-        &serve(&["--master-key-file", &other]),
-        "this database was sealed with another master key",
-    );
+    refused(&serve(&["--master-key-file", &other]), SEALED);
     let listed = cli(&data, &["--master-key-file", &other, "instance", "list"]);
-    refused(&listed, "this database was sealed with another master key");
+    refused(&listed, SEALED);
     assert_eq!(listed.json()["error"]["code"], "master_key");
 
     let loose = key_file(&dir.path().join("loose.key"), 0o644);
@@ -156,10 +151,8 @@ async fn tokens_outlive_a_restart_and_only_the_databases_master_key_opens_it() {
     std::fs::write(&short, "AAAAAAAAAAAAAAAAAAAAAA==\n").unwrap();
     chmod(&short, 0o600);
     refused(&serve(&["--master-key-file", &short.display().to_string()]), "must be exactly 32");
-    refused(
-        &serve(&["--master-key-file", "/nonexistent/master.key"]),
-        "cannot read the master key file",
-    );
+    let unreadable = "cannot read the master key file";
+    refused(&serve(&["--master-key-file", "/nonexistent/master.key"]), unreadable);
 
     // A missing master.key is not silently replaced by a new one.
     let saved = dir.path().join("saved.key");
@@ -195,7 +188,7 @@ async fn postgres_refuses_to_start_without_a_master_key_file() {
     let server = ChildServer::start(&data, &["--database-url", &url, "--master-key-file", &key]).await;
     server.api("localhost").get("/readyz").await.expect(200);
     let other = key_file(&dir.path().join("other.key"), 0o600);
-    let run = run_raw(&[
+    let args = [
         "serve",
         "--database-url",
         &url,
@@ -203,12 +196,9 @@ async fn postgres_refuses_to_start_without_a_master_key_file() {
         &other,
         "--listen",
         "127.0.0.1:0",
-    ]);
-    assert!(
-        run.stderr.contains("this database was sealed with another master key"),
-        "{}",
-        run.stderr
-    );
+    ];
+    let run = run_raw(&args);
+    assert!(run.stderr.contains(SEALED), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,8 +213,7 @@ async fn signing_seeds_are_stored_sealed_never_in_plaintext() {
     }
     // The opened seed is the real one: a token signed with it verifies.
     let (kid, seed) = &seeds[0];
-    let (header, _) = jwt_parts(fx.staging.token());
-    assert_eq!(header["kid"], kid.as_str());
+    assert_eq!(jwt_parts(fx.staging.token()).0["kid"], kid.as_str());
     let forged = sign_eddsa(seed, Some(kid), &claims_from(fx.staging.token()));
     fx.staging.with_token(&forged).get("/v1/client").await.expect(200);
 
@@ -235,8 +224,7 @@ async fn signing_seeds_are_stored_sealed_never_in_plaintext() {
         assert!(seeds.iter().all(|(_, seed)| !contains(raw, seed)), "{kid} holds a plaintext seed");
     }
     if server.settings.database_url.starts_with("sqlite:") {
-        let db = server.dir.path().join("onramp.db");
-        for file in [db.clone(), with_sibling(&db, "-wal")] {
+        for file in ["onramp.db", "onramp.db-wal"].map(|f| server.dir.path().join(f)) {
             let bytes = std::fs::read(&file).unwrap_or_default();
             assert!(seeds.iter().all(|(_, seed)| !contains(&bytes, seed)), "{}", file.display());
         }
@@ -353,9 +341,7 @@ async fn a_stored_response_opens_only_under_the_secret_it_was_sealed_with() {
 
     // The same database under another master key: its check value is removed
     // behind the servers' backs, as if the key had been replaced knowingly.
-    let pool = pool(&a.settings.database_url).await;
-    sqlx::query("DELETE FROM master_key_check").execute(&pool).await.unwrap();
-    pool.close().await;
+    forget_master_key(&a.settings.database_url).await;
     let b = TestServer::start_with(|s| s.database_url = a.settings.database_url.clone()).await;
     assert_ne!(
         std::fs::read(a.dir.path().join("master.key")).unwrap(),
@@ -376,4 +362,37 @@ async fn a_stored_response_opens_only_under_the_secret_it_was_sealed_with() {
     list.expect(200);
     assert_eq!(list.json["data"].as_array().unwrap().len(), 1, "{}", list.text);
     create(&b, "order-4712", "bob@example.com").await.expect(201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_master_key_costs_the_signing_keys_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    provision(&data);
+    let server = ChildServer::start(&data, &[]).await;
+    let api = server.api(&host("acme", "staging"));
+    let old_token = login_token(&api, "svc", SERVICE_PASSWORD).await;
+    let ann = api.with_token(&old_token).signup("ann@example.com").await;
+    drop(server);
+
+    // The recovery the README describes: forget the old key's check value,
+    // start with a new key, rotate every environment's signing key.
+    std::fs::remove_file(data.join("master.key")).unwrap();
+    forget_master_key(&format!("sqlite://{}", data.join("onramp.db").display())).await;
+    for env in ["staging", "production"] {
+        cli(&data, &["signing-key", "rotate", "acme", env]).ok();
+    }
+    let server = ChildServer::start(&data, &[]).await;
+    let api = server.api(&host("acme", "staging"));
+    api.with_token(&old_token).get("/v1/client").await.expect(401);
+    let token = login_token(&api, "svc", SERVICE_PASSWORD).await;
+    let ids = api.with_token(&token).all_account_ids().await;
+    assert_eq!(ids, [ann["user_id"].as_str().unwrap()], "accounts and passwords are untouched");
+    let keys = api.without_token().get("/.well-known/jwks.json").await;
+    assert_eq!(
+        keys.json["keys"].as_array().unwrap().len(),
+        1,
+        "the unreadable key is left out: {}",
+        keys.text
+    );
 }
