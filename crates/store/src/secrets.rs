@@ -36,6 +36,10 @@ impl SecretsStore for SqlStore {
     }
 
     async fn init_master_key_check(&self, value: &str, now: Millis) -> R<String> {
+        // Read first: every operator command unlocks, and needs no write lock.
+        if let Some(stored) = self.master_key_check().await? {
+            return Ok(stored);
+        }
         // Nodes starting together race here: the first insert wins, and
         // every node compares its key with the winner's.
         sqlx::query("INSERT INTO master_key_check (id, check_value, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
