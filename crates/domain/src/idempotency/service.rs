@@ -147,7 +147,7 @@ impl Idempotency {
                 // Sealed before the master key was part of the derivation (a
                 // response stored by an earlier version, within its 24 hours).
                 // The first request did complete, so running it again could
-                // do its work twice (a second account, key or rotation): the
+                // do its work twice (a second account or batch): the
                 // key is spent, and the caller is told so and checks the
                 // outcome before retrying with a new key.
                 let body = unseal(&cipher_key, b"", &found.body).ok_or(DomainError::IdempotencyResponseUnreadable)?;
