@@ -17,6 +17,7 @@ pub mod infra;
 pub mod integration;
 pub mod partners;
 pub mod retention;
+pub mod secrets;
 pub mod service_users;
 pub mod signin_links;
 pub mod store;

@@ -11,6 +11,7 @@ pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::retention::store::RetentionStore;
+pub use crate::secrets::store::SecretsStore;
 pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;

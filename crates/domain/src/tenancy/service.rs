@@ -12,6 +12,7 @@ use crate::error::{DomainError, FieldCode, Validator};
 use crate::events::EventType;
 use crate::ids::EnvId;
 use crate::store::Store;
+use crate::tenancy::signing::sealed::SeedSealer;
 use crate::tenancy::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
     EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
@@ -79,11 +80,13 @@ pub struct Tenancy {
     /// Tenants by lowercase host; cleared by every local settings write.
     tenants: TtlCache<String, Option<Arc<Tenant>>>,
     keyrings: TtlCache<EnvId, Arc<KeyRing>>,
+    sealer: SeedSealer,
 }
 
 impl Tenancy {
-    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>, sealer: SeedSealer) -> Self {
         Self {
+            sealer,
             tenants: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
             keyrings: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
             store,
@@ -149,10 +152,11 @@ impl Tenancy {
                 let ttl = self.config.service_token_ttl.as_millis() as i64;
                 Ok(Arc::new(KeyRing::build(
                     &keys,
+                    &self.sealer,
                     &self.issuer(tenant),
                     self.config.clock.now_ms(),
                     ttl,
-                )?))
+                )))
             })
             .await
     }
@@ -194,7 +198,7 @@ impl Tenancy {
                 cors_origins: Vec::new(),
             })
             .collect();
-        let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now)).collect();
+        let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now, &self.sealer)).collect();
         let audit = AuditEvent::new(actor, &pid, None, "instance.created", pid.as_str())
             .with_detail(json!({ "name": instance.name, "region": instance.region, "app_url": instance.app_url }));
         self.store.create_instance(&instance, &envs, &keys, &audit).await?;
@@ -357,7 +361,7 @@ impl Tenancy {
     /// `NotFound` for an unknown instance.
     pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<SigningKey, DomainError> {
         let env = self.environment(platform_id, kind).await?;
-        let key = SigningKey::generate(&env.id, self.config.clock.now_ms());
+        let key = SigningKey::generate(&env.id, self.config.clock.now_ms(), &self.sealer);
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid).emit(
             &env.id,
             EventType::SigningKeyRotated,

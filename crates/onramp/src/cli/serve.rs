@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::GlobalArgs;
 use super::context::{CliError, CliResult, database_url, hash_cost};
 use crate::config::{parse_duration, parse_secret};
+use crate::master_key::MasterKeySource;
 use crate::serve::ConnectionLimits;
 use crate::startup::ServerSettings;
 
@@ -160,6 +161,7 @@ impl ServeArgs {
         Ok(ServerSettings {
             listen: self.listen,
             database_url: database_url(global)?,
+            master_key: MasterKeySource::new(global.master_key_file.as_deref(), &global.data_dir),
             db_max_connections: self.db_max_connections.max(1),
             db_acquire_timeout: self.db_acquire_timeout,
             db_statement_timeout: Some(self.db_statement_timeout),

@@ -36,6 +36,7 @@ mod redis_faults;
 mod retention;
 mod same_ids;
 mod schema;
+mod secrets;
 mod statements;
 mod tokenauth;
 mod usage;
