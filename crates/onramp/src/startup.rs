@@ -216,6 +216,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let pages = onramp_web::router(onramp_web::WebState {
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
+        csrf_key: csrf_key(),
     });
     let app = onramp_http::app(state.clone()).merge(onramp_http::observed(pages, state));
     let (grace, connections) = (settings.shutdown_timeout, settings.connections);
@@ -242,6 +243,12 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         stop,
         task,
     })
+}
+
+/// The key of the pages' CSRF tokens; the one place it is made.
+// Until the master key lands: csrf tokens do not survive a restart or cross nodes
+fn csrf_key() -> [u8; 32] {
+    onramp_domain::infra::secret::random_bytes::<32>()
 }
 
 /// Writes usage counts and checks for anomalies every `interval`.

@@ -8,5 +8,6 @@ pub mod hash_ceiling;
 pub mod hash_queue;
 pub mod hashing;
 pub mod legacy_hash;
+pub mod sealed;
 pub mod secret;
 pub mod throttle;
