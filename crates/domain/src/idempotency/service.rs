@@ -109,7 +109,7 @@ impl Idempotency {
         };
         let expired_before = now - KEY_LIFETIME.as_millis() as i64;
         let abandoned_before = now - IN_PROGRESS_LEASE.as_millis() as i64;
-        match self.store.claim_idempotency_key(&record, expired_before, abandoned_before).await? {
+        match self.claim_or_find(&record, expired_before, abandoned_before).await? {
             None => Ok(Begin::Fresh(Claim {
                 env_id: record.env_id,
                 key_hash: record.key_hash,
@@ -129,6 +129,32 @@ impl Idempotency {
                 })
             }
         }
+    }
+
+    /// `None` when this request claimed the key, else the record holding it.
+    /// A claim that loses reads the record that won; if that record vanished
+    /// in between (its request was released), the key is free and is claimed
+    /// again: running the request without holding the key would lose its
+    /// response, and the retry after it would run the request a second time.
+    /// Each turn needs another request to release the key in that instant,
+    /// so a few turns do.
+    async fn claim_or_find(
+        &self,
+        record: &IdempotencyRecord,
+        expired_before: Millis,
+        abandoned_before: Millis,
+    ) -> Result<Option<IdempotencyRecord>, DomainError> {
+        for _ in 0..3 {
+            if self.store.claim_idempotency_key(record, expired_before, abandoned_before).await? {
+                return Ok(None);
+            }
+            if let Some(found) = self.store.idempotency_key(&record.env_id, &record.key_hash).await? {
+                return Ok(Some(found));
+            }
+        }
+        Err(DomainError::Conflict(
+            "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+        ))
     }
 
     /// Stores the response of a claimed request for replay.

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod client;
+pub mod contract;
 mod jwt;
 pub mod parking;
 mod partners;

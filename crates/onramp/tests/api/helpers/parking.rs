@@ -233,7 +233,8 @@ delegate! {
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
-        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<bool, StoreError>;
+        fn idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
         fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis, status: i64, body: &[u8]) -> Result<(), StoreError>;
         fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
     }
