@@ -156,7 +156,15 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
         builder = builder.notifier(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
     }
     let core = Arc::new(builder.build().map_err(|e| e.to_string())?);
-    Ok(Opened { store, core, redis })
+    // Derived from the master key, so every node of a deployment accepts the
+    // forms another node served, and a restart keeps open forms valid.
+    let csrf_key = unlocked.master_key().derive("csrf");
+    Ok(Opened {
+        store,
+        core,
+        redis,
+        csrf_key,
+    })
 }
 
 /// An open database, the core over it, and the shared Redis client if any.
@@ -164,6 +172,8 @@ pub struct Opened {
     pub store: SqlStore,
     pub core: Arc<Core>,
     redis: Option<Arc<crate::redis_limits::RedisLink>>,
+    /// The key of the pages' CSRF tokens.
+    csrf_key: [u8; 32],
 }
 
 /// Binds the listener and serves in the background.
@@ -180,7 +190,12 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// # Errors
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Running, String> {
-    let Opened { store, core, redis } = opened;
+    let Opened {
+        store,
+        core,
+        redis,
+        csrf_key,
+    } = opened;
     let store_handle = store.clone();
     let mut limits = RateLimits::new(settings.default_rate_limit);
     let mut redis_probe = None;
@@ -223,6 +238,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let pages = onramp_web::router(onramp_web::WebState {
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
+        csrf_key,
     });
     let app = onramp_http::app(state.clone()).merge(onramp_http::observed(pages, state));
     let (grace, connections) = (settings.shutdown_timeout, settings.connections);

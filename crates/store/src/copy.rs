@@ -120,6 +120,10 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "session_flashes",
+        &[("env_id", Text), ("token_hash", Text), ("sealed", Blob), ("expires_at", Int)],
+    ),
+    (
         "login_tokens",
         &[
             ("token_hash", Text),

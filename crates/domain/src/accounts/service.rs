@@ -1,4 +1,9 @@
-//! Client accounts and their sessions, managed by service users.
+//! Client accounts and their sessions, managed by service users; what a
+//! signed-in person does to their own account is in `own`, the notes a
+//! page leaves for the session's next page in `flash`.
+
+mod flash;
+mod own;
 
 use std::sync::Arc;
 
@@ -330,57 +335,5 @@ impl Accounts {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),
         })
-    }
-
-    /// Changes an account's own password: `current` must be its password now
-    /// and `new` must pass the password policy. Every session of the account
-    /// ends, and a fresh one is opened for the person who changed it.
-    /// `Ok(None)` means the password was changed but no fresh session could be
-    /// opened (it changed again meanwhile, or storage failed): sign in again.
-    ///
-    /// # Errors
-    /// `InvalidCredentials` for a wrong `current`, `LoginThrottled` after
-    /// repeated wrong ones (the login throttle counts them: a stolen session
-    /// is no faster oracle than the login form), `Validation` when `new`
-    /// breaks the policy, `Overloaded` when the hashing queue is full,
-    /// `NotFound` for a deleted account.
-    pub async fn change_password(
-        &self,
-        tenant: &Tenant,
-        account: &Account,
-        current: &Secret,
-        new: &Secret,
-        source: LoginSource,
-    ) -> Result<Option<OpenedSession>, DomainError> {
-        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &canonical_email(&account.email), source);
-        self.throttle.check(&attempt).await?;
-        if self
-            .hasher
-            .verify(&Share::tenant(&tenant.env.id), current, Some(&account.password_hash))
-            .await?
-            .is_none()
-        {
-            self.throttle.failed(&attempt).await;
-            return Err(DomainError::InvalidCredentials);
-        }
-        self.throttle.succeeded(&attempt).await;
-        let actor = Actor::account(&account.id);
-        let changes = AccountChanges {
-            password: Some(new.clone()),
-            ..AccountChanges::default()
-        };
-        let updated = self.update_account(tenant, &actor, &account.id, changes).await?;
-        // Opening the session against the hash just written, rather than
-        // logging in again, saves an argon2 verification and still loses to
-        // a change that raced with this one.
-        let (session, opened) = self.new_session(&tenant.env.id, &account.id);
-        match self.store.open_session_checked(&session, &updated.password_hash, None).await {
-            Ok(true) => Ok(Some(opened)),
-            Ok(false) => Ok(None),
-            Err(e) => {
-                tracing::warn!(error = %e, "no fresh session after a password change");
-                Ok(None)
-            }
-        }
     }
 }

@@ -15,7 +15,7 @@ use crate::ids::{AccountId, AppId, AppKeyId};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
 use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
 
 /// How long an authorization code lives.
@@ -46,23 +46,13 @@ impl Integration {
         name: &str,
         origins: &[String],
     ) -> Result<VendorApp, DomainError> {
-        let mut v = Validator::default();
-        let name = v.check(crate::accounts::parse_name_part("name", name));
-        let origins: Vec<String> = origins
-            .iter()
-            .filter(|o| !o.trim().is_empty())
-            .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
-            .collect();
-        if origins.is_empty() {
-            v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
-        }
-        v.finish()?;
+        let (name, origins) = valid_app_fields(tenant, name, origins)?;
         let now = self.clock.now_ms();
         let app = VendorApp {
             id: AppId::generate(),
             env_id: tenant.env.id.clone(),
             account_id: account_id.clone(),
-            name: name.unwrap_or_default(),
+            name,
             origins,
             key_id: None,
             key_hash: None,
@@ -74,6 +64,63 @@ impl Integration {
             .with_detail(json!({ "name": app.name, "origins": app.origins }))
             .emit(&tenant.env.id, EventType::AppCreated, None, app_data(&app.id, &app.account_id));
         self.store.create_vendor_app(&app, &audit).await?;
+        Ok(app)
+    }
+
+    /// Renames an app and replaces its allowed origins; its key and grants stay.
+    ///
+    /// # Errors
+    /// `Validation` for a bad name or origin, `NotFound("app")` unless the
+    /// account owns the app.
+    pub async fn update_app(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app_id: &AppId,
+        name: &str,
+        origins: &[String],
+    ) -> Result<VendorApp, DomainError> {
+        let mut app = self.owned_app(tenant, account_id, app_id).await?;
+        (app.name, app.origins) = valid_app_fields(tenant, name, origins)?;
+        app.updated_at = self.clock.now_ms();
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.updated", app.id.as_str())
+            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+        self.store.update_vendor_app(&app, &audit).await.map_err(app_not_found)?;
+        Ok(app)
+    }
+
+    /// Deletes an app: its key stops at once and every grant to it ends.
+    ///
+    /// # Errors
+    /// `NotFound("app")` unless the account owns the app.
+    pub async fn delete_app(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app_id: &AppId,
+    ) -> Result<VendorApp, DomainError> {
+        let app = self.owned_app(tenant, account_id, app_id).await?;
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.deleted", app.id.as_str())
+            .with_detail(json!({ "name": app.name }))
+            .emit(&tenant.env.id, EventType::AppDeleted, None, app_data(&app.id, &app.account_id));
+        self.store
+            .delete_vendor_app(&tenant.env.id, account_id, &app.id, &audit)
+            .await
+            .map_err(app_not_found)?;
+        Ok(app)
+    }
+
+    /// An app of this environment that `account_id` registered.
+    ///
+    /// # Errors
+    /// `NotFound("app")`, the same whether it does not exist or is another's.
+    pub async fn owned_app(&self, tenant: &Tenant, account_id: &AccountId, app_id: &AppId) -> Result<VendorApp, DomainError> {
+        let app = self.vendor_app(tenant, app_id).await?;
+        if app.account_id != *account_id {
+            return Err(DomainError::NotFound("app"));
+        }
         Ok(app)
     }
 
@@ -105,10 +152,7 @@ impl Integration {
         actor: &Actor,
         app_id: &AppId,
     ) -> Result<(AppKeyId, Secret), DomainError> {
-        let app = self.vendor_app(tenant, app_id).await?;
-        if app.account_id != *account_id {
-            return Err(DomainError::NotFound("app"));
-        }
+        let app = self.owned_app(tenant, account_id, app_id).await?;
         let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
         let key_id = AppKeyId::generate();
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str())
@@ -272,7 +316,7 @@ impl Integration {
             .emit(&tenant.env.id, EventType::GrantRevoked, None, app_data(app_id, account_id));
         let deleted = self.store.delete_grant(&tenant.env.id, account_id, app_id, &audit).await;
         deleted.map_err(|e| match e {
-            crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
+            StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),
         })
     }
@@ -282,4 +326,27 @@ impl Integration {
 /// developer for `app.*`, the consenting person for `grant.*`).
 fn app_data(app_id: &AppId, account_id: &AccountId) -> serde_json::Value {
     json!({ "app_id": app_id, "account_id": account_id })
+}
+
+/// An app's name and origins, validated for the tenant's environment.
+fn valid_app_fields(tenant: &Tenant, name: &str, origins: &[String]) -> Result<(String, Vec<String>), DomainError> {
+    let mut v = Validator::default();
+    let name = v.check(crate::accounts::parse_name_part("name", name));
+    let origins: Vec<String> = origins
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
+        .collect();
+    if origins.is_empty() {
+        v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
+    }
+    v.finish()?;
+    Ok((name.unwrap_or_default(), origins))
+}
+
+fn app_not_found(e: StoreError) -> DomainError {
+    match e {
+        StoreError::NotFound => DomainError::NotFound("app"),
+        other => other.into(),
+    }
 }

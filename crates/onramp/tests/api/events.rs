@@ -94,6 +94,7 @@ async fn every_change_emits_its_event_with_the_documented_fields() {
     integration.reset_vendor_key(&tenant, &bo_id, &operator, &app.id).await.unwrap();
     integration.authorize(&tenant, &bo_id, &operator, &app, CHALLENGE).await.unwrap();
     integration.revoke_connection(&tenant, &bo_id, &operator, &app.id).await.unwrap();
+    integration.delete_app(&tenant, &bo_id, &operator, &app.id).await.unwrap();
     // Last, so the partner's key works until here.
     core.partners()
         .set_partner_status(&operator, &PartnerId::from(w.partner_id.as_str()), PartnerStatus::Suspended)
@@ -125,6 +126,7 @@ async fn every_change_emits_its_event_with_the_documented_fields() {
         ("signing_key.rotated", 1),
         ("app.created", 1),
         ("app.key_reset", 1),
+        ("app.deleted", 1),
         ("grant.created", 1),
         ("grant.revoked", 1),
     ];

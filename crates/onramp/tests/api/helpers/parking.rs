@@ -190,6 +190,8 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+        fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;
+        fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: Millis) -> Result<Option<Vec<u8>>, StoreError>;
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
@@ -214,6 +216,8 @@ delegate! {
         fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
         fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
         fn set_vendor_key(&self, env_id: &EnvId, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn update_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn delete_vendor_app(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
         fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
         fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<Grant>, StoreError>;
