@@ -62,6 +62,10 @@ field_codes! {
     InvalidOrigin = "invalid_origin",
     InvalidRoute = "invalid_route",
     InvalidTemplate = "invalid_template",
+    UnknownEventType = "unknown_event_type",
+    EventTypeNotVisible = "event_type_not_visible",
+    TargetNotAllowed = "target_not_allowed",
+    UnresolvableHost = "unresolvable_host",
 }
 
 impl std::fmt::Display for FieldCode {
@@ -133,6 +137,10 @@ pub enum DomainError {
     IdempotencyResponseUnreadable,
     #[error("this key was rotated already; rotate its successor instead")]
     KeyAlreadyRotated,
+    /// A webhook URL whose host is, or resolves to, an address the target
+    /// policy refuses (loopback, private, metadata…), or does not resolve.
+    #[error("{}", .0.message)]
+    TargetNotAllowed(FieldError),
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
     #[error("too many failed login attempts")]

@@ -118,6 +118,8 @@ string_id! {
     AuditEventId;
     /// A lifecycle event (`evt_…`), the `webhook-id` of its deliveries.
     EventId;
+    /// A webhook endpoint (`ep_…`).
+    EndpointId;
 }
 
 uuid_v7_ids!(EnvId, AccountId, PartnerId, AppId, ServiceUserId, AlertId, AuditEventId);
@@ -136,6 +138,28 @@ impl EventId {
     /// A new event id: `evt_` and a UUIDv7 without hyphens (sorts by time).
     pub fn generate() -> Self {
         Self(format!("evt_{}", uuid::Uuid::now_v7().simple()))
+    }
+}
+
+impl EndpointId {
+    /// A new endpoint id: `ep_` and a UUIDv7 without hyphens (sorts by time,
+    /// so lists page by id in creation order).
+    pub fn generate() -> Self {
+        Self(format!("ep_{}", uuid::Uuid::now_v7().simple()))
+    }
+
+    /// An endpoint id to look up (from a URL path, a cursor or the CLI):
+    /// what does not have the shape of one names no endpoint.
+    ///
+    /// # Errors
+    /// `NotFound("endpoint")`.
+    pub fn lookup(raw: &str) -> Result<Self, DomainError> {
+        let hex = raw.strip_prefix("ep_").ok_or(DomainError::NotFound("endpoint"))?;
+        if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::NotFound("endpoint"))
+        }
     }
 }
 
@@ -195,5 +219,17 @@ mod tests {
         let key = KeyId::generate();
         assert!(key.as_str().starts_with("key_") && key.as_str().len() == 24, "{key}");
         assert_ne!(KeyId::generate(), key);
+        let ep = EndpointId::generate();
+        assert_eq!(EndpointId::lookup(ep.as_str()).unwrap(), ep);
+        assert!(ep < EndpointId::generate(), "endpoint ids sort by creation");
+        for bad in [
+            "",
+            "ep_",
+            "evt_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b",
+            "ep_0190A1B2C3D47E5F8A6B7C8D9E0F1A2B",
+            "ep_x",
+        ] {
+            assert!(EndpointId::lookup(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -23,5 +23,6 @@ pub mod signin_links;
 pub mod store;
 pub mod tenancy;
 pub mod usage;
+pub mod webhooks;
 
 pub use error::{DomainError, FieldCode, FieldError};

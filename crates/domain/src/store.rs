@@ -16,6 +16,7 @@ pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;
 pub use crate::usage::store::UsageStore;
+pub use crate::webhooks::store::WebhookStore;
 
 pub use crate::error::StoreError;
 
@@ -33,6 +34,7 @@ pub trait Store:
     + IdempotencyStore
     + AuditStore
     + EventStore
+    + WebhookStore
     + RetentionStore
 {
 }
@@ -49,6 +51,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + AuditStore
         + EventStore
+        + WebhookStore
         + RetentionStore
 {
 }

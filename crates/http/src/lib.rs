@@ -72,6 +72,7 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
         .merge(routes::tokenauth::router())
         .merge(routes::integration::router())
         .merge(routes::events::router())
+        .merge(routes::webhooks::router(state))
         .split_for_parts();
     openapi::add_common_responses(&mut api);
     openapi::document_error_codes(&mut api);

@@ -25,6 +25,7 @@ use crate::problem::{Problem, ProblemField};
         (name = "user integration", description = "One-click sign-up on vendor sites: code exchange and profiles (feature `user-integration`)"),
         (name = "partners", description = "Partner provisioning with `x-api-key` (feature `partners`); camelCase fields"),
         (name = "events", description = "Lifecycle events of the environment, in `sequence` order"),
+        (name = "webhooks", description = "Webhook endpoints of the environment and their signing secrets (Standard Webhooks); delivery comes next"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -64,6 +65,18 @@ pub enum ClientAccountRefusals {
     #[response(status = 401, content_type = "application/problem+json")]
     Unauthenticated(Problem),
     /// Feature `client-accounts` disabled (`feature_disabled`) or role `service` missing (`forbidden`)
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+}
+
+/// How routes that need only a service user with role `service` (events,
+/// webhooks; no instance feature) refuse a caller (`Authorized<EventFeed>`).
+#[derive(IntoResponses)]
+pub enum ServiceRefusals {
+    /// Missing or invalid service token (`unauthenticated`)
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    /// Role `service` missing (`forbidden`)
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
 }

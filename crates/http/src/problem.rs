@@ -47,6 +47,7 @@ error_codes! {
     InvalidQuery = 400, "invalid_query", "Invalid query parameters", "A query parameter is malformed or out of range.";
     InvalidGrant = 400, "invalid_grant", "Invalid grant", "The one-time token or code is unknown, already used, or not valid here.";
     TokenExpired = 400, "token_expired", "Token expired", "The one-time token is past its expiry; ask for a new one.";
+    WebhookTargetNotAllowed = 400, "webhook_target_not_allowed", "Webhook target not allowed", "The webhook URL's host is, or resolves to, an address outside the public internet (loopback, private, link-local, shared, multicast, documentation, cloud metadata…), or does not resolve; `errors` says which. Deployments whose receivers run on such addresses set `--webhook-allow-private-targets`.";
     Unauthenticated = 401, "unauthenticated", "Authentication required", "Credentials are missing, invalid, expired, disabled or belong to another environment.";
     Forbidden = 403, "forbidden", "Forbidden", "The credentials are valid but lack the role this endpoint needs.";
     FeatureDisabled = 403, "feature_disabled", "Feature disabled", "The instance has not enabled the feature behind this endpoint.";
@@ -129,12 +130,23 @@ pub fn field_code_description(code: FieldCode) -> &'static str {
         F::InvalidEnvironment => "Not `staging` or `production`.",
         F::UnknownFeature => "Not an instance feature.",
         F::InvalidRegion => "A region is not 2 to 16 lowercase letters, digits or `-`.",
-        F::InvalidUrl => "Not an absolute http:// or https:// URL without query or fragment.",
+        F::InvalidUrl => {
+            "Not an absolute http:// or https:// URL without query or fragment; a webhook URL may have a query but no \
+             credentials (`user:password@`), and must be https:// in production."
+        }
         F::InvalidHostname => "Not a valid hostname.",
         F::ReservedHostname => "The hostname is a canonical API host and cannot be added.",
         F::InvalidOrigin => "Not an origin like `https://app.example.com[:port]` (`http://localhost` in staging only).",
         F::InvalidRoute => "A rate-limit route that is neither `default` nor a route like `POST /v1/client/login`.",
         F::InvalidTemplate => "A sign-in link template that does not start with `{app_url}` or `http(s)://`, or lacks `{token}`.",
+        F::UnknownEventType => "Not a lifecycle event type (see the README's list).",
+        F::EventTypeNotVisible => {
+            "An event type a partner's endpoint never receives (partners get `account.*`, `signin_link.redeemed`, `api_key.*`, `usage.alert`, `endpoint.disabled` and `message.attempt.exhausted`)."
+        }
+        F::TargetNotAllowed => {
+            "The webhook URL's host is, or resolves to, an address outside the public internet (with `webhook_target_not_allowed`)."
+        }
+        F::UnresolvableHost => "The webhook URL's host does not resolve to any address (with `webhook_target_not_allowed`).",
     }
 }
 
@@ -220,6 +232,7 @@ impl From<DomainError> for ApiError {
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
             D::IdempotencyResponseUnreadable => ApiError::new(ErrorCode::IdempotencyResponseUnreadable, detail),
             D::KeyAlreadyRotated => ApiError::new(ErrorCode::KeyAlreadyRotated, detail),
+            D::TargetNotAllowed(field) => ApiError::fields(ErrorCode::WebhookTargetNotAllowed, detail, vec![field]),
             D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)
             }
@@ -299,8 +312,8 @@ pub fn errors_markdown() -> String {
         ));
     }
     out.push_str(
-        "\n## Field codes\n\nThe `code` of each entry of `errors` (with `validation_failed`, `unknown_field` or \
-         `email_taken`), naming the rule that one field breaks. Also stable.\n\n\
+        "\n## Field codes\n\nThe `code` of each entry of `errors` (with `validation_failed`, `unknown_field`, \
+         `email_taken` or `webhook_target_not_allowed`), naming the rule that one field breaks. Also stable.\n\n\
          | code | when |\n|---|---|\n",
     );
     for code in FieldCode::ALL {

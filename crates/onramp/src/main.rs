@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use onramp::cli::context::{CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
-use onramp::cli::{Cli, Command, audit, backup, copy, debug, instance, key, migrate, partner, service_user, signing_key, usage};
+use onramp::cli::{Cli, Command, audit, backup, copy, debug, instance, key, migrate, partner, service_user, signing_key, usage, webhook};
 use onramp::config::warn_unknown_env;
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Usage(args) => usage::usage(&ctx, args).await,
                 Command::Backup(args) => backup::run(&ctx, args).await,
                 Command::Alerts(cmd) => usage::alerts(&ctx, cmd).await,
+                Command::Webhook(cmd) => webhook::run(&ctx, cmd).await,
                 Command::Serve(_) | Command::Debug(_) | Command::Copy(_) => unreachable!("handled above"),
             };
             ctx.store.close().await;

@@ -110,6 +110,26 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "webhook_endpoints",
+        &[
+            ("id", Text),
+            ("env_id", Text),
+            ("partner_id", Text),
+            ("url", Text),
+            ("description", Text),
+            ("event_types", Text),
+            ("secret", Blob),
+            ("previous_secret", Blob),
+            ("previous_secret_expires_at", Int),
+            ("event_cursor", Int),
+            ("disabled_at", Int),
+            ("disabled_reason", Text),
+            ("failing_since", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
         "sessions",
         &[
             ("token_hash", Text),

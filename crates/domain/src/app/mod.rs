@@ -30,6 +30,8 @@ use crate::tenancy::service::Tenancy;
 use crate::tenancy::signing::sealed::SeedSealer;
 use crate::tenancy::{EnvKind, PlatformId};
 use crate::usage::service::{AlertNotifier, AlertPolicy, Usage};
+use crate::webhooks::service::Webhooks;
+use crate::webhooks::target::TargetPolicy;
 
 pub use cache::{ReadCache, TtlCache};
 
@@ -65,6 +67,8 @@ pub struct CoreConfig {
     pub local_host_env: Option<(PlatformId, EnvKind)>,
     /// How long usage counts and alerts are kept.
     pub retention: RetentionPolicy,
+    /// Which URLs webhooks may be sent to, and how hosts are resolved.
+    pub webhook_targets: TargetPolicy,
     /// Where every service reads the time (tests move a manual one).
     pub clock: Arc<dyn Clock>,
 }
@@ -86,6 +90,7 @@ impl Default for CoreConfig {
             alerts: AlertPolicy::default(),
             local_host_env: None,
             retention: RetentionPolicy::default(),
+            webhook_targets: TargetPolicy::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -106,6 +111,7 @@ pub struct Core {
     idempotency: Idempotency,
     audit: Audit,
     events: Events,
+    webhooks: Webhooks,
     retention: Retention,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
@@ -178,6 +184,11 @@ impl Core {
 
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// Webhook endpoints and their signing secrets.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 
     /// The purge of expired rows and old usage.
@@ -264,6 +275,13 @@ impl CoreBuilder {
             idempotency: Idempotency::new(Arc::clone(&store), clock, &master_key),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             events: Events::new(Arc::clone(&store)),
+            webhooks: Webhooks::new(
+                Arc::clone(&store),
+                Arc::clone(&tenancy),
+                config.webhook_targets.clone(),
+                &master_key,
+                Arc::clone(&config.clock),
+            ),
             audit: Audit::new(store),
             throttle,
             hasher,

@@ -97,6 +97,30 @@ impl EventType {
     }
 }
 
+impl EventType {
+    /// Whether a partner can ever receive events of this type: those about
+    /// the accounts it created, its keys, its usage alerts and its own
+    /// webhook endpoints. Partners, service users, signing keys, apps and
+    /// grants are the environment owner's business.
+    pub fn visible_to_partners(self) -> bool {
+        use EventType as T;
+        matches!(
+            self,
+            T::AccountCreated
+                | T::AccountUpdated
+                | T::AccountDeleted
+                | T::AccountPasswordChanged
+                | T::SigninLinkRedeemed
+                | T::ApiKeyIssued
+                | T::ApiKeyRotated
+                | T::ApiKeyRevoked
+                | T::UsageAlert
+                | T::EndpointDisabled
+                | T::MessageAttemptExhausted
+        )
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -214,6 +238,31 @@ mod tests {
         }
         assert_eq!(EventType::ALL.len(), 22);
         assert!("account.exploded".parse::<EventType>().is_err());
+    }
+
+    #[test]
+    fn partners_see_their_accounts_keys_alerts_and_endpoints_only() {
+        let visible: Vec<&str> = EventType::ALL
+            .iter()
+            .filter(|t| t.visible_to_partners())
+            .map(|t| t.as_str())
+            .collect();
+        assert_eq!(
+            visible,
+            [
+                "account.created",
+                "account.updated",
+                "account.deleted",
+                "account.password_changed",
+                "signin_link.redeemed",
+                "api_key.issued",
+                "api_key.rotated",
+                "api_key.revoked",
+                "usage.alert",
+                "endpoint.disabled",
+                "message.attempt.exhausted",
+            ]
+        );
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod integration;
 pub mod metrics;
 pub mod partners;
 pub mod tokenauth;
+pub mod webhooks;

@@ -36,6 +36,7 @@ impl From<DomainError> for CliError {
             DomainError::NotFound(_) => "not_found",
             DomainError::Conflict(_) | DomainError::EmailTaken => "conflict",
             DomainError::Unavailable(_) => "unavailable",
+            DomainError::TargetNotAllowed(_) => "webhook_target_not_allowed",
             _ => "error",
         };
         Self::new(code, e.to_string())
@@ -96,6 +97,7 @@ impl Ctx {
         let store = open_store(&url, 2, Duration::from_secs(10)).await?;
         let config = CoreConfig {
             hash_cost: hash_cost(global),
+            webhook_targets: global.webhook_targets(),
             ..CoreConfig::default()
         };
         let source = MasterKeySource::new(global.master_key_file.as_deref(), &global.data_dir);

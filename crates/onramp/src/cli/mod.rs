@@ -14,6 +14,7 @@ pub mod serve;
 pub mod service_user;
 pub mod signing_key;
 pub mod usage;
+pub mod webhook;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,19 @@ pub struct GlobalArgs {
     /// argon2id parallelism
     #[arg(long, global = true, env = "ONRAMP_HASH_PARALLELISM", value_name = "N", default_value_t = HashCost::default().parallelism)]
     pub hash_parallelism: u32,
+    /// Let webhook endpoints target loopback, private, link-local and other non-public addresses (receivers on this machine or network: tests, demos); never on a server that takes endpoints from partners it does not trust [default: off, public internet addresses only]
+    #[arg(long, global = true, env = "ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS")]
+    pub webhook_allow_private_targets: bool,
+}
+
+impl GlobalArgs {
+    /// The target policy of webhook endpoints these settings give.
+    pub fn webhook_targets(&self) -> onramp_domain::webhooks::target::TargetPolicy {
+        onramp_domain::webhooks::target::TargetPolicy {
+            allow_private: self.webhook_allow_private_targets,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +104,9 @@ pub enum Command {
     /// Usage alerts
     #[command(subcommand)]
     Alerts(usage::AlertsCommand),
+    /// Manage webhook endpoints (where lifecycle events are sent)
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Copy a whole deployment to another database (SQLite ⇄ PostgreSQL)
     Copy(copy::CopyArgs),
     /// Write a consistent copy of the SQLite database while the server runs

@@ -153,6 +153,7 @@ impl ServeArgs {
                 usage: self.usage_retention.max(Duration::from_secs(3600)),
                 alerts: self.alert_retention.max(Duration::from_secs(3600)),
             },
+            webhook_targets: global.webhook_targets(),
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),

@@ -78,6 +78,12 @@ async fn openapi_document_lists_every_route() {
         ("/v1/tokenauth/exchange", &["post"]),
         ("/v1/events", &["get"]),
         ("/v1/partners/events", &["get"]),
+        ("/v1/webhooks/endpoints", &["get", "post"]),
+        ("/v1/webhooks/endpoints/{id}", &["get", "patch", "delete"]),
+        ("/v1/webhooks/endpoints/{id}/rotate-secret", &["post"]),
+        ("/v1/partners/webhooks/endpoints", &["get", "post"]),
+        ("/v1/partners/webhooks/endpoints/{id}", &["get", "patch", "delete"]),
+        ("/v1/partners/webhooks/endpoints/{id}/rotate-secret", &["post"]),
     ];
     for (path, methods) in expected {
         let item = &doc["paths"][*path];

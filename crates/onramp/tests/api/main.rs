@@ -40,3 +40,4 @@ mod secrets;
 mod statements;
 mod tokenauth;
 mod usage;
+mod webhooks;

@@ -22,7 +22,7 @@ use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
-use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EnvId, KeyId, PartnerId, ServiceUserId};
+use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::retention::{PurgeBefore, Purged};
@@ -30,11 +30,13 @@ use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
     AccountStore, AuditStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
-    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore,
+    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
+use onramp_domain::webhooks::secret::SealedSecret;
+use onramp_domain::webhooks::{Endpoint, Owner};
 use tokio::sync::Barrier;
 
 use super::EVENTUALLY;
@@ -247,5 +249,14 @@ delegate! {
     }
     EventStore {
         fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    }
+    WebhookStore {
+        fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;
+        fn endpoint(&self, env_id: &EnvId, owner: &Owner, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
+        fn endpoints(&self, env_id: &EnvId, owner: Option<&Owner>, after: Option<&EndpointId>, limit: u32) -> Result<Vec<Endpoint>, StoreError>;
+        fn update_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn rotate_endpoint_secret(&self, endpoint: &Endpoint, secret: &SealedSecret, previous_expires_at: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn delete_endpoint(&self, env_id: &EnvId, owner: &Owner, id: &EndpointId, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn endpoint_home(&self, id: &EndpointId) -> Result<Option<(PlatformId, EnvKind, Owner)>, StoreError>;
     }
 }
