@@ -144,14 +144,19 @@ impl SecretSealer {
     }
 
     /// The secrets that sign a delivery to endpoint `id` at `now`: the
-    /// current one, and the previous one until its overlap ends.
+    /// current one, and the previous one until its overlap ends. A previous
+    /// secret that no longer opens (sealed under a lost master key, the
+    /// current one rotated since) is left out rather than stopping delivery.
     ///
     /// # Errors
-    /// `Internal` when a secret does not open.
+    /// `Internal` when the current secret does not open.
     pub fn signing_secrets(&self, id: &EndpointId, secrets: &EndpointSecrets, now: Millis) -> Result<Vec<WebhookSecret>, DomainError> {
         let mut out = vec![self.open(id, &secrets.current)?];
         if let Some(previous) = secrets.previous.as_ref().filter(|p| p.expires_at > now) {
-            out.push(self.open(id, &previous.sealed)?);
+            match self.open(id, &previous.sealed) {
+                Ok(secret) => out.push(secret),
+                Err(e) => tracing::warn!(endpoint = %id, error = %e, "the previous webhook secret does not open; signing with the current one only"),
+            }
         }
         Ok(out)
     }
@@ -205,6 +210,18 @@ mod tests {
             }),
         };
         assert_eq!(sealer.signing_secrets(&id, &secrets, 999).unwrap(), [new.clone(), old]);
-        assert_eq!(sealer.signing_secrets(&id, &secrets, 1_000).unwrap(), [new]);
+        assert_eq!(sealer.signing_secrets(&id, &secrets, 1_000).unwrap(), [new.clone()]);
+        // Under a lost master key: a previous secret that does not open is
+        // skipped; a current one that does not open is an error.
+        let lost = SecretSealer::new(&MasterKey::generate().0);
+        let mixed = EndpointSecrets {
+            current: sealer.seal(&id, &new),
+            previous: Some(PreviousSecret {
+                sealed: lost.seal(&id, &WebhookSecret::generate()),
+                expires_at: 1_000,
+            }),
+        };
+        assert_eq!(sealer.signing_secrets(&id, &mixed, 0).unwrap(), [new]);
+        assert!(lost.signing_secrets(&id, &mixed, 0).is_err());
     }
 }
