@@ -18,7 +18,7 @@
 
 set -euo pipefail
 
-BIN=$(realpath "${1:-target/release/onramp}")
+BIN=$(realpath "${1:-${CARGO_TARGET_DIR:-target}/release/onramp}")
 SECONDS_RUN=${BENCH_SECONDS:-10}
 PORT=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 BASE="http://127.0.0.1:$PORT"
