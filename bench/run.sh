@@ -26,7 +26,7 @@
 #   BENCH_HASH_SECONDS=5      length of each raw argon2id rate measurement (before and after (a))
 #   BENCH_THREADS=2           wrk threads
 #   BENCH_LOGIN_CONNECTIONS=8 connections for scenario (a)
-#   BENCH_CONNECTIONS=64      connections for scenarios (b) and (c)
+#   BENCH_CONNECTIONS=64      connections for scenarios (b), (c) and (f)
 #   BENCH_PORT=               port to listen on (default: a free one)
 #   BENCH_SKIP_BUILD=1        use the existing target/release/onramp (or $CARGO_TARGET_DIR/release/onramp) as is
 #   BENCH_MILLION=1           also run (f)
