@@ -9,8 +9,9 @@
 //
 //   cd e2e && npm ci && node --test --test-concurrency=1 run.mjs
 //
-// Environment: ONRAMP_BIN (default ../target/debug/onramp), CHROMIUM
-// (default /usr/bin/chromium), E2E_OUTPUT (default e2e/output).
+// Environment: ONRAMP_BIN (default $CARGO_TARGET_DIR/debug/onramp, or
+// ../target/debug/onramp), CHROMIUM (default /usr/bin/chromium), E2E_OUTPUT
+// (default e2e/output).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,8 @@ setDefaultResultOrder('ipv4first');
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-const BIN = process.env.ONRAMP_BIN || join(ROOT, 'target', 'debug', 'onramp');
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+const BIN = process.env.ONRAMP_BIN || join(TARGET, 'debug', 'onramp');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUTPUT = process.env.E2E_OUTPUT || join(HERE, 'output');
 const STEP_MS = 15_000; // every wait, click and navigation
@@ -44,6 +46,9 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+// A small phone (iPhone 12-class): pages must work without zooming or scrolling sideways.
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 let browser;
 const servers = new Set();
@@ -150,10 +155,10 @@ async function startServer() {
  * screenshot of `ctx.shot` (the page whose state ends the test) and stops
  * the server. On failure the server's log is printed.
  */
-function e2e(name, body) {
+function e2e(name, body, { phone = false } = {}) {
   test(name, { timeout: TEST_MS }, async () => {
     const server = await startServer();
-    const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+    const context = await browser.newContext(phone ? PHONE : { viewport: { width: 1000, height: 760 } });
     context.setDefaultTimeout(STEP_MS);
     context.setDefaultNavigationTimeout(STEP_MS);
     const page = await context.newPage();
@@ -244,6 +249,34 @@ async function integrationUser(server, key, id = randomUUID()) {
   });
   await r.arrayBuffer();
   return r.status;
+}
+
+/**
+ * Clicks Generate/Reset key: the POST answers 303 and the page it leads to
+ * shows the key once. Returns the key.
+ */
+async function generateKey(page, app, button) {
+  // Marks this document, so the key is read from the page the redirect leads to.
+  await page.evaluate(() => {
+    document.body.dataset.stale = '1';
+  });
+  const [post] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/key') && r.request().method() === 'POST'),
+    app.getByRole('button', { name: button }).click(),
+  ]);
+  assert.equal(post.status(), 303, 'the POST redirects');
+  const key = (await page.locator('body:not([data-stale]) #new-key').innerText()).trim();
+  assert.match(key, /^onr_app_test_\w+$/);
+  return key;
+}
+
+/** Fails when the page is wider than the viewport (a phone would scroll sideways). */
+async function assertFits(page) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert.ok(scroll <= width, `${page.url()} is ${scroll}px wide in a ${width}px viewport`);
 }
 
 function assertCsp(csp, where) {
@@ -340,22 +373,20 @@ e2e('key-reset', async ({ server, page }) => {
   const app = page.locator('ul.cards > li').filter({ has: page.locator('h3', { hasText: /^E2E shop$/ }) });
   await app.waitFor();
   assert.match(await app.innerText(), /Allowed origins: https:\/\/shop\.example\.com/);
-  assert.match(await app.innerText(), /Key: none yet/);
-  await app.getByRole('button', { name: 'Generate key' }).click();
-  const oldKey = (await page.locator('#new-key').innerText()).trim();
-  assert.match(oldKey, /^onr_app_test_\w+$/);
-  assert.match(await page.locator('.notice').innerText(), /The key of E2E shop/);
+  assert.match(await app.innerText(), /Key id: no key yet/);
+  const oldKey = await generateKey(page, app, 'Generate key');
+  assert.match(await page.locator('.notice').innerText(), /The new key of E2E shop/);
+  assert.match(await app.innerText(), /Key id: key_\w+/, 'the card names the key id, not the key');
+  assert.doesNotMatch(await app.innerText(), /onr_app_/);
   assert.equal(await integrationUser(server, oldKey), 404, 'a valid key, no such user: 404');
+  // A reload shows no key and resets nothing.
+  await page.reload();
+  await app.waitFor();
+  assert.equal(await page.locator('#new-key').count(), 0, 'the key is shown once');
+  assert.equal(await integrationUser(server, oldKey), 404, 'the reload did not replace the key');
 
-  await app.getByRole('button', { name: 'Reset key' }).click();
-  await page.waitForFunction((old) => {
-    const el = document.getElementById('new-key');
-    return el && el.textContent.trim() !== old;
-  }, oldKey);
-  const newKey = (await page.locator('#new-key').innerText()).trim();
-  assert.match(newKey, /^onr_app_test_\w+$/);
+  const newKey = await generateKey(page, app, 'Reset key');
   assert.notEqual(newKey, oldKey);
-
   assert.equal(await integrationUser(server, oldKey), 401, 'the old key is refused after the reset');
   assert.equal(await integrationUser(server, newKey), 404, 'the new key works');
 });
@@ -464,11 +495,98 @@ e2e('origin-mismatch', async ({ server, page }) => {
   const response = await page.goto(url);
   assert.equal(response.status(), 400);
   assert.equal(await page.locator('h1').innerText(), 'Cannot connect');
-  assert.match(await page.locator('main').innerText(), /This site is not registered for the app; nothing was shared\./);
+  // The person learns which origin is missing for which app; the opener learns nothing.
+  assert.match(
+    await page.locator('main').innerText(),
+    /The site https:\/\/evil\.example is not registered for the app “Demo shop”; nothing was shared\./,
+  );
   assert.equal(await page.locator('#connect-result').count(), 0, 'no connect-result element');
   assert.equal(await page.locator('form').count(), 0, 'no login or consent form');
-  assert.doesNotMatch(await page.content(), /evil\.example/, 'the foreign origin is not echoed');
+  assert.equal(await page.locator('script').count(), 0, 'no script that could post to the opener');
 });
+
+// Developer pages on a phone: register, a key shown once after its
+// redirect, edit, and delete after a confirmation.
+e2e(
+  'developers-phone',
+  async ({ server, page }) => {
+    await accountLogin(page, server, '/account/developers');
+    await assertFits(page);
+    await page.locator('#name').fill('Phone shop');
+    await page.locator('#origins').fill('https://phone.example.com');
+    await page.getByRole('button', { name: 'Register app' }).click();
+    const card = (name) => page.locator('ul.cards > li').filter({ has: page.locator('h3', { hasText: name }) });
+    await card(/^Phone shop$/).waitFor();
+    const key = await generateKey(page, card(/^Phone shop$/), 'Generate key');
+    await assertFits(page);
+    await page.reload();
+    assert.equal(await page.locator('#new-key').count(), 0, 'a reload shows no key');
+    assert.equal(await integrationUser(server, key), 404, 'and the key still works');
+
+    await card(/^Phone shop$/).getByRole('link', { name: 'Edit' }).click();
+    await page.waitForURL(/\/account\/developers\/[^/]+\/edit$/);
+    await assertFits(page);
+    assert.equal(await page.locator('#origins').inputValue(), 'https://phone.example.com');
+    await page.locator('#name').fill('Phone shop 2');
+    await page.locator('#origins').fill('https://phone2.example.com\nhttps://m.phone2.example.com');
+    await page.getByRole('button', { name: 'Save app' }).click();
+    await page.locator('.notice', { hasText: 'Saved “Phone shop 2”.' }).waitFor();
+    assert.match(await card(/^Phone shop 2$/).innerText(), /https:\/\/phone2\.example\.com, https:\/\/m\.phone2\.example\.com/);
+
+    await card(/^Phone shop 2$/).getByRole('link', { name: 'Delete' }).click();
+    await page.locator('h1', { hasText: 'Delete “Phone shop 2”?' }).waitFor();
+    await assertFits(page);
+    await page.getByRole('link', { name: 'Keep it' }).click();
+    await card(/^Phone shop 2$/).waitFor();
+    assert.equal(await integrationUser(server, key), 404, 'keeping it changed nothing');
+    await card(/^Phone shop 2$/).getByRole('link', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete app' }).click();
+    await page.locator('.notice', { hasText: 'Deleted “Phone shop 2”' }).waitFor();
+    assert.equal(await card(/^Phone shop 2$/).count(), 0);
+    assert.equal(await integrationUser(server, key), 401, 'the deleted app\'s key stopped');
+    await assertFits(page);
+  },
+  { phone: true },
+);
+
+// Deleting one's own account on a phone: reached from the profile, refused
+// with a wrong password, then the account, its session and its cookie are gone.
+e2e(
+  'delete-account-phone',
+  async ({ server, context, page }) => {
+    await accountLogin(page, server);
+    await assertFits(page);
+    await page.getByRole('link', { name: 'Delete your account…' }).click();
+    await page.waitForURL(`${server.platform}/account/delete`);
+    await assertFits(page);
+    assert.match(await page.locator('main').innerText(), new RegExp(server.person.email.replace(/\./g, '\\.')));
+
+    await page.locator('#current_password').fill('not-the-password');
+    const [wrong] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/account/delete') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Delete my account' }).click(),
+    ]);
+    assert.equal(wrong.status(), 400);
+    await page.locator('.error', { hasText: 'The password is wrong.' }).waitFor();
+    await assertFits(page);
+
+    await page.locator('#current_password').fill(server.person.password);
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.waitForURL(`${server.platform}/account/deleted`);
+    await page.locator('h1', { hasText: 'Account deleted' }).waitFor();
+    await assertFits(page);
+    const cookies = await context.cookies(server.platform);
+    assert.ok(!cookies.some((c) => c.name === 'onramp_session'), 'the session cookie is cleared');
+
+    await page.goto(`${server.platform}/account`);
+    await page.waitForURL(/\/account\/login/);
+    await page.locator('#email').fill(server.person.email);
+    await page.locator('#password').fill(server.person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.error', { hasText: 'Wrong email or password.' }).waitFor();
+  },
+  { phone: true },
+);
 
 // Clicking the button a second time while the popup is open (a double click,
 // or a click on a popup hidden behind the window) reuses the named popup. After

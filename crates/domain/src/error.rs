@@ -126,6 +126,11 @@ pub enum DomainError {
     Conflict(String),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    #[error(
+        "this Idempotency-Key's first request completed, but its stored response can no longer be read \
+         (it was sealed under an earlier server secret): check the outcome, and use a new key to retry"
+    )]
+    IdempotencyResponseUnreadable,
     #[error("this key was rotated already; rotate its successor instead")]
     KeyAlreadyRotated,
     #[error("too many requests")]

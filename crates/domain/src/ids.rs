@@ -116,6 +116,8 @@ string_id! {
     AlertId;
     /// An audit event.
     AuditEventId;
+    /// A lifecycle event (`evt_…`), the `webhook-id` of its deliveries.
+    EventId;
 }
 
 uuid_v7_ids!(EnvId, AccountId, PartnerId, AppId, ServiceUserId, AlertId, AuditEventId);
@@ -127,6 +129,13 @@ impl KeyId {
     /// A new visible key id: `key_` and 20 random base62 characters.
     pub fn generate() -> Self {
         Self(random_token("key_", KEY_ID_RANDOM_LEN))
+    }
+}
+
+impl EventId {
+    /// A new event id: `evt_` and a UUIDv7 without hyphens (sorts by time).
+    pub fn generate() -> Self {
+        Self(format!("evt_{}", uuid::Uuid::now_v7().simple()))
     }
 }
 

@@ -6,10 +6,12 @@
 
 pub use crate::accounts::store::{AccountStore, SessionStore};
 pub use crate::audit::store::AuditStore;
+pub use crate::events::store::EventStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::retention::store::RetentionStore;
+pub use crate::secrets::store::SecretsStore;
 pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;
@@ -30,6 +32,7 @@ pub trait Store:
     + UsageStore
     + IdempotencyStore
     + AuditStore
+    + EventStore
     + RetentionStore
 {
 }
@@ -45,6 +48,7 @@ impl<T> Store for T where
         + UsageStore
         + IdempotencyStore
         + AuditStore
+        + EventStore
         + RetentionStore
 {
 }

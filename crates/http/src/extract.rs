@@ -203,6 +203,12 @@ impl ScopePolicy for UsageRead {
     const SCOPE: Option<Scope> = Some(Scope::UsageRead);
 }
 
+/// `webhooks:manage`.
+pub struct WebhooksManage;
+impl ScopePolicy for WebhooksManage {
+    const SCOPE: Option<Scope> = Some(Scope::WebhooksManage);
+}
+
 /// Any valid key of an approved partner (e.g. to rotate itself).
 pub struct AnyScope;
 impl ScopePolicy for AnyScope {
@@ -287,8 +293,8 @@ impl<S: Send + Sync> FromRequestParts<S> for VendorAuthorized {
 
 /// What an endpoint requires of its caller.
 pub trait Policy {
-    /// The instance feature that must be on.
-    const FEATURE: Feature;
+    /// The instance feature that must be on, if any.
+    const FEATURE: Option<Feature>;
     /// The role the service user must have.
     const ROLE: Role;
 }
@@ -297,7 +303,7 @@ pub trait Policy {
 pub struct PartnerLinks;
 
 impl Policy for PartnerLinks {
-    const FEATURE: Feature = Feature::Partners;
+    const FEATURE: Option<Feature> = Some(Feature::Partners);
     const ROLE: Role = Role::Service;
 }
 
@@ -305,7 +311,16 @@ impl Policy for PartnerLinks {
 pub struct ClientAccounts;
 
 impl Policy for ClientAccounts {
-    const FEATURE: Feature = Feature::ClientAccounts;
+    const FEATURE: Option<Feature> = Some(Feature::ClientAccounts);
+    const ROLE: Role = Role::Service;
+}
+
+/// The environment's event feed and webhooks: role `service`, any features
+/// (events come from all of them).
+pub struct EventFeed;
+
+impl Policy for EventFeed {
+    const FEATURE: Option<Feature> = None;
     const ROLE: Role = Role::Service;
 }
 
@@ -336,7 +351,9 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
                 "a valid service token for this environment is required",
             ));
         };
-        tenant.require(P::FEATURE)?;
+        if let Some(feature) = P::FEATURE {
+            tenant.require(feature)?;
+        }
         if !claims.r.contains(&P::ROLE) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,

@@ -71,6 +71,7 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
         .merge(routes::partners::router(state))
         .merge(routes::tokenauth::router())
         .merge(routes::integration::router())
+        .merge(routes::events::router())
         .split_for_parts();
     openapi::add_common_responses(&mut api);
     openapi::document_error_codes(&mut api);

@@ -59,6 +59,7 @@ error_codes! {
     EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
     KeyAlreadyRotated = 409, "key_already_rotated", "Key already rotated", "This API key was rotated already and is in its grace period; rotate its successor instead.";
     IdempotencyKeyReused = 409, "idempotency_key_reused", "Idempotency key reused", "This Idempotency-Key was already used by this credential with a different request.";
+    IdempotencyResponseUnreadable = 409, "idempotency_response_unreadable", "Stored response unreadable", "This Idempotency-Key's first request completed, but its stored response was sealed under an earlier server secret and cannot be replayed; the request is not run again. Check its outcome, then retry with a new key.";
     PayloadTooLarge = 413, "payload_too_large", "Payload too large", "The body is larger than 64 KiB.";
     UnsupportedMediaType = 415, "unsupported_media_type", "Unsupported media type", "The body is not sent as `application/json`.";
     RateLimited = 429, "rate_limited", "Too many requests", "A rate limit or the failed-login backoff applies; retry after `retry_after` seconds.";
@@ -217,6 +218,7 @@ impl From<DomainError> for ApiError {
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
+            D::IdempotencyResponseUnreadable => ApiError::new(ErrorCode::IdempotencyResponseUnreadable, detail),
             D::KeyAlreadyRotated => ApiError::new(ErrorCode::KeyAlreadyRotated, detail),
             D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)

@@ -28,12 +28,13 @@ fn save(path: &Path, password: &Secret, person_password: &Secret) -> CliResult {
         password.expose(),
         person_password.expose()
     );
-    std::fs::write(path, text).map_err(|e| CliError::new("io", format!("cannot write {}: {e}", path.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
+    // Private from the first byte (not chmod after writing), and replaced whole.
+    let temp = path.with_extension("env.tmp");
+    let _ = std::fs::remove_file(&temp);
+    let written = onramp_store::files::create_private(&temp)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    written.map_err(|e| CliError::new("io", format!("cannot write {}: {e}", path.display())))?;
     Ok(())
 }
 

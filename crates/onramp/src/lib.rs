@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod master_key;
 pub mod redis_limits;
 pub mod serve;
 pub mod startup;

@@ -21,8 +21,9 @@ async fn run(cli: Cli) -> CliResult {
     let global = cli.global;
     match cli.command {
         Command::Serve(args) => {
-            let settings = args.settings(&global)?;
+            // Logging first: settings may warn (a data dir narrowed to 0700).
             init_logging(args.log_format, "info");
+            let settings = args.settings(&global)?;
             warn_unknown_env();
             onramp::cli::serve::run(settings, args.demo, Some(global.data_dir)).await
         }

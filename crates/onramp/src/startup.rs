@@ -14,6 +14,7 @@ use onramp_http::rate_limit::RateLimits;
 use onramp_store::{SqlStore, StoreOptions};
 use tokio::sync::watch;
 
+use crate::master_key::{MasterKeySource, unlock_store};
 use crate::serve::ConnectionLimits;
 use tokio::task::JoinHandle;
 
@@ -26,6 +27,8 @@ pub type StoreWrapper = Arc<dyn Fn(Arc<dyn Store>) -> Arc<dyn Store> + Send + Sy
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub database_url: String,
+    /// Where the master key is (its file, or the data dir's `master.key`).
+    pub master_key: MasterKeySource,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     /// Longest a single database statement may run.
@@ -58,6 +61,7 @@ impl std::fmt::Debug for ServerSettings {
         f.debug_struct("ServerSettings")
             .field("listen", &self.listen)
             .field("database_url", &"[redacted]")
+            .field("master_key", &self.master_key)
             .field("db_max_connections", &self.db_max_connections)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("db_statement_timeout", &self.db_statement_timeout)
@@ -119,10 +123,12 @@ impl Running {
     }
 }
 
-/// Opens the database and the core (without serving), e.g. for demo setup.
+/// Opens the database, unlocks it with the master key, and builds the core
+/// (without serving), e.g. for demo setup.
 ///
 /// # Errors
-/// A message saying what could not be opened.
+/// A message saying what could not be opened, or that the master key is
+/// missing or not the database's.
 pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     let options = StoreOptions {
         url: settings.database_url.clone(),
@@ -131,6 +137,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
         statement_timeout: settings.db_statement_timeout,
     };
     let store = SqlStore::open(&options).await.map_err(|e| e.to_string())?;
+    let unlocked = unlock_store(&settings.master_key, &store, settings.core.clock.now_ms()).await?;
     crate::webhook::install_crypto_provider();
     // One Redis link (and circuit breaker) serves both the rate limiter and the login throttle.
     let redis = match &settings.redis_url {
@@ -141,7 +148,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     if let Some(wrap) = &settings.wrap_store {
         core_store = wrap(core_store);
     }
-    let mut builder = Core::builder(core_store, settings.core.clone());
+    let mut builder = Core::builder(core_store, settings.core.clone(), &unlocked);
     if let Some(redis) = &redis {
         builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }
@@ -149,7 +156,15 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
         builder = builder.notifier(Arc::new(crate::webhook::WebhookNotifier::new(url.clone(), secret.clone())?));
     }
     let core = Arc::new(builder.build().map_err(|e| e.to_string())?);
-    Ok(Opened { store, core, redis })
+    // Derived from the master key, so every node of a deployment accepts the
+    // forms another node served, and a restart keeps open forms valid.
+    let csrf_key = unlocked.master_key().derive("csrf");
+    Ok(Opened {
+        store,
+        core,
+        redis,
+        csrf_key,
+    })
 }
 
 /// An open database, the core over it, and the shared Redis client if any.
@@ -157,6 +172,8 @@ pub struct Opened {
     pub store: SqlStore,
     pub core: Arc<Core>,
     redis: Option<Arc<crate::redis_limits::RedisLink>>,
+    /// The key of the pages' CSRF tokens.
+    csrf_key: [u8; 32],
 }
 
 /// Binds the listener and serves in the background.
@@ -173,7 +190,12 @@ pub async fn start(settings: ServerSettings) -> Result<Running, String> {
 /// # Errors
 /// A message when the address cannot be bound.
 pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Running, String> {
-    let Opened { store, core, redis } = opened;
+    let Opened {
+        store,
+        core,
+        redis,
+        csrf_key,
+    } = opened;
     let store_handle = store.clone();
     let mut limits = RateLimits::new(settings.default_rate_limit);
     let mut redis_probe = None;
@@ -216,6 +238,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let pages = onramp_web::router(onramp_web::WebState {
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
+        csrf_key,
     });
     let app = onramp_http::app(state.clone()).merge(onramp_http::observed(pages, state));
     let (grace, connections) = (settings.shutdown_timeout, settings.connections);

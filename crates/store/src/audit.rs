@@ -35,6 +35,7 @@ impl Record for AuditRow {
             request_id: self.request_id,
             detail: from_json("detail", &self.detail)?,
             created_at: self.created_at,
+            events: Vec::new(),
         })
     }
 }

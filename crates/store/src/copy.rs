@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::{SqlStore, map_err};
-use onramp_domain::store::StoreError;
+use onramp_domain::store::{SecretsStore, StoreError};
 
 type R<T> = Result<T, StoreError>;
 
@@ -21,6 +21,9 @@ use Kind::{Blob, Int, Text};
 
 /// Every table and column, parents before children (foreign keys).
 pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
+    // Which master key sealed the signing seeds below: they are copied
+    // sealed, so the target serves with the same master key file.
+    ("master_key_check", &[("id", Text), ("check_value", Text), ("created_at", Int)]),
     (
         "instances",
         &[
@@ -117,6 +120,10 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "session_flashes",
+        &[("env_id", Text), ("token_hash", Text), ("sealed", Blob), ("expires_at", Int)],
+    ),
+    (
         "login_tokens",
         &[
             ("token_hash", Text),
@@ -150,6 +157,23 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("target", Text),
             ("request_id", Text),
             ("detail", Text),
+            ("created_at", Int),
+        ],
+    ),
+    ("event_sequences", &[("env_id", Text), ("last_sequence", Int)]),
+    (
+        "events",
+        &[
+            ("env_id", Text),
+            ("sequence", Int),
+            ("id", Text),
+            ("type", Text),
+            ("partner_id", Text),
+            ("platform_id", Text),
+            ("environment", Text),
+            ("actor_type", Text),
+            ("actor_id", Text),
+            ("data", Text),
             ("created_at", Int),
         ],
     ),
@@ -274,12 +298,23 @@ impl SqlStore {
     /// Copies every table of `self` into `target`. With `merge`, rows whose
     /// keys the target already has are kept as they are (for a non-empty
     /// target); `progress(table, done, total)` is called as batches land.
+    /// Secrets are copied as they are stored, sealed: the target needs the
+    /// source's master key.
     ///
     /// # Errors
-    /// Storage failures, or a target that ends with fewer rows than the source.
+    /// Storage failures, a target sealed with another master key, or a
+    /// target that ends with fewer rows than the source.
     pub async fn copy_into(&self, target: &SqlStore, merge: bool, progress: &dyn Fn(&str, usize, usize)) -> R<Vec<CopiedTable>> {
+        let (ours, theirs) = (self.master_key_check().await?, target.master_key_check().await?);
+        if ours.is_some() && theirs.is_some() && ours != theirs {
+            return Err(StoreError::other(
+                "the target was sealed with another master key than the source: the source's signing keys would not open there",
+            ));
+        }
         let mut report = Vec::new();
         for (table, columns) in TABLES {
+            // A server started on an empty target wrote the same check value.
+            let merge = merge || *table == "master_key_check";
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM {table}", names.join(", "))))
                 .fetch_all(&self.pool)

@@ -103,8 +103,11 @@ pub(crate) async fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> R<()>
     .bind(e.request_id.as_deref())
     .bind(to_json(&e.detail))
     .bind(e.created_at)
-    .run(c)
+    .run(&mut *c)
     .await?;
+    for event in &e.events {
+        crate::events::insert_event(c, e, event).await?;
+    }
     Ok(())
 }
 

@@ -34,12 +34,7 @@ impl Record for IdempotencyRow {
 
 #[async_trait]
 impl IdempotencyStore for SqlStore {
-    async fn claim_idempotency_key(
-        &self,
-        r: &IdempotencyRecord,
-        expired_before: i64,
-        abandoned_before: i64,
-    ) -> R<Option<IdempotencyRecord>> {
+    async fn claim_idempotency_key(&self, r: &IdempotencyRecord, expired_before: i64, abandoned_before: i64) -> R<bool> {
         // One statement: a new key is inserted, an expired or abandoned one
         // replaced; the primary key decides which of two concurrent first
         // requests wins.
@@ -59,12 +54,13 @@ impl IdempotencyStore for SqlStore {
         .bind(abandoned_before)
         .run(&self.pool)
         .await?;
-        if inserted == 1 {
-            return Ok(None);
-        }
+        Ok(inserted == 1)
+    }
+
+    async fn idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> R<Option<IdempotencyRecord>> {
         sqlx::query("SELECT * FROM idempotency_keys WHERE env_id = $1 AND key_hash = $2")
-            .bind(r.env_id.as_str())
-            .bind(&r.key_hash)
+            .bind(env_id.as_str())
+            .bind(key_hash)
             .optional::<IdempotencyRow, _>(&self.pool)
             .await
     }

@@ -165,6 +165,35 @@ impl IntegrationStore for SqlStore {
         .await
     }
 
+    async fn update_vendor_app(&self, a: &VendorApp, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE vendor_apps SET name = $4, origins = $5, updated_at = $6 WHERE env_id = $1 AND id = $2 AND account_id = $3")
+                .bind(a.env_id.as_str())
+                .bind(a.id.as_str())
+                .bind(a.account_id.as_str())
+                .bind(&a.name)
+                .bind(to_json(&a.origins))
+                .bind(a.updated_at)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn delete_vendor_app(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> R<()> {
+        // The grants to the app go by their foreign key's cascade, in this
+        // statement's transaction.
+        self.audited(Some(audit), async |c| {
+            sqlx::query("DELETE FROM vendor_apps WHERE env_id = $1 AND id = $2 AND account_id = $3")
+                .bind(env_id.as_str())
+                .bind(app_id.as_str())
+                .bind(account_id.as_str())
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
     async fn create_grant(&self, g: &Grant, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(

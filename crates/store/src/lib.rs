@@ -11,12 +11,15 @@ mod audit;
 mod copy;
 mod db;
 mod errors;
+mod events;
+pub mod files;
 mod idempotency;
 mod integration;
 mod migrations;
 mod partners;
 mod retention;
 mod schema;
+mod secrets;
 mod service_users;
 mod sessions;
 mod signin_links;
@@ -89,6 +92,13 @@ impl SqlStore {
     pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(&options.url)?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(&options.url)?,
+            Backend::Postgres => None,
+        };
+        if let Some(path) = &sqlite_file {
+            create_sqlite_file(path, &options.url)?;
+        }
         let statement_ms = options.statement_timeout.map(|d| d.as_millis().max(1) as u64);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
@@ -114,6 +124,9 @@ impl SqlStore {
             .map_err(StoreError::unavailable)?;
         let store = Self { pool, backend };
         store.migrate().await?;
+        if let Some(path) = &sqlite_file {
+            tighten_sqlite_files(path);
+        }
         Ok(store)
     }
 
@@ -132,6 +145,44 @@ impl SqlStore {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+}
+
+/// The file of a SQLite URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, StoreError> {
+    use std::str::FromStr as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(StoreError::other)?;
+    let path = options.get_filename();
+    let in_memory = path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+    Ok((!in_memory).then(|| path.to_owned()))
+}
+
+/// Creates a missing database file private before SQLite opens it: SQLite
+/// would create it with the umask's mode, and gives its `-wal` and `-shm`
+/// the database file's mode.
+fn create_sqlite_file(path: &std::path::Path, url: &str) -> Result<(), StoreError> {
+    if !url.contains("mode=rwc") || path.exists() {
+        return Ok(());
+    }
+    match files::create_private(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::unavailable(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
+/// Narrows the database, its `-wal` and `-shm` to 0600 if an earlier
+/// version (or a copy) left them readable by others.
+fn tighten_sqlite_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        match files::tighten(&file, files::PRIVATE_FILE) {
+            Ok(false) => {}
+            Ok(true) => tracing::warn!(file = %file.display(), "database file was readable by others: narrowed to 0600"),
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot narrow the database file's mode to 0600"),
+        }
     }
 }
 
@@ -192,16 +243,22 @@ impl SqlStore {
                 "backup copies SQLite databases; for PostgreSQL use pg_dump".into(),
             ));
         }
-        if path.exists() {
-            return Err(StoreError::other(format!("{} already exists", path.display())));
-        }
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Other("the backup path is not valid UTF-8".into()))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{}'", target.replace('\'', "''"))))
+        // Created empty and private first (VACUUM INTO fills an empty file),
+        // so the copy is never readable by others, not even while written.
+        files::create_private(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::other(format!("{} already exists", path.display())),
+            _ => StoreError::other(format!("cannot create {}: {e}", path.display())),
+        })?;
+        let copied = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{}'", target.replace('\'', "''"))))
             .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .await;
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(path);
+            return Err(map_err(e));
+        }
         Ok(())
     }
 }

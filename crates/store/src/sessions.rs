@@ -97,4 +97,41 @@ impl SessionStore for SqlStore {
             .await?;
         Ok(deleted > 0)
     }
+
+    async fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: i64) -> R<()> {
+        sqlx::query(
+            "INSERT INTO session_flashes (env_id, token_hash, sealed, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (env_id, token_hash) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
+        )
+        .bind(env_id.as_str())
+        .bind(token_hash)
+        .bind(sealed.to_vec())
+        .bind(expires_at)
+        .run(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: i64) -> R<Option<Vec<u8>>> {
+        // DELETE … RETURNING: of two concurrent page loads, one gets the note.
+        let taken = sqlx::query("DELETE FROM session_flashes WHERE env_id = $1 AND token_hash = $2 RETURNING sealed, expires_at")
+            .bind(env_id.as_str())
+            .bind(token_hash)
+            .optional::<FlashRow, _>(&self.pool)
+            .await?;
+        Ok(taken.filter(|f| f.expires_at > now).map(|f| f.sealed))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FlashRow {
+    sealed: Vec<u8>,
+    expires_at: i64,
+}
+
+impl Record for FlashRow {
+    type Domain = Self;
+    fn into_domain(self) -> R<Self> {
+        Ok(self)
+    }
 }

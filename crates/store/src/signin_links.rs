@@ -3,12 +3,13 @@
 
 use async_trait::async_trait;
 use onramp_domain::accounts::Session;
-use onramp_domain::ids::{AccountId, EnvId};
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{AccountId, EnvId, PartnerId};
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::SigninLinkStore;
 use sqlx::AnyConnection;
 
-use crate::db::{R, Record, Sql};
+use crate::db::{R, Record, Sql, insert_audit};
 use crate::sessions::insert_session;
 use crate::{SqlStore, map_err};
 
@@ -59,7 +60,7 @@ pub(crate) async fn insert_login_token(c: &mut AnyConnection, t: &LoginToken) ->
 }
 
 /// Marks a live link used and opens the session; says why otherwise.
-async fn redeem(c: &mut AnyConnection, env_id: &EnvId, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+async fn redeem(c: &mut AnyConnection, env_id: &EnvId, token_hash: &str, now: i64, session: &Session, audit: &AuditEvent) -> R<Redeemed> {
     let claimed = sqlx::query(
         "UPDATE login_tokens SET used_at = $3 WHERE env_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
          RETURNING account_id, redirect",
@@ -76,6 +77,14 @@ async fn redeem(c: &mut AnyConnection, env_id: &EnvId, token_hash: &str, now: i6
             ..session.clone()
         };
         insert_session(c, &session).await?;
+        let partner: Option<String> = sqlx::query_scalar("SELECT partner_id FROM accounts WHERE env_id = $1 AND id = $2")
+            .bind(env_id.as_str())
+            .bind(account_id.as_str())
+            .fetch_one(&mut *c)
+            .await
+            .map_err(map_err)?;
+        let partner = partner.map(PartnerId::from);
+        insert_audit(c, &audit.about_account(&account_id, partner.as_ref())).await?;
         return Ok(Redeemed::Ok { account_id, redirect });
     }
     let why = sqlx::query("SELECT used_at FROM login_tokens WHERE env_id = $1 AND token_hash = $2")
@@ -93,9 +102,9 @@ impl SigninLinkStore for SqlStore {
         insert_login_token(&mut conn, token).await
     }
 
-    async fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: i64, session: &Session) -> R<Redeemed> {
+    async fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: i64, session: &Session, audit: &AuditEvent) -> R<Redeemed> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let outcome = redeem(&mut tx, env_id, token_hash, now, session).await?;
+        let outcome = redeem(&mut tx, env_id, token_hash, now, session, audit).await?;
         if matches!(outcome, Redeemed::Ok { .. }) {
             tx.commit().await.map_err(map_err)?;
         }

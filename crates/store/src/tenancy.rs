@@ -5,6 +5,7 @@ use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::EnvId;
 use onramp_domain::store::{StoreError, TenancyStore};
 use onramp_domain::tenancy::signing::SigningKey;
+use onramp_domain::tenancy::signing::sealed::StoredSeed;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::AnyConnection;
 
@@ -91,7 +92,7 @@ impl Record for HostnameRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SigningKeyRow {
+pub(crate) struct SigningKeyRow {
     kid: String,
     env_id: String,
     seed: Vec<u8>,
@@ -105,7 +106,7 @@ impl Record for SigningKeyRow {
         Ok(SigningKey {
             kid: self.kid,
             env_id: self.env_id.into(),
-            seed: self.seed,
+            seed: StoredSeed::from_stored(self.seed),
             created_at: self.created_at,
             retired_at: self.retired_at,
         })
@@ -124,7 +125,7 @@ async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
     sqlx::query("INSERT INTO signing_keys (kid, env_id, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&key.kid)
         .bind(key.env_id.as_str())
-        .bind(key.seed.as_slice())
+        .bind(key.seed.as_bytes())
         .bind(key.created_at)
         .bind(key.retired_at)
         .run(c)

@@ -6,8 +6,10 @@
 
 mod assets;
 mod cookies;
+mod csrf;
 mod demo;
 mod extract;
+mod flash;
 mod pages;
 mod security;
 mod views;
@@ -34,6 +36,9 @@ pub struct DemoVendor {
 pub struct WebState {
     pub core: Arc<Core>,
     pub demo: Option<DemoVendor>,
+    /// The key of the forms' CSRF tokens (HMAC-SHA256): tokens made under
+    /// another key, or by another node with its own, are refused.
+    pub csrf_key: [u8; 32],
 }
 
 /// Every page, asset and the SDK.
@@ -45,8 +50,21 @@ pub fn router(state: WebState) -> Router {
         .route("/account/logout", get(pages::sign_in::logout_form).post(pages::sign_in::logout))
         .route("/account/profile", post(pages::account::update_profile))
         .route("/account/password", post(pages::account::change_password))
+        .route(
+            "/account/delete",
+            get(pages::delete_account::form).post(pages::delete_account::delete),
+        )
+        .route("/account/deleted", get(pages::delete_account::deleted))
         .route("/account/developers", get(pages::developers::list).post(pages::developers::create))
         .route("/account/developers/{app_id}/key", post(pages::developers::reset_key))
+        .route(
+            "/account/developers/{app_id}/edit",
+            get(pages::app_changes::edit_form).post(pages::app_changes::edit),
+        )
+        .route(
+            "/account/developers/{app_id}/delete",
+            get(pages::app_changes::delete_form).post(pages::app_changes::delete),
+        )
         .route("/account/connections", get(pages::connections::list))
         .route("/account/connections/{app_id}/revoke", post(pages::connections::revoke))
         .route("/connect", get(pages::connect::start))

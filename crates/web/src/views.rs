@@ -1,6 +1,8 @@
 //! The page templates (askama: compile-time checked, auto-escaped).
 
 use askama::Template;
+
+use crate::flash::NewKey;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -87,9 +89,41 @@ pub struct Developers {
     pub platform: String,
     pub csrf: String,
     pub error: Option<String>,
-    pub new_key: Option<(String, String)>,
+    pub notice: Option<String>,
+    pub new_key: Option<NewKey>,
     pub apps: Vec<AppView>,
     pub staging: bool,
+}
+
+#[derive(Template)]
+#[template(path = "app_edit.html")]
+pub struct AppEdit {
+    pub platform: String,
+    pub csrf: String,
+    pub app_id: String,
+    pub name: String,
+    /// One per line.
+    pub origins: String,
+    pub error: Option<String>,
+    pub staging: bool,
+}
+
+#[derive(Template)]
+#[template(path = "app_delete.html")]
+pub struct AppDelete {
+    pub platform: String,
+    pub csrf: String,
+    pub app_id: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "delete_account.html")]
+pub struct DeleteAccount {
+    pub platform: String,
+    pub csrf: String,
+    pub email: String,
+    pub error: Option<String>,
 }
 
 pub struct ConnectionView {

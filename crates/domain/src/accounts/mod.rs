@@ -6,8 +6,10 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::error::{FieldCode, FieldError};
+use crate::events::EventType;
 use crate::ids::{AccountId, EnvId, PartnerId};
 
 /// A syntactically valid email address of at most 254 characters, with an
@@ -127,6 +129,13 @@ pub struct Account {
     pub updated_at: i64,
 }
 
+impl Account {
+    /// How lifecycle events name the account (never its hash).
+    pub fn event_data(&self) -> serde_json::Value {
+        serde_json::json!({ "account_id": self.id, "email": self.email, "partner_id": self.partner_id })
+    }
+}
+
 /// Changes to an account; `None` keeps a column as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountUpdate {
@@ -135,6 +144,29 @@ pub struct AccountUpdate {
     pub last_name: Option<String>,
     pub password_hash: Option<String>,
     pub updated_at: Millis,
+}
+
+impl AccountUpdate {
+    /// Attaches the lifecycle events of this update of `account`:
+    /// `account.updated` naming the fields that changed (the password
+    /// aside), and `account.password_changed` when the password did.
+    pub fn emit_events(&self, mut audit: AuditEvent, env_id: &EnvId, account: &Account, changed: &[&str]) -> AuditEvent {
+        let partner = account.partner_id.as_ref();
+        let mut data = account.event_data();
+        if let Some(email) = &self.email {
+            data["email"] = serde_json::json!(email);
+        }
+        let fields: Vec<&str> = changed.iter().copied().filter(|f| *f != "password").collect();
+        if !fields.is_empty() {
+            let mut data = data.clone();
+            data["changed"] = serde_json::json!(fields);
+            audit = audit.emit(env_id, EventType::AccountUpdated, partner, data);
+        }
+        if self.password_hash.is_some() {
+            audit = audit.emit(env_id, EventType::AccountPasswordChanged, partner, data);
+        }
+        audit
+    }
 }
 
 /// A client session; only the token's hash is stored.

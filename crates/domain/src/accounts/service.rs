@@ -1,4 +1,9 @@
-//! Client accounts and their sessions, managed by service users.
+//! Client accounts and their sessions, managed by service users; what a
+//! signed-in person does to their own account is in `own`, the notes a
+//! page leaves for the session's next page in `flash`.
+
+mod flash;
+mod own;
 
 use std::sync::Arc;
 
@@ -11,6 +16,7 @@ use crate::app::{CoreConfig, Page, ReadCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
+use crate::events::EventType;
 use crate::ids::{AccountId, EnvId, PartnerId};
 use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
@@ -129,8 +135,9 @@ impl Accounts {
             updated_at: now,
         };
         let (session, opened) = self.new_session(env_id, &account.id);
-        let audit =
-            AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str()).with_detail(json!({ "email": account.email }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
+            .with_detail(json!({ "email": account.email }))
+            .emit(env_id, EventType::AccountCreated, None, account.event_data());
         self.store
             .create_account(&account, Some(&session), None, &audit)
             .await
@@ -301,6 +308,7 @@ impl Accounts {
         .filter_map(|(name, set)| set.then_some(name))
         .collect();
         let audit = AuditEvent::in_tenant(actor, tenant, "account.updated", account.id.as_str()).with_detail(json!({ "changed": changed }));
+        let audit = update.emit_events(audit, &tenant.env.id, &account, &changed);
         let result = self.store.update_account(&tenant.env.id, &account.id, &update, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
@@ -314,64 +322,18 @@ impl Accounts {
     /// # Errors
     /// `NotFound("account")`.
     pub async fn delete_account(&self, tenant: &Tenant, actor: &Actor, id: &AccountId) -> Result<(), DomainError> {
-        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", id.as_str());
+        let account = self.account(tenant, id).await?;
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.deleted", id.as_str()).emit(
+            &tenant.env.id,
+            EventType::AccountDeleted,
+            account.partner_id.as_ref(),
+            account.event_data(),
+        );
         let result = self.store.delete_account(&tenant.env.id, id, &audit).await;
         self.cache.invalidate(&(tenant.env.id.clone(), id.clone()));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             other => other.into(),
         })
-    }
-
-    /// Changes an account's own password: `current` must be its password now
-    /// and `new` must pass the password policy. Every session of the account
-    /// ends, and a fresh one is opened for the person who changed it.
-    /// `Ok(None)` means the password was changed but no fresh session could be
-    /// opened (it changed again meanwhile, or storage failed): sign in again.
-    ///
-    /// # Errors
-    /// `InvalidCredentials` for a wrong `current`, `LoginThrottled` after
-    /// repeated wrong ones (the login throttle counts them: a stolen session
-    /// is no faster oracle than the login form), `Validation` when `new`
-    /// breaks the policy, `Overloaded` when the hashing queue is full,
-    /// `NotFound` for a deleted account.
-    pub async fn change_password(
-        &self,
-        tenant: &Tenant,
-        account: &Account,
-        current: &Secret,
-        new: &Secret,
-        source: LoginSource,
-    ) -> Result<Option<OpenedSession>, DomainError> {
-        let attempt = LoginAttempt::new(&tenant.env.id, Realm::Client, &canonical_email(&account.email), source);
-        self.throttle.check(&attempt).await?;
-        if self
-            .hasher
-            .verify(&Share::tenant(&tenant.env.id), current, Some(&account.password_hash))
-            .await?
-            .is_none()
-        {
-            self.throttle.failed(&attempt).await;
-            return Err(DomainError::InvalidCredentials);
-        }
-        self.throttle.succeeded(&attempt).await;
-        let actor = Actor::account(&account.id);
-        let changes = AccountChanges {
-            password: Some(new.clone()),
-            ..AccountChanges::default()
-        };
-        let updated = self.update_account(tenant, &actor, &account.id, changes).await?;
-        // Opening the session against the hash just written, rather than
-        // logging in again, saves an argon2 verification and still loses to
-        // a change that raced with this one.
-        let (session, opened) = self.new_session(&tenant.env.id, &account.id);
-        match self.store.open_session_checked(&session, &updated.password_hash, None).await {
-            Ok(true) => Ok(Some(opened)),
-            Ok(false) => Ok(None),
-            Err(e) => {
-                tracing::warn!(error = %e, "no fresh session after a password change");
-                Ok(None)
-            }
-        }
     }
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use crate::audit::AuditEvent;
+use crate::clock::Millis;
 use crate::ids::{AccountId, EnvId};
 use crate::signin_links::LoginToken;
 use crate::store::StoreError;
@@ -49,4 +50,9 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Ends a session; `false` if there was none.
     async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+    /// Leaves a sealed note for the session's next page, replacing one not
+    /// yet taken; it ends with the session.
+    async fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;
+    /// Deletes the session's note and returns it unless it expired by `now`.
+    async fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: Millis) -> Result<Option<Vec<u8>>, StoreError>;
 }

@@ -13,17 +13,21 @@ use crate::accounts::service::Accounts;
 use crate::audit::service::Audit;
 use crate::clock::{Clock, SystemClock};
 use crate::error::DomainError;
+use crate::events::service::Events;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
+use crate::infra::master_key::MasterKey;
 use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
 use crate::integration::service::Integration;
 use crate::partners::provisioning::Provisioning;
 use crate::partners::service::Partners;
 use crate::retention::RetentionPolicy;
 use crate::retention::service::Retention;
+use crate::secrets::Unlocked;
 use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::signing::sealed::SeedSealer;
 use crate::tenancy::{EnvKind, PlatformId};
 use crate::usage::service::{AlertNotifier, AlertPolicy, Usage};
 
@@ -101,16 +105,20 @@ pub struct Core {
     usage: Usage,
     idempotency: Idempotency,
     audit: Audit,
+    events: Events,
     retention: Retention,
     throttle: Arc<LoginThrottle>,
+    master_key: Arc<MasterKey>,
 }
 
 impl Core {
-    /// Starts building a core over `store`.
-    pub fn builder(store: Arc<dyn Store>, config: CoreConfig) -> CoreBuilder {
+    /// Starts building a core over `store`, with the master key that
+    /// [`crate::secrets::unlock`] checked against it.
+    pub fn builder(store: Arc<dyn Store>, config: CoreConfig, unlocked: &Unlocked) -> CoreBuilder {
         CoreBuilder {
             store,
             config,
+            master_key: Arc::clone(unlocked.master_key()),
             notifier: None,
             shared_throttle: None,
         }
@@ -168,9 +176,18 @@ impl Core {
         &self.audit
     }
 
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
     /// The purge of expired rows and old usage.
     pub fn retention(&self) -> &Retention {
         &self.retention
+    }
+
+    /// The master key, for keys derived for one purpose (`derive("csrf")`).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
     }
 
     /// The failed-login throttle shared by every login path.
@@ -183,6 +200,7 @@ impl Core {
 pub struct CoreBuilder {
     store: Arc<dyn Store>,
     config: CoreConfig,
+    master_key: Arc<MasterKey>,
     notifier: Option<Arc<dyn AlertNotifier>>,
     shared_throttle: Option<Arc<dyn SharedThrottle>>,
 }
@@ -206,6 +224,7 @@ impl CoreBuilder {
         let Self {
             store,
             config,
+            master_key,
             notifier,
             shared_throttle,
         } = self;
@@ -222,7 +241,7 @@ impl CoreBuilder {
             throttle.share(shared);
         }
         let throttle = Arc::new(throttle);
-        let tenancy = Arc::new(Tenancy::new(Arc::clone(&store), Arc::clone(&config)));
+        let tenancy = Arc::new(Tenancy::new(Arc::clone(&store), Arc::clone(&config), SeedSealer::new(&master_key)));
         let accounts = Arc::new(Accounts::new(
             Arc::clone(&store),
             Arc::clone(&config),
@@ -242,12 +261,14 @@ impl CoreBuilder {
             provisioning: Provisioning::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&accounts), Arc::clone(&clock)),
             integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts), Arc::clone(&clock)),
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
-            idempotency: Idempotency::new(Arc::clone(&store), clock),
+            idempotency: Idempotency::new(Arc::clone(&store), clock, &master_key),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
+            events: Events::new(Arc::clone(&store)),
             audit: Audit::new(store),
             throttle,
             hasher,
             config,
+            master_key,
             tenancy,
             accounts,
             partners,

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
-use crate::ids::{AccountId, AppId, AuditEventId, KeyId, PlatformId, ServiceUserId};
+use crate::events::{EventActor, EventDraft, EventType};
+use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, PartnerId, PlatformId, ServiceUserId};
 
 /// Who made a change. Its `Display` is the one spelling of callers in audit
 /// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
@@ -90,6 +91,9 @@ pub struct AuditEvent {
     /// Non-secret details of the change.
     pub detail: serde_json::Value,
     pub created_at: Millis,
+    /// The lifecycle events the change emits, committed with it.
+    #[serde(skip)]
+    pub events: Vec<EventDraft>,
 }
 
 impl AuditEvent {
@@ -104,6 +108,7 @@ impl AuditEvent {
             request_id: actor.request_id.clone(),
             detail: serde_json::Value::Null,
             created_at: now_ms(),
+            events: Vec::new(),
         }
     }
 
@@ -114,6 +119,43 @@ impl AuditEvent {
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = detail;
+        self
+    }
+
+    /// This event and its lifecycle events completed with the account a
+    /// change turned out to be about (a sign-in link names its account only
+    /// to the store that redeems it): the target, `account_id` and
+    /// `partner_id` in the data, the partner who sees it, and the person as
+    /// the actor when no credential acted.
+    #[must_use]
+    pub fn about_account(&self, account: &AccountId, partner: Option<&PartnerId>) -> Self {
+        let mut out = self.clone();
+        out.target = account.to_string();
+        for event in &mut out.events {
+            if let serde_json::Value::Object(data) = &mut event.data {
+                data.insert("account_id".into(), serde_json::json!(account));
+                data.insert("partner_id".into(), serde_json::json!(partner));
+            }
+            event.partner_id = partner.cloned();
+            event.actor = EventActor::from_audit(&out.actor, Some(account.as_str()));
+        }
+        out
+    }
+
+    /// Attaches the lifecycle event of this change: it commits (or rolls
+    /// back) with the change and its audit event. `partner` is the partner
+    /// whose objects the event is about, who sees it in its own feed.
+    #[must_use]
+    pub fn emit(mut self, env_id: &EnvId, event_type: EventType, partner: Option<&PartnerId>, data: serde_json::Value) -> Self {
+        let account = data.get("account_id").and_then(serde_json::Value::as_str);
+        self.events.push(EventDraft {
+            id: EventId::generate(),
+            env_id: env_id.clone(),
+            event_type,
+            partner_id: partner.cloned(),
+            actor: EventActor::from_audit(&self.actor, account),
+            data,
+        });
         self
     }
 }

@@ -11,13 +11,15 @@ use crate::store::StoreError;
 pub trait IdempotencyStore: Send + Sync {
     /// Inserts `record` unless its key exists and is younger than
     /// `expired_before` (or, still in progress, than `abandoned_before`);
-    /// returns the existing record if there is one.
+    /// `true` when it was inserted (the caller holds the claim).
     async fn claim_idempotency_key(
         &self,
         record: &IdempotencyRecord,
         expired_before: Millis,
         abandoned_before: Millis,
-    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// The record of a key.
+    async fn idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// Stores the response of the claim made at `claimed_at`, if the key
     /// still holds that claim.
     async fn complete_idempotency_key(

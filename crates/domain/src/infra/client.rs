@@ -13,3 +13,16 @@ impl std::fmt::Display for ClientAddr {
         self.0.fmt(f)
     }
 }
+
+/// The scheme a request reached the server's edge with, as the HTTP layer
+/// resolved it. The server speaks plain HTTP itself, so a request is
+/// `Https` only when a trusted proxy (`--trusted-proxy`) says it terminated
+/// TLS for it; anyone else's `X-Forwarded-Proto` is ignored, as its
+/// forwarded address is. Pages choose their cookies' names and `Secure`
+/// attribute by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    #[default]
+    Http,
+    Https,
+}

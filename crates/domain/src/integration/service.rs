@@ -10,11 +10,12 @@ use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::events::EventType;
 use crate::ids::{AccountId, AppId, AppKeyId};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
 use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
 
 /// How long an authorization code lives.
@@ -45,23 +46,13 @@ impl Integration {
         name: &str,
         origins: &[String],
     ) -> Result<VendorApp, DomainError> {
-        let mut v = Validator::default();
-        let name = v.check(crate::accounts::parse_name_part("name", name));
-        let origins: Vec<String> = origins
-            .iter()
-            .filter(|o| !o.trim().is_empty())
-            .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
-            .collect();
-        if origins.is_empty() {
-            v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
-        }
-        v.finish()?;
+        let (name, origins) = valid_app_fields(tenant, name, origins)?;
         let now = self.clock.now_ms();
         let app = VendorApp {
             id: AppId::generate(),
             env_id: tenant.env.id.clone(),
             account_id: account_id.clone(),
-            name: name.unwrap_or_default(),
+            name,
             origins,
             key_id: None,
             key_hash: None,
@@ -70,8 +61,66 @@ impl Integration {
             updated_at: now,
         };
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", app.id.as_str())
-            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+            .with_detail(json!({ "name": app.name, "origins": app.origins }))
+            .emit(&tenant.env.id, EventType::AppCreated, None, app_data(&app.id, &app.account_id));
         self.store.create_vendor_app(&app, &audit).await?;
+        Ok(app)
+    }
+
+    /// Renames an app and replaces its allowed origins; its key and grants stay.
+    ///
+    /// # Errors
+    /// `Validation` for a bad name or origin, `NotFound("app")` unless the
+    /// account owns the app.
+    pub async fn update_app(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app_id: &AppId,
+        name: &str,
+        origins: &[String],
+    ) -> Result<VendorApp, DomainError> {
+        let mut app = self.owned_app(tenant, account_id, app_id).await?;
+        (app.name, app.origins) = valid_app_fields(tenant, name, origins)?;
+        app.updated_at = self.clock.now_ms();
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.updated", app.id.as_str())
+            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+        self.store.update_vendor_app(&app, &audit).await.map_err(app_not_found)?;
+        Ok(app)
+    }
+
+    /// Deletes an app: its key stops at once and every grant to it ends.
+    ///
+    /// # Errors
+    /// `NotFound("app")` unless the account owns the app.
+    pub async fn delete_app(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app_id: &AppId,
+    ) -> Result<VendorApp, DomainError> {
+        let app = self.owned_app(tenant, account_id, app_id).await?;
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.deleted", app.id.as_str())
+            .with_detail(json!({ "name": app.name }))
+            .emit(&tenant.env.id, EventType::AppDeleted, None, app_data(&app.id, &app.account_id));
+        self.store
+            .delete_vendor_app(&tenant.env.id, account_id, &app.id, &audit)
+            .await
+            .map_err(app_not_found)?;
+        Ok(app)
+    }
+
+    /// An app of this environment that `account_id` registered.
+    ///
+    /// # Errors
+    /// `NotFound("app")`, the same whether it does not exist or is another's.
+    pub async fn owned_app(&self, tenant: &Tenant, account_id: &AccountId, app_id: &AppId) -> Result<VendorApp, DomainError> {
+        let app = self.vendor_app(tenant, app_id).await?;
+        if app.account_id != *account_id {
+            return Err(DomainError::NotFound("app"));
+        }
         Ok(app)
     }
 
@@ -103,13 +152,12 @@ impl Integration {
         actor: &Actor,
         app_id: &AppId,
     ) -> Result<(AppKeyId, Secret), DomainError> {
-        let app = self.vendor_app(tenant, app_id).await?;
-        if app.account_id != *account_id {
-            return Err(DomainError::NotFound("app"));
-        }
+        let app = self.owned_app(tenant, account_id, app_id).await?;
         let key = generate_key_of(KeyKind::VendorApp, tenant.env.kind);
         let key_id = AppKeyId::generate();
-        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str()).with_detail(json!({ "key_id": key_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.key_reset", app.id.as_str())
+            .with_detail(json!({ "key_id": key_id }))
+            .emit(&tenant.env.id, EventType::AppKeyReset, None, app_data(&app.id, &app.account_id));
         self.store
             .set_vendor_key(&tenant.env.id, &app.id, &key_id, &token_hash(&key), self.clock.now_ms(), &audit)
             .await?;
@@ -170,8 +218,9 @@ impl Integration {
                 scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                 granted_at: now,
             };
-            let audit =
-                AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str()).with_detail(json!({ "account_id": account_id }));
+            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str())
+                .with_detail(json!({ "account_id": account_id }))
+                .emit(&tenant.env.id, EventType::GrantCreated, None, app_data(&app.id, account_id));
             self.store.create_grant(&grant, &audit).await?;
         }
         let code = random_token(CODE_PREFIX, 43);
@@ -262,11 +311,42 @@ impl Integration {
         actor: &Actor,
         app_id: &AppId,
     ) -> Result<(), DomainError> {
-        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str()).with_detail(json!({ "account_id": account_id }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "grant.revoked", app_id.as_str())
+            .with_detail(json!({ "account_id": account_id }))
+            .emit(&tenant.env.id, EventType::GrantRevoked, None, app_data(app_id, account_id));
         let deleted = self.store.delete_grant(&tenant.env.id, account_id, app_id, &audit).await;
         deleted.map_err(|e| match e {
-            crate::store::StoreError::NotFound => DomainError::NotFound("connection"),
+            StoreError::NotFound => DomainError::NotFound("connection"),
             other => other.into(),
         })
+    }
+}
+
+/// How lifecycle events name an app and the account it concerns (its
+/// developer for `app.*`, the consenting person for `grant.*`).
+fn app_data(app_id: &AppId, account_id: &AccountId) -> serde_json::Value {
+    json!({ "app_id": app_id, "account_id": account_id })
+}
+
+/// An app's name and origins, validated for the tenant's environment.
+fn valid_app_fields(tenant: &Tenant, name: &str, origins: &[String]) -> Result<(String, Vec<String>), DomainError> {
+    let mut v = Validator::default();
+    let name = v.check(crate::accounts::parse_name_part("name", name));
+    let origins: Vec<String> = origins
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
+        .collect();
+    if origins.is_empty() {
+        v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
+    }
+    v.finish()?;
+    Ok((name.unwrap_or_default(), origins))
+}
+
+fn app_not_found(e: StoreError) -> DomainError {
+    match e {
+        StoreError::NotFound => DomainError::NotFound("app"),
+        other => other.into(),
     }
 }

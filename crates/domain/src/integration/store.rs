@@ -27,6 +27,13 @@ pub trait IntegrationStore: Send + Sync {
         now: Millis,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
+    /// Writes an app's name, origins and `updated_at`. `NotFound` unless
+    /// the app exists and `app.account_id` registered it.
+    async fn update_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Deletes an app of `account_id`, and with it every grant to it.
+    /// `NotFound` if there was none.
+    async fn delete_vendor_app(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent)
+    -> Result<(), StoreError>;
     /// Records consent unless it already stands (the first grant time is kept).
     async fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;

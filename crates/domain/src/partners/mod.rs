@@ -64,6 +64,13 @@ pub struct Partner {
     pub updated_at: Millis,
 }
 
+impl Partner {
+    /// How lifecycle events name the partner.
+    pub fn event_data(&self) -> serde_json::Value {
+        serde_json::json!({ "partner_id": self.id, "name": self.name })
+    }
+}
+
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
@@ -73,16 +80,20 @@ pub enum Scope {
     AccountsRead,
     #[serde(rename = "usage:read")]
     UsageRead,
+    /// The partner's webhook endpoints, its event feed and its alert settings.
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::AccountsWrite, Scope::AccountsRead, Scope::UsageRead];
+    pub const ALL: [Scope; 4] = [Scope::AccountsWrite, Scope::AccountsRead, Scope::UsageRead, Scope::WebhooksManage];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::AccountsWrite => "accounts:write",
             Scope::AccountsRead => "accounts:read",
             Scope::UsageRead => "usage:read",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 }

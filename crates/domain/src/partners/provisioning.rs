@@ -11,9 +11,10 @@ use crate::accounts::password::check_policy;
 use crate::accounts::service::{AccountChanges, Accounts, OpenedSession};
 use crate::accounts::{Account, Email, PersonName, parse_name_part};
 use crate::app::Page;
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::{Actor, ActorKind, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::events::EventType;
 use crate::ids::AccountId;
 use crate::infra::hash_ceiling::CostCeiling;
 use crate::infra::hash_queue::Share;
@@ -175,7 +176,8 @@ impl Provisioning {
         };
         let (token, link) = self.new_link(tenant, &account.id, redirect, now);
         let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
-            .with_detail(json!({ "email": account.email, "partner_id": partner.id }));
+            .with_detail(json!({ "email": account.email, "partner_id": partner.id }))
+            .emit(&tenant.env.id, EventType::AccountCreated, Some(&partner.id), account.event_data());
         self.store.create_account(&account, None, Some(&token), &audit).await?;
         Ok(link)
     }
@@ -297,9 +299,16 @@ impl Provisioning {
         }
         // The account is the link's: the store fills it in as it redeems the link.
         let (session, opened) = self.accounts.new_session(&tenant.env.id, &AccountId::new(""));
+        let nobody = Actor::new(ActorKind::Client(None), None);
+        let audit = AuditEvent::in_tenant(&nobody, tenant, "signin_link.redeemed", "").emit(
+            &tenant.env.id,
+            EventType::SigninLinkRedeemed,
+            None,
+            json!({}),
+        );
         match self
             .store
-            .redeem_login_token(&tenant.env.id, &token_hash(token), self.clock.now_ms(), &session)
+            .redeem_login_token(&tenant.env.id, &token_hash(token), self.clock.now_ms(), &session, &audit)
             .await?
         {
             Redeemed::Ok { account_id, redirect } => Ok((

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::{DomainError, FieldCode, FieldError};
+use crate::events::EventType;
 use crate::ids::{KeyId, PartnerId};
 use crate::infra::secret::{Secret, token_hash};
 use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, key_is_well_formed};
@@ -112,7 +113,8 @@ impl Partners {
             updated_at: now,
         };
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "partner.created", partner.id.as_str())
-            .with_detail(json!({ "name": partner.name }));
+            .with_detail(json!({ "name": partner.name }))
+            .emit(&partner.env_id, EventType::PartnerCreated, None, partner.event_data());
         self.store.create_partner(&partner, &audit).await?;
         Ok(partner)
     }
@@ -141,18 +143,21 @@ impl Partners {
     /// `NotFound("partner")`.
     pub async fn set_partner_status(&self, actor: &Actor, id: &PartnerId, status: PartnerStatus) -> Result<Partner, DomainError> {
         let mut partner = self.partner(id).await?;
-        let action = match status {
-            PartnerStatus::Active => "partner.approved",
-            PartnerStatus::Suspended => "partner.suspended",
-            PartnerStatus::Pending => "partner.reset_to_pending",
+        let (action, event) = match status {
+            PartnerStatus::Active => ("partner.approved", Some(EventType::PartnerApproved)),
+            PartnerStatus::Suspended => ("partner.suspended", Some(EventType::PartnerSuspended)),
+            PartnerStatus::Pending => ("partner.reset_to_pending", None),
         };
-        let audit = AuditEvent::new(
+        let mut audit = AuditEvent::new(
             actor,
             &partner.platform_id,
             Some(partner.environment.as_str()),
             action,
             partner.id.as_str(),
         );
+        if let Some(event) = event {
+            audit = audit.emit(&partner.env_id, event, None, partner.event_data());
+        }
         partner.status = status;
         partner.updated_at = self.clock.now_ms();
         self.store
@@ -192,7 +197,13 @@ impl Partners {
             "api_key.issued",
             issued.key.key_id.as_str(),
         )
-        .with_detail(json!({ "partner_id": partner.id, "scopes": issued.key.scopes, "expires_at": issued.key.expires_at }));
+        .with_detail(json!({ "partner_id": partner.id, "scopes": issued.key.scopes, "expires_at": issued.key.expires_at }))
+        .emit(
+            &partner.env_id,
+            EventType::ApiKeyIssued,
+            Some(&partner.id),
+            json!({ "partner_id": partner.id, "key_id": issued.key.key_id }),
+        );
         self.store.create_api_key(&issued.key, &audit).await?;
         Ok(issued)
     }
@@ -219,6 +230,12 @@ impl Partners {
             Some(partner.environment.as_str()),
             "api_key.revoked",
             key_id.as_str(),
+        )
+        .emit(
+            &partner.env_id,
+            EventType::ApiKeyRevoked,
+            Some(&partner.id),
+            json!({ "partner_id": partner.id, "key_id": key_id }),
         );
         let successors = self.store.revoke_api_key(key_id, self.clock.now_ms(), &audit).await?;
         if !successors.is_empty() {
@@ -307,7 +324,13 @@ impl Partners {
             "api_key.rotated",
             old.key_id.as_str(),
         )
-        .with_detail(json!({ "new_key_id": issued.key.key_id, "old_key_expires_at": old_expires_at }));
+        .with_detail(json!({ "new_key_id": issued.key.key_id, "old_key_expires_at": old_expires_at }))
+        .emit(
+            &partner.env_id,
+            EventType::ApiKeyRotated,
+            Some(&partner.id),
+            json!({ "partner_id": partner.id, "key_id": old.key_id, "new_key_id": issued.key.key_id }),
+        );
         match self.store.rotate_api_key(&old.key_id, old_expires_at, &issued.key, &audit).await {
             Err(StoreError::Conflict("rotation")) => return Err(DomainError::KeyAlreadyRotated),
             other => other?,

@@ -25,6 +25,13 @@ pub struct ServiceUser {
     pub updated_at: Millis,
 }
 
+impl ServiceUser {
+    /// How lifecycle events name the service user (never its hash).
+    pub fn event_data(&self) -> serde_json::Value {
+        serde_json::json!({ "service_user_id": self.id, "username": self.username })
+    }
+}
+
 /// A service user's role, spelt as the CLI takes it and tokens carry it
 /// (`r`). `service` opens the client account API; the operator may give
 /// other names, which tokens carry for the platform's own use.

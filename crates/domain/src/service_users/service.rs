@@ -8,6 +8,7 @@ use crate::accounts::password::check_policy;
 use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, FieldError};
+use crate::events::EventType;
 use crate::ids::ServiceUserId;
 use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
@@ -109,7 +110,8 @@ impl ServiceUsers {
             updated_at: now,
         };
         let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.created", user.id.as_str())
-            .with_detail(json!({ "username": user.username, "roles": user.roles }));
+            .with_detail(json!({ "username": user.username, "roles": user.roles }))
+            .emit(&env.id, EventType::ServiceUserCreated, None, user.event_data());
         self.store.create_service_user(&user, &audit).await?;
         Ok((user, generated.then_some(password)))
     }
@@ -145,7 +147,12 @@ impl ServiceUsers {
         if user.disabled_at.is_none() {
             user.disabled_at = Some(self.config.clock.now_ms());
             user.updated_at = self.config.clock.now_ms();
-            let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", user.id.as_str());
+            let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "service_user.disabled", user.id.as_str()).emit(
+                &user.env_id,
+                EventType::ServiceUserDisabled,
+                None,
+                user.event_data(),
+            );
             self.store.update_service_user(&user, &audit).await?;
         }
         self.auth.active.remove(&user.id);

@@ -9,8 +9,10 @@ use serde_json::json;
 use crate::app::{CoreConfig, TtlCache};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::{DomainError, FieldCode, Validator};
+use crate::events::EventType;
 use crate::ids::EnvId;
 use crate::store::Store;
+use crate::tenancy::signing::sealed::SeedSealer;
 use crate::tenancy::signing::{KeyRing, SigningKey};
 use crate::tenancy::{
     EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
@@ -78,11 +80,13 @@ pub struct Tenancy {
     /// Tenants by lowercase host; cleared by every local settings write.
     tenants: TtlCache<String, Option<Arc<Tenant>>>,
     keyrings: TtlCache<EnvId, Arc<KeyRing>>,
+    sealer: SeedSealer,
 }
 
 impl Tenancy {
-    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, config: Arc<CoreConfig>, sealer: SeedSealer) -> Self {
         Self {
+            sealer,
             tenants: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
             keyrings: TtlCache::new(config.settings_ttl, Arc::clone(&config.clock)),
             store,
@@ -148,10 +152,11 @@ impl Tenancy {
                 let ttl = self.config.service_token_ttl.as_millis() as i64;
                 Ok(Arc::new(KeyRing::build(
                     &keys,
+                    &self.sealer,
                     &self.issuer(tenant),
                     self.config.clock.now_ms(),
                     ttl,
-                )?))
+                )))
             })
             .await
     }
@@ -193,7 +198,7 @@ impl Tenancy {
                 cors_origins: Vec::new(),
             })
             .collect();
-        let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now)).collect();
+        let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now, &self.sealer)).collect();
         let audit = AuditEvent::new(actor, &pid, None, "instance.created", pid.as_str())
             .with_detail(json!({ "name": instance.name, "region": instance.region, "app_url": instance.app_url }));
         self.store.create_instance(&instance, &envs, &keys, &audit).await?;
@@ -356,8 +361,13 @@ impl Tenancy {
     /// `NotFound` for an unknown instance.
     pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<SigningKey, DomainError> {
         let env = self.environment(platform_id, kind).await?;
-        let key = SigningKey::generate(&env.id, self.config.clock.now_ms());
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid);
+        let key = SigningKey::generate(&env.id, self.config.clock.now_ms(), &self.sealer);
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid).emit(
+            &env.id,
+            EventType::SigningKeyRotated,
+            None,
+            json!({ "kid": key.kid }),
+        );
         self.store.rotate_signing_key(&key, &audit).await?;
         self.keyrings.remove(&env.id);
         Ok(key)

@@ -1,6 +1,7 @@
 //! Service tokens: Ed25519 signing keys per environment and the JWTs they sign.
 
 mod jws;
+pub mod sealed;
 
 use std::collections::HashMap;
 
@@ -11,13 +12,15 @@ use crate::error::DomainError;
 use crate::ids::{EnvId, ServiceUserId};
 use crate::infra::secret::{random_bytes, random_token};
 use crate::service_users::Role;
+use sealed::{SeedSealer, StoredSeed};
 
-/// A signing key as stored. `seed` is the Ed25519 private key.
+/// A signing key as stored. `seed` is the Ed25519 private key, sealed under
+/// the master key (see [`sealed`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
     pub env_id: EnvId,
-    pub seed: Vec<u8>,
+    pub seed: StoredSeed,
     pub created_at: Millis,
     /// Set when a newer key took over signing; the key still verifies (and is
     /// published) until every token it signed has expired.
@@ -34,24 +37,21 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// A fresh random key for an environment.
-    pub fn generate(env_id: &EnvId, now: Millis) -> Self {
+    /// A fresh random key for an environment, its seed sealed at once: the
+    /// plaintext seed exists only in memory.
+    pub fn generate(env_id: &EnvId, now: Millis, sealer: &SeedSealer) -> Self {
+        let kid = random_token("k_", 16);
         Self {
-            kid: random_token("k_", 16),
+            seed: sealer.seal(&kid, env_id, &random_bytes::<32>()),
+            kid,
             env_id: env_id.clone(),
-            seed: random_bytes::<32>().to_vec(),
             created_at: now,
             retired_at: None,
         }
     }
 
-    fn ed25519(&self) -> Result<ed25519_dalek::SigningKey, DomainError> {
-        let seed: &[u8; 32] = self
-            .seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| DomainError::Internal(format!("bad signing key {}: seed is not 32 bytes", self.kid).into()))?;
-        Ok(ed25519_dalek::SigningKey::from_bytes(seed))
+    fn ed25519(&self, sealer: &SeedSealer) -> Result<ed25519_dalek::SigningKey, DomainError> {
+        Ok(ed25519_dalek::SigningKey::from_bytes(&sealer.open(self)?))
     }
 }
 
@@ -138,35 +138,42 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Builds the ring from stored keys: the newest unretired key signs; keys
-    /// retired less than `token_ttl_ms` ago still verify.
-    ///
-    /// # Errors
-    /// `Internal` if a stored key is malformed.
-    pub fn build(keys: &[SigningKey], issuer: &str, now: Millis, token_ttl_ms: i64) -> Result<Self, DomainError> {
-        let live: Vec<&SigningKey> = keys
+    /// retired less than `token_ttl_ms` ago still verify. A key whose seed
+    /// does not open with `sealer` (a plaintext seed slipped into the
+    /// database, or a seed sealed under a lost master key) neither signs nor
+    /// verifies, and is logged: the environment's other keys keep working,
+    /// and a rotation replaces it.
+    pub fn build(keys: &[SigningKey], sealer: &SeedSealer, issuer: &str, now: Millis, token_ttl_ms: i64) -> Self {
+        let live: Vec<(&SigningKey, ed25519_dalek::SigningKey)> = keys
             .iter()
             .filter(|k| k.retired_at.is_none_or(|r| r + token_ttl_ms > now))
+            .filter_map(|k| match k.ed25519(sealer) {
+                Ok(opened) => Some((k, opened)),
+                Err(e) => {
+                    tracing::error!(kid = %k.kid, error = %e, "signing key skipped: it neither signs nor verifies");
+                    None
+                }
+            })
             .collect();
         let signer = live
             .iter()
-            .filter(|k| k.retired_at.is_none())
-            .max_by_key(|k| k.created_at)
-            .map(|k| Ok::<_, DomainError>((k.kid.clone(), k.ed25519()?)))
-            .transpose()?;
+            .filter(|(k, _)| k.retired_at.is_none())
+            .max_by_key(|(k, _)| k.created_at)
+            .map(|(k, opened)| (k.kid.clone(), opened.clone()));
         let mut verifiers = HashMap::new();
         let mut jwks = JwkSet { keys: Vec::new() };
-        for key in live {
-            let public = key.ed25519()?.verifying_key();
+        for (key, opened) in live {
+            let public = opened.verifying_key();
             jwks.keys.push(Jwk::ed25519(&key.kid, &public));
             verifiers.insert(key.kid.clone(), public);
         }
-        Ok(Self {
+        Self {
             signer,
             verifiers,
             jwks,
             issuer: issuer.to_owned(),
             max_lifetime_secs: token_ttl_ms / 1000,
-        })
+        }
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -227,6 +234,12 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::master_key::MasterKey;
+
+    /// The sealer of a fixed master key.
+    fn sealer() -> SeedSealer {
+        SeedSealer::new(&MasterKey::parse(&"A".repeat(43)).unwrap())
+    }
 
     fn claims(iss: &str, exp: i64) -> ServiceClaims {
         ServiceClaims {
@@ -248,10 +261,10 @@ mod tests {
         let now = crate::clock::now_ms();
         let old = SigningKey {
             retired_at: Some(now),
-            ..SigningKey::generate(&"e".into(), now - 10)
+            ..SigningKey::generate(&"e".into(), now - 10, &sealer())
         };
-        let new = SigningKey::generate(&"e".into(), now);
-        let ring = KeyRing::build(&[old.clone(), new.clone()], "iss", now, 60_000).unwrap();
+        let new = SigningKey::generate(&"e".into(), now, &sealer());
+        let ring = KeyRing::build(&[old.clone(), new.clone()], &sealer(), "iss", now, 60_000);
         assert_eq!(ring.jwks().keys.len(), 2);
         let exp = now / 1000 + 60;
         let token = ring.sign(&claims("iss", exp)).unwrap();
@@ -259,10 +272,10 @@ mod tests {
         assert_eq!(ring.verify(&token).unwrap().sub, "u");
         // Wrong issuer, and another environment's ring, both refuse it.
         assert!(ring.verify(&ring.sign(&claims("other", exp)).unwrap()).is_err());
-        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), now)], "iss", now, 60_000).unwrap();
+        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), now, &sealer())], &sealer(), "iss", now, 60_000);
         assert!(other.verify(&token).is_err());
         // Past the ttl, the retired key is gone.
-        let later = KeyRing::build(&[old, new], "iss", now + 120_000, 60_000).unwrap();
+        let later = KeyRing::build(&[old, new], &sealer(), "iss", now + 120_000, 60_000);
         assert_eq!(later.jwks().keys.len(), 1);
     }
 
@@ -278,7 +291,7 @@ mod tests {
         SigningKey {
             kid: "k_test".into(),
             env_id: "e".into(),
-            seed: (0u8..32).collect(),
+            seed: sealer().seal("k_test", &"e".into(), &std::array::from_fn(|i| i as u8)),
             created_at: 1,
             retired_at: None,
         }
@@ -286,7 +299,7 @@ mod tests {
 
     /// The pinned token claims a lifetime of 76 years: the ring allows 80.
     fn fixed_ring() -> KeyRing {
-        KeyRing::build(&[fixed_key()], ISS, 1, 80 * 365 * 24 * 3600 * 1000).unwrap()
+        KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000)
     }
 
     fn fixed_claims() -> ServiceClaims {
@@ -329,7 +342,7 @@ mod tests {
     #[test]
     fn forged_tokens_are_refused() {
         let ring = fixed_ring();
-        let key = fixed_key().ed25519().unwrap();
+        let key = fixed_key().ed25519(&sealer()).unwrap();
         let payload = serde_json::to_vec(&fixed_claims()).unwrap();
         let eddsa = |header: serde_json::Value, payload: &[u8]| {
             forge(&header, payload, |input| {
@@ -413,7 +426,7 @@ mod tests {
         assert!(ring.verify(&sign(|c| c.iss = "https://api.acme.localhost".into())).is_err());
         assert!(ring.verify(&sign(|c| c.aud = "someone-else".into())).is_err());
         // A lifetime longer than the ring's ttl, or issued in the future.
-        let short = KeyRing::build(&[fixed_key()], ISS, 1, 15 * 60 * 1000).unwrap();
+        let short = KeyRing::build(&[fixed_key()], &sealer(), ISS, 1, 15 * 60 * 1000);
         let now = crate::clock::now_ms() / 1000;
         let lasting = |iat: i64, exp: i64| {
             short
@@ -428,7 +441,7 @@ mod tests {
         assert!(short.verify(&lasting(now, now + 365 * 24 * 3600)).is_err());
         assert!(short.verify(&lasting(now + 3600, now + 3600 + 60)).is_err());
         // A claim missing altogether (here `exp`) is refused, not defaulted.
-        let key = fixed_key().ed25519().unwrap();
+        let key = fixed_key().ed25519(&sealer()).unwrap();
         let mut claims = serde_json::to_value(fixed_claims()).unwrap();
         claims.as_object_mut().unwrap().remove("exp");
         let header = serde_json::json!({ "alg": "EdDSA", "kid": "k_test" });
@@ -439,11 +452,25 @@ mod tests {
     }
 
     #[test]
-    fn malformed_stored_key_is_an_internal_error() {
-        let key = SigningKey {
-            seed: vec![1; 31],
+    fn a_plaintext_or_foreign_seed_neither_signs_nor_verifies() {
+        let plaintext = SigningKey {
+            kid: "k_plain".into(),
+            seed: StoredSeed::from_stored((0u8..32).collect()),
             ..fixed_key()
         };
-        assert!(matches!(KeyRing::build(&[key], ISS, 1, 60_000), Err(DomainError::Internal(_))));
+        let foreign = SigningKey {
+            kid: "k_foreign".into(),
+            seed: SeedSealer::new(&MasterKey::generate().0).seal("k_foreign", &"e".into(), &[0; 32]),
+            ..fixed_key()
+        };
+        for key in [plaintext.clone(), foreign.clone()] {
+            let ring = KeyRing::build(&[key], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000);
+            assert!(ring.jwks().keys.is_empty());
+            assert!(matches!(ring.sign(&fixed_claims()), Err(DomainError::Internal(_))));
+        }
+        // Beside a good key, they are left out and the good one works.
+        let ring = KeyRing::build(&[fixed_key(), plaintext, foreign], &sealer(), ISS, 1, 80 * 365 * 24 * 3600 * 1000);
+        assert_eq!(serde_json::to_string(ring.jwks()).unwrap(), PINNED_JWKS);
+        assert_eq!(ring.verify(PINNED_TOKEN).unwrap(), fixed_claims());
     }
 }

@@ -1,5 +1,6 @@
 //! Usage records of partner API keys and the alerts raised from them.
 
+pub mod alerts;
 pub mod service;
 pub mod store;
 

@@ -9,79 +9,27 @@
 //! with backoff.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use dashmap::DashMap;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::app::CoreConfig;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Millis, rfc3339};
 use crate::error::{DomainError, FieldCode};
+use crate::events::EventType;
 use crate::ids::{AlertId, EnvId, KeyId, PartnerId};
 use crate::partners::service::Partners;
 use crate::partners::{ApiKey, Partner};
 use crate::store::Store;
+pub use crate::usage::alerts::{AlertNotifier, AlertPolicy, webhook_signature};
+use crate::usage::alerts::{alert_event_data, deliver};
 use crate::usage::{Alert, AlertKind, Delivery, KeyActivity, StatusClass, UsageRow};
 
 const MINUTE_MS: i64 = 60_000;
 /// The detection window and the trailing period it is compared with.
 const WINDOW_MS: i64 = 5 * MINUTE_MS;
 const TRAILING_MS: i64 = 60 * MINUTE_MS;
-
-/// When alerts fire, and how they are delivered.
-#[derive(Debug, Clone)]
-pub struct AlertPolicy {
-    /// Volume spike: the last 5 minutes exceed this many times the average
-    /// 5 minutes of the trailing hour…
-    pub volume_factor: f64,
-    /// …and at least this many requests.
-    pub volume_min: i64,
-    /// Error rate: the share of 401 and 429 answers in the last 5 minutes
-    /// exceeds this…
-    pub error_share: f64,
-    /// …over at least this many requests.
-    pub error_min: i64,
-    /// The same alert for the same key is not raised again within this time.
-    pub cooldown: Duration,
-    /// Webhook attempts per alert, and the first wait between them (doubling).
-    pub max_attempts: u32,
-    pub first_retry: Duration,
-}
-
-impl Default for AlertPolicy {
-    fn default() -> Self {
-        Self {
-            volume_factor: 5.0,
-            volume_min: 100,
-            error_share: 0.5,
-            error_min: 50,
-            cooldown: Duration::from_secs(15 * 60),
-            max_attempts: 5,
-            first_retry: Duration::from_secs(1),
-        }
-    }
-}
-
-/// Delivers alert notifications outside the process (the operator's webhook).
-#[async_trait]
-pub trait AlertNotifier: Send + Sync {
-    /// One delivery attempt of a JSON body; `Err` says why it failed.
-    async fn send(&self, body: &[u8]) -> Result<(), String>;
-}
-
-/// The signature header value of a webhook body: `t=<unix seconds>,v1=<hex
-/// HMAC-SHA256 of "<t>.<body>" under the shared secret>`.
-pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MeterKey {
@@ -344,7 +292,13 @@ impl Usage {
             "alert.raised",
             alert.key_id.as_str(),
         )
-        .with_detail(json!({ "alert_id": alert.id, "kind": kind, "detail": alert.detail }));
+        .with_detail(json!({ "alert_id": alert.id, "kind": kind, "detail": alert.detail }))
+        .emit(
+            &alert.env_id,
+            EventType::UsageAlert,
+            Some(&alert.partner_id),
+            alert_event_data(&alert),
+        );
         self.store.create_alert(&alert, &audit).await?;
         if let Some(notifier) = &self.notifier {
             let body = json!({
@@ -369,42 +323,5 @@ impl Usage {
     /// Storage failures.
     pub async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, DomainError> {
         Ok(self.store.alerts(limit).await?)
-    }
-}
-
-/// Posts one alert, retrying with doubling waits, and records the outcome.
-async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: AlertId, body: Vec<u8>, policy: AlertPolicy) {
-    let mut wait = policy.first_retry;
-    for attempt in 1..=policy.max_attempts.max(1) {
-        match notifier.send(&body).await {
-            Ok(()) => {
-                let _ = store
-                    .set_alert_delivery(&id, Delivery::Delivered, i64::from(attempt), Some(crate::clock::now_ms()))
-                    .await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(alert_id = %id, attempt, error = %e, "alert webhook delivery failed");
-                let _ = store.set_alert_delivery(&id, Delivery::Pending, i64::from(attempt), None).await;
-                if attempt < policy.max_attempts {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-            }
-        }
-    }
-    let _ = store
-        .set_alert_delivery(&id, Delivery::Failed, i64::from(policy.max_attempts), None)
-        .await;
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn signature_is_stable() {
-        let sig = super::webhook_signature(b"secret", 1_700_000_000, b"{}");
-        assert!(sig.starts_with("t=1700000000,v1="));
-        assert_eq!(sig.len(), "t=1700000000,v1=".len() + 64);
-        assert_ne!(sig, super::webhook_signature(b"other", 1_700_000_000, b"{}"));
     }
 }

@@ -1,7 +1,8 @@
 //! The client address of each request: the peer's, or, when the peer is a
-//! trusted proxy (`--trusted-proxy`), the address the proxy forwarded. A
-//! forwarded header from anyone else is ignored, so clients cannot choose
-//! the address they are limited by.
+//! trusted proxy (`--trusted-proxy`), the address the proxy forwarded; and
+//! likewise the scheme (HTTPS only when a trusted proxy says so). Forwarded
+//! headers from anyone else are ignored, so clients cannot choose the
+//! address they are limited by, nor make the pages take them for HTTPS.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
-use onramp_domain::infra::client::ClientAddr;
+use onramp_domain::infra::client::{ClientAddr, Scheme};
 
 /// The networks whose forwarded-for headers are believed.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,37 @@ impl TrustedProxies {
             }
         }
         client
+    }
+
+    /// The scheme the client used, as the nearest proxy saw it: the last
+    /// value of `X-Forwarded-Proto`, or, without it, the `proto=` of the
+    /// last `Forwarded` element. Only a trusted peer is asked.
+    pub fn scheme(&self, peer: IpAddr, headers: &HeaderMap) -> Scheme {
+        if !self.trusts(peer) {
+            return Scheme::Http;
+        }
+        let last = |name: &str| {
+            headers
+                .get_all(name)
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(|v| v.trim().to_owned())
+        };
+        let proto = last("x-forwarded-proto").or_else(|| {
+            last("forwarded").and_then(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("proto"))
+                    .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+            })
+        });
+        match proto {
+            Some(p) if p.eq_ignore_ascii_case("https") => Scheme::Https,
+            _ => Scheme::Http,
+        }
     }
 }
 
@@ -120,11 +152,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
 const UNKNOWN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
-/// Puts the request's [`ClientAddr`] in its extensions.
+/// Puts the request's [`ClientAddr`] and [`Scheme`] in its extensions.
 pub async fn resolve_client(State(proxies): State<Arc<TrustedProxies>>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(UNKNOWN, |c| c.0.ip());
     let client = proxies.client(peer, req.headers());
+    let scheme = proxies.scheme(peer, req.headers());
     req.extensions_mut().insert(ClientAddr(client));
+    req.extensions_mut().insert(scheme);
     next.run(req).await
 }
 
@@ -184,5 +218,19 @@ mod tests {
         assert_eq!(v4mapped.client(ip("::ffff:127.0.0.1"), &both), ip("198.51.100.1"));
         assert!(parse_proxy("10.0.0.0/33").is_err());
         assert!(parse_proxy("proxy.internal").is_err());
+    }
+
+    #[test]
+    fn https_counts_only_from_trusted_proxies() {
+        let p = proxies(&["10.0.0.0/8"]);
+        let https = headers(&[("x-forwarded-proto", "https")]);
+        assert_eq!(p.scheme(ip("10.0.0.1"), &https), Scheme::Https);
+        assert_eq!(p.scheme(ip("203.0.113.9"), &https), Scheme::Http, "not a trusted peer");
+        assert_eq!(p.scheme(ip("10.0.0.1"), &HeaderMap::new()), Scheme::Http);
+        // The nearest proxy's word counts, not what the client prepended.
+        let chained = headers(&[("x-forwarded-proto", "https, http")]);
+        assert_eq!(p.scheme(ip("10.0.0.1"), &chained), Scheme::Http);
+        let forwarded = headers(&[("forwarded", "for=1.1.1.1;proto=http, for=2.2.2.2;proto=HTTPS")]);
+        assert_eq!(p.scheme(ip("10.0.0.1"), &forwarded), Scheme::Https);
     }
 }

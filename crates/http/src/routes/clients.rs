@@ -216,7 +216,7 @@ impl From<Account> for AccountResponse {
         (status = 201, description = "Account created; a session is open", body = SessionResponse),
         (status = 400, description = "Invalid input (`validation_failed`, `unknown_field`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
         ClientAccountRefusals,
-        (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used, or Idempotency-Key reused with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email (`email_taken`) or user_id (`conflict`) already used, or Idempotency-Key reused with another body (`idempotency_key_reused`) or whose stored response cannot be read (`idempotency_response_unreadable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn signup(

@@ -11,6 +11,7 @@ use onramp_store::{SqlStore, StoreOptions};
 use secrecy::ExposeSecret;
 
 use super::GlobalArgs;
+use crate::master_key::{MasterKeySource, unlock_store};
 
 /// A failed command: its message and exit code.
 #[derive(Debug)]
@@ -44,7 +45,7 @@ impl From<DomainError> for CliError {
 pub type CliResult<T = ()> = Result<T, CliError>;
 
 /// Where the database is: `database_url` from any layer, else SQLite in the
-/// data dir (created if missing).
+/// data dir (created private if missing, narrowed if open to others).
 ///
 /// # Errors
 /// A `config` error when the data dir cannot be created.
@@ -53,7 +54,7 @@ pub fn database_url(global: &GlobalArgs) -> CliResult<String> {
         return Ok(url.expose_secret().to_owned());
     }
     let dir = &global.data_dir;
-    std::fs::create_dir_all(dir).map_err(|e| CliError::new("config", format!("cannot create data dir {}: {e}", dir.display())))?;
+    crate::master_key::ensure_private_dir(dir).map_err(|e| CliError::new("config", e))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| CliError::new("config", format!("data dir {}: {e}", dir.display())))?;
@@ -97,7 +98,11 @@ impl Ctx {
             hash_cost: hash_cost(global),
             ..CoreConfig::default()
         };
-        let core = Core::builder(Arc::new(store.clone()), config).build()?;
+        let source = MasterKeySource::new(global.master_key_file.as_deref(), &global.data_dir);
+        let unlocked = unlock_store(&source, &store, config.clock.now_ms())
+            .await
+            .map_err(|e| CliError::new("master_key", e))?;
+        let core = Core::builder(Arc::new(store.clone()), config, &unlocked).build()?;
         Ok(Self {
             core,
             store,

@@ -44,6 +44,9 @@ pub struct GlobalArgs {
     /// Database URL (sqlite://path, or postgres://user@host/db for PostgreSQL); takes precedence over --data-dir [default: none, SQLite in the data dir]
     #[arg(long, global = true, env = "ONRAMP_DATABASE_URL", hide_env_values = true, value_name = "URL", value_parser = crate::config::parse_secret)]
     pub database_url: Option<SecretString>,
+    /// File holding the master key (32 bytes, base64) that seals signing keys and stored responses; required with PostgreSQL, the same file on every node [default: master.key in the data dir, generated on first start; SQLite only]
+    #[arg(long, global = true, env = "ONRAMP_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// TOML configuration file (keys as the long flags, in snake_case) [default: none]
     #[arg(long, global = true, env = "ONRAMP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

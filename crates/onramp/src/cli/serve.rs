@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::GlobalArgs;
 use super::context::{CliError, CliResult, database_url, hash_cost};
 use crate::config::{parse_duration, parse_secret};
+use crate::master_key::MasterKeySource;
 use crate::serve::ConnectionLimits;
 use crate::startup::ServerSettings;
 
@@ -98,6 +99,9 @@ pub struct ServeArgs {
     /// How long usage alerts are kept
     #[arg(long, env = "ONRAMP_ALERT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
     pub alert_retention: Duration,
+    /// How long lifecycle events are kept (the event feed; what webhook endpoints can recover)
+    #[arg(long, env = "ONRAMP_EVENT_RETENTION", value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub event_retention: Duration,
     /// URL that receives usage alerts as signed JSON POSTs [default: none]
     #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
     pub alert_webhook_url: Option<String>,
@@ -151,6 +155,7 @@ impl ServeArgs {
             retention: RetentionPolicy {
                 usage: self.usage_retention.max(Duration::from_secs(3600)),
                 alerts: self.alert_retention.max(Duration::from_secs(3600)),
+                events: self.event_retention.max(Duration::from_secs(3600)),
             },
             local_host_env: self
                 .demo
@@ -160,6 +165,7 @@ impl ServeArgs {
         Ok(ServerSettings {
             listen: self.listen,
             database_url: database_url(global)?,
+            master_key: MasterKeySource::new(global.master_key_file.as_deref(), &global.data_dir),
             db_max_connections: self.db_max_connections.max(1),
             db_acquire_timeout: self.db_acquire_timeout,
             db_statement_timeout: Some(self.db_statement_timeout),

@@ -24,7 +24,12 @@ async fn a_backup_taken_while_serving_is_a_working_copy() {
     assert_eq!(again.json()["error"]["code"], "backup_failed");
 
     // Another server on the copy has every account, and the old credentials work.
-    let restored = TestServer::start_with(|s| s.database_url = format!("sqlite://{copy_arg}?mode=rw")).await;
+    // Restored with the master key file, backed up alongside.
+    let restored = TestServer::start_with(|s| {
+        s.database_url = format!("sqlite://{copy_arg}?mode=rw");
+        s.master_key = fx.server.settings.master_key.clone();
+    })
+    .await;
     let api = restored.staging("acme");
     let token = login_token(&api, "svc", SERVICE_PASSWORD).await;
     let ids = api.with_token(&token).all_account_ids().await;

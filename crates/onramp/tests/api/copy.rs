@@ -59,7 +59,12 @@ async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
     copy(&middle, &end, &["--force"]).ok();
 
     // The copy serves with the old credentials.
-    let copied = TestServer::start_with(|s| s.database_url = end.clone()).await;
+    // With the source's master key file: the signing keys came along sealed.
+    let copied = TestServer::start_with(|s| {
+        s.database_url = end.clone();
+        s.master_key = fx.server.settings.master_key.clone();
+    })
+    .await;
     let api = copied.staging("acme");
     login_token(&api, "svc", SERVICE_PASSWORD).await;
     let with_old_token = api.with_token(&old_token);

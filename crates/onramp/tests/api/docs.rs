@@ -76,6 +76,8 @@ async fn openapi_document_lists_every_route() {
         ("/v1/integration/exchange", &["post"]),
         ("/v1/integration/users/{id}", &["get"]),
         ("/v1/tokenauth/exchange", &["post"]),
+        ("/v1/events", &["get"]),
+        ("/v1/partners/events", &["get"]),
     ];
     for (path, methods) in expected {
         let item = &doc["paths"][*path];

@@ -204,6 +204,57 @@ async fn a_client_that_hangs_up_mid_request_can_retry_with_its_key() {
     assert_eq!(fx.staging.all_account_ids().await.len(), 1);
 }
 
+/// Keys held in the database, read straight from it.
+async fn stored_keys(database_url: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.expect("connect");
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_that_meets_the_key_as_it_is_released_claims_it_and_keeps_its_answer() {
+    let (fx, parking) = parked_fixture().await;
+    let body = signup_body("ann@example.com");
+    let first_spot = parking.arm("create_account");
+    let first = tokio::spawn({
+        let (api, body) = (fx.staging.clone(), body.clone());
+        async move { signup_with_key(&api, "order-4711", &body).await }
+    });
+    first_spot.reached().await;
+    // The retry loses its claim to the first request, then stops just
+    // before reading the record that beat it.
+    let lookup = parking.arm("idempotency_key");
+    let retry = tokio::spawn({
+        let (api, body) = (fx.staging.clone(), body.clone());
+        async move { signup_with_key(&api, "order-4711", &body).await }
+    });
+    lookup.reached().await;
+    // Meanwhile the first client hangs up and its claim is released.
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    let url = fx.server.settings.database_url.clone();
+    eventually("the abandoned claim is released", || {
+        let url = url.clone();
+        async move { (stored_keys(&url).await == 0).then_some(()) }
+    })
+    .await;
+    // The record is gone when the retry reads it: the key is free, and the
+    // retry claims it (before the fix it ran without a claim, its answer
+    // was not kept, and the replay below created nothing but `email_taken`).
+    lookup.release().await;
+    let retry = retry.await.unwrap();
+    retry.expect(201);
+    let replay = signup_with_key(&fx.staging, "order-4711", &body).await;
+    replay.expect(201);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["user_id"], retry.json["user_id"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_stuck_in_progress_is_a_lease_that_a_retry_takes_over() {
     let (fx, parking) = parked_fixture().await;

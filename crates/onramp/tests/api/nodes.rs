@@ -24,6 +24,8 @@ async fn two_nodes(redis: &str, limits: &[(&str, u32)]) -> (TestServer, TestServ
     let b = TestServer::start_with(|s| {
         s.redis_url = Some(redis.to_owned());
         s.database_url = url;
+        // Nodes of one database share its master key file.
+        s.master_key = a.settings.master_key.clone();
     })
     .await;
     (a, b)

@@ -98,3 +98,33 @@ async fn every_field_code_is_in_the_problem_field_schema() {
         assert!(codes.iter().any(|c| c == code.as_str()), "{code} missing from ProblemField");
     }
 }
+
+/// The suite checks every JSON body it receives against the document
+/// (`helpers/contract.rs`); this proves the check catches what it is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_refuses_bodies_that_break_the_document() {
+    let fx = Fixture::new().await;
+    let account = fx.staging.signup("contract@example.com").await;
+    let id = account["user_id"].as_str().expect("user_id");
+    let path = format!("/v1/client/{id}");
+    let r = fx.staging.get(&path).await;
+    r.expect(200);
+    let check = |status: u16, body: &Value| contract::check_response("get", &path, status, "application/json", body.to_string().as_bytes());
+    assert_eq!(check(200, &r.json), Ok(()));
+
+    let mut no_id = r.json.clone();
+    no_id.as_object_mut().expect("object").remove("user_id");
+    let mut wrong_type = r.json.clone();
+    wrong_type["email"] = Value::from(42);
+    for broken in [no_id, wrong_type] {
+        let err = check(200, &broken).expect_err("a body that breaks the schema");
+        assert!(err.contains("body breaks the OpenAPI document"), "{err}");
+    }
+    let err = check(418, &r.json).expect_err("an undocumented status");
+    assert!(err.contains("status not documented"), "{err}");
+    // Paths the document does not describe (pages, deliberate 404s) are the tests' own business.
+    assert_eq!(
+        contract::check_response("get", "/no/such/path", 404, "application/json", b"{}"),
+        Ok(())
+    );
+}

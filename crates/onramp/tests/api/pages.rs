@@ -1,5 +1,11 @@
 //! The account pages and the consent popup over plain HTTP: cookies, CSRF,
 //! origin checks, consent and its memory, and the code the popup hands out.
+//! CSRF binding and cookie names, the developer pages and account deletion
+//! have modules of their own.
+
+mod cookies_and_csrf;
+mod delete_account;
+mod developers;
 
 use onramp_domain::audit::Actor;
 use onramp_domain::ids::AccountId;
@@ -9,14 +15,19 @@ use serde_json::json;
 
 use crate::helpers::{Api, CLIENT_PASSWORD, Fixture, Resp, pid, send};
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const ORIGIN: &str = "https://shop.example.com";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const ORIGIN: &str = "https://shop.example.com";
 
-/// A browser-like client: keeps the cookies it is given.
+/// A browser-like client: keeps the cookies it is given, and the CSRF token
+/// of the last page it read (tokens are bound to the session or to the
+/// pre-session cookie, so only a page can give one).
 pub(crate) struct Browser {
     api: Api,
     cookies: Vec<(String, String)>,
+    token: String,
+    /// Sent with every request (what a proxy in front would add).
+    headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Browser {
@@ -24,7 +35,23 @@ impl Browser {
         Self {
             api: api.without_token(),
             cookies: Vec::new(),
+            token: String::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Every request of this browser carries `name: value`.
+    pub(crate) fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut rb = self.api.request(method, path).header("cookie", self.cookie_header());
+        for (name, value) in &self.headers {
+            rb = rb.header(*name, *value);
+        }
+        rb
     }
 
     fn keep(&mut self, r: &Resp) {
@@ -34,22 +61,33 @@ impl Browser {
             self.cookies.retain(|(n, _)| n != name);
             self.cookies.push((name.to_owned(), val.to_owned()));
         }
+        let marker = r#"name="csrf" value=""#;
+        if let Some(start) = r.text.find(marker).map(|i| i + marker.len()) {
+            self.token = r.text[start..start + r.text[start..].find('"').unwrap()].to_owned();
+        }
     }
 
     fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
     }
 
+    /// The CSRF token of the last page read.
     pub(crate) fn csrf(&self) -> String {
-        self.cookies
-            .iter()
-            .find(|(n, _)| n == "onramp_csrf")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        self.token.clone()
+    }
+
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Sets a cookie as another site could (a sibling subdomain's `Domain=` cookie).
+    pub(crate) fn plant_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(n, _)| n != name);
+        self.cookies.push((name.to_owned(), value.to_owned()));
     }
 
     pub(crate) async fn get(&mut self, path: &str) -> Resp {
-        let r = send(self.api.request(Method::GET, path).header("cookie", self.cookie_header())).await;
+        let r = send(self.request(Method::GET, path)).await;
         self.keep(&r);
         r
     }
@@ -60,12 +98,14 @@ impl Browser {
             .map(|(k, v)| format!("{k}={}", encode_component(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let rb = self.api.request(Method::POST, path).header("cookie", self.cookie_header());
+        let rb = self.request(Method::POST, path);
         let r = send(rb.header("content-type", "application/x-www-form-urlencoded").body(body)).await;
         self.keep(&r);
         r
     }
 
+    /// Signs in on the login page, then reads the profile page (so the
+    /// token is the session's).
     pub(crate) async fn sign_in(&mut self, email: &str, password: &str) {
         self.get("/account/login").await.expect(200);
         let csrf = self.csrf();
@@ -77,17 +117,34 @@ impl Browser {
             .await;
         r.expect(303);
         assert_eq!(r.header("location"), Some("/account"));
+        self.get("/account").await.expect(200);
+    }
+
+    /// The `Set-Cookie` header of `name` in `r`.
+    pub(crate) fn set_cookie<'a>(r: &'a Resp, name: &str) -> &'a str {
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie set"))
     }
 }
 
-struct World {
-    fx: Fixture,
-    app_id: String,
-    key: String,
+pub(crate) struct World {
+    pub(crate) fx: Fixture,
+    pub(crate) app_id: String,
+    pub(crate) key: String,
 }
 
-async fn world() -> World {
-    let fx = Fixture::new().await;
+/// `acme` with user integration; Ann, and Dev whose app "Shop" has a key.
+pub(crate) async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// [`world`] on a server with other settings.
+pub(crate) async fn world_with(tweak: impl FnOnce(&mut onramp::startup::ServerSettings)) -> World {
+    let fx = Fixture::with(tweak, &[]).await;
     let actor = Actor::operator();
     fx.server
         .core
@@ -119,14 +176,14 @@ async fn world() -> World {
     }
 }
 
-fn connect_path(app_id: &str, origin: &str) -> String {
+pub(crate) fn connect_path(app_id: &str, origin: &str) -> String {
     format!(
         "/connect?client_id={app_id}&origin={}&state=st4te&code_challenge={CHALLENGE}&code_challenge_method=S256",
-        origin.replace(':', "%3A").replace('/', "%2F")
+        encode_component(origin)
     )
 }
 
-fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
+pub(crate) fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
     let start = html.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name} in {html}")) + name.len() + 2;
     &html[start..start + html[start..].find('"').unwrap()]
 }
@@ -169,6 +226,9 @@ async fn sign_in_consent_and_exchange_then_consent_is_remembered() {
     // Consent names the app and what it will see.
     let consent = b.get(login.header("location").unwrap()).await;
     consent.expect(200);
+    // Signed in now: the consent form's token is the session's.
+    assert_ne!(b.csrf(), csrf, "a token bound to the new session");
+    let csrf = b.csrf();
     assert!(consent.text.contains("Shop") && consent.text.contains("email address") && consent.text.contains("last name"));
     let allow = b
         .post(
@@ -217,6 +277,7 @@ async fn sign_in_consent_and_exchange_then_consent_is_remembered() {
     // The connection is listed and can be revoked; then the consent is asked again.
     let list = b.get("/account/connections").await;
     assert!(list.text.contains("Shop"));
+    let csrf = b.csrf();
     let revoked = b
         .post(&format!("/account/connections/{}/revoke", w.app_id), &[("csrf", &csrf)])
         .await;
@@ -291,78 +352,6 @@ async fn deny_origin_mismatch_unknown_app_and_csrf() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn developer_pages_generate_and_reset_keys_and_features_gate_the_pages() {
-    let w = world().await;
-    let mut b = Browser::new(w.fx.server.staging("acme"));
-    assert_eq!(
-        b.get("/account/developers").await.status,
-        303,
-        "signed-out visitors go to the login page"
-    );
-    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
-    let csrf = b.csrf();
-    let bad = b
-        .post(
-            "/account/developers",
-            &[("csrf", &csrf), ("name", "Local"), ("origins", "ftp://nope")],
-        )
-        .await;
-    bad.expect(400);
-    b.post(
-        "/account/developers",
-        &[("csrf", &csrf), ("name", "My shop"), ("origins", "http://localhost:3000")],
-    )
-    .await
-    .expect(303);
-    let page = b.get("/account/developers").await;
-    let id_start = page.text.find("/account/developers/").unwrap() + "/account/developers/".len();
-    let app_id = page.text[id_start..id_start + 36].to_owned();
-    let first = b.post(&format!("/account/developers/{app_id}/key"), &[("csrf", &csrf)]).await;
-    first.expect(200);
-    let key_of = |html: &str| {
-        let start = html.find("<code id=\"new-key\">").unwrap() + "<code id=\"new-key\">".len();
-        html[start..start + html[start..].find('<').unwrap()].to_owned()
-    };
-    let old_key = key_of(&first.text);
-    let vendor = w.fx.server.staging("acme").without_token();
-    let probe = |key: String| {
-        let vendor = vendor.clone();
-        async move {
-            send(
-                vendor
-                    .request(Method::GET, "/v1/integration/users/00000000-0000-4000-8000-000000000000")
-                    .header("x-api-key", key),
-            )
-            .await
-            .status
-        }
-    };
-    assert_eq!(probe(old_key.clone()).await, 404);
-    let second = b.post(&format!("/account/developers/{app_id}/key"), &[("csrf", &csrf)]).await;
-    let new_key = key_of(&second.text);
-    assert_ne!(old_key, new_key);
-    assert_eq!(probe(old_key).await, 401, "the old key stops at once");
-    assert_eq!(probe(new_key).await, 404);
-    // Another person cannot reset it.
-    let mut other = Browser::new(w.fx.server.staging("acme"));
-    other.sign_in("dev@example.com", CLIENT_PASSWORD).await;
-    let other_csrf = other.csrf();
-    other
-        .post(&format!("/account/developers/{app_id}/key"), &[("csrf", &other_csrf)])
-        .await
-        .expect(404);
-    // Self sign-up is its own feature; the pages need user-integration.
-    b.get("/account/signup").await.expect(403);
-    w.fx.server
-        .core
-        .tenancy()
-        .set_features(&Actor::operator(), &pid("acme"), &[], &["user-integration".into()])
-        .await
-        .unwrap();
-    b.get("/account").await.expect(403);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn form_posts_are_rate_limited_per_address() {
     let server = crate::helpers::TestServer::start_with(|s| s.default_rate_limit = 3).await;
     let api = server.staging("acme").without_token();
@@ -384,50 +373,6 @@ async fn form_posts_are_rate_limited_per_address() {
     for _ in 0..5 {
         assert_ne!(send(api.request(Method::GET, "/account/login")).await.status, 429);
     }
-}
-
-/// The attributes of a `Set-Cookie` value, without its `name=value`.
-fn cookie_attributes(set_cookie: &str) -> Vec<String> {
-    let mut attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_owned()).collect();
-    attributes.sort();
-    attributes
-}
-
-fn set_cookie<'a>(r: &'a Resp, name: &str) -> &'a str {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie set"))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cookies_are_http_only_lax_and_secure_behind_https() {
-    let w = world().await;
-    let api = w.fx.server.staging("acme").without_token();
-    let plain = send(api.request(Method::GET, "/account/login")).await;
-    assert_eq!(
-        cookie_attributes(set_cookie(&plain, "onramp_csrf")),
-        ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Lax"]
-    );
-    let https = send(api.request(Method::GET, "/account/login").header("x-forwarded-proto", "https")).await;
-    assert_eq!(
-        cookie_attributes(set_cookie(&https, "onramp_csrf")),
-        ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Lax", "Secure"]
-    );
-    // A page whose cookie is already set sets none.
-    let mut b = Browser::new(w.fx.server.staging("acme"));
-    b.get("/account/login").await;
-    assert!(b.get("/account/login").await.headers.get("set-cookie").is_none());
-    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
-    let csrf = b.csrf();
-    let out = b.post("/account/logout", &[("csrf", &csrf)]).await;
-    out.expect(303);
-    assert_eq!(out.header("location"), Some("/account/login"));
-    let cleared = set_cookie(&out, "onramp_session");
-    assert!(cleared.starts_with("onramp_session=;"), "{cleared}");
-    assert_eq!(cookie_attributes(cleared), ["HttpOnly", "Max-Age=0", "Path=/", "SameSite=Lax"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,8 +406,13 @@ async fn password_change_checks_the_current_one_and_renews_the_session() {
     let ok = post(&mut b, change(&csrf, CLIENT_PASSWORD, NEW_PASSWORD)).await;
     ok.expect(200);
     assert!(ok.text.contains("other sessions were signed out"));
-    let fresh = set_cookie(&ok, "onramp_session");
+    let fresh = Browser::set_cookie(&ok, "onramp_session");
     assert!(!fresh.contains(&old_session));
+    // The answer's forms belong to the new session.
+    let renewed = b.csrf();
+    assert_ne!(renewed, csrf);
+    let rename = [("csrf", renewed.as_str()), ("first_name", "Ann"), ("last_name", "Lee")];
+    b.post("/account/profile", &rename).await.expect(200);
     b.get("/account").await.expect(200);
     let signed_out = elsewhere.get("/account").await;
     signed_out.expect(303);

@@ -218,6 +218,28 @@ async fn vendor_apps_and_grants_the_same_app_id_in_both_environments_stays_apart
         .await
         .problem(404, "not_found");
     t.vendor_reads_user(EnvKind::Production, &production_key).await.expect(200);
+
+    // Editing and deleting the staging app leaves the production one alone.
+    let (edit, delete) = (format!("/account/developers/{id}/edit"), format!("/account/developers/{id}/delete"));
+    mallory.get(&edit).await.expect(200);
+    let csrf = mallory.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Renamed"),
+        ("origins", "https://renamed.example.com"),
+    ];
+    mallory.post(&edit, &fields).await.expect(303);
+    mallory.post(&delete, &[("csrf", &csrf)]).await.expect(303);
+    t.vendor_reads_user(EnvKind::Staging, &new_staging_key)
+        .await
+        .problem(401, "unauthenticated");
+    t.vendor_reads_user(EnvKind::Production, &production_key).await.expect(200);
+    let integration = t.fx.server.core.integration();
+    let production = integration.vendor_app(t.tenant(EnvKind::Production), &id).await.unwrap();
+    assert_eq!(
+        (production.name.as_str(), production.origins[0].as_str()),
+        ("Shop production", "https://shop.example.com")
+    );
 }
 
 /// `auth_codes`: a production code presented to staging is not used up, and

@@ -74,7 +74,9 @@ const ROWS_AT_6: &[&str] = &[
 /// applies the rest) and finds every row again through its environment.
 async fn rows_survive_the_environment_keys(url: String, backend: &str) {
     use onramp_domain::accounts::Session;
+    use onramp_domain::audit::{Actor, AuditEvent};
     use onramp_domain::ids::EnvId;
+    use onramp_domain::ids::PlatformId;
     use onramp_domain::signin_links::Redeemed;
     use onramp_domain::store::{IntegrationStore, SessionStore, SigninLinkStore, UsageStore};
 
@@ -111,7 +113,14 @@ async fn rows_survive_the_environment_keys(url: String, backend: &str) {
         created_at: 1,
         expires_at: 9,
     };
-    let redeemed = store.redeem_login_token(&staging, "l1", 1, &session).await.unwrap();
+    let audit = AuditEvent::new(
+        &Actor::operator(),
+        &PlatformId::parse("acme").unwrap(),
+        Some("staging"),
+        "signin_link.redeemed",
+        "",
+    );
+    let redeemed = store.redeem_login_token(&staging, "l1", 1, &session, &audit).await.unwrap();
     assert!(
         matches!(redeemed, Redeemed::Ok { ref redirect, .. } if redirect == "/next"),
         "{redeemed:?}"

@@ -192,6 +192,25 @@ async fn a_burst_raises_an_alert_delivered_to_the_webhook_with_a_valid_signature
         .await
         .unwrap();
     assert!(audit.iter().any(|e| e.action == "alert.raised" && e.target == key_id));
+    // And a `usage.alert` event, which the partner sees as its own.
+    let tenant = server
+        .core
+        .tenancy()
+        .resolve_host(&crate::helpers::host("acme", "staging"))
+        .await
+        .unwrap();
+    let filter = onramp_domain::events::EventFilter {
+        event_type: Some(onramp_domain::events::EventType::UsageAlert),
+        partner_id: Some(partner_id.as_str().into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let events = server.core.events().feed(&tenant, &filter).await.unwrap().items;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].data["kind"], "volume_spike");
+    assert_eq!(events[0].data["key_id"], key_id.as_str());
+    assert!(events[0].data["requests_last_5_minutes"].as_i64().unwrap() >= 30);
+    assert_eq!(events[0].actor.kind, "system");
     // One alert per key and kind within the cooldown, however long the burst.
     for _ in 0..10 {
         with_key(&api, &key, Method::GET, "/v1/partners/accounts", None).await.expect(200);

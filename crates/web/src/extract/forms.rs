@@ -1,5 +1,8 @@
-//! Form bodies and the double-submit CSRF check: a random cookie that every
-//! form repeats in a hidden `csrf` field.
+//! Form bodies and their CSRF check. Every form repeats a token in a hidden
+//! `csrf` field; the token is an HMAC bound to the signed-in session, or,
+//! before sign-in, to a random pre-session cookie (see `csrf.rs`). A request
+//! with a live session is checked against the session only, so a cookie
+//! planted beside it counts for nothing.
 
 use std::convert::Infallible;
 
@@ -7,16 +10,17 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponseParts, Response, ResponseParts};
-use onramp_domain::infra::secret::{ct_eq, random_token};
+use onramp_domain::infra::secret::token_hash;
 use onramp_domain::tenancy::Tenant;
 use serde::de::DeserializeOwned;
 
-use super::PageTenant;
+use super::{PageTenant, SignedIn};
 use crate::WebState;
-use crate::cookies::{CSRF_COOKIE, Cookies};
+use crate::cookies::{CookieName, Cookies};
+use crate::csrf::{self, Binding};
 use crate::views::message;
 
-/// How long a CSRF cookie lives: a form left open longer gets the expired-form page.
+/// How long a pre-session cookie lives: a form left open longer gets the expired-form page.
 const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
 
 /// A form body; a malformed one gets a page, not a plain-text error.
@@ -37,20 +41,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
     }
 }
 
-/// A form that repeats the CSRF cookie in a field.
+/// A form that carries a CSRF token in a field.
 pub trait CsrfProtected {
     /// The submitted token (empty when the field was missing).
     fn csrf(&self) -> &str;
 }
 
-/// Whether `submitted` matches the request's CSRF cookie.
-pub fn csrf_matches(cookies: &Cookies, submitted: &str) -> bool {
-    cookies
-        .get(CSRF_COOKIE)
-        .is_some_and(|cookie| !cookie.is_empty() && ct_eq(cookie.as_bytes(), submitted.as_bytes()))
+/// What the request's tokens are bound to: its live session, else its
+/// well-formed pre-session cookie, else nothing (no token can pass).
+async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>, Response> {
+    if let Some(me) = SignedIn::of_request(parts, state).await? {
+        return Ok(Some(Binding::Session(me.session_hash())));
+    }
+    let cookies = Cookies::from_parts(parts);
+    let cookie = cookies.get(CookieName::Csrf).filter(|v| csrf::is_pre_session(v));
+    Ok(cookie.map(|v| Binding::PreSession(v.to_owned())))
 }
 
-/// The `403` page for a form whose token does not match its cookie.
+/// The CSRF check of a request, taken before its body is read.
+pub struct CsrfCheck {
+    binding: Option<Binding>,
+    key: [u8; 32],
+}
+
+impl CsrfCheck {
+    /// Whether `submitted` is this request's token.
+    pub fn accepts(&self, submitted: &str) -> bool {
+        self.binding.as_ref().is_some_and(|b| csrf::verify(&self.key, b, submitted))
+    }
+}
+
+impl FromRequestParts<WebState> for CsrfCheck {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            binding: binding(parts, state).await?,
+            key: state.csrf_key,
+        })
+    }
+}
+
+/// The `403` page for a form whose token is not the request's.
 pub fn csrf_failed(tenant: &Tenant) -> Response {
     message(
         &tenant.instance.name,
@@ -60,8 +92,8 @@ pub fn csrf_failed(tenant: &Tenant) -> Response {
     )
 }
 
-/// A form of a page of the host's tenant whose CSRF token matches its
-/// cookie. A malformed body gets `400`, a token that does not match `403`.
+/// A form of a page of the host's tenant whose CSRF token is the request's.
+/// A malformed body gets `400`, a wrong or missing token `403`.
 pub struct CsrfForm<T>(pub T);
 
 impl<T: DeserializeOwned + CsrfProtected> FromRequest<WebState> for CsrfForm<T> {
@@ -70,17 +102,17 @@ impl<T: DeserializeOwned + CsrfProtected> FromRequest<WebState> for CsrfForm<T> 
     async fn from_request(req: Request, state: &WebState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let tenant = PageTenant::from_request_parts(&mut parts, state).await?;
-        let cookies = Cookies::from_headers(&parts.headers);
+        let check = CsrfCheck::from_request_parts(&mut parts, state).await?;
         let WebForm(form) = WebForm::<T>::from_request(Request::from_parts(parts, body), state).await?;
-        if !csrf_matches(&cookies, form.csrf()) {
+        if !check.accepts(form.csrf()) {
             return Err(csrf_failed(&tenant));
         }
         Ok(Self(form))
     }
 }
 
-/// The CSRF token a page's forms repeat: the request's cookie when it is
-/// well-formed, else a fresh one that the response sets (as a response part).
+/// The CSRF token of a page's forms. Before sign-in without a pre-session
+/// cookie, a fresh cookie is made, which the response sets (as a response part).
 pub struct CsrfToken {
     value: String,
     fresh: Option<Cookies>,
@@ -91,25 +123,28 @@ impl CsrfToken {
     pub fn value(&self) -> String {
         self.value.clone()
     }
+
+    /// The token of a session just opened by this request (its cookie is
+    /// set by the response, so the request's own binding is the old one).
+    pub fn for_session(state: &WebState, client_token: &str) -> String {
+        csrf::token(&state.csrf_key, &Binding::Session(token_hash(client_token)))
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
-    type Rejection = Infallible;
+impl FromRequestParts<WebState> for CsrfToken {
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let cookies = Cookies::from_headers(&parts.headers);
-        let current = cookies
-            .get(CSRF_COOKIE)
-            .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .map(str::to_owned);
-        Ok(match current {
-            Some(value) => Self { value, fresh: None },
-            None => {
-                let value = random_token("", 32);
-                let fresh = Some(cookies.set(CSRF_COOKIE, value.clone(), CSRF_MAX_AGE_SECS));
-                Self { value, fresh }
-            }
-        })
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        if let Some(bound) = binding(parts, state).await? {
+            return Ok(Self {
+                value: csrf::token(&state.csrf_key, &bound),
+                fresh: None,
+            });
+        }
+        let cookie = csrf::new_pre_session();
+        let value = csrf::token(&state.csrf_key, &Binding::PreSession(cookie.clone()));
+        let fresh = Cookies::from_parts(parts).set(CookieName::Csrf, cookie, CSRF_MAX_AGE_SECS);
+        Ok(Self { value, fresh: Some(fresh) })
     }
 }
 

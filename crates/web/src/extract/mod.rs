@@ -1,6 +1,6 @@
 //! What a page handler needs before it can do its work, as extractors whose
 //! rejections are pages: the tenant of the host, the signed-in person, a
-//! form whose CSRF token matches its cookie. Each handler's signature says
+//! form whose CSRF token is the request's. Each handler's signature says
 //! which of them it needs.
 
 mod client;
@@ -9,6 +9,6 @@ mod signed_in;
 mod tenant;
 
 pub use client::Visitor;
-pub use forms::{CsrfForm, CsrfProtected, CsrfToken, WebForm, csrf_failed, csrf_matches};
+pub use forms::{CsrfCheck, CsrfForm, CsrfProtected, CsrfToken, WebForm, csrf_failed};
 pub use signed_in::SignedIn;
 pub use tenant::PageTenant;

@@ -4,47 +4,55 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::response::Response;
 use onramp_domain::accounts::Account;
+use onramp_domain::infra::secret::token_hash;
 
 use super::PageTenant;
 use crate::WebState;
-use crate::cookies::{Cookies, SESSION_COOKIE};
+use crate::cookies::{CookieName, Cookies};
 use crate::views::redirect;
 
 /// The account whose live session the request's cookie carries. Without one
 /// the answer is a redirect to the login page, which comes back to the page
 /// the request belongs to; as `Option<SignedIn>` it is `None` instead.
+#[derive(Clone)]
 pub struct SignedIn {
     pub account: Account,
     session_token: String,
 }
+
+/// The request's signed-in person, once resolved: the CSRF check and the
+/// handler both need it, and the session is looked up once.
+#[derive(Clone)]
+struct Resolved(Option<SignedIn>);
 
 impl SignedIn {
     /// The client session token, to end the session with.
     pub fn session_token(&self) -> &str {
         &self.session_token
     }
-}
 
-/// Where sign-in leads back to: the page a form lives on, not the path it
-/// posts to (which answers only POST).
-fn return_to(path: &str) -> &'static str {
-    if path.starts_with("/account/developers") {
-        "/account/developers"
-    } else if path.starts_with("/account/connections") {
-        "/account/connections"
-    } else {
-        "/account"
+    /// The SHA-256 of the session token, which the session's CSRF tokens bind to.
+    pub fn session_hash(&self) -> String {
+        token_hash(&self.session_token)
     }
-}
 
-impl OptionalFromRequestParts<WebState> for SignedIn {
+    /// The request's signed-in person, if any (looked up once per request).
+    ///
+    /// # Errors
     /// The tenant's page (unknown host, feature off).
-    type Rejection = Response;
+    pub async fn of_request(parts: &mut Parts, state: &WebState) -> Result<Option<Self>, Response> {
+        if let Some(Resolved(found)) = parts.extensions.get::<Resolved>() {
+            return Ok(found.clone());
+        }
+        let found = Self::look_up(parts, state).await?;
+        parts.extensions.insert(Resolved(found.clone()));
+        Ok(found)
+    }
 
-    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Option<Self>, Self::Rejection> {
+    async fn look_up(parts: &mut Parts, state: &WebState) -> Result<Option<Self>, Response> {
         let tenant = PageTenant::from_request_parts(parts, state).await?;
-        let cookies = Cookies::from_headers(&parts.headers);
-        let Some(token) = cookies.get(SESSION_COOKIE) else {
+        let cookies = Cookies::from_parts(parts);
+        let Some(token) = cookies.get(CookieName::Session) else {
             return Ok(None);
         };
         let Ok(session) = state.core.accounts().verify_session(&tenant, token).await else {
@@ -60,11 +68,34 @@ impl OptionalFromRequestParts<WebState> for SignedIn {
     }
 }
 
+/// Where sign-in leads back to: the page a form lives on, not the path it
+/// posts to (which answers only POST).
+fn return_to(path: &str) -> &'static str {
+    if path.starts_with("/account/developers") {
+        "/account/developers"
+    } else if path.starts_with("/account/connections") {
+        "/account/connections"
+    } else if path.starts_with("/account/delete") {
+        "/account/delete"
+    } else {
+        "/account"
+    }
+}
+
+impl OptionalFromRequestParts<WebState> for SignedIn {
+    /// The tenant's page (unknown host, feature off).
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Option<Self>, Self::Rejection> {
+        Self::of_request(parts, state).await
+    }
+}
+
 impl FromRequestParts<WebState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
-        let found = <Self as OptionalFromRequestParts<WebState>>::from_request_parts(parts, state).await?;
+        let found = Self::of_request(parts, state).await?;
         found.ok_or_else(|| redirect(&format!("/account/login?next={}", return_to(parts.uri.path()))))
     }
 }
@@ -80,7 +111,9 @@ mod tests {
         assert_eq!(return_to("/account/password"), "/account");
         assert_eq!(return_to("/account/developers"), "/account/developers");
         assert_eq!(return_to("/account/developers/abc/key"), "/account/developers");
+        assert_eq!(return_to("/account/developers/abc/edit"), "/account/developers");
         assert_eq!(return_to("/account/connections"), "/account/connections");
         assert_eq!(return_to("/account/connections/abc/revoke"), "/account/connections");
+        assert_eq!(return_to("/account/delete"), "/account/delete");
     }
 }

@@ -99,7 +99,9 @@ pub async fn change_password(
     let error = match changed {
         Ok(Some(session)) => {
             let notice = "Your password was changed; other sessions were signed out.";
-            let page = profile_page(&tenant, &me.account, form.csrf, Some(notice.into()), None);
+            // The page's forms belong to the fresh session now.
+            let csrf = CsrfToken::for_session(&state, session.client_token.expose());
+            let page = profile_page(&tenant, &me.account, csrf, Some(notice.into()), None);
             return (cookies.open_session(&session), render(StatusCode::OK, &page)).into_response();
         }
         Ok(None) => return redirect("/account/login"),

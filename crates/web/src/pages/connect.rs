@@ -12,14 +12,14 @@ use onramp_domain::ids::AppId;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::provisioning::encode_component;
-use onramp_domain::tenancy::Tenant;
+use onramp_domain::tenancy::{Tenant, parse_origin};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::sign_in::{login_error, login_page};
 use crate::WebState;
 use crate::cookies::Cookies;
-use crate::extract::{CsrfProtected, CsrfToken, PageTenant, SignedIn, Visitor, WebForm, csrf_failed, csrf_matches};
+use crate::extract::{CsrfCheck, CsrfProtected, CsrfToken, PageTenant, SignedIn, Visitor, WebForm, csrf_failed};
 use crate::views::{self, message, redirect, render};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,7 +71,7 @@ async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<C
     };
     let origin = p.origin.clone().unwrap_or_default();
     if !app.origins.contains(&origin) {
-        return Err(fail("This site is not registered for the app; nothing was shared."));
+        return Err(fail(&unregistered_origin(&origin, &app.name)));
     }
     let state_param = p.state.clone().unwrap_or_default();
     let challenge = p.code_challenge.clone().unwrap_or_default();
@@ -88,6 +88,18 @@ async fn check(state: &WebState, tenant: &Tenant, p: &ConnectParams) -> Result<C
         state: state_param,
         challenge,
     })
+}
+
+/// What the person is told about an origin the app did not register: which
+/// origin, for which app, so the developer can fix it. Only the page says
+/// so; the opener gets nothing. Text that is not an origin is not repeated.
+fn unregistered_origin(origin: &str, app_name: &str) -> String {
+    match parse_origin(origin) {
+        Ok(parsed) if parsed == origin => {
+            format!("The site {origin} is not registered for the app “{app_name}”; nothing was shared.")
+        }
+        _ => format!("The page that opened this window gave no valid origin for the app “{app_name}”; nothing was shared."),
+    }
 }
 
 fn complete(tenant: &Tenant, c: &Checked, code: Option<Secret>, error: &str) -> Response {
@@ -138,10 +150,10 @@ impl<T: DeserializeOwned + PopupFields + Send> FromRequest<WebState> for PopupFo
     async fn from_request(req: Request, state: &WebState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let tenant = PageTenant::from_request_parts(&mut parts, state).await?;
-        let cookies = Cookies::from_headers(&parts.headers);
+        let csrf = CsrfCheck::from_request_parts(&mut parts, state).await?;
         let WebForm(form) = WebForm::<T>::from_request(Request::from_parts(parts, body), state).await?;
         let checked = check(state, &tenant, form.params()).await?;
-        if !csrf_matches(&cookies, form.csrf()) {
+        if !csrf.accepts(form.csrf()) {
             return Err(csrf_failed(&tenant));
         }
         Ok(Self { checked, form })

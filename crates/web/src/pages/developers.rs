@@ -1,4 +1,7 @@
 //! `/account/developers`: register apps, generate and reset their keys.
+//! A POST answers `303 See Other` to the page; a new key travels to it as a
+//! flash note of the session and is shown once. Editing and deleting apps
+//! is in `app_changes`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +16,10 @@ use serde::Deserialize;
 use super::CsrfOnly;
 use crate::WebState;
 use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
-use crate::views::{self, AppView, redirect, render};
+use crate::flash::{self, Flash};
+use crate::views::{self, AppView, message, redirect, render};
+
+pub(super) const PAGE: &str = "/account/developers";
 
 async fn page(
     state: &WebState,
@@ -21,14 +27,15 @@ async fn page(
     account: &Account,
     csrf: String,
     error: Option<String>,
-    new_key: Option<(String, String)>,
+    flash: Flash,
 ) -> views::Developers {
     let apps = state.core.integration().vendor_apps(tenant, &account.id).await.unwrap_or_default();
     views::Developers {
         platform: tenant.instance.name.clone(),
         csrf,
         error,
-        new_key,
+        notice: flash.notice,
+        new_key: flash.new_key,
         apps: apps
             .into_iter()
             .map(|a| AppView {
@@ -42,12 +49,42 @@ async fn page(
     }
 }
 
-fn actor(account: &Account) -> Actor {
+pub(super) fn actor(account: &Account) -> Actor {
     Actor::account(&account.id)
 }
 
+/// The origins of a form's textarea: one per line (commas and spaces also separate).
+pub(super) fn split_origins(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the person is told when an app change fails.
+pub(super) fn change_error(e: &DomainError) -> (StatusCode, String) {
+    match e {
+        DomainError::Validation(errors) => (
+            StatusCode::BAD_REQUEST,
+            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "),
+        ),
+        other => (StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    }
+}
+
+/// The `404` page for an app that is not the person's (or not at all).
+pub(super) fn no_such_app(tenant: &Tenant) -> Response {
+    message(
+        &tenant.instance.name,
+        StatusCode::NOT_FOUND,
+        "No such app",
+        "You have no app with this id here.",
+    )
+}
+
 pub async fn list(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, csrf: CsrfToken) -> Response {
-    let page = page(&state, &tenant, &me.account, csrf.value(), None, None).await;
+    let note = flash::take(&state, &tenant, &me).await;
+    let page = page(&state, &tenant, &me.account, csrf.value(), None, note).await;
     (csrf, render(StatusCode::OK, &page)).into_response()
 }
 
@@ -63,34 +100,25 @@ csrf_field!(NewApp);
 
 pub async fn create(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, CsrfForm(form): CsrfForm<NewApp>) -> Response {
     let account = &me.account;
-    let origins: Vec<String> = form
-        .origins
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let origins = split_origins(&form.origins);
     match state
         .core
         .integration()
         .register_app(&tenant, &account.id, &actor(account), &form.name, &origins)
         .await
     {
-        Ok(_) => redirect("/account/developers"),
-        Err(DomainError::Validation(errors)) => {
-            let text = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-            render(
-                StatusCode::BAD_REQUEST,
-                &page(&state, &tenant, account, form.csrf, Some(text), None).await,
-            )
+        Ok(_) => redirect(PAGE),
+        Err(e) => {
+            let (status, text) = change_error(&e);
+            let page = page(&state, &tenant, account, form.csrf, Some(text), Flash::default()).await;
+            render(status, &page)
         }
-        Err(e) => render(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &page(&state, &tenant, account, form.csrf, Some(e.to_string()), None).await,
-        ),
     }
 }
 
-/// Generates or resets the key; the new key is shown on this response only.
+/// Generates or resets the key, then `303` to the page, which shows the key
+/// once. Should the note not be stored, the key is shown on this answer
+/// instead (it is never lost: the reset already happened).
 pub async fn reset_key(
     State(state): State<WebState>,
     tenant: PageTenant,
@@ -99,28 +127,21 @@ pub async fn reset_key(
     CsrfForm(form): CsrfForm<CsrfOnly>,
 ) -> Response {
     let account = &me.account;
-    match state
-        .core
-        .integration()
-        .reset_vendor_key(&tenant, &account.id, &actor(account), &app_id)
-        .await
-    {
-        Ok((_, key)) => {
-            let app = state
-                .core
-                .integration()
-                .vendor_app(&tenant, &app_id)
-                .await
-                .map(|a| a.name)
-                .unwrap_or_default();
-            render(
-                StatusCode::OK,
-                &page(&state, &tenant, account, form.csrf, None, Some((app, key.expose().to_owned()))).await,
-            )
+    let integration = state.core.integration();
+    let Ok(app) = integration.owned_app(&tenant, &account.id, &app_id).await else {
+        return no_such_app(&tenant);
+    };
+    let key = match integration.reset_vendor_key(&tenant, &account.id, &actor(account), &app.id).await {
+        Ok((_, key)) => key,
+        Err(DomainError::NotFound(_)) => return no_such_app(&tenant),
+        Err(e) => return message(&tenant.instance.name, StatusCode::SERVICE_UNAVAILABLE, "Try again", &e.to_string()),
+    };
+    let note = Flash::key(app.name, key.expose().to_owned());
+    match flash::leave(&state, &tenant, &me, &note).await {
+        Ok(()) => redirect(PAGE),
+        Err(e) => {
+            tracing::warn!(error = %e, "key shown without post/redirect/get: its note was not stored");
+            render(StatusCode::OK, &page(&state, &tenant, account, form.csrf, None, note).await)
         }
-        Err(_) => render(
-            StatusCode::NOT_FOUND,
-            &page(&state, &tenant, account, form.csrf, Some("No such app.".into()), None).await,
-        ),
     }
 }

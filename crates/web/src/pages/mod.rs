@@ -15,8 +15,10 @@ macro_rules! csrf_field {
 }
 
 pub mod account;
+pub mod app_changes;
 pub mod connect;
 pub mod connections;
+pub mod delete_account;
 pub mod developers;
 pub mod sign_in;
 

@@ -158,7 +158,8 @@ impl Provisioning {
             };
             let (token, link) = self.new_link(tenant, &account.id, item.redirect, now);
             let audit = AuditEvent::in_tenant(actor, tenant, "account.created", account.id.as_str())
-                .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }));
+                .with_detail(json!({ "email": account.email, "partner_id": partner.id, "batch": true }))
+                .emit(&tenant.env.id, EventType::AccountCreated, Some(&partner.id), account.event_data());
             outcomes.push(Ok(link));
             entries.push((outcomes.len() - 1, account, token, audit));
         }

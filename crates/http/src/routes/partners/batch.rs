@@ -140,7 +140,7 @@ fn batch_result(index: usize, outcome: Result<SignInLink, DomainError>, cause: &
     responses(
         (status = 200, description = "One result per item, in order", body = BatchResponse),
         PartnerRefusals,
-        (status = 409, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused with another body (`idempotency_key_reused`), or its stored response cannot be read (`idempotency_response_unreadable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn batch_create(

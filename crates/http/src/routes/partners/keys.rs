@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::extract::{AnyScope, Json, OptionalJson, PartnerAuthorized};
 use crate::openapi::PartnerRefusals;
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -39,6 +39,7 @@ pub struct RotatedKey {
     request_body(content = Option<RotateRequest>, description = "Optional"), security(("api_key" = [])),
     responses(
         (status = 201, description = "The new key (shown once)", body = RotatedKey),
+        (status = 409, description = "The presented key was rotated already (`key_already_rotated`): rotate its successor", body = Problem, content_type = "application/problem+json"),
         PartnerRefusals,
     )
 )]

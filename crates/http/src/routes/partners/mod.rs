@@ -197,7 +197,7 @@ async fn create(
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
         PartnerRefusals,
-        (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email already used (`email_taken`), Idempotency-Key reused with another body (`idempotency_key_reused`), or its stored response cannot be read (`idempotency_response_unreadable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_account(
@@ -216,7 +216,7 @@ pub async fn create_account(
     responses(
         (status = 201, description = "Account created", body = LinkResponse),
         PartnerRefusals,
-        (status = 409, description = "Email already used (`email_taken`) or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email already used (`email_taken`), Idempotency-Key reused with another body (`idempotency_key_reused`), or its stored response cannot be read (`idempotency_response_unreadable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_account_alias(

@@ -9,6 +9,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
+use super::contract;
 use super::server::{CLIENT_PASSWORD, EVENTUALLY};
 
 /// An HTTP client bound to one Host, optionally with a bearer token.
@@ -65,20 +66,24 @@ impl Api {
         }
     }
 
-    pub async fn get(&self, path: &str) -> Resp {
-        send(self.request(Method::GET, path)).await
+    #[track_caller]
+    pub fn get(&self, path: &str) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::GET, path))
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        send(self.request(Method::POST, path).json(body)).await
+    #[track_caller]
+    pub fn post(&self, path: &str, body: &Value) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::POST, path).json(body))
     }
 
-    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
-        send(self.request(Method::PATCH, path).json(body)).await
+    #[track_caller]
+    pub fn patch(&self, path: &str, body: &Value) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::PATCH, path).json(body))
     }
 
-    pub async fn delete(&self, path: &str) -> Resp {
-        send(self.request(Method::DELETE, path)).await
+    #[track_caller]
+    pub fn delete(&self, path: &str) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::DELETE, path))
     }
 
     /// Signs a client up (asserting 201) and returns the response body.
@@ -169,8 +174,26 @@ pub fn assert_problem_shape(r: &Resp) {
     }
 }
 
-pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
-    let response = rb.send().await.expect("request sent");
+/// Sends a request and reads the whole response, checking it against the
+/// OpenAPI document (see `contract`).
+#[track_caller]
+pub fn send(rb: reqwest::RequestBuilder) -> impl Future<Output = Resp> {
+    let caller = std::panic::Location::caller();
+    async move {
+        let (client, request) = rb.build_split();
+        let request = request.expect("request built");
+        let (method, path) = (request.method().as_str().to_ascii_lowercase(), request.url().path().to_owned());
+        let response = client.execute(request).await.expect("request sent");
+        let resp = read(response).await;
+        let content_type = resp.header("content-type").unwrap_or_default().to_owned();
+        if let Err(broken) = contract::check_response(&method, &path, resp.status, &content_type, resp.text.as_bytes()) {
+            panic!("{caller}: {broken}");
+        }
+        resp
+    }
+}
+
+async fn read(response: reqwest::Response) -> Resp {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body read");

@@ -20,6 +20,7 @@ use onramp::startup::StoreWrapper;
 use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
+use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EnvId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
@@ -28,7 +29,7 @@ use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
+    AccountStore, AuditStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
     SigninLinkStore, Store, StoreError, TenancyStore, UsageStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
@@ -189,10 +190,12 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+        fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;
+        fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: Millis) -> Result<Option<Vec<u8>>, StoreError>;
     }
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
-        fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session) -> Result<Redeemed, StoreError>;
+        fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session, audit: &AuditEvent) -> Result<Redeemed, StoreError>;
     }
     PartnerStore {
         fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -213,6 +216,8 @@ delegate! {
         fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
         fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
         fn set_vendor_key(&self, env_id: &EnvId, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn update_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn delete_vendor_app(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<(), StoreError>;
         fn grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId) -> Result<Option<Grant>, StoreError>;
         fn grants(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<Grant>, StoreError>;
@@ -229,7 +234,8 @@ delegate! {
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
     }
     IdempotencyStore {
-        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<Option<IdempotencyRecord>, StoreError>;
+        fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<bool, StoreError>;
+        fn idempotency_key(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
         fn complete_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis, status: i64, body: &[u8]) -> Result<(), StoreError>;
         fn release_idempotency_key(&self, env_id: &EnvId, key_hash: &str, claimed_at: Millis) -> Result<(), StoreError>;
     }
@@ -238,5 +244,8 @@ delegate! {
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+    }
+    EventStore {
+        fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
     }
 }

@@ -38,35 +38,40 @@ impl PartnerApi {
         self.api.request(method, path).header("x-api-key", &self.key)
     }
 
-    pub async fn get(&self, path: &str) -> Resp {
-        send(self.request(Method::GET, path)).await
+    #[track_caller]
+    pub fn get(&self, path: &str) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::GET, path))
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        send(self.request(Method::POST, path).json(body)).await
+    #[track_caller]
+    pub fn post(&self, path: &str, body: &Value) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::POST, path).json(body))
     }
 
     /// A POST with no body and no Content-Type at all.
-    pub async fn post_empty(&self, path: &str) -> Resp {
-        send(self.request(Method::POST, path)).await
+    #[track_caller]
+    pub fn post_empty(&self, path: &str) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::POST, path))
     }
 
     /// A POST with an `Idempotency-Key`.
-    pub async fn post_idempotent(&self, path: &str, idempotency_key: &str, body: &Value) -> Resp {
+    #[track_caller]
+    pub fn post_idempotent(&self, path: &str, idempotency_key: &str, body: &Value) -> impl Future<Output = Resp> + use<> {
         send(
             self.request(Method::POST, path)
                 .header("idempotency-key", idempotency_key)
                 .json(body),
         )
-        .await
     }
 
-    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
-        send(self.request(Method::PATCH, path).json(body)).await
+    #[track_caller]
+    pub fn patch(&self, path: &str, body: &Value) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::PATCH, path).json(body))
     }
 
-    pub async fn delete(&self, path: &str) -> Resp {
-        send(self.request(Method::DELETE, path)).await
+    #[track_caller]
+    pub fn delete(&self, path: &str) -> impl Future<Output = Resp> + use<> {
+        send(self.request(Method::DELETE, path))
     }
 
     /// `POST /v1/partners/create` with [`partner_signup_body`], asserting 201;
@@ -143,7 +148,7 @@ impl TestServer {
 }
 
 /// Every partner key scope.
-pub const ALL_SCOPES: [&str; 3] = ["accounts:write", "accounts:read", "usage:read"];
+pub const ALL_SCOPES: [&str; 4] = ["accounts:write", "accounts:read", "usage:read", "webhooks:manage"];
 
 /// Instance `acme` with `client-accounts` and `partners`, an approved staging
 /// partner with a key of every scope, and a staging service user (role

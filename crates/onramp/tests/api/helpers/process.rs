@@ -15,7 +15,18 @@ pub const CHEAP_HASH_FLAGS: [&str; 6] = ["--hash-memory-kib", "1024", "--hash-it
 
 /// The real binary, without any `ONRAMP_*` variables of the test environment.
 pub fn onramp_command() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onramp"));
+    without_test_env(Command::new(env!("CARGO_BIN_EXE_onramp")))
+}
+
+/// The real binary run under `umask` (through `sh`), e.g. `000` to show
+/// that the modes of the files it creates do not depend on the umask.
+pub fn onramp_command_with_umask(umask: &str) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_onramp")]);
+    without_test_env(cmd)
+}
+
+fn without_test_env(mut cmd: Command) -> Command {
     for (name, _) in std::env::vars() {
         if name.starts_with("ONRAMP_") || name == "RUST_LOG" {
             cmd.env_remove(name);
@@ -84,8 +95,17 @@ pub fn cli_with_stdin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Cl
 /// A run that has not ended after a minute (e.g. a server that was expected
 /// to refuse to start) is killed and counts as a failure of the test.
 pub fn run_raw(args: &[&str]) -> CliRun {
+    run_to_end(onramp_command(), args)
+}
+
+/// Like [`run_raw`], under `umask`.
+pub fn run_with_umask(umask: &str, args: &[&str]) -> CliRun {
+    run_to_end(onramp_command_with_umask(umask), args)
+}
+
+fn run_to_end(mut command: Command, args: &[&str]) -> CliRun {
     use std::io::Read as _;
-    let mut child = onramp_command()
+    let mut child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -145,6 +165,15 @@ impl ChildServer {
 
     /// Like [`ChildServer::start`], with extra environment variables.
     pub async fn start_with_env(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::spawn(data_dir, extra, envs, None).await
+    }
+
+    /// Like [`ChildServer::start`], run under `umask`.
+    pub async fn start_with_umask(data_dir: &Path, extra: &[&str], umask: &str) -> Self {
+        Self::spawn(data_dir, extra, &[], Some(umask)).await
+    }
+
+    async fn spawn(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)], umask: Option<&str>) -> Self {
         for attempt in 0..5 {
             let port = free_port();
             static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -153,7 +182,8 @@ impl ChildServer {
             let log = data_dir.join(format!("serve-{n}-{attempt}.log"));
             let log_file = File::create(&log).expect("log file");
             let listen = format!("127.0.0.1:{port}");
-            let child = onramp_command()
+            let child = umask
+                .map_or_else(onramp_command, onramp_command_with_umask)
                 .arg("serve")
                 .arg("--data-dir")
                 .arg(data_dir)

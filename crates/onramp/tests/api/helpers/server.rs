@@ -6,10 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onramp::master_key::MasterKeySource;
 use onramp::startup::{Running, ServerSettings};
 use onramp_domain::app::{Core, CoreConfig};
 use onramp_domain::audit::Actor;
 use onramp_domain::infra::hashing::HashCost;
+use onramp_domain::infra::master_key::MasterKey;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
 use onramp_domain::tenancy::{EnvKind, PlatformId};
@@ -38,11 +40,27 @@ pub fn cheap_hash() -> HashCost {
 /// The metrics token of in-process test servers.
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
+/// `dir/master.key`, written with a fresh key unless it exists, as the
+/// source of a server's master key: like `--master-key-file`, so it serves
+/// a PostgreSQL test database too, and a CLI run with `--data-dir dir`
+/// finds the same key.
+pub fn master_key_file(dir: &Path) -> MasterKeySource {
+    use std::io::Write as _;
+    let path = dir.join(onramp::master_key::FILE_NAME);
+    if !path.exists() {
+        let (_, text) = MasterKey::generate();
+        let mut file = onramp_store::files::create_private(&path).expect("master key file");
+        file.write_all(text.as_bytes()).expect("write master key");
+    }
+    MasterKeySource::File(path)
+}
+
 /// Settings of an in-process test server on 127.0.0.1:0 with its data in `dir`.
 pub fn test_settings(dir: &Path) -> ServerSettings {
     ServerSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: format!("sqlite://{}/onramp.db?mode=rwc", dir.display()),
+        master_key: master_key_file(dir),
         db_max_connections: 8,
         db_acquire_timeout: Duration::from_secs(5),
         db_statement_timeout: Some(Duration::from_secs(5)),
@@ -137,6 +155,18 @@ impl TestServer {
     /// A second core on the same database, as another process (the CLI) would have.
     pub async fn other_process_core(&self) -> Arc<Core> {
         onramp::startup::open_core(&self.settings).await.expect("second core").core
+    }
+
+    /// The plaintext seed of a signing key, opened with this server's master
+    /// key (tests forge tokens with it).
+    pub fn seed_of(&self, key: &onramp_domain::tenancy::signing::SigningKey) -> [u8; 32] {
+        let MasterKeySource::File(path) = &self.settings.master_key else {
+            panic!("test servers read their master key from a file");
+        };
+        let master = onramp::master_key::load(path).expect("master key");
+        onramp_domain::tenancy::signing::sealed::SeedSealer::new(&master)
+            .open(key)
+            .expect("the seed opens")
     }
 
     /// A client that sends its requests to this server with `Host: <host>:<port>`.

@@ -62,7 +62,7 @@ async fn partner_and_key_commands_work_against_a_running_server() {
     );
     let live = cli(&data, &["key", "issue", prod["id"].as_str().unwrap()]).ok();
     assert!(live["key"].as_str().unwrap().starts_with("onr_live_"), "{live}");
-    assert_eq!(live["scopes"].as_array().unwrap().len(), 3, "all scopes by default: {live}");
+    assert_eq!(live["scopes"].as_array().unwrap().len(), 4, "all scopes by default: {live}");
 
     // Key use reaches `last_used_at` with the usage flush.
     let server = ChildServer::start(&data, &["--usage-flush-interval", "100ms"]).await;
