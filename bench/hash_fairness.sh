@@ -18,7 +18,7 @@
 
 set -euo pipefail
 
-BIN=$(realpath "${1:-target/release/onramp}")
+BIN=$(realpath "${1:-${CARGO_TARGET_DIR:-target}/release/onramp}")
 SECONDS_RUN=${BENCH_SECONDS:-10}
 PORT=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 BASE="http://127.0.0.1:$PORT"
@@ -147,13 +147,16 @@ sleep 2
 RSS_BEFORE=$(awk '/VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
 echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # resets VmHWM
 for who in argon2 scrypt bcrypt; do
+    CLIENTS=()
     for c in $(seq 0 7); do
         (for n in $(seq 0 24); do
             curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "$ACME" -H "$JSON" -H "Authorization: Bearer $ACME_TOKEN" \
                 -d "{\"email\":\"$who$((c * 25 + n))@example.com\",\"password\":\"not the password\"}" "$BASE/v1/client/login"
         done >>"$WORK/wrong_$who.txt") &
+        CLIENTS+=($!)
     done
-    wait
+    # These eight only: a bare `wait` would also wait for the server.
+    wait "${CLIENTS[@]}" || die "a wrong-login client failed"
     log "    wrong logins against $who hashes at the ceiling, 8 in parallel: $(summary "$WORK/wrong_$who.txt")"
 done
 RSS_PEAK=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
