@@ -1,7 +1,8 @@
 //! The partner provisioning API (`x-api-key`, camelCase fields): accounts
 //! with one-time sign-in links (here), batches (`batch.rs`), key rotation
-//! (`keys.rs`) and usage (`usage.rs`).
+//! (`keys.rs`), usage (`usage.rs`) and alert thresholds (`alerts.rs`).
 
+mod alerts;
 pub(crate) mod batch;
 mod keys;
 mod usage;
@@ -42,6 +43,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(login_link))
         .routes(routes!(keys::rotate_key))
         .routes(routes!(usage::usage))
+        .routes(routes!(alerts::get_settings, alerts::put_settings))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
