@@ -12,6 +12,11 @@
 #   (b) GET /v1/client/{user_id} vs GET /healthz at 64 connections (rps, p99)
 #   (c) POST /v1/login/password (service token issuance) in tokens/s
 #   (d) server RSS: idle after startup and setup, peak under load
+#   (e) POST /v1/partners/accounts/batch, 1,000 items with passwordHash
+#   (f) with BENCH_MILLION=1 only (bench/scale.sh): lookups by id and by
+#       email, the first and a deep page of GET /v1/client and the partner
+#       list's email filter, at 1,000 and at 1,000,000 accounts side by side
+#       (the import takes a few minutes)
 # The summary goes to stdout and bench/results/latest.md. Everything started
 # here is stopped on exit.
 #
@@ -21,9 +26,11 @@
 #   BENCH_HASH_SECONDS=5      length of each raw argon2id rate measurement (before and after (a))
 #   BENCH_THREADS=2           wrk threads
 #   BENCH_LOGIN_CONNECTIONS=8 connections for scenario (a)
-#   BENCH_CONNECTIONS=64      connections for scenarios (b) and (c)
+#   BENCH_CONNECTIONS=64      connections for scenarios (b), (c) and (f)
 #   BENCH_PORT=               port to listen on (default: a free one)
-#   BENCH_SKIP_BUILD=1        use the existing target/release/onramp as is
+#   BENCH_SKIP_BUILD=1        use the existing target/release/onramp (or $CARGO_TARGET_DIR/release/onramp) as is
+#   BENCH_MILLION=1           also run (f)
+#   BENCH_LARGE_ACCOUNTS=1000000  size of (f)'s large set (a smaller one for a quick try)
 #   BENCH_KEEP_DATA=1         keep the temporary data dir and server log
 #   RUST_LOG                  passed to the server (its default is info, one access log line per request)
 
@@ -42,53 +49,24 @@ CONNS=${BENCH_CONNECTIONS:-64}
 RESULTS_DIR="$BENCH_DIR/results"
 RESULTS="$RESULTS_DIR/latest.md"
 LUA="$BENCH_DIR/wrk.lua"
-BIN="$ROOT/target/release/onramp"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/onramp"
 PLATFORM=bench
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# ---------------------------------------------------------------- cleanup
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 WORK=""
 SERVER_PID=""
 POLL_PID=""
 CHILD_PID=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
-        kill -TERM "$CHILD_PID" 2>/dev/null || true
-        wait "$CHILD_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$POLL_PID" ]] && kill -0 "$POLL_PID" 2>/dev/null; then
-        kill "$POLL_PID" 2>/dev/null || true
-        wait "$POLL_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$WORK" && -d "$WORK" ]]; then
-        if [[ $rc -ne 0 && -f "$WORK/server.log" ]]; then
-            log "last lines of the server log:"
-            tail -n 20 "$WORK/server.log" >&2 || true
-        fi
-        if [[ "${BENCH_KEEP_DATA:-0}" == 1 ]]; then
-            log "kept data dir and server log in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+SCALE=0
+if [[ "${BENCH_MILLION:-0}" == 1 ]]; then
+    SCALE=1
+    # shellcheck source=bench/scale.sh
+    source "$BENCH_DIR/scale.sh"
+fi
 
 # ---------------------------------------------------------------- tools
 need_apt=()
@@ -110,28 +88,12 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 [[ -x "$BIN" ]] || die "$BIN not found"
 
-# ---------------------------------------------------------------- helpers
-# Runs a long command in the background and waits for it, so that INT/TERM
-# reach the trap at once instead of after the command (wrk, for one, treats
-# SIGINT as "stop early and report").  child OUTFILE CMD...
-child() {
-    local out=$1
-    shift
-    "$@" >"$out" 2>"$out.err" &
-    CHILD_PID=$!
-    local rc=0
-    wait "$CHILD_PID" || rc=$?
-    CHILD_PID=""
-    return "$rc"
-}
-
 WORK=$(mktemp -d /tmp/onramp-bench.XXXXXX)
 DATA="$WORK/data"
 mkdir -p "$DATA" "$RESULTS_DIR"
 
 cli() { "$BIN" --data-dir "$DATA" "$@"; }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if [[ -n "${BENCH_PORT:-}" ]]; then
     PORT=$BENCH_PORT
     port_free "$PORT" || die "port $PORT is in use"
@@ -146,85 +108,6 @@ fi
 BASE="http://127.0.0.1:$PORT"
 HOST="api.staging.$PLATFORM.localhost:$PORT"
 
-rss_kib() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; } # KiB -> MB (10^6 bytes, as the targets)
-
-# Background sampler of the server's VmRSS every 200 ms; the peak goes to a file.
-start_rss_poll() {
-    local out="$WORK/rss_peak_$1"
-    echo 0 >"$out"
-    (
-        peak=0
-        while kill -0 "$SERVER_PID" 2>/dev/null; do
-            r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
-            if [[ -n "$r" && "$r" -gt "$peak" ]]; then peak=$r; echo "$peak" >"$out"; fi
-            sleep 0.2
-        done
-    ) &
-    POLL_PID=$!
-}
-stop_rss_poll() {
-    kill "$POLL_PID" 2>/dev/null || true
-    wait "$POLL_PID" 2>/dev/null || true
-    POLL_PID=""
-    cat "$WORK/rss_peak_$1"
-}
-
-# http METHOD PATH [BODY] [TOKEN]: sets HTTP_STATUS and HTTP_BODY (no subshell)
-HTTP_STATUS=""
-HTTP_BODY=""
-http() {
-    local method=$1 path=$2 body=${3:-} token=${4:-}
-    local args=(-sS -o "$WORK/http_body" -w '%{http_code}' -X "$method" -H "Host: $HOST")
-    [[ -n "$token" ]] && args+=(-H "Authorization: Bearer $token")
-    [[ -n "$body" ]] && args+=(-H "Content-Type: application/json" --data-binary "$body")
-    HTTP_STATUS=$(curl "${args[@]}" "$BASE$path" || echo 000)
-    HTTP_BODY=$(cat "$WORK/http_body" 2>/dev/null || true)
-}
-expect() { # expect STATUS WHAT
-    [[ "$HTTP_STATUS" == "$1" ]] || die "$2: expected HTTP $1, got $HTTP_STATUS: $HTTP_BODY"
-}
-
-# Server CPU time (user + system) in clock ticks.
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat"; }
-
-# Runs wrk; the "BENCH k=v ..." line is stored for field().
-# run_wrk NAME CONNS SECONDS PATH [extra env assignments...] -- [extra wrk args]
-declare -A R
-run_wrk() {
-    local name=$1 conns=$2 secs=$3 path=$4
-    shift 4
-    local envs=() extra=()
-    while (($#)) && [[ "$1" != "--" ]]; do envs+=("$1"); shift; done
-    (($#)) && shift
-    extra=("$@")
-    local out="$WORK/wrk_$name.txt"
-    child "$out" env "${envs[@]}" wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$LUA" \
-        -H "Host: $HOST" "${extra[@]}" "$BASE$path" || { cat "$out" "$out.err" >&2; die "wrk failed ($name)"; }
-    local line
-    line=$(grep '^BENCH ' "$out" | tail -n1) || { cat "$out" >&2; die "no result from wrk ($name)"; }
-    local kv
-    for kv in ${line#BENCH }; do R["$name.${kv%%=*}"]=${kv#*=}; done
-}
-field() { echo "${R[$1.$2]:-}"; }
-
-# scenario NAME CONNS PATH ENV... -- WRK_ARGS...: warm-up, then the measured run
-scenario() {
-    local name=$1 conns=$2 path=$3
-    shift 3
-    if [[ "$WARMUP" != 0 ]]; then
-        run_wrk "warmup_$name" "$conns" "$WARMUP" "$path" "$@"
-    fi
-    start_rss_poll "$name"
-    local ticks0
-    ticks0=$(cpu_ticks)
-    run_wrk "$name" "$conns" "$SECONDS_RUN" "$path" "$@"
-    R["$name.cpu_s"]=$(awk -v t="$(( $(cpu_ticks) - ticks0 ))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
-    R["$name.rss_peak_kib"]=$(stop_rss_poll "$name")
-    log "$name: $(field "$name" rps) req/s, non-2xx/3xx $(field "$name" non2xx3xx), p99 $(field "$name" lat_p99_ms) ms, peak RSS $(mb "$(field "$name" rss_peak_kib)") MB"
-}
-
 # ---------------------------------------------------------------- setup (operator CLI)
 log "setting up instance '$PLATFORM' in $DATA"
 cli instance create "$PLATFORM" --name Bench --region eu --app-url https://app.example.com >/dev/null
@@ -232,6 +115,7 @@ cli instance features "$PLATFORM" --enable client-accounts >/dev/null
 # Raised through normal config, so the limiter still runs on every request.
 cli instance update "$PLATFORM" --rate-limit default=100000000 >/dev/null
 SVC_PASSWORD=$(cli service-user create "$PLATFORM" staging bench-svc --json | jq -er .password) || die "service-user create failed"
+((SCALE)) && scale_cli_setup
 
 # ---------------------------------------------------------------- server
 log "starting onramp serve on 127.0.0.1:$PORT"
@@ -334,9 +218,16 @@ RSS_HWM=$(rss_kib "$SERVER_PID" VmHWM)
 RSS_END=$(rss_kib "$SERVER_PID")
 kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the run"
 
+# After (d)'s readings, so that they stay comparable with runs without (f).
+if ((SCALE)); then
+    scale_measure
+    LOAD_END="$LOAD_END (after (e)); after (f): $(cut -d' ' -f1-3 /proc/loadavg)"
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server died during (f)"
+fi
+SCENARIOS=(client_login healthz client_get service_login)
+((SCALE)) && SCENARIOS+=("${SCALE_SCENARIOS[@]}")
+
 # ---------------------------------------------------------------- report
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-verdict() { awk "BEGIN { exit !($1) }" && echo PASS || echo MISS; }
 
 A_OK=$(field client_login rps200)
 A_RATIO=$(calc "%.3f" "$A_OK / $HASH_RATE")
@@ -354,11 +245,8 @@ for s in client_login healthz client_get service_login; do
 done
 PEAK=$((PEAK_POLL > RSS_HWM ? PEAK_POLL : RSS_HWM))
 
-sock_errs() {
-    echo $(( $(field "$1" sock_connect) + $(field "$1" sock_read) + $(field "$1" sock_write) + $(field "$1" sock_timeout) ))
-}
 INVALID=0
-for s in client_login healthz client_get service_login; do
+for s in "${SCENARIOS[@]}"; do
     req=$(field "$s" requests)
     bad=$(( $(field "$s" non2xx3xx) + $(sock_errs "$s") ))
     [[ $s == client_login ]] && bad=$((A_NON200 + $(sock_errs "$s")))
@@ -396,12 +284,13 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     echo
     echo "| Run | conns | requests | req/s | non-2xx/3xx | socket errors | p50 ms | p99 ms | max ms | server CPU | CPU µs/req | peak RSS MB |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-    for s in client_login healthz client_get service_login; do
+    for s in "${SCENARIOS[@]}"; do
         case $s in
             client_login) label="(a) POST /v1/client/login"; c=$LOGIN_CONNS ;;
             healthz) label="(b) GET /healthz"; c=$CONNS ;;
             client_get) label="(b) GET /v1/client/{id}"; c=$CONNS ;;
             service_login) label="(c) POST /v1/login/password"; c=$CONNS ;;
+            *) label="(f) $(scale_label "$s")"; c=$CONNS ;;
         esac
         echo "| $label | $c | $(field "$s" requests) | $(field "$s" rps) | $(field "$s" non2xx3xx) | $(sock_errs "$s") | $(field "$s" lat_p50_ms) | $(field "$s" lat_p99_ms) | $(field "$s" lat_max_ms) | $(calc "%.0f%%" "100 * $(field "$s" cpu_s) / $(field "$s" duration_s)") | $(calc "%.0f" "1e6 * $(field "$s" cpu_s) / $(field "$s" requests)") | $(mb "$(field "$s" rss_peak_kib)") |"
     done
@@ -409,6 +298,7 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "Server CPU is user + system time of the onramp process over the run (200% = both of $(nproc) cores); wrk runs on the same machine."
     echo
     echo "(a) status codes: $(field client_login statuses) (only 200s are counted; non-200: $A_NON200)."
+    ((SCALE)) && scale_report
     if ((INVALID)); then
         echo
         echo "**INVALID RUN: more than 1% of the requests of a scenario failed; see the non-2xx and socket error columns.**"

@@ -5,6 +5,10 @@
 --   BENCH_BODY          request body; when set, Content-Type: application/json is added
 --   BENCH_COUNT_STATUS  "1": count responses per status code exactly (adds a Lua
 --                       callback per response, so only used for slow endpoints)
+--   BENCH_PATHS         a file of request paths, one a line: requests cycle through
+--                       them (each thread from its own offset) instead of the URL's
+--                       path; a Lua call per request, so compare only runs that
+--                       both use it
 -- Host and Authorization headers are passed with wrk -H.
 --
 -- At the end it prints one machine-readable line starting with "BENCH ",
@@ -23,6 +27,27 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
+end
+
+local paths_file = os.getenv("BENCH_PATHS")
+if paths_file ~= nil and paths_file ~= "" then
+  local paths = {}
+  for line in io.lines(paths_file) do
+    if line ~= "" then table.insert(paths, line) end
+  end
+  assert(#paths > 0, "no paths in " .. paths_file)
+  local next_path = 0
+
+  -- Threads start apart so they do not ask for the same item at the same moment.
+  function init(args)
+    next_path = math.floor((thread_number or 0) * #paths / 7) % #paths
+  end
+
+  function request()
+    next_path = next_path % #paths + 1
+    return wrk.format(nil, paths[next_path])
+  end
 end
 
 if os.getenv("BENCH_COUNT_STATUS") == "1" then

@@ -385,7 +385,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if declared == Some(0) || (declared.is_none() && !has_type && !req.headers().contains_key(header::TRANSFER_ENCODING)) {
             return Ok(Self(None));
         }
-        Json::<T>::from_request(req, state).await.map(|Json(v)| Self(Some(v)))
+        // JSON `null` is no body too: the document calls the body nullable.
+        Json::<Option<T>>::from_request(req, state).await.map(|Json(v)| Self(v))
     }
 }
 

@@ -4,8 +4,10 @@
 //! (`*Refusals`) in the handlers' annotations, and the answers every tenant
 //! route can give as reusable `components/responses` ([`add_common_responses`]).
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify};
+use utoipa::{IntoParams, IntoResponses, Modify, ToSchema};
 
 use crate::problem::{Problem, ProblemField};
 
@@ -18,7 +20,7 @@ use crate::problem::{Problem, ProblemField};
                        Errors are RFC 9457 problem documents with a stable `code`."
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, ProblemField)),
+    components(schemas(Problem, ProblemField, crate::routes::partners::batch::BatchItemBody)),
     tags(
         (name = "auth", description = "Service-user login and signing keys"),
         (name = "client accounts", description = "Client accounts and sessions (feature `client-accounts`)"),
@@ -48,6 +50,50 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// A string schema declared once and referenced by name (`value_type`).
+macro_rules! string_schema {
+    ($(#[$doc:meta])* $name:ident, $description:literal, $pattern:literal, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some($description))
+                    .pattern(Some($pattern))
+                    .min_length($min)
+                    .max_length($max)
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+string_schema!(
+    /// A first or last name as the domain accepts it (`parse_name_part`).
+    NamePart,
+    "1 to 100 characters, not blank, without control, zero-width or bidirectional-override characters",
+    r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$",
+    Some(1),
+    Some(100)
+);
+
+string_schema!(
+    /// Where a sign-in link lands.
+    Redirect,
+    "A path on the platform: one `/` (not `//` or `/\\`), no control characters; encoded slashes and dot segments that would leave the platform are refused too",
+    r"^/[^/\\\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+    None,
+    None
+);
 
 /// The `Idempotency-Key` header of creating endpoints (CONVENTIONS §3).
 #[derive(IntoParams)]

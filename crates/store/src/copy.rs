@@ -226,6 +226,18 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "alert_settings",
+        &[
+            ("env_id", Text),
+            ("partner_id", Text),
+            ("volume_factor", Text),
+            ("volume_min", Int),
+            ("error_share", Text),
+            ("error_min", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
         "vendor_apps",
         &[
             ("id", Text),

@@ -23,6 +23,7 @@ impl RetentionStore for SqlStore {
             idempotency_keys: delete("DELETE FROM idempotency_keys WHERE created_at < $1", before.idempotency).await?,
             usage_minutes: delete("DELETE FROM usage_minutes WHERE minute < $1", before.usage).await?,
             alerts: delete("DELETE FROM alerts WHERE created_at < $1", before.alerts).await?,
+            events: delete("DELETE FROM events WHERE created_at < $1", before.events).await?,
         })
     }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AlertId, EnvId, PartnerId};
 use onramp_domain::store::{StoreError, UsageStore};
+use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange, Change};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
 use crate::SqlStore;
@@ -93,6 +94,70 @@ impl Record for AlertRow {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+struct AlertSettingsRow {
+    volume_factor: Option<String>,
+    volume_min: Option<i64>,
+    error_share: Option<String>,
+    error_min: Option<i64>,
+}
+
+/// A ratio column: decimal text (see migration 0012).
+fn ratio(column: &str, text: Option<String>) -> R<Option<f64>> {
+    text.map(|t| t.parse().map_err(|e| StoreError::other(format!("column {column}: {e}"))))
+        .transpose()
+}
+
+impl Record for AlertSettingsRow {
+    type Domain = AlertSettings;
+    fn into_domain(self) -> R<AlertSettings> {
+        Ok(AlertSettings {
+            volume_factor: ratio("volume_factor", self.volume_factor)?,
+            volume_min: self.volume_min,
+            error_share: ratio("error_share", self.error_share)?,
+            error_min: self.error_min,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ActiveSettingsRow {
+    env_id: String,
+    partner_id: String,
+    #[sqlx(flatten)]
+    settings: AlertSettingsRow,
+}
+
+impl Record for ActiveSettingsRow {
+    type Domain = (EnvId, PartnerId, AlertSettings);
+    fn into_domain(self) -> R<Self::Domain> {
+        Ok((self.env_id.into(), self.partner_id.into(), self.settings.into_domain()?))
+    }
+}
+
+/// A change's column value and whether to write it: `Keep` writes nothing
+/// over an existing row (and NULL into a new one), `Reset` writes NULL.
+fn column<T>(change: Change<T>) -> (i64, Option<T>) {
+    match change {
+        Change::Keep => (0, None),
+        Change::Reset => (1, None),
+        Change::Set(v) => (1, Some(v)),
+    }
+}
+
+/// One upsert, so that concurrent changes of different fields both land
+/// (a read-modify-write would lose one under PostgreSQL's READ COMMITTED).
+const CHANGE_ALERT_SETTINGS: &str = "INSERT INTO alert_settings
+     (env_id, partner_id, volume_factor, volume_min, error_share, error_min, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (env_id, partner_id) DO UPDATE SET
+     volume_factor = CASE WHEN $8 = 1 THEN excluded.volume_factor ELSE alert_settings.volume_factor END,
+     volume_min = CASE WHEN $9 = 1 THEN excluded.volume_min ELSE alert_settings.volume_min END,
+     error_share = CASE WHEN $10 = 1 THEN excluded.error_share ELSE alert_settings.error_share END,
+     error_min = CASE WHEN $11 = 1 THEN excluded.error_min ELSE alert_settings.error_min END,
+     updated_at = excluded.updated_at
+     RETURNING volume_factor, volume_min, error_share, error_min";
 
 /// Sums are cast to BIGINT: PostgreSQL sums BIGINTs as NUMERIC. Grouped by
 /// environment too, so that rows of the same key id in two environments are
@@ -188,5 +253,66 @@ impl UsageStore for SqlStore {
             .bind(i64::from(limit))
             .all::<AlertRow, _>(&self.pool)
             .await
+    }
+
+    async fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> R<AlertSettings> {
+        let own = sqlx::query(
+            "SELECT volume_factor, volume_min, error_share, error_min FROM alert_settings WHERE env_id = $1 AND partner_id = $2",
+        )
+        .bind(env_id.as_str())
+        .bind(partner_id.as_str())
+        .optional::<AlertSettingsRow, _>(&self.pool)
+        .await?;
+        Ok(own.unwrap_or_default())
+    }
+
+    async fn change_alert_settings(
+        &self,
+        env_id: &EnvId,
+        partner_id: &PartnerId,
+        change: &AlertSettingsChange,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> R<AlertSettings> {
+        // Ratios as their shortest decimal text, which parses back to the same f64.
+        let text = |c: Change<f64>| match c {
+            Change::Set(v) => Change::Set(v.to_string()),
+            Change::Reset => Change::Reset,
+            Change::Keep => Change::Keep,
+        };
+        let (set_factor, factor) = column(text(change.volume_factor));
+        let (set_volume_min, volume_min) = column(change.volume_min);
+        let (set_share, share) = column(text(change.error_share));
+        let (set_error_min, error_min) = column(change.error_min);
+        self.audited(Some(audit), async |c| {
+            let row = sqlx::query(CHANGE_ALERT_SETTINGS)
+                .bind(env_id.as_str())
+                .bind(partner_id.as_str())
+                .bind(factor)
+                .bind(volume_min)
+                .bind(share)
+                .bind(error_min)
+                .bind(now)
+                .bind(set_factor)
+                .bind(set_volume_min)
+                .bind(set_share)
+                .bind(set_error_min)
+                .optional::<AlertSettingsRow, _>(&mut *c)
+                .await?;
+            row.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn active_alert_settings(&self, since: i64) -> R<Vec<(EnvId, PartnerId, AlertSettings)>> {
+        sqlx::query(
+            "SELECT s.env_id, s.partner_id, s.volume_factor, s.volume_min, s.error_share, s.error_min
+             FROM alert_settings s
+             WHERE EXISTS (SELECT 1 FROM usage_minutes u
+                           WHERE u.env_id = s.env_id AND u.partner_id = s.partner_id AND u.minute >= $1)",
+        )
+        .bind(since)
+        .all::<ActiveSettingsRow, _>(&self.pool)
+        .await
     }
 }

@@ -1,6 +1,6 @@
 //! Retention: rows that serve a purpose for a while (sessions, sign-in
 //! links, authorization codes, idempotency keys) go once they expire;
-//! usage counts and alerts are kept for a configurable time.
+//! usage counts, alerts and lifecycle events are kept for a configurable time.
 
 pub mod service;
 pub mod store;
@@ -16,6 +16,8 @@ pub struct RetentionPolicy {
     pub usage: Duration,
     /// Usage alerts, delivered or not.
     pub alerts: Duration,
+    /// Lifecycle events (the feed, and what a webhook endpoint can recover).
+    pub events: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -23,6 +25,7 @@ impl Default for RetentionPolicy {
         Self {
             usage: Duration::from_secs(90 * 24 * 3600),
             alerts: Duration::from_secs(90 * 24 * 3600),
+            events: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -38,6 +41,8 @@ pub struct PurgeBefore {
     pub usage: Millis,
     /// Alerts raised before this.
     pub alerts: Millis,
+    /// Events committed before this.
+    pub events: Millis,
 }
 
 /// How many rows of each kind a purge removed.
@@ -49,10 +54,11 @@ pub struct Purged {
     pub idempotency_keys: u64,
     pub usage_minutes: u64,
     pub alerts: u64,
+    pub events: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.sessions + self.signin_links + self.auth_codes + self.idempotency_keys + self.usage_minutes + self.alerts
+        self.sessions + self.signin_links + self.auth_codes + self.idempotency_keys + self.usage_minutes + self.alerts + self.events
     }
 }

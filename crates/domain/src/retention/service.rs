@@ -31,6 +31,7 @@ impl Retention {
             idempotency: age(KEY_LIFETIME),
             usage: age(self.config.retention.usage),
             alerts: age(self.config.retention.alerts),
+            events: age(self.config.retention.events),
         };
         Ok(self.store.purge(&before).await?)
     }

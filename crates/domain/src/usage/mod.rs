@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod service;
 pub mod store;
+pub mod thresholds;
 
 use std::fmt;
 use std::str::FromStr;

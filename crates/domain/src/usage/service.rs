@@ -24,12 +24,10 @@ use crate::partners::{ApiKey, Partner};
 use crate::store::Store;
 pub use crate::usage::alerts::{AlertNotifier, AlertPolicy, webhook_signature};
 use crate::usage::alerts::{alert_event_data, deliver};
+use crate::usage::thresholds::{MINUTE_MS, TRAILING_MS, WINDOW_MS, anomalies};
 use crate::usage::{Alert, AlertKind, Delivery, KeyActivity, StatusClass, UsageRow};
 
-const MINUTE_MS: i64 = 60_000;
-/// The detection window and the trailing period it is compared with.
-const WINDOW_MS: i64 = 5 * MINUTE_MS;
-const TRAILING_MS: i64 = 60 * MINUTE_MS;
+mod alert_settings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MeterKey {
@@ -227,9 +225,10 @@ impl Usage {
     pub async fn detect_anomalies(&self) -> Result<Vec<Alert>, DomainError> {
         let now = self.config.clock.now_ms();
         let activity = self.store.key_activity(now - WINDOW_MS - TRAILING_MS, now - WINDOW_MS).await?;
+        let thresholds = self.thresholds_of_active(&activity, now - WINDOW_MS).await?;
         let mut raised = Vec::new();
         for a in activity {
-            for (kind, detail) in self.anomalies(&a) {
+            for (kind, detail) in anomalies(&a, &thresholds.of(&a)) {
                 let fresh = self
                     .meter
                     .last_alert
@@ -242,26 +241,6 @@ impl Usage {
             }
         }
         Ok(raised)
-    }
-
-    fn anomalies(&self, a: &KeyActivity) -> Vec<(AlertKind, serde_json::Value)> {
-        let policy = &self.config.alerts;
-        let mut found = Vec::new();
-        let trailing_average = a.trailing as f64 / (TRAILING_MS / WINDOW_MS) as f64;
-        if a.recent >= policy.volume_min && a.recent as f64 > policy.volume_factor * trailing_average {
-            found.push((
-                AlertKind::VolumeSpike,
-                json!({ "requests_last_5_minutes": a.recent, "trailing_hour_average_per_5_minutes": trailing_average }),
-            ));
-        }
-        let share = a.recent_denied as f64 / a.recent.max(1) as f64;
-        if a.recent >= policy.error_min && share > policy.error_share {
-            found.push((
-                AlertKind::ErrorRate,
-                json!({ "requests_last_5_minutes": a.recent, "denied_401_429": a.recent_denied, "share": share }),
-            ));
-        }
-        found
     }
 
     async fn raise_alert(&self, a: &KeyActivity, kind: AlertKind, detail: serde_json::Value, now: Millis) -> Result<Alert, DomainError> {

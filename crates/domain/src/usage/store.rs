@@ -6,6 +6,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::ids::{AlertId, EnvId, PartnerId};
 use crate::store::StoreError;
+use crate::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use crate::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
 #[async_trait]
@@ -26,4 +27,19 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Alerts, newest first.
     async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    /// A partner's own alert thresholds (all `None` when it chose none).
+    async fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> Result<AlertSettings, StoreError>;
+    /// Applies `change` in one statement (two concurrent changes of
+    /// different fields both land) with its audit event; returns the result.
+    async fn change_alert_settings(
+        &self,
+        env_id: &EnvId,
+        partner_id: &PartnerId,
+        change: &AlertSettingsChange,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> Result<AlertSettings, StoreError>;
+    /// In one query, the own thresholds of the partners with usage since
+    /// `since` that chose any.
+    async fn active_alert_settings(&self, since: Millis) -> Result<Vec<(EnvId, PartnerId, AlertSettings)>, StoreError>;
 }

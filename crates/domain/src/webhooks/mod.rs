@@ -119,27 +119,27 @@ impl Endpoint {
 }
 
 /// A description: at most [`MAX_DESCRIPTION_CHARS`] characters, no control
-/// characters (it is shown in lists and terminals); empty is allowed.
+/// characters (it is shown in lists and terminals); empty is allowed. Kept
+/// as sent, so the OpenAPI document can say exactly what is accepted.
 ///
 /// # Errors
 /// `invalid_length` or `invalid_characters` on `description`.
 pub fn parse_description(raw: &str) -> Result<String, FieldError> {
-    let text = raw.trim();
-    if text.chars().count() > MAX_DESCRIPTION_CHARS {
+    if raw.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(FieldError::new(
             "description",
             FieldCode::InvalidLength,
             format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
         ));
     }
-    if text.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err(FieldError::new(
             "description",
             FieldCode::InvalidCharacters,
             "description must not contain control characters",
         ));
     }
-    Ok(text.to_owned())
+    Ok(raw.to_owned())
 }
 
 /// The event types an endpoint of `owner` subscribes to: known types its
@@ -194,12 +194,14 @@ mod tests {
 
     #[test]
     fn descriptions_are_bounded_and_printable() {
-        assert_eq!(parse_description("  Orders  ").unwrap(), "Orders");
+        assert_eq!(parse_description(" Orders ").unwrap(), " Orders ");
         assert_eq!(parse_description("").unwrap(), "");
         assert!(parse_description(&"é".repeat(MAX_DESCRIPTION_CHARS)).is_ok());
         let err = parse_description(&"é".repeat(MAX_DESCRIPTION_CHARS + 1)).unwrap_err();
         assert_eq!(err.code, FieldCode::InvalidLength);
         assert_eq!(parse_description("a\u{1b}[2Jb").unwrap_err().code, FieldCode::InvalidCharacters);
+        assert_eq!(parse_description("a\n").unwrap_err().code, FieldCode::InvalidCharacters);
+        assert_eq!(parse_description("\u{85}").unwrap_err().code, FieldCode::InvalidCharacters);
     }
 
     #[test]

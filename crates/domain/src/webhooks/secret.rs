@@ -155,7 +155,9 @@ impl SecretSealer {
         if let Some(previous) = secrets.previous.as_ref().filter(|p| p.expires_at > now) {
             match self.open(id, &previous.sealed) {
                 Ok(secret) => out.push(secret),
-                Err(e) => tracing::warn!(endpoint = %id, error = %e, "the previous webhook secret does not open; signing with the current one only"),
+                Err(e) => {
+                    tracing::warn!(endpoint = %id, error = %e, "the previous webhook secret does not open; signing with the current one only")
+                }
             }
         }
         Ok(out)

@@ -28,7 +28,7 @@ mod ranges;
 
 pub use ranges::forbidden_range;
 
-/// Longest accepted URL.
+/// Longest accepted URL, in characters.
 pub const MAX_URL_LEN: usize = 2048;
 /// How long the system resolver may take before the host counts as unresolvable.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,7 +67,7 @@ impl TargetUrl {
     /// `invalid_url` or `invalid_length` on `url`.
     pub fn parse(raw: &str, kind: EnvKind) -> Result<Self, FieldError> {
         let invalid = |why: &str| FieldError::new("url", FieldCode::InvalidUrl, format!("url {why}"));
-        if raw.len() > MAX_URL_LEN {
+        if raw.chars().count() > MAX_URL_LEN {
             return Err(FieldError::new(
                 "url",
                 FieldCode::InvalidLength,

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::extract::{Authorized, ClientAccounts, Json, Path, Query};
 use crate::middleware::client_addr::ClientIp;
-use crate::openapi::{ClientAccountRefusals, IdempotencyKey};
+use crate::openapi::{ClientAccountRefusals, IdempotencyKey, NamePart};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
@@ -42,18 +42,10 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct Name {
     /// 1 to 100 characters, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
-    )]
+    #[schema(value_type = NamePart)]
     pub first_name: String,
     /// 1 to 100 characters, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
-    )]
+    #[schema(value_type = NamePart)]
     pub last_name: String,
 }
 
@@ -137,17 +129,9 @@ pub struct AccountResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamePatch {
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
-    )]
+    #[schema(value_type = Option<NamePart>)]
     pub first_name: Option<String>,
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*\S[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\uFEFF]*$"
-    )]
+    #[schema(value_type = Option<NamePart>)]
     pub last_name: Option<String>,
 }
 
@@ -171,8 +155,8 @@ pub struct ListParams {
     /// 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(format = Uuid)]
+    /// `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub cursor: Option<String>,
 }
 

@@ -28,12 +28,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
-    /// Only events after this sequence (the previous page's cursor) [default: 0, from the start].
-    #[param(pattern = "^[0-9]{1,18}$")]
+    /// Only events after this sequence (the previous page's cursor) [default and empty: 0, from the start].
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
-    /// Only events of this type, e.g. `account.created`.
+    /// Only events of this type, e.g. `account.created` (empty: every type).
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", schema_with = event_type_param)]
     pub event_type: Option<String>,
     /// 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -93,6 +93,11 @@ fn event_type_schema() -> impl Into<RefOr<Schema>> {
         .schema_type(Type::String)
         .enum_values(Some(EventType::ALL.iter().map(|t| t.as_str())))
         .description(Some("What happened"))
+}
+
+fn event_type_param() -> impl Into<RefOr<Schema>> {
+    let values = std::iter::once("").chain(EventType::ALL.iter().map(|t| t.as_str()));
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
 }
 
 /// `data`'s keys per type, written once in the domain ([`EventType::data_fields`]).

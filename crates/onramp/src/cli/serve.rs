@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// How long usage alerts are kept
     #[arg(long, env = "ONRAMP_ALERT_RETENTION", value_name = "DURATION", default_value = "90d", value_parser = parse_duration)]
     pub alert_retention: Duration,
+    /// How long lifecycle events are kept (the event feed; what webhook endpoints can recover)
+    #[arg(long, env = "ONRAMP_EVENT_RETENTION", value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub event_retention: Duration,
     /// URL that receives usage alerts as signed JSON POSTs [default: none]
     #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
     pub alert_webhook_url: Option<String>,
@@ -152,6 +155,7 @@ impl ServeArgs {
             retention: RetentionPolicy {
                 usage: self.usage_retention.max(Duration::from_secs(3600)),
                 alerts: self.alert_retention.max(Duration::from_secs(3600)),
+                events: self.event_retention.max(Duration::from_secs(3600)),
             },
             webhook_targets: global.webhook_targets(),
             local_host_env: self

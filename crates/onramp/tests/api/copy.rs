@@ -42,6 +42,13 @@ async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
         fx.staging.signup(&format!("user{i}@example.com")).await;
     }
     let old_token = fx.staging.token().to_owned();
+    let settings = json!({ "volumeFactor": 2.75, "errorMin": 12 });
+    let partner = |api: &crate::helpers::Api, method: Method| {
+        api.without_token()
+            .request(method, "/v1/partners/alerts/settings")
+            .header("x-api-key", &key)
+    };
+    send(partner(&fx.staging, Method::PUT).json(&settings)).await.expect(200);
 
     let middle = onramp_store::create_postgres_database(&server_url, &format!("onramp_test_copy_{}", uuid::Uuid::new_v4().simple()))
         .await
@@ -84,4 +91,11 @@ async fn a_round_trip_through_postgres_keeps_every_row_and_credential() {
     )
     .await;
     r.expect(200);
+    let r = send(partner(&api, Method::GET)).await;
+    assert_eq!(
+        (&r.json["volumeFactor"], &r.json["errorMin"], &r.json["custom"]),
+        (&json!(2.75), &json!(12), &json!(["volumeFactor", "errorMin"])),
+        "a partner's alert thresholds came along: {}",
+        r.text
+    );
 }

@@ -73,6 +73,7 @@ async fn openapi_document_lists_every_route() {
         ("/v1/partners/keys/rotate", &["post"]),
         ("/v1/partners/accounts/batch", &["post"]),
         ("/v1/partners/usage", &["get"]),
+        ("/v1/partners/alerts/settings", &["get", "put"]),
         ("/v1/integration/exchange", &["post"]),
         ("/v1/integration/users/{id}", &["get"]),
         ("/v1/tokenauth/exchange", &["post"]),

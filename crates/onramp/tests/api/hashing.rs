@@ -282,10 +282,9 @@ async fn imported_hashes_costlier_than_the_ceiling_are_refused() {
             phc("argon2i", "v=19$m=19456,t=5,p=1"),
             Some("argon2 work (memory × t) of 97280 KiB"),
         ),
-        (phc("scrypt", "ln=15,r=8,p=1"), None),
-        (phc("scrypt", "ln=14,r=8,p=2"), None),
+        (phc("scrypt", "ln=14,r=8,p=1"), None),
         (phc("scrypt", "ln=16,r=8,p=1"), Some("scrypt memory of 65536 KiB")),
-        (phc("scrypt", "ln=15,r=8,p=2"), Some("scrypt work (memory × 2 × p) of 131072 KiB")),
+        (phc("scrypt", "ln=15,r=8,p=1"), Some("scrypt work (memory × 4 × p) of 131072 KiB")),
     ];
     let items: Vec<Value> = cases
         .iter()

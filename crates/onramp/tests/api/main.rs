@@ -5,6 +5,7 @@
 mod helpers;
 mod vantage;
 
+mod alert_settings;
 mod audit;
 mod auth;
 mod backup;

@@ -1,5 +1,6 @@
 //! The purge: expired sessions, sign-in links, authorization codes and
-//! idempotency keys go; usage counts and alerts go after their retention.
+//! idempotency keys go; events (30 days), usage counts and alerts (90 days)
+//! go after their retention.
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use reqwest::Method;
 use crate::helpers::*;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
+    "events",
     "sessions",
     "login_tokens",
     "auth_codes",
@@ -86,12 +88,13 @@ async fn expired_rows_go_at_once_and_usage_and_alerts_after_their_retention() {
     assert_eq!(w.server.core.retention().purge().await.unwrap().total(), 0);
     assert_eq!(counts(&db).await, before);
 
-    // 31 days on: sessions (30 days), links (15 minutes), codes (60 s) and
-    // idempotency keys (24 hours) are gone; usage and alerts are kept.
+    // 31 days on: sessions (30 days), links (15 minutes), codes (60 s),
+    // idempotency keys (24 hours) and events (30 days) are gone; usage and
+    // alerts are kept.
     w.server.clock.advance(31 * DAY);
     w.server.core.retention().purge().await.unwrap();
     let after = counts(&db).await;
-    for table in ["sessions", "login_tokens", "auth_codes", "idempotency_keys"] {
+    for table in ["sessions", "login_tokens", "auth_codes", "idempotency_keys", "events"] {
         assert_eq!(count(&after, table), 0, "{table}: {after:?}");
     }
     for table in ["usage_minutes", "alerts"] {

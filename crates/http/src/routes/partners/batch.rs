@@ -17,11 +17,13 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// One item; its fields are checked like `POST /v1/partners/create`'s, item
+/// by item (a bad item is refused in `results`, the others are created), so
+/// the schema names the fields without their rules.
 pub struct BatchItemBody {
-    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub primary_email: String,
     /// Either `password` …
-    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
+    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Secret>,
     /// … or an existing hash: argon2id, argon2i, bcrypt (`$2a$`/`$2b$`/`$2y$`) or scrypt PHC string, within the cost ceiling.
     pub password_hash: Option<String>,
@@ -33,8 +35,11 @@ pub struct BatchItemBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// 1 to 1,000 items, each created or rejected on its own.
-    #[schema(value_type = Vec<BatchItemBody>, min_items = 1, max_items = 1000)]
+    /// 1 to 1,000 items, each a `BatchItemBody` (see the schemas), created or
+    /// refused on its own: an item that is not one (not an object, a field of
+    /// the wrong type, an unknown field) is refused in `results`
+    /// (`invalid_item`, `unknown_field`) while the others are created.
+    #[schema(value_type = Vec<serde_json::Value>, min_items = 1, max_items = 1000)]
     pub accounts: Vec<serde_json::Value>,
 }
 

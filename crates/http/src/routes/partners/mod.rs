@@ -1,8 +1,9 @@
 //! The partner provisioning API (`x-api-key`, camelCase fields): accounts
 //! with one-time sign-in links (here), batches (`batch.rs`), key rotation
-//! (`keys.rs`) and usage (`usage.rs`).
+//! (`keys.rs`), usage (`usage.rs`) and alert thresholds (`alerts.rs`).
 
-mod batch;
+mod alerts;
+pub(crate) mod batch;
 mod keys;
 mod usage;
 
@@ -20,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{AccountsRead, AccountsWrite, Json, OptionalJson, PartnerAuthorized, Path, Query};
-use crate::openapi::{IdempotencyKey, PartnerAccountNotFound, PartnerRefusals};
+use crate::openapi::{IdempotencyKey, NamePart, PartnerAccountNotFound, PartnerRefusals, Redirect};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -42,6 +43,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(login_link))
         .routes(routes!(keys::rotate_key))
         .routes(routes!(usage::usage))
+        .routes(routes!(alerts::get_settings, alerts::put_settings))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,12 +54,12 @@ pub struct CreateAccountRequest {
     /// 8 to 256 characters, not a common password, not the email.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub password: Secret,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<NamePart>)]
     pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<NamePart>)]
     pub last_name: Option<String>,
     /// A path on the platform to land on after sign-in [default: /admin/purchase-plan].
-    #[schema(pattern = r"^/[^/\\]")]
+    #[schema(value_type = Option<Redirect>)]
     pub redirect: Option<String>,
 }
 
@@ -103,8 +105,8 @@ pub struct ListParams {
     /// 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `nextCursor` of the previous page.
-    #[param(format = Uuid)]
+    /// `nextCursor` of the previous page (empty: the first page).
+    #[param(pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub cursor: Option<String>,
 }
 
@@ -116,16 +118,16 @@ pub struct UpdateAccountRequest {
     /// A new password; ends all the account's sessions.
     #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Secret>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<NamePart>)]
     pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<NamePart>)]
     pub last_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginLinkRequest {
-    #[schema(pattern = r"^/[^/\\]")]
+    #[schema(value_type = Option<Redirect>)]
     pub redirect: Option<String>,
 }
 

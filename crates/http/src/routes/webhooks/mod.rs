@@ -75,7 +75,7 @@ pub struct CreateEndpointRequest {
     #[schema(max_length = 2048)]
     pub url: String,
     /// Up to 500 characters, no control characters.
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
     /// Omitted or empty: every event of the environment.
     #[schema(schema_with = all_event_types)]
@@ -88,7 +88,8 @@ pub struct UpdateEndpointRequest {
     /// A new target, checked like a new endpoint's.
     #[schema(max_length = 2048)]
     pub url: Option<String>,
-    #[schema(max_length = 500)]
+    /// Up to 500 characters, no control characters.
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
     /// Replaces the list; empty: every event.
     #[schema(schema_with = all_event_types)]
@@ -144,7 +145,8 @@ pub struct ListParams {
     /// 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// The previous page's cursor.
+    /// The previous page's cursor (empty: the first page).
+    #[param(pattern = "^(ep_[0-9a-f]{32})?$")]
     pub cursor: Option<String>,
 }
 

@@ -49,7 +49,7 @@ pub struct PartnerCreateEndpointRequest {
     #[schema(max_length = 2048)]
     pub url: String,
     /// Up to 500 characters, no control characters.
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
     /// Omitted or empty: every event this partner receives.
     #[schema(schema_with = visible_event_types)]
@@ -62,7 +62,8 @@ pub struct PartnerUpdateEndpointRequest {
     /// A new target, checked like a new endpoint's.
     #[schema(max_length = 2048)]
     pub url: Option<String>,
-    #[schema(max_length = 500)]
+    /// Up to 500 characters, no control characters.
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<String>,
     /// Replaces the list; empty: every event this partner receives.
     #[schema(schema_with = visible_event_types)]

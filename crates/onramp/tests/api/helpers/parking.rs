@@ -34,6 +34,7 @@ use onramp_domain::store::{
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 use onramp_domain::webhooks::secret::SealedSecret;
 use onramp_domain::webhooks::{Endpoint, Owner};
@@ -234,6 +235,9 @@ delegate! {
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
         fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+        fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> Result<AlertSettings, StoreError>;
+        fn change_alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId, change: &AlertSettingsChange, now: Millis, audit: &AuditEvent) -> Result<AlertSettings, StoreError>;
+        fn active_alert_settings(&self, since: Millis) -> Result<Vec<(EnvId, PartnerId, AlertSettings)>, StoreError>;
     }
     IdempotencyStore {
         fn claim_idempotency_key(&self, record: &IdempotencyRecord, expired_before: Millis, abandoned_before: Millis) -> Result<bool, StoreError>;

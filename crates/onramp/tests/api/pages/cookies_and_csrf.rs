@@ -165,3 +165,32 @@ async fn a_token_of_another_session_is_refused() {
     assert_ne!(first.csrf(), first_token);
     post(&mut first, form(&first_token)).await.expect(403);
 }
+
+/// Tokens are keyed with a key derived from the master key, which every
+/// node of a deployment shares (and which outlives a restart): a form one
+/// node served is accepted by another; under another master key it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_served_by_one_node_is_accepted_by_another() {
+    let w = world().await;
+    let first = &w.fx.server;
+    let same_deployment = |s: &mut onramp::startup::ServerSettings| {
+        s.database_url = first.settings.database_url.clone();
+        s.master_key = first.settings.master_key.clone();
+    };
+    let second = crate::helpers::TestServer::start_with(same_deployment).await;
+    let mut served = Browser::new(first.staging("acme"));
+    served.get("/account/login").await.expect(200);
+    let (csrf, cookie) = (served.csrf(), served.cookie("onramp_csrf").unwrap());
+    let form = [("csrf", csrf.as_str()), ("email", "ann@example.com"), ("password", CLIENT_PASSWORD)];
+    let mut posted = Browser::new(second.staging("acme"));
+    posted.plant_cookie("onramp_csrf", &cookie);
+    posted.post("/account/login", &form).await.expect(303);
+
+    // A server with a master key of its own (another deployment) refuses it.
+    let stranger = crate::helpers::TestServer::start().await;
+    stranger.create_instance("acme", &["client-accounts"]).await;
+    let mut elsewhere = Browser::new(stranger.staging("acme"));
+    elsewhere.plant_cookie("onramp_csrf", &cookie);
+    let refused = elsewhere.post("/account/login", &form).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+}
