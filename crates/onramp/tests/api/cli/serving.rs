@@ -228,3 +228,14 @@ async fn serve_settings_come_from_flags_then_environment_then_file() {
     assert!(!run.success, "an unknown key in the config file is an error");
     assert!(run.stderr.contains("no_such_setting"), "the error names the key: {}", run.stderr);
 }
+
+#[test]
+fn debug_hash_rate_measures_the_configured_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = cli(dir.path(), &["debug", "hash-rate", "--seconds", "1"]).ok();
+    assert!(run["threads"].as_u64().unwrap() >= 1, "{run}");
+    assert!(run["verifications"].as_u64().unwrap() >= 1, "{run}");
+    assert!(run["per_second"].as_f64().unwrap() > 0.0, "{run}");
+    // The cost it measured is the one it was given (the suite's cheap cost).
+    assert_eq!(run["cost"]["memory_kib"], 1024, "{run}");
+}
