@@ -1,4 +1,7 @@
-//! The operator's alert webhook: a signed JSON POST per attempt.
+//! The operator's alert webhook: a JSON POST per attempt, signed the
+//! Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`), and with the earlier `onramp-signature` header for
+//! receivers written before it.
 
 use std::time::Duration;
 
@@ -6,8 +9,11 @@ use async_trait::async_trait;
 use onramp_domain::clock::now_ms;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::usage::service::{AlertNotifier, webhook_signature};
+use onramp_domain::webhooks::secret::WebhookSecret;
+use onramp_domain::webhooks::signature;
 
-/// The header that carries `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
+/// The earlier header, `t=<unix seconds>,v1=<hex HMAC-SHA256>` keyed with
+/// the secret's text; kept for receivers that check it (deprecated).
 pub const SIGNATURE_HEADER: &str = "onramp-signature";
 
 /// reqwest is built without a default TLS crypto provider (the default one
@@ -20,6 +26,7 @@ pub struct WebhookNotifier {
     client: reqwest::Client,
     url: String,
     secret: Secret,
+    signing: WebhookSecret,
 }
 
 impl WebhookNotifier {
@@ -32,19 +39,30 @@ impl WebhookNotifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the webhook client: {e}"))?;
-        Ok(Self { client, url, secret })
+        let signing = WebhookSecret::configured(secret.expose());
+        Ok(Self {
+            client,
+            url,
+            secret,
+            signing,
+        })
     }
 }
 
 #[async_trait]
 impl AlertNotifier for WebhookNotifier {
-    async fn send(&self, body: &[u8]) -> Result<(), String> {
-        let signature = webhook_signature(self.secret.expose().as_bytes(), now_ms() / 1000, body);
+    async fn send(&self, id: &str, body: &[u8]) -> Result<(), String> {
+        let timestamp = now_ms() / 1000;
+        let legacy = webhook_signature(self.secret.expose().as_bytes(), timestamp, body);
+        let standard = signature::sign(&self.signing, id, timestamp, body);
         let response = self
             .client
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", standard)
+            .header(SIGNATURE_HEADER, legacy)
             .body(body.to_vec())
             .send()
             .await

@@ -50,8 +50,9 @@ impl Default for AlertPolicy {
 /// Delivers alert notifications outside the process (the operator's webhook).
 #[async_trait]
 pub trait AlertNotifier: Send + Sync {
-    /// One delivery attempt of a JSON body; `Err` says why it failed.
-    async fn send(&self, body: &[u8]) -> Result<(), String>;
+    /// One delivery attempt of a JSON body, `id` the same on every attempt
+    /// (the receiver's deduplication key); `Err` says why it failed.
+    async fn send(&self, id: &str, body: &[u8]) -> Result<(), String>;
 }
 
 /// The signature header value of a webhook body: `t=<unix seconds>,v1=<hex
@@ -68,7 +69,7 @@ pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 pub(crate) async fn deliver(store: Arc<dyn Store>, notifier: Arc<dyn AlertNotifier>, id: AlertId, body: Vec<u8>, policy: AlertPolicy) {
     let mut wait = policy.first_retry;
     for attempt in 1..=policy.max_attempts.max(1) {
-        match notifier.send(&body).await {
+        match notifier.send(id.as_str(), &body).await {
             Ok(()) => {
                 let _ = store
                     .set_alert_delivery(&id, Delivery::Delivered, i64::from(attempt), Some(crate::clock::now_ms()))

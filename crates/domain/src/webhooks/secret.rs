@@ -53,6 +53,21 @@ impl WebhookSecret {
         })
     }
 
+    /// A secret an operator configured (`--alert-webhook-secret`): a
+    /// `whsec_` secret as [`parse`](Self::parse) reads it, or any other
+    /// text, whose own bytes are the key (secrets chosen before Standard
+    /// Webhooks keep working; the reference libraries, which base64-decode
+    /// what follows `whsec_`, verify only the `whsec_` form).
+    pub fn configured(raw: &str) -> Self {
+        match raw.starts_with(SECRET_PREFIX).then(|| Self::parse(raw)).flatten() {
+            Some(secret) => secret,
+            None => Self {
+                text: raw.to_owned(),
+                key: raw.as_bytes().to_vec(),
+            },
+        }
+    }
+
     /// The secret as shown once to its owner: call only to show it.
     pub fn expose(&self) -> &str {
         &self.text
@@ -166,6 +181,16 @@ impl SecretSealer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_configured_secret_is_whsec_or_its_own_bytes() {
+        let standard = WebhookSecret::configured("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        assert_eq!(standard.key().len(), 24, "the base64 after whsec_, decoded");
+        let text = WebhookSecret::configured("webhook-secret-0123456789");
+        assert_eq!(text.key(), b"webhook-secret-0123456789");
+        // Without the prefix, even valid base64 is taken as text.
+        assert_eq!(WebhookSecret::configured("abcd").key(), b"abcd");
+    }
+
     use super::*;
 
     #[test]

@@ -11,12 +11,15 @@ use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use onramp_domain::usage::service::webhook_signature;
 use onramp_domain::usage::{AlertKind, Delivery};
+use onramp_domain::webhooks::signature;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Api, TestServer, eventually, pid, send};
 
-const SECRET: &str = "webhook-secret-0123456789";
+/// A Standard Webhooks secret (`whsec_` and base64), as the reference
+/// libraries take it.
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// Instance `acme` with `partners`, an approved partner and a key with all scopes.
 async fn partner_world(server: &TestServer) -> (String, String, String) {
@@ -150,6 +153,25 @@ fn check_signature(headers: &HeaderMap, body: &[u8]) {
     assert!((crate::helpers::now_secs() - t).abs() < 60, "fresh timestamp");
     assert_eq!(header, webhook_signature(SECRET.as_bytes(), t, body), "valid HMAC-SHA256 signature");
     assert_ne!(header, webhook_signature(b"another secret entirely", t, body));
+    // The Standard Webhooks headers verify as a receiver's library would;
+    // the id is the alert's, the same on every attempt.
+    let get = |name: &str| headers.get(name).unwrap_or_else(|| panic!("{name}")).to_str().unwrap();
+    let alert: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(get("webhook-id"), alert["id"].as_str().unwrap());
+    assert_eq!(get("webhook-timestamp"), t.to_string());
+    let now = crate::helpers::now_secs();
+    let check = |secret: &str| {
+        signature::verify(
+            secret,
+            get("webhook-id"),
+            get("webhook-timestamp"),
+            body,
+            get("webhook-signature"),
+            now,
+        )
+    };
+    assert_eq!(check(SECRET), Ok(()));
+    assert!(check("whsec_QW5vdGhlciBzZWNyZXQgZW50aXJlbHk=").is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
