@@ -16,6 +16,7 @@ pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
 pub use crate::tenancy::store::TenancyStore;
 pub use crate::usage::store::UsageStore;
+pub use crate::webhooks::delivery::store::DeliveryStore;
 pub use crate::webhooks::store::WebhookStore;
 
 pub use crate::error::StoreError;
@@ -34,6 +35,7 @@ pub trait Store:
     + IdempotencyStore
     + AuditStore
     + EventStore
+    + DeliveryStore
     + WebhookStore
     + RetentionStore
 {
@@ -51,6 +53,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + AuditStore
         + EventStore
+        + DeliveryStore
         + WebhookStore
         + RetentionStore
 {

@@ -9,3 +9,4 @@ pub mod redis_limits;
 pub mod serve;
 pub mod startup;
 pub mod webhook;
+pub mod webhook_sender;

@@ -42,6 +42,8 @@ pub struct ServerSettings {
     pub usage_flush_interval: Duration,
     /// Where alerts are posted, and the signing secret.
     pub alert_webhook: Option<(String, Secret)>,
+    /// How often webhook delivery looks for new events and due retries.
+    pub webhook_interval: Duration,
     /// Bearer token of `GET /metrics`; without one the endpoint is off.
     pub metrics_token: Option<Secret>,
     /// The demo shop of `serve --demo`.
@@ -71,6 +73,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("connections", &self.connections)
             .field("usage_flush_interval", &self.usage_flush_interval)
             .field("alert_webhook", &self.alert_webhook)
+            .field("webhook_interval", &self.webhook_interval)
             .field("metrics_token", &self.metrics_token)
             .field("demo_vendor", &self.demo_vendor)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
@@ -148,7 +151,8 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     if let Some(wrap) = &settings.wrap_store {
         core_store = wrap(core_store);
     }
-    let mut builder = Core::builder(core_store, settings.core.clone(), &unlocked);
+    let mut builder =
+        Core::builder(core_store, settings.core.clone(), &unlocked).webhook_sender(Arc::new(crate::webhook_sender::HttpSender));
     if let Some(redis) = &redis {
         builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }
@@ -234,6 +238,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let (stop, mut stopped) = watch::channel(false);
     let sweeper = tokio::spawn(housekeeping(Arc::clone(&core), limits));
     let meter = tokio::spawn(usage_monitor(Arc::clone(&core), settings.usage_flush_interval));
+    let deliverer = tokio::spawn(webhook_delivery(Arc::clone(&core), settings.webhook_interval));
     let flush_core = Arc::clone(&core);
     let pages = onramp_web::router(onramp_web::WebState {
         core: Arc::clone(&core),
@@ -249,6 +254,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         crate::serve::serve(listener, app, connections, stop, grace).await;
         sweeper.abort();
         meter.abort();
+        deliverer.abort();
         if let Some(probe) = redis_probe {
             probe.abort();
         }
@@ -265,6 +271,22 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         stop,
         task,
     })
+}
+
+/// Delivers webhooks: a round every `interval` (a round that finds work
+/// is followed by the next at once).
+async fn webhook_delivery(core: Arc<Core>, interval: Duration) {
+    let Some(delivery) = core.delivery() else { return };
+    loop {
+        match delivery.run_once().await {
+            Ok(0) => tokio::time::sleep(interval).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery round failed");
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
 }
 
 /// Writes usage counts and checks for anomalies every `interval`.

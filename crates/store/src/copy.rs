@@ -130,6 +130,34 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "webhook_messages",
+        &[
+            ("endpoint_id", Text),
+            ("event_id", Text),
+            ("env_id", Text),
+            ("sequence", Int),
+            ("attempts", Int),
+            ("next_attempt_at", Int),
+            ("lease_until", Int),
+            ("state", Text),
+            ("created_at", Int),
+        ],
+    ),
+    (
+        "webhook_attempts",
+        &[
+            ("endpoint_id", Text),
+            ("event_id", Text),
+            ("event_type", Text),
+            ("attempt", Int),
+            ("attempted_at", Int),
+            ("status_code", Int),
+            ("error", Text),
+            ("latency_ms", Int),
+            ("response_snippet", Text),
+        ],
+    ),
+    (
         "sessions",
         &[
             ("token_hash", Text),

@@ -47,7 +47,7 @@ pub(crate) async fn insert_event(c: &mut AnyConnection, audit: &AuditEvent, even
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(crate) struct EventRow {
     env_id: String,
     sequence: i64,
     id: String,

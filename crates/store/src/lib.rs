@@ -25,6 +25,7 @@ mod sessions;
 mod signin_links;
 mod tenancy;
 mod usage;
+mod webhook_delivery;
 mod webhooks;
 
 use std::time::Duration;

@@ -24,7 +24,7 @@ macro_rules! owned_by {
 }
 
 #[derive(sqlx::FromRow)]
-struct EndpointRow {
+pub(crate) struct EndpointRow {
     id: String,
     env_id: String,
     partner_id: Option<String>,

@@ -30,6 +30,8 @@ use crate::tenancy::service::Tenancy;
 use crate::tenancy::signing::sealed::SeedSealer;
 use crate::tenancy::{EnvKind, PlatformId};
 use crate::usage::service::{AlertNotifier, AlertPolicy, Usage};
+use crate::webhooks::delivery::WebhookSender;
+use crate::webhooks::delivery::run::Delivery;
 use crate::webhooks::service::Webhooks;
 use crate::webhooks::target::TargetPolicy;
 
@@ -112,6 +114,7 @@ pub struct Core {
     audit: Audit,
     events: Events,
     webhooks: Webhooks,
+    delivery: Option<Delivery>,
     retention: Retention,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
@@ -127,6 +130,7 @@ impl Core {
             master_key: Arc::clone(unlocked.master_key()),
             notifier: None,
             shared_throttle: None,
+            sender: None,
         }
     }
 
@@ -191,6 +195,11 @@ impl Core {
         &self.webhooks
     }
 
+    /// Webhook delivery, when the core was built with a sender.
+    pub fn delivery(&self) -> Option<&Delivery> {
+        self.delivery.as_ref()
+    }
+
     /// The purge of expired rows and old usage.
     pub fn retention(&self) -> &Retention {
         &self.retention
@@ -214,12 +223,20 @@ pub struct CoreBuilder {
     master_key: Arc<MasterKey>,
     notifier: Option<Arc<dyn AlertNotifier>>,
     shared_throttle: Option<Arc<dyn SharedThrottle>>,
+    sender: Option<Arc<dyn WebhookSender>>,
 }
 
 impl CoreBuilder {
     /// Where usage alerts are posted.
     pub fn notifier(mut self, notifier: Arc<dyn AlertNotifier>) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Sends webhook deliveries; without one, this core delivers nothing
+    /// (an operator command's core, say).
+    pub fn webhook_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.sender = Some(sender);
         self
     }
 
@@ -238,6 +255,7 @@ impl CoreBuilder {
             master_key,
             notifier,
             shared_throttle,
+            sender,
         } = self;
         let config = Arc::new(config);
         let size = PoolSize {
@@ -275,6 +293,15 @@ impl CoreBuilder {
             idempotency: Idempotency::new(Arc::clone(&store), clock, &master_key),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             events: Events::new(Arc::clone(&store)),
+            delivery: sender.map(|sender| {
+                Delivery::new(
+                    Arc::clone(&store),
+                    sender,
+                    config.webhook_targets.clone(),
+                    &master_key,
+                    Arc::clone(&config.clock),
+                )
+            }),
             webhooks: Webhooks::new(
                 Arc::clone(&store),
                 Arc::clone(&tenancy),

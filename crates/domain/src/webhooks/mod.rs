@@ -5,10 +5,11 @@
 //! `signature.rs` the signature scheme, `target.rs` which URLs may be
 //! called, `service.rs` the management commands.
 //!
-//! Delivery (the worker that fans events out to endpoints, retries, the
-//! attempt log) is not here yet; the columns it needs are
-//! ([`Endpoint::event_cursor`], [`Endpoint::failing_since`]).
+//! Delivery (the fan-out of events to endpoints, attempts, retries, the
+//! attempt log) is in `delivery/`; it keeps [`Endpoint::event_cursor`] and
+//! [`Endpoint::failing_since`].
 
+pub mod delivery;
 pub mod secret;
 pub mod service;
 pub mod signature;

@@ -179,6 +179,7 @@ impl ServeArgs {
             },
             usage_flush_interval: self.usage_flush_interval.max(Duration::from_millis(100)),
             alert_webhook: self.alert_webhook()?,
+            webhook_interval: Duration::from_secs(1),
             metrics_token: self.metrics_token()?,
             demo_vendor: None,
             redis_url: self.redis_url.as_ref().map(|url| url.expose_secret().to_owned()),

@@ -29,13 +29,14 @@ use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore, ServiceUserStore, SessionStore,
-    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore,
+    ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
+use onramp_domain::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
 use onramp_domain::webhooks::secret::SealedSecret;
 use onramp_domain::webhooks::{Endpoint, Owner};
 use tokio::sync::Barrier;
@@ -253,6 +254,13 @@ delegate! {
     }
     EventStore {
         fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    }
+    DeliveryStore {
+        fn enabled_endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
+        fn event(&self, env_id: &EnvId, sequence: i64) -> Result<Option<Event>, StoreError>;
+        fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: Millis) -> Result<bool, StoreError>;
+        fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+        fn record_attempt(&self, attempt: &Attempt, next: NextStep, health: &EndpointHealth, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
     }
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;

@@ -73,6 +73,7 @@ pub fn test_settings(dir: &Path) -> ServerSettings {
         shutdown_timeout: Duration::from_secs(5),
         connections: onramp::serve::ConnectionLimits::default(),
         usage_flush_interval: Duration::from_millis(200),
+        webhook_interval: Duration::from_millis(50),
         alert_webhook: None,
         metrics_token: Some(onramp_domain::infra::secret::Secret::new(METRICS_TOKEN.into())),
         demo_vendor: None,

@@ -1,0 +1,109 @@
+//! Delivery of events to webhook endpoints, at least once.
+//!
+//! The request path only writes events. A background task on every node
+//! runs [`Webhooks::deliver_due`](crate::webhooks::service::Webhooks):
+//! it fans new events out to the endpoints that subscribe to them (one
+//! message per endpoint and event, in the database), then leases the
+//! messages that are due, attempts them (signed, to addresses vetted again),
+//! and records each attempt. Everything that must survive a crash is in the
+//! database before and after an attempt: a node killed mid-attempt leaves a
+//! lease that runs out, and the message is attempted again (at least once).
+
+pub mod run;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::clock::Millis;
+use crate::ids::{EndpointId, EnvId, EventId};
+
+/// The waits between attempts after a failure: the second attempt 5 s
+/// after the first, the third 5 minutes after the second, and so on; after
+/// the last, the message is given up (`message.attempt.exhausted`).
+pub const SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+/// How long a receiver has to answer.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a node holds a message it attempts: longer than an attempt can
+/// take, so two nodes never attempt one message at once.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// An endpoint whose every attempt has failed for this long is disabled.
+pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How much of an answer is kept.
+pub const SNIPPET_BYTES: usize = 1024;
+
+/// One event to deliver to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub endpoint_id: EndpointId,
+    pub event_id: EventId,
+    pub env_id: EnvId,
+    pub sequence: i64,
+    /// Attempts made so far.
+    pub attempts: i64,
+}
+
+/// One recorded attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub endpoint_id: EndpointId,
+    pub event_id: EventId,
+    pub event_type: String,
+    /// 1 for the first.
+    pub attempt: i64,
+    pub attempted_at: Millis,
+    /// `None` when no answer came.
+    pub status_code: Option<u16>,
+    /// `timeout`, `connect`, `target_not_allowed`, … when no answer came.
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub response_snippet: String,
+}
+
+/// What became of a message after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    /// Attempt again at this time.
+    Retry(Millis),
+    /// No more attempts (the schedule ran out, or the endpoint is gone).
+    GiveUp,
+}
+
+/// What an attempt changes on its endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointHealth {
+    /// Since when every attempt has failed; `None` after a success.
+    pub failing_since: Option<Millis>,
+    /// Disable it now, with this reason (`gone`, `failing`).
+    pub disable: Option<&'static str>,
+}
+
+/// A receiver's answer, or why there was none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SendOutcome {
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub snippet: String,
+    /// `Retry-After` of a `429` or `503`.
+    pub retry_after: Option<Duration>,
+}
+
+/// One POST to a receiver, to exactly the vetted addresses, no redirects.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn post(&self, url: &str, addresses: &[SocketAddr], headers: &[(&'static str, String)], body: Vec<u8>) -> SendOutcome;
+}

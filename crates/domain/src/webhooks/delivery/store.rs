@@ -1,0 +1,43 @@
+//! What delivery needs from storage.
+
+use async_trait::async_trait;
+
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::events::Event;
+use crate::ids::{EndpointId, EnvId};
+use crate::store::StoreError;
+use crate::webhooks::Endpoint;
+use crate::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
+
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Every enabled endpoint, of every environment.
+    async fn enabled_endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
+    /// One event.
+    async fn event(&self, env_id: &EnvId, sequence: i64) -> Result<Option<Event>, StoreError>;
+    /// Moves an endpoint's event cursor from `from` to `to` and adds its
+    /// messages, in one transaction; `false` (and nothing written) when the
+    /// cursor is no longer at `from` (another node fanned out first).
+    async fn enqueue_messages(
+        &self,
+        endpoint_id: &EndpointId,
+        from: i64,
+        to: i64,
+        messages: &[Message],
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+    /// Leases up to `limit` messages due at `now` (oldest first) of enabled
+    /// endpoints until `lease_until`; a message leased by another node is
+    /// skipped until its lease runs out.
+    async fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+    /// Records an attempt, the message's next step and the endpoint's
+    /// health, with `audit` (and its events), in one transaction.
+    async fn record_attempt(
+        &self,
+        attempt: &Attempt,
+        next: NextStep,
+        health: &EndpointHealth,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,89 @@
+//! Webhook attempts over HTTP: one POST to the addresses the target policy
+//! vetted (the name is not resolved again, so it cannot be pointed
+//! elsewhere between the check and the connection), no redirects, a 15 s
+//! timeout, and the first KiB of the answer kept.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use onramp_domain::webhooks::delivery::{ATTEMPT_TIMEOUT, SNIPPET_BYTES, SendOutcome, WebhookSender};
+
+/// Sends webhook attempts with reqwest.
+#[derive(Debug, Default)]
+pub struct HttpSender;
+
+#[async_trait]
+impl WebhookSender for HttpSender {
+    async fn post(&self, url: &str, addresses: &[SocketAddr], headers: &[(&'static str, String)], body: Vec<u8>) -> SendOutcome {
+        let started = Instant::now();
+        let mut outcome = match send(url, addresses, headers, body).await {
+            Ok(outcome) => outcome,
+            Err(e) => SendOutcome {
+                error: Some(error_kind(&e).to_owned()),
+                ..SendOutcome::default()
+            },
+        };
+        outcome.latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        outcome
+    }
+}
+
+async fn send(
+    url: &str,
+    addresses: &[SocketAddr],
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+) -> Result<SendOutcome, reqwest::Error> {
+    crate::webhook::install_crypto_provider();
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .resolve_to_addrs(&host, addresses)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ATTEMPT_TIMEOUT)
+        .no_proxy()
+        .user_agent("Onramp-Webhooks/1")
+        .build()?;
+    let mut request = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let mut response = request.body(body).send().await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let mut snippet = Vec::new();
+    while snippet.len() < SNIPPET_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    snippet.truncate(SNIPPET_BYTES);
+    Ok(SendOutcome {
+        status: Some(status),
+        error: None,
+        latency_ms: 0,
+        snippet: String::from_utf8_lossy(&snippet).into_owned(),
+        retry_after,
+    })
+}
+
+fn error_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_builder() {
+        "invalid_request"
+    } else {
+        "network"
+    }
+}

@@ -1,0 +1,230 @@
+//! Delivery: events reach the endpoints that subscribe to them, signed the
+//! Standard Webhooks way, retried on the schedule (on the test clock) with
+//! the same `webhook-id`, and a `410 Gone` disables the endpoint.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use onramp_domain::webhooks::signature;
+use serde_json::{Value, json};
+
+use super::*;
+
+/// What a receiver got: the headers and the raw body of each request.
+type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+/// A receiver on loopback answering with `script` in turn (then 204).
+async fn receiver(script: &[u16]) -> (String, Got) {
+    let got: Got = Arc::default();
+    let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
+    let record = Arc::clone(&got);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let (record, script) = (Arc::clone(&record), Arc::clone(&script));
+            async move {
+                record.lock().unwrap().push((headers, body.to_vec()));
+                let status = script.lock().unwrap().pop_front().unwrap_or(204);
+                (StatusCode::from_u16(status).unwrap(), "receiver says hello")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://localhost:{}/hook", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (url, got)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap()
+}
+
+/// Checks a request as a receiver's library would (at the time it was
+/// sent: the test clock may run ahead of the wall clock); returns its payload.
+#[track_caller]
+fn verified(secret: &str, (headers, body): &(HeaderMap, Vec<u8>)) -> Value {
+    let (id, ts) = (header(headers, "webhook-id"), header(headers, "webhook-timestamp"));
+    let now: i64 = ts.parse().unwrap();
+    let checked = signature::verify(secret, id, ts, body, header(headers, "webhook-signature"), now);
+    assert_eq!(checked, Ok(()), "the signature verifies");
+    let wrong = "whsec_QW5vdGhlciBzZWNyZXQgZW50aXJlbHk=";
+    assert!(signature::verify(wrong, id, ts, body, header(headers, "webhook-signature"), now).is_err());
+    serde_json::from_slice(body).unwrap()
+}
+
+async fn received(got: &Got, n: usize) -> Vec<(HeaderMap, Vec<u8>)> {
+    eventually(&format!("{n} deliveries"), || async {
+        let got = got.lock().unwrap();
+        (got.len() >= n).then(|| got.clone())
+    })
+    .await
+}
+
+async fn endpoint(api: &Api, url: &str, types: &[&str]) -> (String, String) {
+    let r = api
+        .post("/v1/webhooks/endpoints", &json!({ "url": url, "event_types": types }))
+        .await;
+    r.expect(201);
+    (
+        r.json["id"].as_str().unwrap().to_owned(),
+        r.json["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn world() -> PartnerWorld {
+    PartnerWorld::with(allowing_private_targets).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_the_endpoints_that_want_them_signed_and_in_order() {
+    let w = world().await;
+    let (url, got) = receiver(&[]).await;
+    let (_, secret) = endpoint(&w.service, &url, &["account.created", "account.deleted"]).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(w.service.signup(&format!("p{n}@example.com")).await["user_id"].clone());
+    }
+    let path = format!("/v1/client/{}", ids[0].as_str().unwrap());
+    w.service
+        .patch(&path, &json!({ "name": { "first_name": "Una" } }))
+        .await
+        .expect(200);
+    w.service.delete(&path).await.expect(204);
+
+    let deliveries = received(&got, 4).await;
+    let payloads: Vec<Value> = deliveries.iter().map(|d| verified(&secret, d)).collect();
+    let types: Vec<&str> = payloads.iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["account.created", "account.created", "account.created", "account.deleted"]);
+    let accounts: Vec<&Value> = payloads.iter().map(|p| &p["data"]["account_id"]).collect();
+    assert_eq!(accounts, [&ids[0], &ids[1], &ids[2], &ids[0]]);
+    let sequences: Vec<i64> = payloads.iter().map(|p| p["sequence"].as_i64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|s| s[0] < s[1]), "{sequences:?}");
+    // The payload is the feed's, and webhook-id is the event id.
+    for ((headers, _), payload) in deliveries.iter().zip(&payloads) {
+        assert_eq!(header(headers, "webhook-id"), payload["id"].as_str().unwrap());
+        assert_eq!(header(headers, "content-type"), "application/json");
+    }
+    let feed = w.service.get("/v1/events?type=account.deleted").await;
+    assert_eq!(feed.json["data"][0], payloads[3]);
+}
+
+/// An attempt's row in the log, straight from the database.
+async fn attempts(database_url: &str) -> Vec<(i64, Option<i64>, i64, String)> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let rows: Vec<(i64, Option<i64>, i64, String)> =
+        sqlx::query_as("SELECT attempt, status_code, attempted_at, response_snippet FROM webhook_attempts ORDER BY attempt")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    rows
+}
+
+async fn next_attempt_at(database_url: &str) -> Option<i64> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let next: Option<i64> = sqlx::query_scalar("SELECT next_attempt_at FROM webhook_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    next
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_failing_twice_gets_a_third_attempt_with_the_same_id() {
+    let w = world().await;
+    let db = w.server.settings.database_url.clone();
+    let (url, got) = receiver(&[500, 503]).await;
+    let (_, secret) = endpoint(&w.service, &url, &["account.created"]).await;
+    w.service.signup("ann@example.com").await;
+
+    received(&got, 1).await;
+    // Retried on the schedule: 5 s after the first attempt, then 5 minutes.
+    let log = eventually("the first attempt logged", || async {
+        let log = attempts(&db).await;
+        (log.len() == 1).then_some(log)
+    })
+    .await;
+    assert_eq!(log[0].1, Some(500));
+    assert_eq!(log[0].3, "receiver says hello", "the answer's first KiB is kept");
+    let next = eventually("the retry scheduled", || async { next_attempt_at(&db).await }).await;
+    assert_eq!(next - log[0].2, 5_000);
+    w.server.clock.advance(Duration::from_secs(5));
+    received(&got, 2).await;
+    let log = eventually("the second attempt logged", || async {
+        let log = attempts(&db).await;
+        (log.len() == 2).then_some(log)
+    })
+    .await;
+    assert_eq!(log[1].1, Some(503));
+    let next = eventually("the second retry scheduled", || async { next_attempt_at(&db).await }).await;
+    assert_eq!(next - log[1].2, 5 * 60_000);
+    w.server.clock.advance(Duration::from_secs(5 * 60));
+    let deliveries = received(&got, 3).await;
+    let ids: Vec<&str> = deliveries.iter().map(|(h, _)| header(h, "webhook-id")).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    for d in &deliveries {
+        verified(&secret, d);
+    }
+    let log = eventually("the third attempt logged", || async {
+        let log = attempts(&db).await;
+        (log.len() == 3).then_some(log)
+    })
+    .await;
+    assert_eq!(log.iter().map(|a| a.1).collect::<Vec<_>>(), [Some(500), Some(503), Some(204)]);
+    assert_eq!(next_attempt_at(&db).await, None, "delivered: nothing more to do");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_disables_the_endpoint_and_says_so() {
+    let w = world().await;
+    let (url, got) = receiver(&[410]).await;
+    let (id, _) = endpoint(&w.service, &url, &[]).await;
+    w.service.signup("ann@example.com").await;
+    received(&got, 1).await;
+    let disabled = eventually("the endpoint disabled", || async {
+        let r = w.service.get(&format!("/v1/webhooks/endpoints/{id}")).await;
+        (r.json["enabled"] == false).then_some(r)
+    })
+    .await;
+    disabled.expect(200);
+    let feed = w.service.get("/v1/events?type=endpoint.disabled").await;
+    assert_eq!(feed.json["data"][0]["data"], json!({ "endpoint_id": id, "reason": "gone" }));
+    let exhausted = w.service.get("/v1/events?type=message.attempt.exhausted").await;
+    assert_eq!(exhausted.json["data"][0]["data"]["endpoint_id"], id.as_str());
+    // Nothing more is sent to a disabled endpoint.
+    w.service.signup("bo@example.com").await;
+    let after = w.service.get("/v1/events?type=account.created").await;
+    assert_eq!(after.json["data"].as_array().unwrap().len(), 2);
+    assert_eq!(got.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_endpoint_gets_only_the_partners_events() {
+    let w = world().await;
+    let (url, got) = receiver(&[]).await;
+    let r = w.partner.post("/v1/partners/webhooks/endpoints", &json!({ "url": url })).await;
+    r.expect(201);
+    let secret = r.json["secret"].as_str().unwrap().to_owned();
+    // Someone else's account first, then the partner's own.
+    w.service.signup("direct@example.com").await;
+    let (other_id, _, other) = w
+        .other_partner("staging", onramp_domain::partners::PartnerStatus::Active, &ALL_SCOPES)
+        .await;
+    other.create_account("theirs@example.com").await;
+    let mine = w.partner.create_account("mine@example.com").await["accountId"].clone();
+
+    let deliveries = received(&got, 1).await;
+    let payload = verified(&secret, &deliveries[0]);
+    assert_eq!(payload["type"], "account.created");
+    assert_eq!(payload["data"]["account_id"], mine);
+    assert_eq!(payload["data"]["partner_id"], w.partner_id.as_str());
+    assert_ne!(payload["data"]["partner_id"], other_id.as_str());
+    // Earlier events are fanned out and sent first, in order: had any of
+    // the others been the partner's to see, it would have arrived before.
+    assert_eq!(got.lock().unwrap().len(), 1);
+}

@@ -1,0 +1,165 @@
+//! Webhook delivery: the fan-out's messages, their leases and the attempt log.
+
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::events::Event;
+use onramp_domain::ids::{EndpointId, EnvId};
+use onramp_domain::store::DeliveryStore;
+use onramp_domain::webhooks::Endpoint;
+use onramp_domain::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
+use sqlx::AnyConnection;
+
+use crate::SqlStore;
+use crate::db::{R, Record, Sql};
+use crate::events::EventRow;
+use crate::webhooks::EndpointRow;
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    endpoint_id: String,
+    event_id: String,
+    env_id: String,
+    sequence: i64,
+    attempts: i64,
+}
+
+impl Record for MessageRow {
+    type Domain = Message;
+    fn into_domain(self) -> R<Message> {
+        Ok(Message {
+            endpoint_id: self.endpoint_id.into(),
+            event_id: self.event_id.into(),
+            env_id: self.env_id.into(),
+            sequence: self.sequence,
+            attempts: self.attempts,
+        })
+    }
+}
+
+async fn insert_message(c: &mut AnyConnection, m: &Message, now: i64) -> R<()> {
+    sqlx::query(
+        "INSERT INTO webhook_messages (endpoint_id, event_id, env_id, sequence, attempts, next_attempt_at, state, created_at)
+         VALUES ($1, $2, $3, $4, 0, $5, 'pending', $5) ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+    )
+    .bind(m.endpoint_id.as_str())
+    .bind(m.event_id.as_str())
+    .bind(m.env_id.as_str())
+    .bind(m.sequence)
+    .bind(now)
+    .run(c)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn enabled_endpoints(&self) -> R<Vec<Endpoint>> {
+        sqlx::query("SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL ORDER BY id")
+            .all::<EndpointRow, _>(&self.pool)
+            .await
+    }
+
+    async fn event(&self, env_id: &EnvId, sequence: i64) -> R<Option<Event>> {
+        sqlx::query("SELECT * FROM events WHERE env_id = $1 AND sequence = $2")
+            .bind(env_id.as_str())
+            .bind(sequence)
+            .optional::<EventRow, _>(&self.pool)
+            .await
+    }
+
+    async fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: i64) -> R<bool> {
+        self.audited(None, async |c| {
+            // The cursor moves only from where this node read it: of two
+            // nodes fanning out at once, one moves it, the other writes nothing.
+            let moved = sqlx::query("UPDATE webhook_endpoints SET event_cursor = $3 WHERE id = $1 AND event_cursor = $2")
+                .bind(endpoint_id.as_str())
+                .bind(from)
+                .bind(to)
+                .run(&mut *c)
+                .await?;
+            if moved == 0 {
+                return Ok(false);
+            }
+            for m in messages {
+                insert_message(c, m, now).await?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn lease_due_messages(&self, now: i64, lease_until: i64, limit: u32) -> R<Vec<Message>> {
+        // The conditions are repeated outside the subquery: on PostgreSQL a
+        // row another node leased meanwhile is re-checked after its lock
+        // and skipped, so one message is never leased twice.
+        sqlx::query(
+            "UPDATE webhook_messages SET lease_until = $2
+             WHERE (endpoint_id, event_id) IN (
+                 SELECT m.endpoint_id, m.event_id FROM webhook_messages m
+                 JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.disabled_at IS NULL
+                 WHERE m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until <= $1)
+                 ORDER BY m.next_attempt_at, m.sequence LIMIT $3)
+             AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+             RETURNING endpoint_id, event_id, env_id, sequence, attempts",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .all::<MessageRow, _>(&self.pool)
+        .await
+        .map(|mut messages| {
+            messages.sort_by_key(|m| m.sequence);
+            messages
+        })
+    }
+
+    async fn record_attempt(&self, a: &Attempt, next: NextStep, health: &EndpointHealth, audit: Option<&AuditEvent>) -> R<()> {
+        self.audited(audit, async |c| {
+            sqlx::query(
+                "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, attempt, attempted_at, status_code, error, latency_ms, response_snippet)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(a.endpoint_id.as_str())
+            .bind(a.event_id.as_str())
+            .bind(&a.event_type)
+            .bind(a.attempt)
+            .bind(a.attempted_at)
+            .bind(a.status_code.map(i64::from))
+            .bind(a.error.as_deref())
+            .bind(a.latency_ms)
+            .bind(&a.response_snippet)
+            .run(&mut *c)
+            .await?;
+            let (state, next_at) = match next {
+                NextStep::Delivered => ("delivered", None),
+                NextStep::Retry(at) => ("pending", Some(at)),
+                NextStep::GiveUp => ("exhausted", None),
+            };
+            sqlx::query(
+                "UPDATE webhook_messages SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
+                 WHERE endpoint_id = $1 AND event_id = $2",
+            )
+            .bind(a.endpoint_id.as_str())
+            .bind(a.event_id.as_str())
+            .bind(a.attempt)
+            .bind(state)
+            .bind(next_at)
+            .run(&mut *c)
+            .await?;
+            let disabled_at = health.disable.map(|_| a.attempted_at);
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = $2,
+                 disabled_at = COALESCE($3, disabled_at), disabled_reason = COALESCE($4, disabled_reason)
+                 WHERE id = $1",
+            )
+            .bind(a.endpoint_id.as_str())
+            .bind(health.failing_since)
+            .bind(disabled_at)
+            .bind(health.disable)
+            .run(c)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+}
