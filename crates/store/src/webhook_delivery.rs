@@ -6,7 +6,7 @@ use onramp_domain::events::Event;
 use onramp_domain::ids::{EndpointId, EnvId};
 use onramp_domain::store::DeliveryStore;
 use onramp_domain::webhooks::Endpoint;
-use onramp_domain::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
@@ -51,8 +51,60 @@ async fn insert_message(c: &mut AnyConnection, m: &Message, now: i64) -> R<()> {
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    endpoint_id: String,
+    event_id: String,
+    event_type: String,
+    attempt: i64,
+    attempted_at: i64,
+    status_code: Option<i64>,
+    error: Option<String>,
+    latency_ms: i64,
+    response_snippet: String,
+}
+
+impl Record for AttemptRow {
+    type Domain = Attempt;
+    fn into_domain(self) -> R<Attempt> {
+        Ok(Attempt {
+            endpoint_id: self.endpoint_id.into(),
+            event_id: self.event_id.into(),
+            event_type: self.event_type,
+            attempt: self.attempt,
+            attempted_at: self.attempted_at,
+            status_code: self.status_code.and_then(|s| u16::try_from(s).ok()),
+            error: self.error,
+            latency_ms: self.latency_ms,
+            response_snippet: self.response_snippet,
+        })
+    }
+}
+
 #[async_trait]
 impl DeliveryStore for SqlStore {
+    async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> R<Vec<Attempt>> {
+        let query = match cursor {
+            None => sqlx::query(
+                "SELECT * FROM webhook_attempts WHERE endpoint_id = $1
+                 ORDER BY attempted_at DESC, event_id DESC, attempt DESC LIMIT $2",
+            )
+            .bind(endpoint_id.as_str())
+            .bind(i64::from(limit)),
+            Some(c) => sqlx::query(
+                "SELECT * FROM webhook_attempts WHERE endpoint_id = $1
+                 AND (attempted_at < $3 OR (attempted_at = $3 AND (event_id < $4 OR (event_id = $4 AND attempt < $5))))
+                 ORDER BY attempted_at DESC, event_id DESC, attempt DESC LIMIT $2",
+            )
+            .bind(endpoint_id.as_str())
+            .bind(i64::from(limit))
+            .bind(c.attempted_at)
+            .bind(c.event_id.as_str())
+            .bind(c.attempt),
+        };
+        query.all::<AttemptRow, _>(&self.pool).await
+    }
+
     async fn enabled_endpoints(&self) -> R<Vec<Endpoint>> {
         sqlx::query("SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL ORDER BY id")
             .all::<EndpointRow, _>(&self.pool)

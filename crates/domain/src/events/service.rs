@@ -20,15 +20,14 @@ impl Events {
     }
 
     /// A page of the feed; its cursor is the last sequence it holds, to
-    /// pass back as `after`. Only a full page has a cursor: a short one is
-    /// the end of the feed for now (poll again with the last sequence seen).
+    /// pass back as `after` (none for an empty page: poll again with the
+    /// same `after`).
     ///
     /// # Errors
     /// Storage failures.
     pub async fn feed(&self, tenant: &Tenant, filter: &EventFilter) -> Result<Page<Event>, DomainError> {
         let items = self.store.events(&tenant.env.id, filter).await?;
-        let full = items.len() == filter.limit as usize;
-        let next_cursor = items.last().filter(|_| full).map(|e| e.sequence.to_string());
+        let next_cursor = items.last().map(|e| e.sequence.to_string());
         Ok(Page { items, next_cursor })
     }
 }

@@ -162,10 +162,11 @@ pub fn parse_event_types(owner: &Owner, raw: &[String]) -> Result<Vec<EventType>
                 format!("a partner's endpoint cannot receive `{name}` events"),
             ));
         }
-        types.push(t);
+        // As sent, each once: the endpoint shows what its owner asked for.
+        if !types.contains(&t) {
+            types.push(t);
+        }
     }
-    types.sort_unstable_by_key(|t| EventType::ALL.iter().position(|a| a == t));
-    types.dedup();
     Ok(types)
 }
 

@@ -16,6 +16,7 @@ use crate::infra::master_key::MasterKey;
 use crate::store::{Store, StoreError};
 use crate::tenancy::Environment;
 use crate::tenancy::service::Tenancy;
+use crate::webhooks::delivery::{Attempt, AttemptCursor};
 use crate::webhooks::secret::{EndpointSecrets, PreviousSecret, ROTATION_OVERLAP_MS, SecretSealer, WebhookSecret};
 use crate::webhooks::target::{TargetPolicy, TargetUrl};
 use crate::webhooks::{Endpoint, Owner, parse_description, parse_event_types};
@@ -89,6 +90,28 @@ impl Webhooks {
         &self.sealer
     }
 
+    /// An endpoint's delivery attempts, newest first; another owner's
+    /// endpoint is not found.
+    ///
+    /// # Errors
+    /// `NotFound("endpoint")`.
+    pub async fn deliveries(
+        &self,
+        env: &Environment,
+        owner: &Owner,
+        id: &EndpointId,
+        cursor: Option<&AttemptCursor>,
+        limit: u32,
+    ) -> Result<Page<Attempt>, DomainError> {
+        let endpoint = self.get(env, owner, id).await?;
+        let items = self.store.attempts(&endpoint.id, cursor, limit).await?;
+        let next_cursor = items
+            .last()
+            .filter(|_| items.len() == limit as usize)
+            .map(|a| AttemptCursor::after(a).encode());
+        Ok(Page { items, next_cursor })
+    }
+
     /// Adds an endpoint to `env` for `owner`, with a new secret.
     ///
     /// # Errors
@@ -122,7 +145,8 @@ impl Webhooks {
             id,
             env_id: env.id.clone(),
             owner: owner.clone(),
-            url: url.as_str().to_owned(),
+            // As sent (it passed the checks): the owner sees what it wrote.
+            url: input.url.clone(),
             description,
             event_types,
             disabled_at: None,
@@ -187,7 +211,7 @@ impl Webhooks {
         v.finish()?;
         if let Some(url) = url {
             self.policy.vet(&url).await?;
-            endpoint.url = url.as_str().to_owned();
+            endpoint.url = changes.url.clone().unwrap_or_else(|| url.as_str().to_owned());
         }
         endpoint.description = description.unwrap_or(endpoint.description);
         endpoint.event_types = event_types.unwrap_or(endpoint.event_types);

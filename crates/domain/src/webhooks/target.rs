@@ -74,7 +74,10 @@ impl TargetUrl {
                 format!("url must be at most {MAX_URL_LEN} characters"),
             ));
         }
-        let url = url::Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute http:// or https:// URL"))?;
+        if raw.trim() != raw {
+            return Err(invalid("must not start or end with spaces"));
+        }
+        let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute http:// or https:// URL"))?;
         match (url.scheme(), kind) {
             ("https", _) | ("http", EnvKind::Staging) => {}
             ("http", EnvKind::Production) => return Err(invalid("must be https:// in production (http:// is allowed in staging)")),
@@ -124,10 +127,14 @@ impl From<Refusal> for DomainError {
     fn from(r: Refusal) -> Self {
         DomainError::TargetNotAllowed(match r {
             Refusal::Forbidden { host, address, range } => {
+                // A host given by name is not answered with its address: a
+                // partner must not learn what the deployment's DNS says
+                // about internal names (the log has it).
                 let resolved = if host == address.to_string() || host == format!("[{address}]") {
                     String::new()
                 } else {
-                    format!(" resolves to {address}, which")
+                    tracing::info!(%host, %address, "webhook target refused");
+                    " resolves to an address that".to_owned()
                 };
                 FieldError::new(
                     "url",

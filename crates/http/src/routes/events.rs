@@ -119,8 +119,8 @@ fn event_data_schema() -> impl Into<RefOr<Schema>> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventList {
     pub data: Vec<EventBody>,
-    /// The last sequence of this page, to pass as `after`; null at the end of the feed for now.
-    pub next_cursor: Option<String>,
+    /// The last `sequence` of this page, to pass as `after`; null for an empty page (poll again with the same `after`).
+    pub next_cursor: Option<i64>,
 }
 
 /// A page of the partner's events (the events themselves keep snake_case).
@@ -128,8 +128,8 @@ pub struct EventList {
 #[serde(rename_all = "camelCase")]
 pub struct PartnerEventList {
     pub data: Vec<EventBody>,
-    /// The last sequence of this page, to pass as `after`; null at the end of the feed for now.
-    pub next_cursor: Option<String>,
+    /// The last `sequence` of this page, to pass as `after`; null for an empty page (poll again with the same `after`).
+    pub next_cursor: Option<i64>,
 }
 
 /// Reads the query: `after` a sequence, a known `type`, `limit` 1 to 200.
@@ -166,9 +166,10 @@ fn filter(params: FeedParams, partner: Option<&PartnerId>) -> Result<EventFilter
     })
 }
 
-async fn page(state: &AppState, tenant: &Tenant, filter: EventFilter) -> ApiResult<(Vec<EventBody>, Option<String>)> {
+async fn page(state: &AppState, tenant: &Tenant, filter: EventFilter) -> ApiResult<(Vec<EventBody>, Option<i64>)> {
     let page = state.core.events().feed(tenant, &filter).await?;
-    Ok((page.items.into_iter().map(Into::into).collect(), page.next_cursor))
+    let next_cursor = page.items.last().map(|e| e.sequence);
+    Ok((page.items.into_iter().map(Into::into).collect(), next_cursor))
 }
 
 /// The environment's events in `sequence` order: poll with the last page's cursor as `after`.

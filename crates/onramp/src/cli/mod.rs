@@ -64,7 +64,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "ONRAMP_HASH_PARALLELISM", value_name = "N", default_value_t = HashCost::default().parallelism)]
     pub hash_parallelism: u32,
     /// Let webhook endpoints target loopback, private, link-local and other non-public addresses (receivers on this machine or network: tests, demos); never on a server that takes endpoints from partners it does not trust [default: off, public internet addresses only]
-    #[arg(long, global = true, env = "ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS")]
+    #[arg(long, global = true, env = "ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new())]
     pub webhook_allow_private_targets: bool,
 }
 

@@ -40,7 +40,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ONRAMP_BASE_DOMAIN", value_name = "DOMAIN", default_value = "localhost")]
     pub base_domain: String,
     /// Create the demo instance and service user, and answer plain localhost as demo/staging [default: off]
-    #[arg(long, env = "ONRAMP_DEMO")]
+    #[arg(long, env = "ONRAMP_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// Log format: pretty, or json (one object per line)
     #[arg(long, env = "ONRAMP_LOG_FORMAT", value_enum, default_value = "pretty")]

@@ -78,6 +78,8 @@ async fn openapi_document_lists_every_route() {
         ("/v1/integration/users/{id}", &["get"]),
         ("/v1/tokenauth/exchange", &["post"]),
         ("/v1/events", &["get"]),
+        ("/v1/webhooks/endpoints/{id}/deliveries", &["get"]),
+        ("/v1/partners/webhooks/endpoints/{id}/deliveries", &["get"]),
         ("/v1/partners/events", &["get"]),
         ("/v1/webhooks/endpoints", &["get", "post"]),
         ("/v1/webhooks/endpoints/{id}", &["get", "patch", "delete"]),

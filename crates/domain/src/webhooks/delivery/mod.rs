@@ -72,6 +72,44 @@ pub struct Attempt {
     pub response_snippet: String,
 }
 
+/// Where a page of the attempt log (newest first) continues: after the
+/// attempt at this time, of this event, with this number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptCursor {
+    pub attempted_at: Millis,
+    pub event_id: EventId,
+    pub attempt: i64,
+}
+
+impl AttemptCursor {
+    /// The cursor that continues after `a`.
+    pub fn after(a: &Attempt) -> Self {
+        Self {
+            attempted_at: a.attempted_at,
+            event_id: a.event_id.clone(),
+            attempt: a.attempt,
+        }
+    }
+
+    /// As clients hold it: `<attempted_at>.<event_id>.<attempt>`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.attempted_at, self.event_id, self.attempt)
+    }
+
+    /// `None` for anything [`encode`](Self::encode) did not make.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let mut parts = raw.split('.');
+        let attempted_at = parts.next()?.parse().ok()?;
+        let event_id = parts.next().filter(|e| e.starts_with("evt_"))?;
+        let attempt = parts.next()?.parse().ok()?;
+        parts.next().is_none().then(|| Self {
+            attempted_at,
+            event_id: event_id.into(),
+            attempt,
+        })
+    }
+}
+
 /// What became of a message after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {

@@ -28,8 +28,10 @@ use crate::webhooks::target::{TargetPolicy, TargetUrl};
 const FAN_OUT_BATCH: u32 = 500;
 /// Messages leased per round.
 const LEASE_BATCH: u32 = 256;
-/// Attempts in flight at once on this node.
+/// Endpoints attempted at once on this node.
 const CONCURRENCY: usize = 32;
+/// Attempts in flight at once for one endpoint.
+const PER_ENDPOINT: usize = 4;
 
 fn ms(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -61,9 +63,9 @@ impl Delivery {
         }
     }
 
-    /// One round: fans new events out, then attempts what is due (at most
-    /// [`CONCURRENCY`] at once, at most one per endpoint at a time, in
-    /// `sequence` order per endpoint). Returns the attempts made.
+    /// One round: fans new events out, then attempts what is due
+    /// ([`CONCURRENCY`] endpoints at once, [`PER_ENDPOINT`] attempts each,
+    /// started in `sequence` order per endpoint). Returns the attempts made.
     ///
     /// # Errors
     /// Storage failures (the next round tries again).
@@ -93,15 +95,23 @@ impl Delivery {
         Ok(counts.into_iter().sum())
     }
 
-    /// Attempts one endpoint's due messages, one after the other.
+    /// Attempts one endpoint's due messages: started in `sequence` order,
+    /// at most [`PER_ENDPOINT`] in flight, so one receiver cannot take
+    /// every slot and a slow one still gets its events in order.
     async fn drain(&self, endpoint: &Endpoint, queue: Vec<Message>) -> usize {
         let n = queue.len();
-        for message in queue {
-            if let Err(e) = self.attempt(endpoint, &message).await {
-                tracing::warn!(endpoint = %endpoint.id, event = %message.event_id, error = %e, "webhook attempt not recorded");
-            }
-        }
+        let attempts: Vec<_> = queue.iter().map(|m| self.attempt_logged(endpoint, m)).collect();
+        futures_util::stream::iter(attempts)
+            .buffered(PER_ENDPOINT)
+            .for_each(|()| async {})
+            .await;
         n
+    }
+
+    async fn attempt_logged(&self, endpoint: &Endpoint, message: &Message) {
+        if let Err(e) = self.attempt(endpoint, message).await {
+            tracing::warn!(endpoint = %endpoint.id, event = %message.event_id, error = %e, "webhook attempt not recorded");
+        }
     }
 
     /// Gives `endpoint` a message for each new event it subscribes to.

@@ -8,7 +8,7 @@ use crate::events::Event;
 use crate::ids::{EndpointId, EnvId};
 use crate::store::StoreError;
 use crate::webhooks::Endpoint;
-use crate::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
+use crate::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
 
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
@@ -31,6 +31,8 @@ pub trait DeliveryStore: Send + Sync {
     /// endpoints until `lease_until`; a message leased by another node is
     /// skipped until its lease runs out.
     async fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+    /// An endpoint's attempts, newest first, after `cursor`.
+    async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
     /// Records an attempt, the message's next step and the endpoint's
     /// health, with `audit` (and its events), in one transaction.
     async fn record_attempt(

@@ -2,9 +2,10 @@
 //! `service`: the environment's own endpoints, which may receive every
 //! event; snake_case) and, in `partners.rs`, `/v1/partners/webhooks/endpoints…`
 //! for partners (scope `webhooks:manage`: their own; camelCase). A
-//! secret is in the answers of creation and rotation only. Delivery of
-//! events to the endpoints is not here yet.
+//! secret is in the answers of creation and rotation only; `deliveries.rs`
+//! lists an endpoint's delivery attempts.
 
+mod deliveries;
 mod partners;
 
 use axum::extract::State;
@@ -43,6 +44,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(creating)
         .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
         .routes(routes!(rotate_secret))
+        .routes(routes!(deliveries::list))
+        .routes(routes!(deliveries::partner_list))
         .merge(partner_creating)
         .routes(routes!(
             partners::get_endpoint,

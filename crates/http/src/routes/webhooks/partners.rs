@@ -19,7 +19,7 @@ use crate::openapi::{IdempotencyKey, PartnerRefusals};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
-type Caller = PartnerAuthorized<WebhooksManage>;
+pub(super) type Caller = PartnerAuthorized<WebhooksManage>;
 
 fn visible_event_types() -> RefOr<Schema> {
     event_types_schema(
@@ -28,7 +28,7 @@ fn visible_event_types() -> RefOr<Schema> {
     )
 }
 
-fn owner(caller: &Caller) -> Owner {
+pub(super) fn owner(caller: &Caller) -> Owner {
     Owner::Partner(caller.partner().id.clone())
 }
 

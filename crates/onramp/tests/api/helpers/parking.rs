@@ -36,7 +36,7 @@ use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
-use onramp_domain::webhooks::delivery::{Attempt, EndpointHealth, Message, NextStep};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
 use onramp_domain::webhooks::secret::SealedSecret;
 use onramp_domain::webhooks::{Endpoint, Owner};
 use tokio::sync::Barrier;
@@ -260,6 +260,7 @@ delegate! {
         fn event(&self, env_id: &EnvId, sequence: i64) -> Result<Option<Event>, StoreError>;
         fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: Millis) -> Result<bool, StoreError>;
         fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+        fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
         fn record_attempt(&self, attempt: &Attempt, next: NextStep, health: &EndpointHealth, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
     }
     WebhookStore {

@@ -172,6 +172,14 @@ fn the_private_targets_setting_comes_from_the_flag_the_environment_or_the_file()
         "webhook_target_not_allowed",
     );
     run_with_env(&data, &add, &[("ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")]).ok();
+    // The usual spellings of a true environment variable.
+    for yes in ["1", "yes", "on"] {
+        run_with_env(&data, &add, &[("ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS", yes)]).ok();
+    }
+    fails_with(
+        &run_with_env(&data, &add, &[("ONRAMP_WEBHOOK_ALLOW_PRIVATE_TARGETS", "0")]),
+        "webhook_target_not_allowed",
+    );
     let config = dir.path().join("onramp.toml");
     std::fs::write(&config, "webhook_allow_private_targets = true\n").unwrap();
     let config = config.display().to_string();

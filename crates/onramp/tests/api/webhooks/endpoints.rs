@@ -72,7 +72,7 @@ async fn service_users_create_read_update_rotate_and_delete_endpoints() {
     assert_eq!(r.json["url"], PUBLIC_URL);
     let r = api.patch(&path(&id), &json!({ "url": "https://Other.Example.com" })).await;
     r.expect(200);
-    assert_eq!(r.json["url"], "https://other.example.com/", "stored normalised");
+    assert_eq!(r.json["url"], "https://Other.Example.com", "kept as sent");
     assert_eq!(r.json["enabled"], false);
     assert!(r.json.get("secret").is_none());
     assert_eq!(api.patch(&path(&id), &json!({ "enabled": true })).await.json["enabled"], true);

@@ -33,7 +33,22 @@ async fn partners_manage_their_own_endpoints_in_camel_case() {
         keys(&r.json),
         ["createdAt", "description", "enabled", "eventTypes", "id", "secret", "url"]
     );
-    assert_eq!(r.json["eventTypes"], json!(["account.created", "usage.alert"]));
+    assert_eq!(r.json["eventTypes"], json!(["usage.alert", "account.created"]), "as sent");
+    let repeated = w
+        .partner
+        .post(
+            "/v1/partners/webhooks/endpoints",
+            &json!({ "url": PUBLIC_URL, "eventTypes": ["account.deleted", "account.created", "account.deleted"] }),
+        )
+        .await;
+    repeated.expect(201);
+    assert_eq!(
+        repeated.json["eventTypes"],
+        json!(["account.deleted", "account.created"]),
+        "each once, in order"
+    );
+    let repeated_path = format!("/v1/partners/webhooks/endpoints/{}", repeated.json["id"].as_str().unwrap());
+    w.partner.delete(&repeated_path).await.expect(204);
     let first_key = secret_key(&r.json["secret"]);
     let id = r.json["id"].as_str().unwrap().to_owned();
 

@@ -44,7 +44,14 @@ async fn targets_outside_the_public_internet_are_refused() {
         .service
         .post(service_list, &json!({ "url": "https://internal.example.com/" }))
         .await;
-    assert!(r.json["detail"].as_str().unwrap().contains("resolves to 10.0.0.7"), "{}", r.text);
+    // Refused without telling the caller what the name resolves to.
+    let detail = r.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("internal.example.com resolves to an address that is a private address"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("10.0.0.7"), "{}", r.text);
     let r = w
         .service
         .post(service_list, &json!({ "url": "https://nowhere.example.com/" }))
