@@ -182,7 +182,7 @@ mod tests {
     fn event_types_are_known_visible_and_deduplicated() {
         let partner = Owner::Partner("p1".into());
         let parsed = parse_event_types(&partner, &names(&["usage.alert", "account.created", "usage.alert"])).unwrap();
-        assert_eq!(parsed, [EventType::AccountCreated, EventType::UsageAlert]);
+        assert_eq!(parsed, [EventType::UsageAlert, EventType::AccountCreated], "as sent, each once");
         assert_eq!(parse_event_types(&partner, &[]).unwrap(), []);
         let err = parse_event_types(&partner, &names(&["partner.created"])).unwrap_err();
         assert_eq!((err.field.as_str(), err.code), ("event_types", FieldCode::EventTypeNotVisible));

@@ -302,7 +302,7 @@ mod tests {
         let e = strict.check("https://internal.example.com/", EnvKind::Staging).await.unwrap_err();
         assert_eq!(
             e.to_string(),
-            "internal.example.com resolves to 10.1.2.3, which is a private address: webhooks go to public internet addresses only"
+            "internal.example.com resolves to an address that is a private address: webhooks go to public internet addresses only"
         );
         let e = strict.check("https://169.254.169.254/", EnvKind::Staging).await.unwrap_err();
         assert!(e.to_string().starts_with("169.254.169.254 is a cloud metadata address"), "{e}");
