@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::events::Event;
-use onramp_domain::ids::{EndpointId, EnvId};
+use onramp_domain::ids::{EndpointId, EnvId, EventId};
 use onramp_domain::store::DeliveryStore;
 use onramp_domain::webhooks::Endpoint;
 use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
@@ -83,6 +83,45 @@ impl Record for AttemptRow {
 
 #[async_trait]
 impl DeliveryStore for SqlStore {
+    async fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> R<Option<Event>> {
+        sqlx::query("SELECT * FROM events WHERE env_id = $1 AND id = $2")
+            .bind(env_id.as_str())
+            .bind(event_id.as_str())
+            .optional::<EventRow, _>(&self.pool)
+            .await
+    }
+
+    async fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: i64) -> R<()> {
+        // A message in flight keeps its lease: it is attempted again after.
+        sqlx::query(
+            "INSERT INTO webhook_messages (endpoint_id, event_id, env_id, sequence, attempts, next_attempt_at, state, created_at)
+             VALUES ($1, $2, $3, $4, 0, $5, 'pending', $5)
+             ON CONFLICT (endpoint_id, event_id) DO UPDATE SET state = 'pending', next_attempt_at = $5",
+        )
+        .bind(endpoint_id.as_str())
+        .bind(event.id.as_str())
+        .bind(event.env_id.as_str())
+        .bind(event.sequence)
+        .bind(now)
+        .run(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    async fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: i64, now: i64) -> R<u64> {
+        sqlx::query(
+            "UPDATE webhook_messages SET state = 'pending', next_attempt_at = $4
+             WHERE endpoint_id = $1 AND state <> 'delivered'
+             AND sequence IN (SELECT sequence FROM events WHERE env_id = $2 AND created_at >= $3)",
+        )
+        .bind(endpoint_id.as_str())
+        .bind(env_id.as_str())
+        .bind(since)
+        .bind(now)
+        .run(&self.pool)
+        .await
+    }
+
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> R<Vec<Attempt>> {
         let query = match cursor {
             None => sqlx::query(

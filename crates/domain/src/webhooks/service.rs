@@ -10,8 +10,9 @@ use serde_json::json;
 use crate::app::Page;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
+use crate::clock::Millis;
 use crate::error::{DomainError, Validator};
-use crate::ids::EndpointId;
+use crate::ids::{EndpointId, EventId};
 use crate::infra::master_key::MasterKey;
 use crate::store::{Store, StoreError};
 use crate::tenancy::Environment;
@@ -110,6 +111,33 @@ impl Webhooks {
             .filter(|_| items.len() == limit as usize)
             .map(|a| AttemptCursor::after(a).encode());
         Ok(Page { items, next_cursor })
+    }
+
+    /// Sends one event to one of the owner's endpoints again, now: one its
+    /// owner may see, whether it failed, is waiting for a retry, or was
+    /// delivered.
+    ///
+    /// # Errors
+    /// `NotFound("endpoint")`, `NotFound("event")`.
+    pub async fn resend(&self, env: &Environment, owner: &Owner, id: &EndpointId, event_id: &EventId) -> Result<(), DomainError> {
+        let endpoint = self.get(env, owner, id).await?;
+        let event = self
+            .store
+            .event_by_id(&env.id, event_id)
+            .await?
+            .filter(|e| owner.partner_id().is_none_or(|p| e.partner_id.as_ref() == Some(p)))
+            .ok_or(DomainError::NotFound("event"))?;
+        Ok(self.store.requeue_event(&endpoint.id, &event, self.clock.now_ms()).await?)
+    }
+
+    /// Sends again, now, every event since `since` that the endpoint has not
+    /// received (failed, given up, or waiting for a retry); returns how many.
+    ///
+    /// # Errors
+    /// `NotFound("endpoint")`.
+    pub async fn recover(&self, env: &Environment, owner: &Owner, id: &EndpointId, since: Millis) -> Result<u64, DomainError> {
+        let endpoint = self.get(env, owner, id).await?;
+        Ok(self.store.requeue_since(&endpoint.id, &env.id, since, self.clock.now_ms()).await?)
     }
 
     /// Adds an endpoint to `env` for `owner`, with a new secret.

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::events::Event;
-use crate::ids::{EndpointId, EnvId};
+use crate::ids::{EndpointId, EnvId, EventId};
 use crate::store::StoreError;
 use crate::webhooks::Endpoint;
 use crate::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
@@ -31,6 +31,14 @@ pub trait DeliveryStore: Send + Sync {
     /// endpoints until `lease_until`; a message leased by another node is
     /// skipped until its lease runs out.
     async fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+    /// An event by its id.
+    async fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// Queues `event` for the endpoint now, whatever became of it before
+    /// (a message is made if it had none).
+    async fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: Millis) -> Result<(), StoreError>;
+    /// Queues now every message of the endpoint not delivered whose event
+    /// was committed at or after `since`; returns how many.
+    async fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
     /// An endpoint's attempts, newest first, after `cursor`.
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
     /// Records an attempt, the message's next step and the endpoint's

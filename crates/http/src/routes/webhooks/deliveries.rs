@@ -3,6 +3,7 @@
 //! (their own endpoints, camelCase).
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use onramp_domain::app::Page;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::EndpointId;
@@ -173,4 +174,124 @@ pub async fn partner_list(
         data: page.items.into_iter().map(|a| DeliveryBody::from(a).into()).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// How many events were queued to be sent again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Requeued {
+    pub queued: u64,
+}
+
+/// Since when to send again what did not arrive.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// RFC 3339: events committed at or after this time.
+    #[schema(format = DateTime)]
+    pub since: String,
+}
+
+fn since(raw: &str) -> Result<i64, ApiError> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+        .map_err(|_| {
+            let field = onramp_domain::FieldError::new(
+                "since",
+                onramp_domain::FieldCode::InvalidType,
+                "since must be an RFC 3339 timestamp",
+            );
+            onramp_domain::DomainError::Validation(vec![field]).into()
+        })
+}
+
+async fn resend_one(state: &AppState, env: &Environment, owner: &Owner, id: &str, event_id: &str) -> ApiResult<Requeued> {
+    let id = EndpointId::lookup(id)?;
+    let event_id = onramp_domain::ids::EventId::from(event_id);
+    state.core.webhooks().resend(env, owner, &id, &event_id).await?;
+    Ok(Requeued { queued: 1 })
+}
+
+async fn recover_since(state: &AppState, env: &Environment, owner: &Owner, id: &str, body: &RecoverRequest) -> ApiResult<Requeued> {
+    let id = EndpointId::lookup(id)?;
+    let since = since(&body.since)?;
+    let queued = state.core.webhooks().recover(env, owner, &id, since).await?;
+    Ok(Requeued { queued })
+}
+
+/// Send one event to one of the environment's endpoints again, now (failed, waiting for a retry, or delivered).
+#[utoipa::path(
+    post, path = "/v1/webhooks/endpoints/{id}/events/{event_id}/resend", operation_id = "resend_webhook_event", tag = "webhooks",
+    params(("id" = String, Path, description = "Endpoint id"), ("event_id" = String, Path, description = "Event id (`evt_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued", body = Requeued),
+        ServiceRefusals,
+    )
+)]
+pub async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Requeued>)> {
+    let queued = resend_one(&state, &caller.tenant.env, &Owner::Environment, &id, &event_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// Send again every event since a time that one of the environment's endpoints has not received.
+#[utoipa::path(
+    post, path = "/v1/webhooks/endpoints/{id}/recover", operation_id = "recover_webhook_endpoint", tag = "webhooks",
+    request_body = RecoverRequest, params(("id" = String, Path, description = "Endpoint id")), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued", body = Requeued),
+        (status = 400, description = "Invalid input (`invalid_json`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        ServiceRefusals,
+    )
+)]
+pub async fn recover(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<RecoverRequest>,
+) -> ApiResult<(StatusCode, Json<Requeued>)> {
+    let queued = recover_since(&state, &caller.tenant.env, &Owner::Environment, &id, &body).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// Send one event to one of this partner's endpoints again, now.
+#[utoipa::path(
+    post, path = "/v1/partners/webhooks/endpoints/{id}/events/{event_id}/resend", operation_id = "partner_resend_webhook_event", tag = "partners",
+    params(("id" = String, Path, description = "Endpoint id"), ("event_id" = String, Path, description = "Event id (`evt_…`)")),
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 202, description = "Queued", body = Requeued),
+        PartnerRefusals,
+    )
+)]
+pub async fn partner_resend(
+    State(state): State<AppState>,
+    caller: partners::Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Requeued>)> {
+    let queued = resend_one(&state, &caller.tenant.env, &partners::owner(&caller), &id, &event_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// Send again every event since a time that one of this partner's endpoints has not received.
+#[utoipa::path(
+    post, path = "/v1/partners/webhooks/endpoints/{id}/recover", operation_id = "partner_recover_webhook_endpoint", tag = "partners",
+    request_body = RecoverRequest, params(("id" = String, Path, description = "Endpoint id")), security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 202, description = "Queued", body = Requeued),
+        (status = 400, description = "Invalid input (`invalid_json`, `validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        PartnerRefusals,
+    )
+)]
+pub async fn partner_recover(
+    State(state): State<AppState>,
+    caller: partners::Caller,
+    Path(id): Path<String>,
+    Json(body): Json<RecoverRequest>,
+) -> ApiResult<(StatusCode, Json<Requeued>)> {
+    let queued = recover_since(&state, &caller.tenant.env, &partners::owner(&caller), &id, &body).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }

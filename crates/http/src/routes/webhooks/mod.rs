@@ -46,6 +46,10 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_secret))
         .routes(routes!(deliveries::list))
         .routes(routes!(deliveries::partner_list))
+        .routes(routes!(deliveries::resend))
+        .routes(routes!(deliveries::recover))
+        .routes(routes!(deliveries::partner_resend))
+        .routes(routes!(deliveries::partner_recover))
         .merge(partner_creating)
         .routes(routes!(
             partners::get_endpoint,

@@ -22,7 +22,7 @@ use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
-use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, KeyId, PartnerId, ServiceUserId};
+use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, PartnerId, ServiceUserId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::retention::{PurgeBefore, Purged};
@@ -260,6 +260,9 @@ delegate! {
         fn event(&self, env_id: &EnvId, sequence: i64) -> Result<Option<Event>, StoreError>;
         fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: Millis) -> Result<bool, StoreError>;
         fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+        fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> Result<Option<Event>, StoreError>;
+        fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: Millis) -> Result<(), StoreError>;
+        fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
         fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
         fn record_attempt(&self, attempt: &Attempt, next: NextStep, health: &EndpointHealth, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
     }

@@ -361,3 +361,78 @@ async fn two_nodes_deliver_a_thousand_events_once_each() {
 
 /// A cheap bcrypt hash (cost 4) for imports that must not cost hashing time.
 const CHEAP_BCRYPT: &str = "$2b$04$EGdrhbKUv8Oc9vGiXX0HQOxSg445d458Muh7DAHskb6QbtCvdxcie";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_sends_an_event_again_and_recover_what_did_not_arrive() {
+    let w = world().await;
+    // The receiver is gone at first: the endpoint is disabled, the event given up.
+    let (url, got) = receiver(&[410]).await;
+    let (id, secret) = endpoint(&w.service, &url, &["account.created"]).await;
+    w.service.signup("ann@example.com").await;
+    received(&got, 1).await;
+    let path = format!("/v1/webhooks/endpoints/{id}");
+    eventually("the endpoint disabled", || async {
+        (w.service.get(&path).await.json["enabled"] == false).then_some(())
+    })
+    .await;
+    // Back, and asked to recover everything since the start.
+    w.service.patch(&path, &json!({ "enabled": true })).await.expect(200);
+    let r = w
+        .service
+        .post(&format!("{path}/recover"), &json!({ "since": "2000-01-01T00:00:00Z" }))
+        .await;
+    r.expect(202);
+    assert_eq!(r.json, json!({ "queued": 1 }));
+    let deliveries = received(&got, 2).await;
+    let (first, second) = (verified(&secret, &deliveries[0]), verified(&secret, &deliveries[1]));
+    assert_eq!(first, second, "the same event, the same payload");
+    assert_eq!(header(&deliveries[0].0, "webhook-id"), header(&deliveries[1].0, "webhook-id"));
+    // Delivered now: recovering again queues nothing, resending sends it once more.
+    let none = eventually("the recovery delivered", || async {
+        let r = w
+            .service
+            .post(&format!("{path}/recover"), &json!({ "since": "2000-01-01T00:00:00Z" }))
+            .await;
+        (r.json["queued"] == 0).then_some(r)
+    })
+    .await;
+    none.expect(202);
+    let event_id = first["id"].as_str().unwrap();
+    let r = w.service.post(&format!("{path}/events/{event_id}/resend"), &json!({})).await;
+    r.expect(202);
+    assert_eq!(r.json, json!({ "queued": 1 }));
+    let deliveries = received(&got, 3).await;
+    assert_eq!(verified(&secret, &deliveries[2]), first);
+    let log = eventually("three attempts logged", || async {
+        let log = w.service.get(&format!("{path}/deliveries")).await;
+        (log.json["data"].as_array().unwrap().len() == 3).then_some(log)
+    })
+    .await;
+    assert_eq!(log.json["data"][0]["attempt"], 3);
+    assert_eq!(log.json["data"][2]["status_code"], 410);
+
+    // What cannot be resent or recovered.
+    let unknown = "evt_00000000000000000000000000000000";
+    w.service
+        .post(&format!("{path}/events/{unknown}/resend"), &json!({}))
+        .await
+        .problem(404, "not_found");
+    let bad = w.service.post(&format!("{path}/recover"), &json!({ "since": "yesterday" })).await;
+    bad.problem(400, "validation_failed");
+    assert_eq!(bad.error_fields(), ["since"]);
+    // A partner reaches neither the environment's endpoint nor its events.
+    let partner_path = format!("/v1/partners/webhooks/endpoints/{id}");
+    w.partner
+        .post(&format!("{partner_path}/events/{event_id}/resend"), &json!({}))
+        .await
+        .problem(404, "not_found");
+    let since = json!({ "since": "2000-01-01T00:00:00Z" });
+    w.partner
+        .post(&format!("{partner_path}/recover"), &since)
+        .await
+        .problem(404, "not_found");
+    let own = w.partner.post("/v1/partners/webhooks/endpoints", &json!({ "url": url })).await;
+    let own_path = format!("/v1/partners/webhooks/endpoints/{}", own.json["id"].as_str().unwrap());
+    let r = w.partner.post(&format!("{own_path}/events/{event_id}/resend"), &json!({})).await;
+    r.problem(404, "not_found");
+}
