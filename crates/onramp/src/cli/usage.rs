@@ -40,7 +40,7 @@ pub enum AlertsCommand {
     },
 }
 
-fn parse_time(flag: &str, raw: &str) -> CliResult<i64> {
+pub(super) fn parse_time(flag: &str, raw: &str) -> CliResult<i64> {
     time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
         .map_err(|_| {

@@ -5,8 +5,9 @@
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
 use onramp_domain::clock::rfc3339;
-use onramp_domain::ids::EndpointId;
+use onramp_domain::ids::{EndpointId, EventId};
 use onramp_domain::tenancy::{EnvKind, Environment, PlatformId};
+use onramp_domain::webhooks::delivery::Attempt;
 use onramp_domain::webhooks::service::{EndpointChanges, NewEndpoint};
 use onramp_domain::webhooks::{Endpoint, Owner};
 use serde_json::{Value, json};
@@ -70,6 +71,29 @@ pub enum WebhookCommand {
     Remove {
         /// The endpoint's id (ep_…)
         endpoint_id: String,
+    },
+    /// An endpoint's delivery attempts, newest first: what its receiver answered to each event
+    Deliveries {
+        /// The endpoint's id (ep_…)
+        endpoint_id: String,
+        /// How many attempts to show, 1 to 200
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+    },
+    /// Send one event to an endpoint again, now (whether it failed, waits for a retry or was delivered)
+    Resend {
+        /// The endpoint's id (ep_…)
+        endpoint_id: String,
+        /// The event's id (evt_…)
+        event_id: String,
+    },
+    /// Send again, now, every event since a time that an endpoint has not received
+    Recover {
+        /// The endpoint's id (ep_…)
+        endpoint_id: String,
+        /// RFC 3339 time, e.g. 2026-11-29T00:00:00Z: events committed at or after it
+        #[arg(long, value_name = "TIME")]
+        since: String,
     },
 }
 
@@ -170,8 +194,58 @@ pub async fn run(ctx: &Ctx, cmd: WebhookCommand) -> CliResult {
             let doc = describe(&env, &removed);
             emit(ctx.json, &doc, || format!("endpoint {} removed", removed.id));
         }
+        WebhookCommand::Deliveries { endpoint_id, limit } => {
+            let (env, endpoint) = webhooks.locate(&EndpointId::lookup(&endpoint_id)?).await?;
+            let page = webhooks.deliveries(&env, &endpoint.owner, &endpoint.id, None, limit).await?;
+            print_deliveries(ctx, &page.items, page.next_cursor.as_deref());
+        }
+        WebhookCommand::Resend { endpoint_id, event_id } => {
+            let (env, endpoint) = webhooks.locate(&EndpointId::lookup(&endpoint_id)?).await?;
+            webhooks
+                .resend(&env, &endpoint.owner, &endpoint.id, &EventId::from(event_id.as_str()))
+                .await?;
+            emit(ctx.json, &json!({ "queued": 1 }), || format!("{event_id} queued for {endpoint_id}"));
+        }
+        WebhookCommand::Recover { endpoint_id, since } => {
+            let since = super::usage::parse_time("--since", &since)?;
+            let (env, endpoint) = webhooks.locate(&EndpointId::lookup(&endpoint_id)?).await?;
+            let queued = webhooks.recover(&env, &endpoint.owner, &endpoint.id, since).await?;
+            emit(ctx.json, &json!({ "queued": queued }), || {
+                format!("{queued} events queued for {endpoint_id}")
+            });
+        }
     }
     Ok(())
+}
+
+/// Attempts as the API lists them (`--json`), or a table.
+fn print_deliveries(ctx: &Ctx, attempts: &[Attempt], next_cursor: Option<&str>) {
+    let docs: Vec<Value> = attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "event_id": a.event_id, "event_type": a.event_type, "attempt": a.attempt,
+                "attempted_at": rfc3339(a.attempted_at), "status_code": a.status_code, "error": a.error,
+                "latency_ms": a.latency_ms, "response_snippet": a.response_snippet,
+            })
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = attempts
+        .iter()
+        .map(|a| {
+            vec![
+                rfc3339(a.attempted_at),
+                a.event_id.to_string(),
+                a.event_type.clone(),
+                a.attempt.to_string(),
+                a.status_code.map_or_else(|| a.error.clone().unwrap_or_default(), |s| s.to_string()),
+                a.latency_ms.to_string(),
+            ]
+        })
+        .collect();
+    emit(ctx.json, &json!({ "data": docs, "next_cursor": next_cursor }), || {
+        table(&["ATTEMPTED", "EVENT", "TYPE", "#", "ANSWER", "MS"], &rows)
+    });
 }
 
 /// The endpoint and its secret, which is printed nowhere else.
@@ -209,7 +283,8 @@ async fn list(ctx: &Ctx, env: &Environment) -> CliResult {
             ]
         })
         .collect();
-    emit(ctx.json, &json!({ "data": docs }), || {
+    // Every endpoint is here: no further page.
+    emit(ctx.json, &json!({ "data": docs, "next_cursor": null }), || {
         table(&["ID", "OWNER", "ENABLED", "EVENTS", "URL"], &rows)
     });
     Ok(())

@@ -15,7 +15,7 @@ const CLI_URL: &str = "https://93.184.215.14/hooks";
 
 /// `onramp --json <args>` on the server's database (its data dir, or its
 /// PostgreSQL database and master key file).
-fn op(server: &TestServer, args: &[&str]) -> CliRun {
+pub(super) fn op(server: &TestServer, args: &[&str]) -> CliRun {
     let url = &server.settings.database_url;
     let key = server.dir.path().join("master.key").display().to_string();
     let mut all: Vec<&str> = Vec::new();
@@ -27,7 +27,7 @@ fn op(server: &TestServer, args: &[&str]) -> CliRun {
 }
 
 #[track_caller]
-fn fails_with(run: &CliRun, code: &str) {
+pub(super) fn fails_with(run: &CliRun, code: &str) {
     assert!(!run.success, "should have failed: {}", run.stdout);
     assert_eq!(run.json()["error"]["code"], code, "{}", run.stdout);
 }
@@ -218,7 +218,17 @@ fn every_webhook_command_and_flag_has_help() {
     let webhook = root.find_subcommand("webhook").expect("onramp webhook");
     assert!(webhook.get_about().is_some());
     let names: Vec<&str> = webhook.get_subcommands().map(|c| c.get_name()).collect();
-    assert_eq!(names, ["add", "list", "update", "rotate-secret", "remove"]);
+    let expected = [
+        "add",
+        "list",
+        "update",
+        "rotate-secret",
+        "remove",
+        "deliveries",
+        "resend",
+        "recover",
+    ];
+    assert_eq!(names, expected);
     for command in webhook.get_subcommands() {
         assert!(command.get_about().is_some(), "{} has no help", command.get_name());
         for arg in command.get_arguments().filter(|a| !a.is_global_set() && a.get_id() != "help") {

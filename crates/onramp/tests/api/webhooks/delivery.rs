@@ -436,3 +436,40 @@ async fn resend_sends_an_event_again_and_recover_what_did_not_arrive() {
     let r = w.partner.post(&format!("{own_path}/events/{event_id}/resend"), &json!({})).await;
     r.problem(404, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_reads_deliveries_resends_and_recovers_from_the_cli() {
+    use super::cli::{fails_with, op};
+    let w = world().await;
+    let (url, got) = receiver(&[500]).await;
+    let (id, _) = endpoint(&w.service, &url, &["account.created"]).await;
+    w.service.signup("ann@example.com").await;
+    received(&got, 1).await;
+    let log = eventually("the attempt logged", || async {
+        let log = op(&w.server, &["webhook", "deliveries", &id]).ok();
+        (log["data"].as_array().is_some_and(|d| d.len() == 1)).then_some(log)
+    })
+    .await;
+    assert_eq!(log["data"][0]["status_code"], 500);
+    assert_eq!(log["next_cursor"], Value::Null);
+    let event_id = log["data"][0]["event_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(op(&w.server, &["webhook", "resend", &id, &event_id]).ok(), json!({ "queued": 1 }));
+    received(&got, 2).await;
+    eventually("the resend logged", || async {
+        let log = op(&w.server, &["webhook", "deliveries", &id, "--limit", "1"]).ok();
+        (log["data"][0]["status_code"] == 204).then_some(())
+    })
+    .await;
+    // Delivered now: nothing to recover.
+    let recovered = op(&w.server, &["webhook", "recover", &id, "--since", "2000-01-01T00:00:00Z"]).ok();
+    assert_eq!(recovered, json!({ "queued": 0 }));
+    fails_with(
+        &op(&w.server, &["webhook", "recover", &id, "--since", "yesterday"]),
+        "validation_failed",
+    );
+    fails_with(
+        &op(&w.server, &["webhook", "resend", &id, "evt_00000000000000000000000000000000"]),
+        "not_found",
+    );
+}
