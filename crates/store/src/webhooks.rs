@@ -172,11 +172,14 @@ impl WebhookStore for SqlStore {
         }
     }
 
-    async fn update_endpoint(&self, e: &Endpoint, audit: &AuditEvent) -> R<()> {
+    async fn update_endpoint(&self, e: &Endpoint, state_changed: bool, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(concat!(
-                "UPDATE webhook_endpoints SET url = $4, description = $5, event_types = $6, disabled_at = $7,
-                 disabled_reason = $8, failing_since = $9, updated_at = $10 WHERE env_id = $1 AND id = $2 AND ",
+                "UPDATE webhook_endpoints SET url = $4, description = $5, event_types = $6,
+                 disabled_at = CASE WHEN $11 = 1 THEN $7 ELSE disabled_at END,
+                 disabled_reason = CASE WHEN $11 = 1 THEN $8 ELSE disabled_reason END,
+                 failing_since = CASE WHEN $11 = 1 THEN $9 ELSE failing_since END,
+                 updated_at = $10 WHERE env_id = $1 AND id = $2 AND ",
                 owned_by!("3")
             ))
             .bind(e.env_id.as_str())
@@ -189,6 +192,7 @@ impl WebhookStore for SqlStore {
             .bind(e.disabled_reason.as_deref())
             .bind(e.failing_since)
             .bind(e.updated_at)
+            .bind(i64::from(state_changed))
             .expect_row(c)
             .await
         })

@@ -249,8 +249,13 @@ impl Webhooks {
         }
         endpoint.updated_at = now;
         let audit = audit(actor, env, "webhook_endpoint.updated", &endpoint);
-        self.store.update_endpoint(&endpoint, &audit).await.map_err(not_found)?;
-        Ok(endpoint)
+        let state_changed = changes.enabled.is_some();
+        self.store
+            .update_endpoint(&endpoint, state_changed, &audit)
+            .await
+            .map_err(not_found)?;
+        // Read back: delivery may have changed the state meanwhile.
+        self.get(env, owner, id).await
     }
 
     /// Deletes an endpoint; nothing is sent to it afterwards.

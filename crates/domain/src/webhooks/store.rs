@@ -31,7 +31,12 @@ pub trait WebhookStore: Send + Sync {
     /// Writes the URL, description, event types, enabled state (with its
     /// reason and failure streak) and `updated_at`. `NotFound` unless the
     /// endpoint exists with this owner.
-    async fn update_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<(), StoreError>;
+    ///
+    /// The enabled state (`disabled_at`, its reason, the failure streak) is
+    /// written only with `state_changed`: delivery may have disabled the
+    /// endpoint since the caller read it, and a change of its description
+    /// must not undo that.
+    async fn update_endpoint(&self, endpoint: &Endpoint, state_changed: bool, audit: &AuditEvent) -> Result<(), StoreError>;
     /// Makes `secret` the current secret and the current one the previous,
     /// signing until `previous_expires_at` (replacing any earlier previous),
     /// and writes `updated_at`. `NotFound` unless the endpoint exists with

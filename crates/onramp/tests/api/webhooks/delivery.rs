@@ -473,3 +473,40 @@ async fn the_operator_reads_deliveries_resends_and_recovers_from_the_cli() {
         "not_found",
     );
 }
+
+/// A change of an endpoint made while delivery disables it (read before,
+/// written after) leaves it disabled: only the fields changed are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_racing_with_delivery_does_not_re_enable_the_endpoint() {
+    let parking = crate::helpers::parking::Parking::default();
+    let wrapper = parking.wrapper();
+    let w = PartnerWorld::with(|s| {
+        allowing_private_targets(s);
+        s.wrap_store = Some(wrapper);
+    })
+    .await;
+    let (url, got) = receiver(&[410]).await;
+    let (id, _) = endpoint(&w.service, &url, &[]).await;
+    let path = format!("/v1/webhooks/endpoints/{id}");
+    // The change reads the endpoint (enabled) and stops before writing.
+    let spot = parking.arm("update_endpoint");
+    let patch = tokio::spawn({
+        let (api, path) = (w.service.clone(), path.clone());
+        async move { api.patch(&path, &json!({ "description": "renamed" })).await }
+    });
+    spot.reached().await;
+    // Meanwhile the receiver answers 410 and delivery disables the endpoint.
+    w.service.signup("ann@example.com").await;
+    received(&got, 1).await;
+    eventually("the endpoint disabled", || async {
+        let feed = w.service.get("/v1/events?type=endpoint.disabled").await;
+        (!feed.json["data"].as_array().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    spot.release().await;
+    let r = patch.await.unwrap();
+    r.expect(200);
+    assert_eq!(r.json["description"], "renamed");
+    assert_eq!(r.json["enabled"], false, "the answer shows the state delivery wrote");
+    assert_eq!(w.service.get(&path).await.json["enabled"], false);
+}
