@@ -8,7 +8,7 @@ use onramp_domain::store::{PartnerStore, StoreError};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
-use crate::db::{R, Record, Sql, from_json, to_json};
+use crate::db::{R, Record, Sql, from_json, insert_audit, to_json};
 use crate::errors::map_err;
 use crate::tenancy::{env_kind, platform_id};
 
@@ -213,7 +213,9 @@ impl PartnerStore for SqlStore {
     }
 
     async fn revoke_api_key(&self, key_id: &KeyId, now: i64, audit: &AuditEvent) -> R<Vec<KeyId>> {
-        self.audited(Some(audit), async |c| {
+        // The audit event goes last, with an `api_key.revoked` event for
+        // every successor revoked along.
+        self.audited(None, async |c| {
             // Write first: on SQLite a transaction that reads before it
             // writes can fail to upgrade its lock while another process writes.
             revoke(c, key_id, now).await?;
@@ -239,6 +241,7 @@ impl PartnerStore for SqlStore {
                     .map(KeyId::from);
                 successors.push(id);
             }
+            insert_audit(c, &audit.with_revoked_successors(&successors)).await?;
             Ok(successors)
         })
         .await

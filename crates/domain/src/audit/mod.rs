@@ -142,6 +142,29 @@ impl AuditEvent {
         out
     }
 
+    /// This audit event with its `api_key.revoked` event repeated for each
+    /// of `successors`, the keys a revoked key had minted and that go with
+    /// it (the store learns them as it revokes).
+    #[must_use]
+    pub fn with_revoked_successors(&self, successors: &[KeyId]) -> Self {
+        let mut out = self.clone();
+        let revoked: Vec<EventDraft> = self
+            .events
+            .iter()
+            .filter(|e| e.event_type == EventType::ApiKeyRevoked)
+            .cloned()
+            .collect();
+        for key in successors {
+            for event in &revoked {
+                let mut copy = event.clone();
+                copy.id = EventId::generate();
+                copy.data["key_id"] = serde_json::json!(key);
+                out.events.push(copy);
+            }
+        }
+        out
+    }
+
     /// Attaches the lifecycle event of this change: it commits (or rolls
     /// back) with the change and its audit event. `partner` is the partner
     /// whose objects the event is about, who sees it in its own feed.

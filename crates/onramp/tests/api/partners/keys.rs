@@ -242,6 +242,22 @@ async fn revoking_a_key_in_its_grace_period_revokes_what_it_minted() {
     }
     // Other keys of the partner are untouched.
     w.partner.get("/v1/partners/accounts").await.expect(200);
+    // Each revoked key is an `api_key.revoked` event: the one named, then
+    // the two it minted, in one transaction.
+    let feed = w.partner.get("/v1/partners/events?type=api_key.revoked").await;
+    let revoked: Vec<&str> = feed.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["key_id"].as_str().unwrap())
+        .collect();
+    let minted: Vec<String> = w.partner.get("/v1/partners/events?type=api_key.rotated").await.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["new_key_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(revoked, [leaked_id.as_str(), minted[0].as_str(), minted[1].as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
