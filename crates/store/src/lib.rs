@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod copy;
+mod copy_tables;
 mod db;
 mod errors;
 mod events;
