@@ -152,7 +152,7 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
         core_store = wrap(core_store);
     }
     let mut builder =
-        Core::builder(core_store, settings.core.clone(), &unlocked).webhook_sender(Arc::new(crate::webhook_sender::HttpSender));
+        Core::builder(core_store, settings.core.clone(), &unlocked).webhook_sender(Arc::new(crate::webhook_sender::HttpSender::default()));
     if let Some(redis) = &redis {
         builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }

@@ -9,15 +9,53 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use onramp_domain::webhooks::delivery::{ATTEMPT_TIMEOUT, SNIPPET_BYTES, SendOutcome, WebhookSender};
 
-/// Sends webhook attempts with reqwest.
+/// Clients kept for reuse: building one loads the TLS roots (milliseconds),
+/// and a kept client keeps its connections open to the receiver.
+const CLIENT_CACHE: usize = 1024;
+
+/// Sends webhook attempts with reqwest, one client per host and vetted
+/// address set (a client is pinned to the addresses it may connect to).
 #[derive(Debug, Default)]
-pub struct HttpSender;
+pub struct HttpSender {
+    clients: std::sync::Mutex<std::collections::HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+}
+
+impl HttpSender {
+    fn client(&self, host: &str, addresses: &[SocketAddr]) -> Result<reqwest::Client, reqwest::Error> {
+        let key = (host.to_owned(), addresses.to_vec());
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        crate::webhook::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .resolve_to_addrs(host, addresses)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(ATTEMPT_TIMEOUT)
+            .no_proxy()
+            .user_agent("Onramp-Webhooks/1")
+            .build()?;
+        if clients.len() >= CLIENT_CACHE {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
 
 #[async_trait]
 impl WebhookSender for HttpSender {
     async fn post(&self, url: &str, addresses: &[SocketAddr], headers: &[(&'static str, String)], body: Vec<u8>) -> SendOutcome {
         let started = Instant::now();
-        let mut outcome = match send(url, addresses, headers, body).await {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let sent = match self.client(&host, addresses) {
+            Ok(client) => send(&client, url, headers, body).await,
+            Err(e) => Err(e),
+        };
+        let mut outcome = match sent {
             Ok(outcome) => outcome,
             Err(e) => SendOutcome {
                 error: Some(error_kind(&e).to_owned()),
@@ -30,23 +68,11 @@ impl WebhookSender for HttpSender {
 }
 
 async fn send(
+    client: &reqwest::Client,
     url: &str,
-    addresses: &[SocketAddr],
     headers: &[(&'static str, String)],
     body: Vec<u8>,
 ) -> Result<SendOutcome, reqwest::Error> {
-    crate::webhook::install_crypto_provider();
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .resolve_to_addrs(&host, addresses)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(ATTEMPT_TIMEOUT)
-        .no_proxy()
-        .user_agent("Onramp-Webhooks/1")
-        .build()?;
     let mut request = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
     for (name, value) in headers {
         request = request.header(*name, value);
