@@ -151,8 +151,8 @@ pub async fn open_core(settings: &ServerSettings) -> Result<Opened, String> {
     if let Some(wrap) = &settings.wrap_store {
         core_store = wrap(core_store);
     }
-    let mut builder =
-        Core::builder(core_store, settings.core.clone(), &unlocked).webhook_sender(Arc::new(crate::webhook_sender::HttpSender::default()));
+    let mut builder = Core::builder(core_store, settings.core.clone(), &unlocked)
+        .webhook_sender(Arc::new(crate::webhook_sender::HttpSender::new(settings.core.webhook_timeout)));
     if let Some(redis) = &redis {
         builder = builder.shared_throttle(Arc::new(crate::redis_limits::RedisThrottle::new(Arc::clone(redis))));
     }
@@ -279,7 +279,7 @@ async fn webhook_delivery(core: Arc<Core>, interval: Duration) {
     let Some(delivery) = core.delivery() else { return };
     loop {
         match delivery.run_once().await {
-            Ok(0) => tokio::time::sleep(interval).await,
+            Ok(0) => delivery.idle(interval).await,
             Ok(_) => tokio::task::yield_now().await,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook delivery round failed");

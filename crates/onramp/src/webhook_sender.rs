@@ -1,13 +1,13 @@
 //! Webhook attempts over HTTP: one POST to the addresses the target policy
 //! vetted (the name is not resolved again, so it cannot be pointed
-//! elsewhere between the check and the connection), no redirects, a 15 s
-//! timeout, and the first KiB of the answer kept.
+//! elsewhere between the check and the connection), no redirects, a
+//! timeout (`--webhook-timeout`), and the first KiB of the answer kept.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use onramp_domain::webhooks::delivery::{ATTEMPT_TIMEOUT, SNIPPET_BYTES, SendOutcome, WebhookSender};
+use onramp_domain::webhooks::delivery::{SNIPPET_BYTES, SendOutcome, WebhookSender};
 
 /// Clients kept for reuse: building one loads the TLS roots (milliseconds),
 /// and a kept client keeps its connections open to the receiver.
@@ -15,12 +15,21 @@ const CLIENT_CACHE: usize = 1024;
 
 /// Sends webhook attempts with reqwest, one client per host and vetted
 /// address set (a client is pinned to the addresses it may connect to).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HttpSender {
+    timeout: Duration,
     clients: std::sync::Mutex<std::collections::HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
 }
 
 impl HttpSender {
+    /// A sender whose receivers have `timeout` to answer.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            clients: std::sync::Mutex::default(),
+        }
+    }
+
     fn client(&self, host: &str, addresses: &[SocketAddr]) -> Result<reqwest::Client, reqwest::Error> {
         let key = (host.to_owned(), addresses.to_vec());
         let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -31,7 +40,7 @@ impl HttpSender {
         let client = reqwest::Client::builder()
             .resolve_to_addrs(host, addresses)
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(ATTEMPT_TIMEOUT)
+            .timeout(self.timeout)
             .no_proxy()
             .user_agent("Onramp-Webhooks/1")
             .build()?;

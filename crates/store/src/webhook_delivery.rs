@@ -1,17 +1,17 @@
 //! Webhook delivery: the fan-out's messages, their leases and the attempt log.
 
 use async_trait::async_trait;
-use onramp_domain::audit::AuditEvent;
 use onramp_domain::events::Event;
 use onramp_domain::ids::{EndpointId, EnvId, EventId};
 use onramp_domain::store::DeliveryStore;
 use onramp_domain::webhooks::Endpoint;
-use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, Message, NextStep, Recorded};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
-use crate::db::{R, Record, Sql};
+use crate::db::{R, Record, Sql, insert_audit};
 use crate::events::EventRow;
+use crate::map_err;
 use crate::webhooks::EndpointRow;
 
 #[derive(sqlx::FromRow)]
@@ -150,12 +150,19 @@ impl DeliveryStore for SqlStore {
             .await
     }
 
-    async fn event(&self, env_id: &EnvId, sequence: i64) -> R<Option<Event>> {
-        sqlx::query("SELECT * FROM events WHERE env_id = $1 AND sequence = $2")
-            .bind(env_id.as_str())
-            .bind(sequence)
-            .optional::<EventRow, _>(&self.pool)
-            .await
+    async fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> R<Vec<Event>> {
+        if sequences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT * FROM events WHERE env_id = $1 AND sequence IN ({})",
+            placeholders(2, sequences.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(env_id.as_str());
+        for sequence in sequences {
+            query = query.bind(*sequence);
+        }
+        query.all::<EventRow, _>(&self.pool).await
     }
 
     async fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: i64) -> R<bool> {
@@ -179,34 +186,71 @@ impl DeliveryStore for SqlStore {
         .await
     }
 
-    async fn lease_due_messages(&self, now: i64, lease_until: i64, limit: u32) -> R<Vec<Message>> {
-        // The conditions are repeated outside the subquery: on PostgreSQL a
+    async fn lease_due_messages(&self, now: i64, lease_until: i64, skip: &[EndpointId], limit: u32) -> R<Vec<Message>> {
+        // Only placeholders are formatted into the statement. The conditions
+        // are repeated outside the subquery: on PostgreSQL a
         // row another node leased meanwhile is re-checked after its lock
         // and skipped, so one message is never leased twice.
-        sqlx::query(
+        let skipped = if skip.is_empty() {
+            String::new()
+        } else {
+            format!("AND m.endpoint_id NOT IN ({})", placeholders(4, skip.len()))
+        };
+        let sql = format!(
             "UPDATE webhook_messages SET lease_until = $2
              WHERE (endpoint_id, event_id) IN (
                  SELECT m.endpoint_id, m.event_id FROM webhook_messages m
                  JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.disabled_at IS NULL
-                 WHERE m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until <= $1)
+                 WHERE m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until <= $1) {skipped}
                  ORDER BY m.next_attempt_at, m.sequence LIMIT $3)
              AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-             RETURNING endpoint_id, event_id, env_id, sequence, attempts",
-        )
-        .bind(now)
-        .bind(lease_until)
-        .bind(i64::from(limit))
-        .all::<MessageRow, _>(&self.pool)
-        .await
-        .map(|mut messages| {
-            messages.sort_by_key(|m| m.sequence);
-            messages
-        })
+             RETURNING endpoint_id, event_id, env_id, sequence, attempts"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::from(limit));
+        for id in skip {
+            query = query.bind(id.as_str());
+        }
+        let mut messages = query.all::<MessageRow, _>(&self.pool).await?;
+        messages.sort_by_key(|m| m.sequence);
+        Ok(messages)
     }
 
-    async fn record_attempt(&self, a: &Attempt, next: NextStep, health: &EndpointHealth, audit: Option<&AuditEvent>) -> R<()> {
-        self.audited(audit, async |c| {
-            sqlx::query(
+    async fn release_leases(&self, messages: &[Message]) -> R<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for m in messages {
+            sqlx::query("UPDATE webhook_messages SET lease_until = NULL WHERE endpoint_id = $1 AND event_id = $2")
+                .bind(m.endpoint_id.as_str())
+                .bind(m.event_id.as_str())
+                .run(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn record_attempts(&self, recorded: &[Recorded]) -> R<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for r in recorded {
+            record_attempt(&mut tx, r).await?;
+            if let Some(audit) = &r.audit {
+                insert_audit(&mut tx, audit).await?;
+            }
+        }
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+/// `$first, $first+1, …`, `n` of them.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// An attempt's row, its message's next step and its endpoint's health.
+async fn record_attempt(c: &mut AnyConnection, r: &Recorded) -> R<()> {
+    let (a, health) = (&r.attempt, &r.health);
+    sqlx::query(
                 "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, attempt, attempted_at, status_code, error, latency_ms, response_snippet)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
@@ -221,36 +265,33 @@ impl DeliveryStore for SqlStore {
             .bind(&a.response_snippet)
             .run(&mut *c)
             .await?;
-            let (state, next_at) = match next {
-                NextStep::Delivered => ("delivered", None),
-                NextStep::Retry(at) => ("pending", Some(at)),
-                NextStep::GiveUp => ("exhausted", None),
-            };
-            sqlx::query(
-                "UPDATE webhook_messages SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
+    let (state, next_at) = match r.next {
+        NextStep::Delivered => ("delivered", None),
+        NextStep::Retry(at) => ("pending", Some(at)),
+        NextStep::GiveUp => ("exhausted", None),
+    };
+    sqlx::query(
+        "UPDATE webhook_messages SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
                  WHERE endpoint_id = $1 AND event_id = $2",
-            )
-            .bind(a.endpoint_id.as_str())
-            .bind(a.event_id.as_str())
-            .bind(a.attempt)
-            .bind(state)
-            .bind(next_at)
-            .run(&mut *c)
-            .await?;
-            let disabled_at = health.disable.map(|_| a.attempted_at);
-            sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = $2,
+    )
+    .bind(a.endpoint_id.as_str())
+    .bind(a.event_id.as_str())
+    .bind(a.attempt)
+    .bind(state)
+    .bind(next_at)
+    .run(&mut *c)
+    .await?;
+    let disabled_at = health.disable.map(|_| a.attempted_at);
+    sqlx::query(
+        "UPDATE webhook_endpoints SET failing_since = $2,
                  disabled_at = COALESCE($3, disabled_at), disabled_reason = COALESCE($4, disabled_reason)
                  WHERE id = $1",
-            )
-            .bind(a.endpoint_id.as_str())
-            .bind(health.failing_since)
-            .bind(disabled_at)
-            .bind(health.disable)
-            .run(c)
-            .await?;
-            Ok(())
-        })
-        .await
-    }
+    )
+    .bind(a.endpoint_id.as_str())
+    .bind(health.failing_since)
+    .bind(disabled_at)
+    .bind(health.disable)
+    .run(c)
+    .await?;
+    Ok(())
 }

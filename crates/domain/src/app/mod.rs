@@ -71,6 +71,8 @@ pub struct CoreConfig {
     pub retention: RetentionPolicy,
     /// Which URLs webhooks may be sent to, and how hosts are resolved.
     pub webhook_targets: TargetPolicy,
+    /// How long a webhook receiver has to answer.
+    pub webhook_timeout: Duration,
     /// Where every service reads the time (tests move a manual one).
     pub clock: Arc<dyn Clock>,
 }
@@ -93,6 +95,7 @@ impl Default for CoreConfig {
             local_host_env: None,
             retention: RetentionPolicy::default(),
             webhook_targets: TargetPolicy::default(),
+            webhook_timeout: crate::webhooks::delivery::DEFAULT_TIMEOUT,
             clock: Arc::new(SystemClock),
         }
     }
@@ -114,7 +117,7 @@ pub struct Core {
     audit: Audit,
     events: Events,
     webhooks: Webhooks,
-    delivery: Option<Delivery>,
+    delivery: Option<Arc<Delivery>>,
     retention: Retention,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
@@ -196,7 +199,7 @@ impl Core {
     }
 
     /// Webhook delivery, when the core was built with a sender.
-    pub fn delivery(&self) -> Option<&Delivery> {
+    pub fn delivery(&self) -> Option<&Arc<Delivery>> {
         self.delivery.as_ref()
     }
 
@@ -294,13 +297,14 @@ impl CoreBuilder {
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
             events: Events::new(Arc::clone(&store)),
             delivery: sender.map(|sender| {
-                Delivery::new(
+                Arc::new(Delivery::new(
                     Arc::clone(&store),
                     sender,
                     config.webhook_targets.clone(),
                     &master_key,
                     Arc::clone(&config.clock),
-                )
+                    config.webhook_timeout,
+                ))
             }),
             webhooks: Webhooks::new(
                 Arc::clone(&store),

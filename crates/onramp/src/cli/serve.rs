@@ -102,6 +102,9 @@ pub struct ServeArgs {
     /// How long lifecycle events are kept (the event feed; what webhook endpoints can recover)
     #[arg(long, env = "ONRAMP_EVENT_RETENTION", value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
     pub event_retention: Duration,
+    /// How long a webhook receiver has to answer before the attempt counts as failed (timeout) and is retried, 1s to 60s
+    #[arg(long, env = "ONRAMP_WEBHOOK_TIMEOUT", value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
     /// URL that receives usage alerts as signed JSON POSTs [default: none]
     #[arg(long, env = "ONRAMP_ALERT_WEBHOOK_URL", value_name = "URL")]
     pub alert_webhook_url: Option<String>,
@@ -140,6 +143,9 @@ impl ServeArgs {
         if !(Duration::from_secs(30)..=Duration::from_secs(86_400)).contains(&self.token_ttl) {
             return Err(CliError::new("config", "token_ttl must be between 30s and 24h"));
         }
+        if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&self.webhook_timeout) {
+            return Err(CliError::new("config", "webhook_timeout must be between 1s and 60s"));
+        }
         let core = CoreConfig {
             base_domain: self.base_domain.to_ascii_lowercase(),
             service_token_ttl: self.token_ttl,
@@ -158,6 +164,7 @@ impl ServeArgs {
                 events: self.event_retention.max(Duration::from_secs(3600)),
             },
             webhook_targets: global.webhook_targets(),
+            webhook_timeout: self.webhook_timeout,
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),

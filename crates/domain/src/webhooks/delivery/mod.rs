@@ -8,7 +8,12 @@
 //! and records each attempt. Everything that must survive a crash is in the
 //! database before and after an attempt: a node killed mid-attempt leaves a
 //! lease that runs out, and the message is attempted again (at least once).
+//!
+//! Each endpoint's leased messages are attempted by a task of their own
+//! ([`run::Delivery`]), so a slow or dead receiver holds only its own
+//! messages; the round goes on for the others.
 
+mod attempt;
 pub mod run;
 pub mod store;
 
@@ -17,6 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::ids::{EndpointId, EnvId, EventId};
 
@@ -32,11 +38,15 @@ pub const SCHEDULE: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
     Duration::from_secs(10 * 3600),
 ];
-/// How long a receiver has to answer.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long a node holds a message it attempts: longer than an attempt can
-/// take, so two nodes never attempt one message at once.
-pub const LEASE: Duration = Duration::from_secs(60);
+/// How long a receiver has to answer, unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a node holds the messages it leased, for receivers that have
+/// `timeout` to answer. No attempt starts later than two timeouts before the
+/// lease runs out, so two nodes never attempt one message at once.
+pub fn lease_for(timeout: Duration) -> Duration {
+    timeout * 4
+}
 /// An endpoint whose every attempt has failed for this long is disabled.
 pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 /// The longest `Retry-After` honoured.
@@ -127,6 +137,16 @@ pub struct EndpointHealth {
     pub failing_since: Option<Millis>,
     /// Disable it now, with this reason (`gone`, `failing`).
     pub disable: Option<&'static str>,
+}
+
+/// One attempt as it is recorded: the attempt, the message's next step,
+/// the endpoint's health after it, and the events it causes.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub attempt: Attempt,
+    pub next: NextStep,
+    pub health: EndpointHealth,
+    pub audit: Option<AuditEvent>,
 }
 
 /// A receiver's answer, or why there was none.

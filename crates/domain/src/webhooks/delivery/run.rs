@@ -1,14 +1,15 @@
-//! One round of delivery: fan new events out to the endpoints that want
-//! them, then attempt the messages that are due.
+//! Rounds of delivery: fan new events out to the endpoints that want them,
+//! then lease the messages that are due and hand each endpoint's to a task
+//! that attempts them.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde_json::json;
+use tokio::sync::Notify;
 
-use crate::audit::{Actor, AuditEvent};
 use crate::clock::{Clock, Millis};
 use crate::error::DomainError;
 use crate::events::{Event, EventFilter, EventType};
@@ -17,9 +18,8 @@ use crate::infra::master_key::MasterKey;
 use crate::store::Store;
 use crate::tenancy::EnvKind;
 use crate::webhooks::Endpoint;
-use crate::webhooks::delivery::{
-    Attempt, DISABLE_AFTER, EndpointHealth, LEASE, MAX_RETRY_AFTER, Message, NextStep, SCHEDULE, SendOutcome, WebhookSender,
-};
+use crate::webhooks::delivery::attempt::{failed, ms, record};
+use crate::webhooks::delivery::{Message, SendOutcome, WebhookSender, lease_for};
 use crate::webhooks::secret::SecretSealer;
 use crate::webhooks::signature::signature_header;
 use crate::webhooks::target::{TargetPolicy, TargetUrl};
@@ -27,23 +27,35 @@ use crate::webhooks::target::{TargetPolicy, TargetUrl};
 /// Events fanned out to one endpoint per round.
 const FAN_OUT_BATCH: u32 = 500;
 /// Messages leased per round.
-const LEASE_BATCH: u32 = 256;
+const LEASE_BATCH: u32 = 500;
 /// Endpoints attempted at once on this node.
 const CONCURRENCY: usize = 32;
 /// Attempts in flight at once for one endpoint.
 const PER_ENDPOINT: usize = 4;
+/// Most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 100;
 
-fn ms(d: Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Delivers events to webhook endpoints (one per node, run in rounds).
+/// Delivers events to webhook endpoints: one per node, run in rounds by
+/// the server's background task.
 pub struct Delivery {
     store: Arc<dyn Store>,
     sender: Arc<dyn WebhookSender>,
     policy: TargetPolicy,
     sealer: SecretSealer,
     clock: Arc<dyn Clock>,
+    timeout: Duration,
+    /// Endpoints whose messages a task of this node is attempting.
+    busy: Mutex<HashSet<EndpointId>>,
+    /// Rung when such a task ends: its endpoint may have more due.
+    done: Notify,
+}
+
+/// One endpoint's leased messages, the events they carry, and how long
+/// the lease lasts.
+struct Batch {
+    endpoint: Endpoint,
+    queue: Vec<Message>,
+    lease_until: Millis,
 }
 
 impl Delivery {
@@ -53,6 +65,7 @@ impl Delivery {
         policy: TargetPolicy,
         master: &MasterKey,
         clock: Arc<dyn Clock>,
+        timeout: Duration,
     ) -> Self {
         Self {
             store,
@@ -60,16 +73,20 @@ impl Delivery {
             policy,
             sealer: SecretSealer::new(master),
             clock,
+            timeout,
+            busy: Mutex::new(HashSet::new()),
+            done: Notify::new(),
         }
     }
 
-    /// One round: fans new events out, then attempts what is due
-    /// ([`CONCURRENCY`] endpoints at once, [`PER_ENDPOINT`] attempts each,
-    /// started in `sequence` order per endpoint). Returns the attempts made.
+    /// One round: fans new events out, then leases what is due for
+    /// endpoints no task of this node is busy with (at most [`CONCURRENCY`]
+    /// such tasks) and starts a task per endpoint. Returns the messages
+    /// leased; after a round that leased none, wait with [`idle`](Self::idle).
     ///
     /// # Errors
     /// Storage failures (the next round tries again).
-    pub async fn run_once(&self) -> Result<usize, DomainError> {
+    pub async fn run_once(self: &Arc<Self>) -> Result<usize, DomainError> {
         let endpoints: HashMap<EndpointId, Endpoint> = self
             .store
             .enabled_endpoints()
@@ -80,41 +97,123 @@ impl Delivery {
         for endpoint in endpoints.values() {
             self.fan_out(endpoint).await?;
         }
+        let busy: Vec<EndpointId> = self.busy().iter().cloned().collect();
+        if busy.len() >= CONCURRENCY {
+            return Ok(0);
+        }
         let now = self.clock.now_ms();
-        let due = self.store.lease_due_messages(now, now + ms(LEASE), LEASE_BATCH).await?;
-        // One queue per endpoint, attempted in order; endpoints side by side.
-        let mut queues: HashMap<EndpointId, Vec<Message>> = HashMap::new();
+        let lease_until = now + ms(lease_for(self.timeout));
+        let due = self.store.lease_due_messages(now, lease_until, &busy, LEASE_BATCH).await?;
+        let mut queues: BTreeMap<EndpointId, Vec<Message>> = BTreeMap::new();
         for m in due {
             queues.entry(m.endpoint_id.clone()).or_default().push(m);
         }
-        let rounds: Vec<_> = queues
-            .into_iter()
-            .filter_map(|(id, queue)| endpoints.get(&id).map(|e| self.drain(e, queue)))
-            .collect();
-        let counts: Vec<usize> = futures_util::stream::iter(rounds).buffer_unordered(CONCURRENCY).collect().await;
-        Ok(counts.into_iter().sum())
+        let (mut leased, mut spare) = (0, Vec::new());
+        for (id, queue) in queues {
+            match endpoints.get(&id).filter(|_| self.busy().len() < CONCURRENCY) {
+                Some(endpoint) => {
+                    self.busy().insert(id);
+                    leased += queue.len();
+                    let batch = Batch {
+                        endpoint: endpoint.clone(),
+                        queue,
+                        lease_until,
+                    };
+                    tokio::spawn(Arc::clone(self).drain(batch));
+                }
+                _ => spare.extend(queue),
+            }
+        }
+        if !spare.is_empty() {
+            self.store.release_leases(&spare).await?;
+        }
+        Ok(leased)
     }
 
-    /// Attempts one endpoint's due messages: started in `sequence` order,
-    /// at most [`PER_ENDPOINT`] in flight, so one receiver cannot take
-    /// every slot and a slow one still gets its events in order.
-    async fn drain(&self, endpoint: &Endpoint, queue: Vec<Message>) -> usize {
-        let n = queue.len();
-        let attempts: Vec<_> = queue.iter().map(|m| self.attempt_logged(endpoint, m)).collect();
-        futures_util::stream::iter(attempts)
-            .buffered(PER_ENDPOINT)
-            .for_each(|()| async {})
-            .await;
-        n
-    }
-
-    async fn attempt_logged(&self, endpoint: &Endpoint, message: &Message) {
-        if let Err(e) = self.attempt(endpoint, message).await {
-            tracing::warn!(endpoint = %endpoint.id, event = %message.event_id, error = %e, "webhook attempt not recorded");
+    /// Waits for the next round: `interval`, or less if a task ended.
+    pub async fn idle(&self, interval: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = self.done.notified() => {}
         }
     }
 
-    /// Gives `endpoint` a message for each new event it subscribes to.
+    fn busy(&self) -> std::sync::MutexGuard<'_, HashSet<EndpointId>> {
+        self.busy.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn drain(self: Arc<Self>, batch: Batch) {
+        let id = batch.endpoint.id.clone();
+        if let Err(e) = self.attempt_all(batch).await {
+            tracing::warn!(endpoint = %id, error = %e, "webhook attempts not recorded");
+        }
+        self.busy().remove(&id);
+        self.done.notify_one();
+    }
+
+    /// Attempts one endpoint's messages: started in `sequence` order, at
+    /// most [`PER_ENDPOINT`] in flight, recorded as they end (several per
+    /// transaction when they end together). None starts so late that its
+    /// lease could run out mid-attempt, nor after the endpoint answered
+    /// `410 Gone`; those are given back for the next round.
+    async fn attempt_all(&self, batch: Batch) -> Result<(), DomainError> {
+        let Batch {
+            endpoint,
+            queue,
+            lease_until,
+        } = batch;
+        let sequences: Vec<i64> = queue.iter().map(|m| m.sequence).collect();
+        let events: HashMap<i64, Event> = self
+            .store
+            .events_by_sequence(&endpoint.env_id, &sequences)
+            .await?
+            .into_iter()
+            .map(|e| (e.sequence, e))
+            .collect();
+        let latest_start = lease_until - 2 * ms(self.timeout);
+        let stop = AtomicBool::new(false);
+        let (endpoint, events, stop) = (&endpoint, &events, &stop);
+        let mut outcomes = futures_util::stream::iter(queue)
+            .map(|message| async move {
+                let started = self.clock.now_ms();
+                if stop.load(Ordering::Relaxed) || started > latest_start {
+                    return (message, None);
+                }
+                let outcome = match events.get(&message.sequence) {
+                    Some(event) => self.send(endpoint, event).await,
+                    None => failed("event_purged"),
+                };
+                if outcome.status == Some(410) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                (message, Some((started, outcome)))
+            })
+            .buffered(PER_ENDPOINT)
+            .ready_chunks(RECORD_BATCH);
+        let (mut failing_since, mut unsent) = (endpoint.failing_since, Vec::new());
+        while let Some(chunk) = outcomes.next().await {
+            let mut recorded = Vec::with_capacity(chunk.len());
+            for (message, sent) in chunk {
+                match sent {
+                    Some((started, outcome)) => {
+                        let event = events.get(&message.sequence);
+                        recorded.push(record(endpoint, &mut failing_since, &message, event, started, outcome));
+                    }
+                    None => unsent.push(message),
+                }
+            }
+            if recorded.iter().any(|r| r.health.disable.is_some()) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            self.store.record_attempts(&recorded).await?;
+        }
+        if !unsent.is_empty() {
+            self.store.release_leases(&unsent).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives an endpoint a message for each new event it subscribes to.
     async fn fan_out(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
         let filter = EventFilter {
             after: endpoint.event_cursor,
@@ -144,51 +243,22 @@ impl Delivery {
         Ok(())
     }
 
-    /// Attempts one message and records what came of it.
-    async fn attempt(&self, endpoint: &Endpoint, message: &Message) -> Result<(), DomainError> {
-        let Some(event) = self.store.event(&message.env_id, message.sequence).await? else {
-            // Purged before it could be delivered: nothing left to send.
-            let attempt = self.attempt_record(
-                endpoint,
-                message,
-                "unknown",
-                self.clock.now_ms(),
-                SendOutcome {
-                    error: Some("event_purged".into()),
-                    ..SendOutcome::default()
-                },
-            );
-            let health = EndpointHealth {
-                failing_since: endpoint.failing_since,
-                disable: None,
-            };
-            return Ok(self.store.record_attempt(&attempt, NextStep::GiveUp, &health, None).await?);
-        };
-        let started = self.clock.now_ms();
-        let outcome = self.send(endpoint, &event).await;
-        let attempt = self.attempt_record(endpoint, message, &event.event_type, started, outcome.clone());
-        let next = next_step(&attempt, &outcome);
-        let health = health_after(endpoint, &outcome, started);
-        let audit = consequences(endpoint, &event, &attempt, next, &health);
-        Ok(self.store.record_attempt(&attempt, next, &health, audit.as_ref()).await?)
-    }
-
     /// Signs and sends the event, to the addresses the target policy allows
     /// now (a name may resolve elsewhere than it did at creation).
     async fn send(&self, endpoint: &Endpoint, event: &Event) -> SendOutcome {
         let kind = event.environment.parse::<EnvKind>().unwrap_or(EnvKind::Production);
         let vetted = match TargetUrl::parse(&endpoint.url, kind) {
-            Ok(url) => self.policy.vet(&url).await.map_err(|refusal| format!("{refusal:?}")),
+            Ok(url) => match tokio::time::timeout(self.timeout, self.policy.vet(&url)).await {
+                Ok(vetted) => vetted.map_err(|refusal| format!("{refusal:?}")),
+                Err(_) => return failed("timeout"),
+            },
             Err(e) => Err(e.message),
         };
         let addresses = match vetted {
             Ok(addresses) => addresses,
             Err(why) => {
                 tracing::warn!(endpoint = %endpoint.id, %why, "webhook target refused at delivery");
-                return SendOutcome {
-                    error: Some("target_not_allowed".into()),
-                    ..SendOutcome::default()
-                };
+                return failed("target_not_allowed");
             }
         };
         let now = self.clock.now_ms();
@@ -196,10 +266,7 @@ impl Delivery {
             Ok(secrets) => secrets,
             Err(e) => {
                 tracing::error!(endpoint = %endpoint.id, error = %e, "webhook secret does not open");
-                return SendOutcome {
-                    error: Some("secret_unavailable".into()),
-                    ..SendOutcome::default()
-                };
+                return failed("secret_unavailable");
             }
         };
         let body = event.payload().to_string().into_bytes();
@@ -211,95 +278,4 @@ impl Delivery {
         ];
         self.sender.post(&endpoint.url, &addresses, &headers, body).await
     }
-
-    fn attempt_record(&self, endpoint: &Endpoint, message: &Message, event_type: &str, at: Millis, outcome: SendOutcome) -> Attempt {
-        Attempt {
-            endpoint_id: endpoint.id.clone(),
-            event_id: message.event_id.clone(),
-            event_type: event_type.to_owned(),
-            attempt: message.attempts + 1,
-            attempted_at: at,
-            status_code: outcome.status,
-            error: outcome.error,
-            latency_ms: outcome.latency_ms,
-            response_snippet: outcome.snippet,
-        }
-    }
-}
-
-fn succeeded(outcome: &SendOutcome) -> bool {
-    outcome.status.is_some_and(|s| (200..300).contains(&s))
-}
-
-/// Delivered, retried on the schedule counted from this attempt's start (or
-/// later, as `Retry-After` asks), or given up after the last wait or a
-/// `410 Gone`.
-fn next_step(attempt: &Attempt, outcome: &SendOutcome) -> NextStep {
-    if succeeded(outcome) {
-        return NextStep::Delivered;
-    }
-    if outcome.status == Some(410) {
-        return NextStep::GiveUp;
-    }
-    let Some(wait) = usize::try_from(attempt.attempt - 1).ok().and_then(|i| SCHEDULE.get(i)) else {
-        return NextStep::GiveUp;
-    };
-    let asked = outcome.retry_after.filter(|_| matches!(outcome.status, Some(429 | 503)));
-    let wait = asked.map_or(*wait, |a| a.min(MAX_RETRY_AFTER).max(*wait));
-    NextStep::Retry(attempt.attempted_at + ms(wait))
-}
-
-/// The endpoint's failure streak after this outcome, and whether it is
-/// disabled now: at once on `410 Gone`, or after failing for [`DISABLE_AFTER`].
-fn health_after(endpoint: &Endpoint, outcome: &SendOutcome, at: Millis) -> EndpointHealth {
-    if succeeded(outcome) {
-        return EndpointHealth {
-            failing_since: None,
-            disable: None,
-        };
-    }
-    let since = endpoint.failing_since.unwrap_or(at);
-    let disable = if outcome.status == Some(410) {
-        Some("gone")
-    } else if at - since >= ms(DISABLE_AFTER) {
-        Some("failing")
-    } else {
-        None
-    };
-    EndpointHealth {
-        failing_since: Some(since),
-        disable,
-    }
-}
-
-/// The events an attempt causes: `endpoint.disabled` when it disables the
-/// endpoint, `message.attempt.exhausted` when the message is given up. The
-/// endpoint's owner sees both (a partner's, in its own feed).
-fn consequences(endpoint: &Endpoint, event: &Event, attempt: &Attempt, next: NextStep, health: &EndpointHealth) -> Option<AuditEvent> {
-    let exhausted = next == NextStep::GiveUp && !succeeded_attempt(attempt);
-    if health.disable.is_none() && !exhausted {
-        return None;
-    }
-    let actor = Actor::system("webhooks");
-    let partner = endpoint.owner.partner_id();
-    let mut audit = AuditEvent::new(
-        &actor,
-        &event.platform_id,
-        Some(&event.environment),
-        "webhook.delivery",
-        endpoint.id.as_str(),
-    );
-    if let Some(reason) = health.disable {
-        let data = json!({ "endpoint_id": endpoint.id, "reason": reason });
-        audit = audit.emit(&endpoint.env_id, EventType::EndpointDisabled, partner, data);
-    }
-    if exhausted {
-        let data = json!({ "endpoint_id": endpoint.id, "event_id": event.id });
-        audit = audit.emit(&endpoint.env_id, EventType::MessageAttemptExhausted, partner, data);
-    }
-    Some(audit)
-}
-
-fn succeeded_attempt(attempt: &Attempt) -> bool {
-    attempt.status_code.is_some_and(|s| (200..300).contains(&s))
 }

@@ -2,20 +2,20 @@
 
 use async_trait::async_trait;
 
-use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::events::Event;
 use crate::ids::{EndpointId, EnvId, EventId};
 use crate::store::StoreError;
 use crate::webhooks::Endpoint;
-use crate::webhooks::delivery::{Attempt, AttemptCursor, EndpointHealth, Message, NextStep};
+use crate::webhooks::delivery::{Attempt, AttemptCursor, Message, Recorded};
 
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Every enabled endpoint, of every environment.
     async fn enabled_endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
-    /// One event.
-    async fn event(&self, env_id: &EnvId, sequence: i64) -> Result<Option<Event>, StoreError>;
+    /// The events of an environment with these sequence numbers (those
+    /// still kept), in any order.
+    async fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
     /// Moves an endpoint's event cursor from `from` to `to` and adds its
     /// messages, in one transaction; `false` (and nothing written) when the
     /// cursor is no longer at `from` (another node fanned out first).
@@ -28,9 +28,18 @@ pub trait DeliveryStore: Send + Sync {
         now: Millis,
     ) -> Result<bool, StoreError>;
     /// Leases up to `limit` messages due at `now` (oldest first) of enabled
-    /// endpoints until `lease_until`; a message leased by another node is
-    /// skipped until its lease runs out.
-    async fn lease_due_messages(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Message>, StoreError>;
+    /// endpoints, except those in `skip`, until `lease_until`; a message
+    /// leased by another node is skipped until its lease runs out.
+    async fn lease_due_messages(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        skip: &[EndpointId],
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Gives back the leases of messages not attempted, so the next round
+    /// (of any node) takes them at once.
+    async fn release_leases(&self, messages: &[Message]) -> Result<(), StoreError>;
     /// An event by its id.
     async fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> Result<Option<Event>, StoreError>;
     /// Queues `event` for the endpoint now, whatever became of it before
@@ -41,13 +50,7 @@ pub trait DeliveryStore: Send + Sync {
     async fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
     /// An endpoint's attempts, newest first, after `cursor`.
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
-    /// Records an attempt, the message's next step and the endpoint's
-    /// health, with `audit` (and its events), in one transaction.
-    async fn record_attempt(
-        &self,
-        attempt: &Attempt,
-        next: NextStep,
-        health: &EndpointHealth,
-        audit: Option<&AuditEvent>,
-    ) -> Result<(), StoreError>;
+    /// Records attempts, in order: each one's row, its message's next step
+    /// and its endpoint's health, with its events, all in one transaction.
+    async fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
 }

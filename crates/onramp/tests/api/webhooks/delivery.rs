@@ -44,7 +44,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 /// Checks a request as a receiver's library would (at the time it was
 /// sent: the test clock may run ahead of the wall clock); returns its payload.
 #[track_caller]
-fn verified(secret: &str, (headers, body): &(HeaderMap, Vec<u8>)) -> Value {
+pub(super) fn verified(secret: &str, (headers, body): &(HeaderMap, Vec<u8>)) -> Value {
     let (id, ts) = (header(headers, "webhook-id"), header(headers, "webhook-timestamp"));
     let now: i64 = ts.parse().unwrap();
     let checked = signature::verify(secret, id, ts, body, header(headers, "webhook-signature"), now);
@@ -509,4 +509,39 @@ async fn a_change_racing_with_delivery_does_not_re_enable_the_endpoint() {
     assert_eq!(r.json["description"], "renamed");
     assert_eq!(r.json["enabled"], false, "the answer shows the state delivery wrote");
     assert_eq!(w.service.get(&path).await.json["enabled"], false);
+}
+
+/// A receiver that does not answer holds only its own endpoint's messages:
+/// another endpoint keeps getting new events meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_receiver_does_not_hold_up_other_endpoints() {
+    let w = world().await;
+    let (stuck_url, mut arrivals, stuck_got) = super::crash::receiver_stuck_on_first().await;
+    let (url, got) = receiver(&[]).await;
+    let (stuck, _) = endpoint(&w.service, &stuck_url, &["account.created"]).await;
+    endpoint(&w.service, &url, &["account.created"]).await;
+    w.service.signup("ann@example.com").await;
+    tokio::time::timeout(EVENTUALLY, arrivals.recv()).await.unwrap().unwrap();
+    received(&got, 1).await;
+    for email in ["bob@example.com", "cid@example.com"] {
+        w.service.signup(email).await;
+    }
+    let got = received(&got, 3).await;
+    let mut emails: Vec<Value> = got
+        .iter()
+        .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap()["data"]["email"].clone())
+        .collect();
+    // Up to four attempts are in flight per endpoint: they may land in any order.
+    emails.sort_by_key(ToString::to_string);
+    assert_eq!(
+        emails,
+        [json!("ann@example.com"), json!("bob@example.com"), json!("cid@example.com")]
+    );
+    assert_eq!(stuck_got.lock().unwrap().len(), 1);
+    let log = w.service.get(&format!("/v1/webhooks/endpoints/{stuck}/deliveries")).await;
+    assert_eq!(
+        log.json["data"],
+        json!([]),
+        "its first attempt is still in flight (it times out after 15 s)"
+    );
 }

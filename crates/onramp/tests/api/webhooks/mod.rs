@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 mod cli;
+mod crash;
 mod delivery;
 mod endpoints;
 mod partners;
