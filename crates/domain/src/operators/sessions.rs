@@ -25,6 +25,13 @@ pub struct Console {
     pub session: OperatorSession,
 }
 
+impl Console {
+    /// The operator as the actor of what they do in the console.
+    pub fn actor(&self) -> Actor {
+        Actor::console_operator(&self.operator.id)
+    }
+}
+
 impl Operators {
     /// Checks email and password (throttled like every login) and opens a
     /// session awaiting the second factor, or enrolment. Returns the

@@ -4,6 +4,7 @@
 //! operator as actor.
 
 mod audit;
+mod instances;
 mod overview;
 mod session;
 mod sign_in;
@@ -24,6 +25,8 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-in/code", get(sign_in::code_form).post(sign_in::code))
         .route("/sign-in/enrol", get(sign_in::enrol_form).post(sign_in::enrol))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/instances", get(instances::list).post(instances::create))
+        .route("/instances/{id}", get(instances::detail).post(instances::update))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
         .route("/static/{file}", get(crate::assets::file))

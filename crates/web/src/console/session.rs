@@ -125,6 +125,26 @@ impl FromRequestParts<WebState> for Operator {
     }
 }
 
+/// A signed-in operator with the `admin` role; a `support` operator gets
+/// `403`.
+pub struct Admin(pub Console);
+
+impl FromRequestParts<WebState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        let Operator(console) = Operator::from_request_parts(parts, state).await?;
+        if !console.operator.is_admin() {
+            return Err(super::views::problem_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only admin operators can change this; support operators can read it.",
+            ));
+        }
+        Ok(Admin(console))
+    }
+}
+
 /// The CSRF token of the request's forms, and the cookie to set when a
 /// pre-session one had to be made.
 pub struct ConsoleCsrf {

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
+use onramp_domain::error::DomainError;
 use onramp_domain::operators::sessions::Console;
 
 use crate::views::render;
@@ -36,6 +37,37 @@ struct Message<'a> {
 /// A page that only says something (a refused form, a missing page).
 pub fn problem_page(status: StatusCode, title: &str, message: &str) -> Response {
     render(status, &Message { title, message })
+}
+
+/// What a form shows in place for an error the operator can fix: invalid
+/// input, a taken name. `None` for anything else.
+pub fn refusal(e: &DomainError) -> Option<String> {
+    match e {
+        DomainError::Validation(fields) => Some(fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ")),
+        DomainError::Conflict(why) => Some(why.clone()),
+        DomainError::EmailTaken => Some("An account with this email already exists.".into()),
+        _ => None,
+    }
+}
+
+/// The page of an error no form field explains.
+pub fn domain_failure(e: &DomainError) -> Response {
+    match e {
+        DomainError::NotFound(what) => problem_page(StatusCode::NOT_FOUND, "Not found", &format!("No such {what}.")),
+        DomainError::Forbidden(why) => problem_page(StatusCode::FORBIDDEN, "Not allowed", why),
+        DomainError::UnknownInstance => problem_page(StatusCode::NOT_FOUND, "Not found", "No such instance."),
+        _ => match refusal(e) {
+            Some(why) => problem_page(StatusCode::BAD_REQUEST, "Not changed", &why),
+            None => {
+                tracing::error!(error = %e, "console action failed");
+                problem_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again",
+                    "The console could not complete this just now.",
+                )
+            }
+        },
+    }
 }
 
 #[derive(Template)]

@@ -11,10 +11,12 @@ use onramp_domain::operators::totp::TotpSecret;
 use crate::helpers::*;
 use crate::pages::Browser;
 
-const EMAIL: &str = "ops@example.com";
-const PASSWORD: &str = "Console-operator-pw-1";
+mod instances;
 
-async fn server_with_operator(role: &str) -> TestServer {
+pub(super) const EMAIL: &str = "ops@example.com";
+pub(super) const PASSWORD: &str = "Console-operator-pw-1";
+
+pub(super) async fn server_with_operator(role: &str) -> TestServer {
     let server = TestServer::start().await;
     let role = onramp_domain::operators::OperatorRole::parse(role).unwrap();
     server
@@ -31,19 +33,19 @@ async fn server_with_operator(role: &str) -> TestServer {
     server
 }
 
-fn console(server: &TestServer) -> Browser {
+pub(super) fn console(server: &TestServer) -> Browser {
     Browser::new(Api::new(server.admin_addr.expect("the console listens"), "127.0.0.1"))
 }
 
 /// The text of the element with this id.
-fn element_text(html: &str, id: &str) -> String {
+pub(super) fn element_text(html: &str, id: &str) -> String {
     let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
     let open = start + html[start..].find('>').unwrap() + 1;
     html[open..open + html[open..].find('<').unwrap()].trim().to_owned()
 }
 
 /// Signs in for the first time: password, enrolment; returns the secret and the recovery codes.
-async fn first_sign_in(server: &TestServer, browser: &mut Browser) -> (TotpSecret, Vec<String>) {
+pub(super) async fn first_sign_in(server: &TestServer, browser: &mut Browser) -> (TotpSecret, Vec<String>) {
     browser.get("/sign-in").await.expect(200);
     let r = browser
         .post("/sign-in", &[("csrf", &browser.csrf()), ("email", EMAIL), ("password", PASSWORD)])
@@ -89,7 +91,7 @@ async fn sign_in_with(browser: &mut Browser, code: &str) -> Resp {
     browser.post("/sign-in/code", &[("csrf", &browser.csrf()), ("code", code)]).await
 }
 
-async fn sign_out(browser: &mut Browser) {
+pub(super) async fn sign_out(browser: &mut Browser) {
     let r = browser.post("/sign-out", &[("csrf", &browser.csrf())]).await;
     r.expect(303);
     assert_eq!(browser.get("/").await.expect(303).header("location"), Some("/sign-in"));
