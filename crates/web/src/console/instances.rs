@@ -350,7 +350,7 @@ async fn apply(
     let tenancy = state.core.tenancy();
     let instance = tenancy.instance(id).await.map_err(Err)?;
     let settings = changes(form, &instance).map_err(Ok)?;
-    let explain = |e: DomainError| refusal(&e).map_or(Err(e), Ok);
+    let explain = |e: DomainError| refusal(&e).ok_or(e);
     tenancy.update_instance(actor, id, settings).await.map_err(explain)?;
     let (on, off): (Vec<Feature>, Vec<Feature>) = Feature::ALL.iter().partition(|&&f| form.checked(f));
     let names = |fs: Vec<Feature>| fs.iter().map(|f| f.as_str().to_owned()).collect::<Vec<_>>();
