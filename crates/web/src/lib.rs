@@ -5,6 +5,7 @@
 //! scripts, no framing (see `security.rs`).
 
 mod assets;
+pub mod charts;
 mod cookies;
 mod csrf;
 mod demo;

@@ -41,4 +41,5 @@ mod secrets;
 mod statements;
 mod tokenauth;
 mod usage;
+mod usage_charts;
 mod webhooks;
