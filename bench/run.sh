@@ -13,6 +13,8 @@
 #   (c) POST /v1/login/password (service token issuance) in tokens/s
 #   (d) server RSS: idle after startup and setup, peak under load
 #   (e) POST /v1/partners/accounts/batch, 1,000 items with passwordHash
+#   (g) webhook delivery to a loopback receiver, and create/signup throughput
+#       with 3 subscribed endpoints vs none (bench/webhooks.sh, bench/webhook_cost.sh)
 #   (f) with BENCH_MILLION=1 only (bench/scale.sh): lookups by id and by
 #       email, the first and a deep page of GET /v1/client and the partner
 #       list's email filter, at 1,000 and at 1,000,000 accounts side by side
@@ -224,6 +226,9 @@ if ((SCALE)); then
     LOAD_END="$LOAD_END (after (e)); after (f): $(cut -d' ' -f1-3 /proc/loadavg)"
     kill -0 "$SERVER_PID" 2>/dev/null || die "server died during (f)"
 fi
+log "(g) webhook delivery and its cost on the request path (bench/webhooks.sh, bench/webhook_cost.sh)"
+G_DELIVERY=$("$BENCH_DIR/webhooks.sh" "$BIN" | tail -n1) || die "bench/webhooks.sh failed"
+G_COST=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/webhook_cost.sh" "$BIN" | grep -E '^(create|signup):') || die "bench/webhook_cost.sh failed"
 SCENARIOS=(client_login healthz client_get service_login)
 ((SCALE)) && SCENARIOS+=("${SCALE_SCENARIOS[@]}")
 
@@ -279,6 +284,10 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "| (e) \`POST /v1/partners/accounts/batch\`, 1000 items with \`passwordHash\`, median of 3 | **$(calc "%.3f" "$BATCH_MEDIAN") s** (runs: ${BATCH_TIMES[*]}) | well under 1 s | $(verdict "$BATCH_MEDIAN < 1") |"
     echo "| (d) RSS idle after startup + setup | **$(mb "$RSS_IDLE") MB** (right after startup: $(mb "$RSS_STARTUP") MB) | ≤ 30 MB | $(verdict "$RSS_IDLE * 1024 <= 30e6") |"
     echo "| (d) RSS peak under load | **$(mb "$PEAK") MB** (VmHWM $(mb "$RSS_HWM") MB, 200 ms samples $(mb "$PEAK_POLL") MB, at end $(mb "$RSS_END") MB) | ≤ 100 MB | $(verdict "$PEAK * 1024 <= 100e6") |"
+    echo "| (g) $G_DELIVERY | | ≥ 2,000 events/s | $(verdict "$(sed -E 's/.*= ([0-9,]+) events.*/\1/; s/,//g' <<<"$G_DELIVERY") >= 2000") |"
+    while read -r line; do
+        echo "| (g) request path with 3 endpoints, $line | | ≥ 0.9x | $(verdict "$(sed -E 's/.*: ([0-9.]+)x .*/\1/' <<<"$line") >= 0.9") |"
+    done <<<"$G_COST"
     echo
     echo "Every wrk run (measured part only):"
     echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Webhook delivery throughput: events delivered per second to a fast loopback
-# receiver (bench/receiver.py), issue 10's target being >= 2,000/s on 2 cores.
+# receiver (the webhook_receiver example, in Rust), issue 10's target being
+# >= 2,000/s on 2 cores.
 #
 #   bench/webhooks.sh [path/to/onramp]     # default target/release/onramp
 #
@@ -15,6 +16,8 @@ cd "$(dirname "$0")/.."
 BIN=${1:-${CARGO_TARGET_DIR:-target}/release/onramp}
 EVENTS=${BENCH_EVENTS:-5000}
 [[ -x "$BIN" ]] || { echo "build it first: cargo build --release -p onramp" >&2; exit 1; }
+RECEIVER="$(dirname "$BIN")/examples/webhook_receiver"
+[[ -x "$RECEIVER" ]] || cargo build --release -p onramp --example webhook_receiver >&2
 WORK=$(mktemp -d)
 DATA="$WORK/data"
 PORT=$((20000 + RANDOM % 20000))
@@ -31,7 +34,7 @@ cli partner approve "$PARTNER" >/dev/null
 KEY=$(cli key issue "$PARTNER" --json | jq -r .key)
 cli webhook add bench staging "http://127.0.0.1:$HOOK_PORT/hook" --event account.created >/dev/null
 
-python3 bench/receiver.py "$HOOK_PORT" "$EVENTS" >"$WORK/receiver.out" &
+"$RECEIVER" "$HOOK_PORT" "$EVENTS" >"$WORK/receiver.out" &
 RECEIVER_PID=$!
 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --webhook-allow-private-targets >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!

@@ -9,6 +9,9 @@
 --                       them (each thread from its own offset) instead of the URL's
 --                       path; a Lua call per request, so compare only runs that
 --                       both use it
+--   BENCH_UNIQUE        "1": every "{n}" in BENCH_BODY becomes a number no other
+--                       request of the run uses (unique emails for creations);
+--                       a Lua call per request, so compare only runs that both use it
 -- Host and Authorization headers are passed with wrk -H.
 --
 -- At the end it prints one machine-readable line starting with "BENCH ",
@@ -47,6 +50,15 @@ if paths_file ~= nil and paths_file ~= "" then
   function request()
     next_path = next_path % #paths + 1
     return wrk.format(nil, paths[next_path])
+  end
+end
+
+if os.getenv("BENCH_UNIQUE") == "1" then
+  local sent = 0
+  function request()
+    sent = sent + 1
+    local n = string.format("%d-%d-%d", os.time(), thread_number or 0, sent)
+    return wrk.format(nil, nil, nil, (body:gsub("{n}", n)))
   end
 end
 

@@ -120,9 +120,11 @@ string_id! {
     EventId;
     /// A webhook endpoint (`ep_…`).
     EndpointId;
+    /// An operator: a person who runs the deployment from the console.
+    OperatorId;
 }
 
-uuid_v7_ids!(EnvId, AccountId, PartnerId, AppId, ServiceUserId, AlertId, AuditEventId);
+uuid_v7_ids!(EnvId, AccountId, PartnerId, AppId, ServiceUserId, AlertId, AuditEventId, OperatorId);
 
 /// Random characters of a visible key id after its `key_` prefix.
 const KEY_ID_RANDOM_LEN: usize = 20;

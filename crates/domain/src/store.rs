@@ -9,6 +9,7 @@ pub use crate::audit::store::AuditStore;
 pub use crate::events::store::EventStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
+pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::retention::store::RetentionStore;
 pub use crate::secrets::store::SecretsStore;
@@ -38,6 +39,7 @@ pub trait Store:
     + DeliveryStore
     + WebhookStore
     + RetentionStore
+    + OperatorStore
 {
 }
 
@@ -56,5 +58,6 @@ impl<T> Store for T where
         + DeliveryStore
         + WebhookStore
         + RetentionStore
+    + OperatorStore
 {
 }

@@ -308,4 +308,30 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("used_at", Int),
         ],
     ),
+    (
+        "operators",
+        &[
+            ("id", Text),
+            ("email", Text),
+            ("role", Text),
+            ("password_hash", Text),
+            ("totp_secret", Blob),
+            ("totp_last_step", Int),
+            ("disabled_at", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    ("operator_recovery_codes", &[("operator_id", Text), ("code_hash", Text)]),
+    (
+        "operator_sessions",
+        &[
+            ("token_hash", Text),
+            ("operator_id", Text),
+            ("stage", Text),
+            ("pending_totp", Blob),
+            ("created_at", Int),
+            ("last_seen_at", Int),
+        ],
+    ),
 ];

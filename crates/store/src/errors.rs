@@ -8,8 +8,10 @@ use sqlx::error::ErrorKind;
 /// PostgreSQL the constraint ("accounts_env_id_email_normalized_key"); both
 /// contain the column names matched here.
 fn duplicated(message: &str) -> &'static str {
-    const COLUMNS: [(&str, &str); 6] = [
+    const COLUMNS: [(&str, &str); 8] = [
         ("email_normalized", "email"),
+        ("operators.email", "email"),
+        ("operators_email_key", "email"),
         ("username", "username"),
         ("hostname", "hostname"),
         ("instances.platform_id", "platform_id"),

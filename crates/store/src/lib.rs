@@ -17,6 +17,7 @@ pub mod files;
 mod idempotency;
 mod integration;
 mod migrations;
+mod operators;
 mod partners;
 mod retention;
 mod schema;

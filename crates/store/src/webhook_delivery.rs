@@ -249,7 +249,7 @@ fn placeholders(first: usize, n: usize) -> String {
 
 /// An attempt's row, its message's next step and its endpoint's health.
 async fn record_attempt(c: &mut AnyConnection, r: &Recorded) -> R<()> {
-    let (a, health) = (&r.attempt, &r.health);
+    let a = &r.attempt;
     sqlx::query(
                 "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, attempt, attempted_at, status_code, error, latency_ms, response_snippet)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -281,6 +281,7 @@ async fn record_attempt(c: &mut AnyConnection, r: &Recorded) -> R<()> {
     .bind(next_at)
     .run(&mut *c)
     .await?;
+    let Some(health) = &r.health else { return Ok(()) };
     let disabled_at = health.disable.map(|_| a.attempted_at);
     sqlx::query(
         "UPDATE webhook_endpoints SET failing_since = $2,

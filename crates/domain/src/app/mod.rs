@@ -17,6 +17,7 @@ use crate::events::service::Events;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
 use crate::infra::master_key::MasterKey;
+use crate::operators::service::Operators;
 use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
 use crate::integration::service::Integration;
 use crate::partners::provisioning::Provisioning;
@@ -73,6 +74,8 @@ pub struct CoreConfig {
     pub webhook_targets: TargetPolicy,
     /// How long a webhook receiver has to answer.
     pub webhook_timeout: Duration,
+    /// How long a console session lasts without a request.
+    pub console_idle: Duration,
     /// Where every service reads the time (tests move a manual one).
     pub clock: Arc<dyn Clock>,
 }
@@ -96,6 +99,7 @@ impl Default for CoreConfig {
             retention: RetentionPolicy::default(),
             webhook_targets: TargetPolicy::default(),
             webhook_timeout: crate::webhooks::delivery::DEFAULT_TIMEOUT,
+            console_idle: Duration::from_secs(30 * 60),
             clock: Arc::new(SystemClock),
         }
     }
@@ -119,6 +123,7 @@ pub struct Core {
     webhooks: Webhooks,
     delivery: Option<Arc<Delivery>>,
     retention: Retention,
+    operators: Operators,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -201,6 +206,11 @@ impl Core {
     /// Webhook delivery, when the core was built with a sender.
     pub fn delivery(&self) -> Option<&Arc<Delivery>> {
         self.delivery.as_ref()
+    }
+
+    /// Operators and their console sessions.
+    pub fn operators(&self) -> &Operators {
+        &self.operators
     }
 
     /// The purge of expired rows and old usage.
@@ -295,6 +305,14 @@ impl CoreBuilder {
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),
             idempotency: Idempotency::new(Arc::clone(&store), clock, &master_key),
             retention: Retention::new(Arc::clone(&store), Arc::clone(&config)),
+            operators: Operators::new(
+                Arc::clone(&store),
+                Arc::clone(&hasher),
+                Arc::clone(&throttle),
+                Arc::clone(&config.clock),
+                &master_key,
+                config.console_idle,
+            ),
             events: Events::new(Arc::clone(&store)),
             delivery: sender.map(|sender| {
                 Arc::new(Delivery::new(

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
 use crate::events::{EventActor, EventDraft, EventType};
-use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, PartnerId, PlatformId, ServiceUserId};
+use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, OperatorId, PartnerId, PlatformId, ServiceUserId};
 
 /// Who made a change. Its `Display` is the one spelling of callers in audit
 /// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
@@ -18,6 +18,8 @@ use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, PartnerI
 pub enum ActorKind {
     /// The operator CLI.
     Operator,
+    /// An operator signed in to the console.
+    ConsoleOperator(OperatorId),
     ServiceUser(ServiceUserId),
     /// A partner API key, by key id.
     ApiKey(KeyId),
@@ -36,6 +38,7 @@ impl fmt::Display for ActorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ActorKind::Operator => f.write_str("operator"),
+            ActorKind::ConsoleOperator(id) => write!(f, "operator:{id}"),
             ActorKind::ServiceUser(id) => write!(f, "service_user:{id}"),
             ActorKind::ApiKey(key_id) => write!(f, "api_key:{key_id}"),
             ActorKind::VendorApp(id) => write!(f, "vendor_app:{id}"),
@@ -62,6 +65,11 @@ impl Actor {
 
     pub fn operator() -> Self {
         Self::new(ActorKind::Operator, None)
+    }
+
+    /// An operator acting in the console.
+    pub fn console_operator(id: &OperatorId) -> Self {
+        Self::new(ActorKind::ConsoleOperator(id.clone()), None)
     }
 
     pub fn service_user(id: &ServiceUserId, request_id: Option<String>) -> Self {

@@ -47,6 +47,12 @@ impl PlatformId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// No instance: what audit events of deployment-wide changes (operators
+    /// of the console) carry. Empty, so it matches no instance's filter.
+    pub fn deployment() -> Self {
+        Self(String::new())
+    }
 }
 
 impl PartialEq<&str> for PlatformId {

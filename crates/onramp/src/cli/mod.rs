@@ -8,6 +8,7 @@ pub mod debug;
 pub mod instance;
 pub mod key;
 pub mod migrate;
+pub mod operator;
 pub mod output;
 pub mod partner;
 pub mod serve;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Manage platform instances
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
+    /// Manage operators: the people who sign in to the console (--admin-listen)
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Manage service users
     #[command(subcommand, name = "service-user")]
     ServiceUser(service_user::ServiceUserCommand),

@@ -137,6 +137,8 @@ impl LoginSource {
 pub enum Realm {
     ServiceUser,
     Client,
+    /// Operators signing in to the console (password, then second factor).
+    Operator,
 }
 
 impl Realm {
@@ -144,6 +146,7 @@ impl Realm {
         match self {
             Realm::ServiceUser => "svc",
             Realm::Client => "client",
+            Realm::Operator => "operator",
         }
     }
 }

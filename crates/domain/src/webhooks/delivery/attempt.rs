@@ -53,25 +53,22 @@ pub(super) fn record(
         response_snippet: outcome.snippet.clone(),
     };
     let Some(event) = event else {
-        let health = EndpointHealth {
-            failing_since: *failing_since,
-            disable: None,
-        };
         return Recorded {
             attempt,
             next: NextStep::GiveUp,
-            health,
+            health: None,
             audit: None,
         };
     };
     let next = next_step(&attempt, &outcome);
     let health = health_after(*failing_since, &outcome, started);
-    *failing_since = health.failing_since;
     let audit = consequences(endpoint, event, &outcome, next, &health);
+    let changed = health.disable.is_some() || health.failing_since != *failing_since;
+    *failing_since = health.failing_since;
     Recorded {
         attempt,
         next,
-        health,
+        health: changed.then_some(health),
         audit,
     }
 }

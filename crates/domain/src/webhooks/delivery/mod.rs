@@ -145,7 +145,9 @@ pub struct EndpointHealth {
 pub struct Recorded {
     pub attempt: Attempt,
     pub next: NextStep,
-    pub health: EndpointHealth,
+    /// `None` when the attempt leaves it as it was (a success of a healthy
+    /// endpoint, most of the time): nothing to write.
+    pub health: Option<EndpointHealth>,
     pub audit: Option<AuditEvent>,
 }
 

@@ -202,7 +202,7 @@ impl Delivery {
                     None => unsent.push(message),
                 }
             }
-            if recorded.iter().any(|r| r.health.disable.is_some()) {
+            if recorded.iter().any(|r| r.health.as_ref().is_some_and(|h| h.disable.is_some())) {
                 stop.store(true, Ordering::Relaxed);
             }
             self.store.record_attempts(&recorded).await?;

@@ -22,14 +22,15 @@ use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
-use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, PartnerId, ServiceUserId};
+use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, ServiceUserId};
+use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, PartnerStore, RetentionStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore, RetentionStore,
     ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
@@ -269,6 +270,22 @@ delegate! {
         fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
         fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
         fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
+    }
+    OperatorStore {
+        fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn operator(&self, id: &OperatorId) -> Result<Option<Operator>, StoreError>;
+        fn operator_by_email(&self, email: &str) -> Result<Option<Operator>, StoreError>;
+        fn operators(&self) -> Result<Vec<Operator>, StoreError>;
+        fn update_operator(&self, operator: &Operator, end_sessions: bool, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn enrol_totp(&self, id: &OperatorId, sealed_secret: &[u8], step: i64, recovery_hashes: &[String], audit: &AuditEvent) -> Result<(), StoreError>;
+        fn accept_totp_step(&self, id: &OperatorId, step: i64) -> Result<bool, StoreError>;
+        fn use_recovery_code(&self, id: &OperatorId, code_hash: &str) -> Result<bool, StoreError>;
+        fn recovery_codes_left(&self, id: &OperatorId) -> Result<u32, StoreError>;
+        fn create_operator_session(&self, session: &OperatorSession) -> Result<(), StoreError>;
+        fn operator_session(&self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError>;
+        fn update_operator_session(&self, session: &OperatorSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+        fn delete_operator_session(&self, token_hash: &str, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+        fn purge_operator_sessions(&self, idle_before: Millis) -> Result<u64, StoreError>;
     }
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;

@@ -10,11 +10,14 @@ use super::delivery::verified;
 use crate::durability::provision;
 use crate::helpers::*;
 
+/// What a receiver got: the headers and the raw body of each request.
+pub(super) type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
 /// A receiver that never answers its first request (it reports its arrival
 /// on the channel) and answers `204` to the others; returns its URL and
 /// what it got.
-pub(super) async fn receiver_stuck_on_first() -> (String, mpsc::UnboundedReceiver<()>, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
-    let got: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+pub(super) async fn receiver_stuck_on_first() -> (String, mpsc::UnboundedReceiver<()>, Got) {
+    let got: Got = Arc::default();
     let (arrived, arrivals) = mpsc::unbounded_channel();
     let record = Arc::clone(&got);
     let app = axum::Router::new().route(

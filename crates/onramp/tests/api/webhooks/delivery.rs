@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-/// What a receiver got: the headers and the raw body of each request.
-type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+use super::crash::Got;
 
 /// A receiver on loopback answering with `script` in turn (then 204).
 async fn receiver(script: &[u16]) -> (String, Got) {
