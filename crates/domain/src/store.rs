@@ -58,6 +58,6 @@ impl<T> Store for T where
         + DeliveryStore
         + WebhookStore
         + RetentionStore
-    + OperatorStore
+        + OperatorStore
 {
 }

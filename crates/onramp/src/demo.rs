@@ -8,6 +8,7 @@ use onramp_domain::audit::Actor;
 use onramp_domain::ids::AccountId;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::infra::secret::generate_password;
+use onramp_domain::operators::OperatorRole;
 use onramp_domain::tenancy::service::NewInstance;
 use onramp_domain::tenancy::{EnvKind, Feature, PlatformId, Tenant};
 use onramp_web::DemoVendor;
@@ -22,11 +23,13 @@ fn credentials_file(data_dir: Option<&Path>) -> PathBuf {
     data_dir.unwrap_or(Path::new("./onramp-data")).join("demo.env")
 }
 
-fn save(path: &Path, password: &Secret, person_password: &Secret) -> CliResult {
+fn save(path: &Path, password: &Secret, person_password: &Secret, operator_password: &Secret) -> CliResult {
     let text = format!(
-        "ONRAMP_DEMO_USERNAME={SERVICE_USER}\nONRAMP_DEMO_PASSWORD={}\nONRAMP_DEMO_PERSON_EMAIL={PERSON_EMAIL}\nONRAMP_DEMO_PERSON_PASSWORD={}\n",
+        "ONRAMP_DEMO_USERNAME={SERVICE_USER}\nONRAMP_DEMO_PASSWORD={}\nONRAMP_DEMO_PERSON_EMAIL={PERSON_EMAIL}\nONRAMP_DEMO_PERSON_PASSWORD={}\n\
+         ONRAMP_DEMO_OPERATOR_EMAIL={OPERATOR_EMAIL}\nONRAMP_DEMO_OPERATOR_PASSWORD={}\n",
         password.expose(),
-        person_password.expose()
+        person_password.expose(),
+        operator_password.expose()
     );
     // Private from the first byte (not chmod after writing), and replaced whole.
     let temp = path.with_extension("env.tmp");
@@ -39,6 +42,8 @@ fn save(path: &Path, password: &Secret, person_password: &Secret) -> CliResult {
 }
 
 const PERSON_EMAIL: &str = "demo.person@example.com";
+/// The demo operator of the console.
+pub const OPERATOR_EMAIL: &str = "demo.operator@example.com";
 
 fn saved(path: &Path, name: &str) -> Option<Secret> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -75,7 +80,8 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
     // The shop belongs to its own account, so the demo person cannot reset
     // (and break) the key the running demo holds in memory.
     let shop_owner = shop_owner(core, &tenant, &actor).await?;
-    save(&path, &password, &person_password)?;
+    let operator_password = demo_operator(core, &path).await?;
+    save(&path, &password, &person_password, &operator_password)?;
     let origin = format!("http://127.0.0.1:{port}");
     let apps = core.integration().vendor_apps(&tenant, &shop_owner).await?;
     let app = match apps.into_iter().find(|a| a.origins.contains(&origin)) {
@@ -92,10 +98,12 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
          Service user: {SERVICE_USER}\nPassword:     {}\n\
          Demo person:  {PERSON_EMAIL} / {}\n\
          Demo shop:    open http://127.0.0.1:{port}/demo/vendor and click \"Sign up with Demo platform\"\n\
+         Demo operator of the console: {OPERATOR_EMAIL} / {} (an authenticator app is set up at the first sign-in)\n\
          (credentials also in {}; `source` it in a shell)\n",
         core.config().base_domain,
         password.expose(),
         person_password.expose(),
+        operator_password.expose(),
         path.display()
     );
     Ok(Some(DemoVendor {
@@ -103,6 +111,29 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         key,
         platform_origin: format!("http://localhost:{port}"),
     }))
+}
+
+/// The demo operator's password: the saved one while the operator exists,
+/// else the operator is created (again) with a new one.
+async fn demo_operator(core: &Core, path: &Path) -> CliResult<Secret> {
+    let operators = core.operators();
+    if let (Some(saved), Ok(_)) = (
+        saved(path, "ONRAMP_DEMO_OPERATOR_PASSWORD"),
+        operators.by_email(OPERATOR_EMAIL).await,
+    ) {
+        return Ok(saved);
+    }
+    let actor = Actor::system("demo");
+    let password = generate_password();
+    match operators.by_email(OPERATOR_EMAIL).await {
+        Ok(_) => operators.reset_password(&actor, OPERATOR_EMAIL, Some(password.clone())).await?,
+        Err(_) => {
+            operators
+                .create(&actor, OPERATOR_EMAIL, OperatorRole::Admin, Some(password.clone()))
+                .await?
+        }
+    };
+    Ok(password)
 }
 
 /// The account that owns the demo shop app; nobody knows its password.

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use onramp::cli::context::{CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
-use onramp::cli::{Cli, Command, audit, backup, copy, debug, instance, key, migrate, operator, partner, service_user, signing_key, usage, webhook};
+use onramp::cli::{
+    Cli, Command, audit, backup, copy, debug, instance, key, migrate, operator, partner, service_user, signing_key, usage, webhook,
+};
 use onramp::config::warn_unknown_env;
 use tracing_subscriber::EnvFilter;
 

@@ -26,6 +26,8 @@ pub type StoreWrapper = Arc<dyn Fn(Arc<dyn Store>) -> Arc<dyn Store> + Send + Sy
 #[derive(Clone)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
+    /// Where the operator console listens; `None` keeps it off.
+    pub admin_listen: Option<SocketAddr>,
     pub database_url: String,
     /// Where the master key is (its file, or the data dir's `master.key`).
     pub master_key: MasterKeySource,
@@ -62,6 +64,7 @@ impl std::fmt::Debug for ServerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerSettings")
             .field("listen", &self.listen)
+            .field("admin_listen", &self.admin_listen)
             .field("database_url", &"[redacted]")
             .field("master_key", &self.master_key)
             .field("db_max_connections", &self.db_max_connections)
@@ -110,6 +113,8 @@ fn publish_hash_stats(stats: onramp_domain::infra::hash_queue::HashStats) {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where the console listens, when it is on.
+    pub admin_addr: Option<SocketAddr>,
     pub core: Arc<Core>,
     /// The database, for tests that inspect or arrange rows directly.
     pub store: SqlStore,
@@ -240,18 +245,40 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let meter = tokio::spawn(usage_monitor(Arc::clone(&core), settings.usage_flush_interval));
     let deliverer = tokio::spawn(webhook_delivery(Arc::clone(&core), settings.webhook_interval));
     let flush_core = Arc::clone(&core);
-    let pages = onramp_web::router(onramp_web::WebState {
+    let web_state = onramp_web::WebState {
         core: Arc::clone(&core),
         demo: settings.demo_vendor.clone(),
         csrf_key,
-    });
+    };
+    let console = match settings.admin_listen {
+        Some(admin) => Some(
+            bind_console(
+                admin,
+                onramp_http::observed(onramp_web::console::router(web_state.clone()), state.clone()),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let admin_addr = console.as_ref().map(|(addr, _)| *addr);
+    let pages = onramp_web::router(web_state);
     let app = onramp_http::app(state.clone()).merge(onramp_http::observed(pages, state));
     let (grace, connections) = (settings.shutdown_timeout, settings.connections);
     let task = tokio::spawn(async move {
+        let console_task = console.map(|(_, (listener, app))| {
+            let mut stopped = stopped.clone();
+            let stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            tokio::spawn(crate::serve::serve(listener, app, connections, stop, grace))
+        });
         let stop = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
         crate::serve::serve(listener, app, connections, stop, grace).await;
+        if let Some(console) = console_task {
+            let _ = console.await;
+        }
         sweeper.abort();
         meter.abort();
         deliverer.abort();
@@ -266,11 +293,21 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     });
     Ok(Running {
         addr,
+        admin_addr,
         core,
         store: store_handle,
         stop,
         task,
     })
+}
+
+/// Binds the console's own listener.
+async fn bind_console(addr: SocketAddr, app: axum::Router) -> Result<(SocketAddr, (tokio::net::TcpListener, axum::Router)), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (--admin-listen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok((bound, (listener, app)))
 }
 
 /// Delivers webhooks: a round every `interval` (a round that finds work

@@ -105,7 +105,9 @@ impl OperatorStore for SqlStore {
     }
 
     async fn operators(&self) -> R<Vec<Operator>> {
-        sqlx::query("SELECT * FROM operators ORDER BY id").all::<OperatorRow, _>(&self.pool).await
+        sqlx::query("SELECT * FROM operators ORDER BY id")
+            .all::<OperatorRow, _>(&self.pool)
+            .await
     }
 
     async fn update_operator(&self, o: &Operator, end_sessions: bool, audit: &AuditEvent) -> R<()> {

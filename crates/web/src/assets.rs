@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 const FILES: &[(&str, &str, &str)] = &[
     ("site.css", "text/css; charset=utf-8", include_str!("../static/site.css")),
     ("popup.js", "text/javascript; charset=utf-8", include_str!("../static/popup.js")),
+    ("console.css", "text/css; charset=utf-8", include_str!("../static/console.css")),
+    ("console.js", "text/javascript; charset=utf-8", include_str!("../static/console.js")),
     (
         "demo-vendor.js",
         "text/javascript; charset=utf-8",

@@ -6,6 +6,7 @@
 
 mod assets;
 pub mod charts;
+pub mod console;
 mod cookies;
 mod csrf;
 mod demo;

@@ -194,7 +194,20 @@ impl AuditEvent {
 /// Filters for listing audit events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// An instance; `Some("")` for deployment-wide events (operators).
     pub platform_id: Option<String>,
     pub environment: Option<String>,
+    /// The actor as audit events spell it (`operator:…`, `api_key:…`), or
+    /// its kind alone (`operator`, `api_key`).
+    pub actor: Option<String>,
+    /// An action (`account.created`), or a prefix ending in `.` (`account.`).
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Created at or after (ms).
+    pub from: Option<Millis>,
+    /// Created before (ms).
+    pub to: Option<Millis>,
+    /// Older than this event (the previous page's last id).
+    pub before: Option<AuditEventId>,
     pub limit: u32,
 }

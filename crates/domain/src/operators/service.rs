@@ -130,7 +130,12 @@ impl Operators {
     ///
     /// # Errors
     /// `NotFound("operator")`, `Validation` for a weak password.
-    pub async fn reset_password(&self, actor: &Actor, email: &str, password: Option<Secret>) -> Result<(Operator, Option<Secret>), DomainError> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        email: &str,
+        password: Option<Secret>,
+    ) -> Result<(Operator, Option<Secret>), DomainError> {
         let mut operator = self.by_email(email).await?;
         let (password, generated) = chosen(password, &operator.email)?;
         operator.password_hash = self.hasher.hash(&Self::share(), &password).await?;

@@ -6,8 +6,8 @@
 
 use crate::audit::Actor;
 use crate::error::DomainError;
-use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::infra::seal::{seal, unseal};
+use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::infra::throttle::{LoginAttempt, LoginSource, Realm, check_login_name};
 use crate::operators::service::{Operators, deployment_audit};
 use crate::operators::totp::{TotpSecret, recovery_codes, recovery_hash};
@@ -53,7 +53,11 @@ impl Operators {
         self.throttle.succeeded(&attempt).await;
         let token = random_token("", 43);
         let now = self.clock.now_ms();
-        let stage = if operator.totp_secret.is_some() { Stage::SecondFactor } else { Stage::Enrol };
+        let stage = if operator.totp_secret.is_some() {
+            Stage::SecondFactor
+        } else {
+            Stage::Enrol
+        };
         let session = OperatorSession {
             token_hash: token_hash(&token),
             operator_id: operator.id,

@@ -38,6 +38,13 @@ impl TotpSecret {
         bytes.try_into().ok().map(Self)
     }
 
+    /// From the base32 text [`base32`](Self::base32) gives (what an
+    /// authenticator app is typed).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let secret = totp_rs::Secret::try_from_base32(text.trim()).ok()?;
+        Self::from_bytes(secret.as_ref())
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -125,6 +132,7 @@ mod tests {
         assert_eq!(secret.check("28708", 59_000), None);
         assert_eq!(secret.check("2870820", 59_000), None);
         assert_eq!(secret.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(TotpSecret::from_base32(&secret.base32()), Some(secret));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult {
         platform_id,
         environment: environment.map(|e| e.as_str().to_owned()),
         limit,
+        ..AuditFilter::default()
     };
     let events = ctx.core.audit().events(&filter).await?;
     let docs: Vec<_> = events

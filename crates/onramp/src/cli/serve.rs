@@ -36,6 +36,12 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "ONRAMP_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Address of the operator console (its own listener, never the public port); --demo sets 127.0.0.1:8081 [default: none, the console is off]
+    #[arg(long, env = "ONRAMP_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// How long a console session lasts without a request, 1m to 24h
+    #[arg(long, env = "ONRAMP_CONSOLE_IDLE_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub console_idle_timeout: Duration,
     /// Domain under which api.<platform_id>.<domain> and api.staging.<platform_id>.<domain> resolve
     #[arg(long, env = "ONRAMP_BASE_DOMAIN", value_name = "DOMAIN", default_value = "localhost")]
     pub base_domain: String,
@@ -143,6 +149,9 @@ impl ServeArgs {
         if !(Duration::from_secs(30)..=Duration::from_secs(86_400)).contains(&self.token_ttl) {
             return Err(CliError::new("config", "token_ttl must be between 30s and 24h"));
         }
+        if !(Duration::from_secs(60)..=Duration::from_secs(86_400)).contains(&self.console_idle_timeout) {
+            return Err(CliError::new("config", "console_idle_timeout must be between 1m and 24h"));
+        }
         if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&self.webhook_timeout) {
             return Err(CliError::new("config", "webhook_timeout must be between 1s and 60s"));
         }
@@ -165,6 +174,7 @@ impl ServeArgs {
             },
             webhook_targets: global.webhook_targets(),
             webhook_timeout: self.webhook_timeout,
+            console_idle: self.console_idle_timeout,
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),
@@ -172,6 +182,7 @@ impl ServeArgs {
         };
         Ok(ServerSettings {
             listen: self.listen,
+            admin_listen: self.admin_listen,
             database_url: database_url(global)?,
             master_key: MasterKeySource::new(global.master_key_file.as_deref(), &global.data_dir),
             db_max_connections: self.db_max_connections.max(1),
@@ -246,6 +257,7 @@ pub async fn run(mut settings: ServerSettings, demo: bool, data_dir_hint: Option
         .await
         .map_err(|e| CliError::new("unavailable", e))?;
     if demo {
+        settings.admin_listen = settings.admin_listen.or(Some(SocketAddr::from(([127, 0, 0, 1], 8081))));
         settings.demo_vendor = crate::demo::ensure(&opened.core, data_dir_hint.as_deref(), settings.listen.port()).await?;
     }
     let running = crate::startup::start_with(settings, opened)
@@ -253,6 +265,10 @@ pub async fn run(mut settings: ServerSettings, demo: bool, data_dir_hint: Option
         .map_err(|e| CliError::new("listen", e))?;
     tracing::info!(address = %running.addr, "onramp is listening");
     eprintln!("onramp listening on http://{}", running.addr);
+    if let Some(admin) = running.admin_addr {
+        tracing::info!(address = %admin, "operator console is listening");
+        eprintln!("operator console on http://{admin}");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.shutdown().await;

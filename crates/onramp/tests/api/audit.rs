@@ -40,6 +40,7 @@ async fn account_changes_are_audited_with_their_request_ids() {
         platform_id: Some("acme".into()),
         environment: Some("staging".into()),
         limit: 100,
+        ..AuditFilter::default()
     };
     let events = fx.server.core.audit().events(&filter).await.expect("audit events");
     let account_events: Vec<_> = events.iter().filter(|e| e.action.starts_with("account.")).collect();
@@ -86,6 +87,7 @@ async fn account_changes_are_audited_with_their_request_ids() {
         platform_id: Some("acme".into()),
         environment: Some("production".into()),
         limit: 100,
+        ..AuditFilter::default()
     };
     let prod_events = fx.server.core.audit().events(&prod).await.expect("audit events");
     assert_eq!(prod_events.iter().filter(|e| e.action == "account.created").count(), 1);
@@ -108,6 +110,7 @@ async fn account_changes_are_audited_with_their_request_ids() {
         platform_id: Some("acme".into()),
         environment: None,
         limit: 1000,
+        ..AuditFilter::default()
     };
     let all_events = fx.server.core.audit().events(&all).await.expect("audit events");
     for action in [

@@ -311,6 +311,7 @@ async fn assert_nothing_stored(fx: &Fixture) {
         platform_id: Some("acme".into()),
         environment: Some("staging".into()),
         limit: 1000,
+        ..AuditFilter::default()
     };
     let events = fx.server.core.audit().events(&filter).await.expect("audit");
     assert!(

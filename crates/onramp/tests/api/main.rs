@@ -16,6 +16,7 @@ mod clients;
 mod concurrency;
 mod config;
 mod connections;
+mod console;
 mod copy;
 mod docs;
 mod durability;

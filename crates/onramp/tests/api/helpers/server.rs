@@ -59,6 +59,7 @@ pub fn master_key_file(dir: &Path) -> MasterKeySource {
 pub fn test_settings(dir: &Path) -> ServerSettings {
     ServerSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
+        admin_listen: Some("127.0.0.1:0".parse().expect("address")),
         database_url: format!("sqlite://{}/onramp.db?mode=rwc", dir.display()),
         master_key: master_key_file(dir),
         db_max_connections: 8,
@@ -108,6 +109,8 @@ pub fn host(platform_id: &str, env: &str) -> String {
 /// An in-process server with its own data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where the operator console listens.
+    pub admin_addr: Option<SocketAddr>,
     pub core: Arc<Core>,
     /// The server's database, for arranging or inspecting rows directly.
     pub store: onramp_store::SqlStore,
@@ -137,6 +140,7 @@ impl TestServer {
         let running = onramp::startup::start(settings.clone()).await.expect("server starts");
         Self {
             addr: running.addr,
+            admin_addr: running.admin_addr,
             core: Arc::clone(&running.core),
             store: running.store.clone(),
             clock,

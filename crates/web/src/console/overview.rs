@@ -1,0 +1,77 @@
+//! The overview: what the deployment holds, and its latest changes.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use onramp_domain::audit::AuditFilter;
+use onramp_domain::error::DomainError;
+use onramp_domain::partners::PartnerStatus;
+
+use super::audit::EventRow;
+use super::session::{ConsoleCsrf, Operator};
+use super::views::{Nav, problem_page};
+use crate::WebState;
+use crate::views::render;
+
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+struct Overview {
+    csrf: String,
+    email: String,
+    role: &'static str,
+    current: &'static str,
+    instances: usize,
+    pending_partners: usize,
+    active_partners: usize,
+    operators: usize,
+    /// Platform id, name, region, features.
+    instance_rows: Vec<(String, String, String, String)>,
+    events: Vec<EventRow>,
+}
+
+pub async fn page(State(state): State<WebState>, Operator(console): Operator, csrf: ConsoleCsrf) -> Response {
+    match overview(&state, Nav::new(&console, csrf.value, "overview")).await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(e) => {
+            tracing::error!(error = %e, "console overview failed");
+            problem_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "The overview could not be read just now.",
+            )
+        }
+    }
+}
+
+async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
+    let core = &state.core;
+    let instances = core.tenancy().instances().await?;
+    let partners = core.partners().list(None).await?;
+    let count = |status: PartnerStatus| partners.iter().filter(|p| p.status == status).count();
+    let recent = core
+        .audit()
+        .events(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await?;
+    Ok(Overview {
+        csrf: nav.csrf,
+        email: nav.email,
+        role: nav.role,
+        current: nav.current,
+        instances: instances.len(),
+        pending_partners: count(PartnerStatus::Pending),
+        active_partners: count(PartnerStatus::Active),
+        operators: core.operators().list().await?.len(),
+        instance_rows: instances
+            .iter()
+            .map(|i| {
+                let features: Vec<&str> = i.features.iter().map(|f| f.as_str()).collect();
+                (i.platform_id.to_string(), i.name.clone(), i.region.clone(), features.join(", "))
+            })
+            .collect(),
+        events: recent.iter().map(EventRow::from).collect(),
+    })
+}

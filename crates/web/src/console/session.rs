@@ -1,0 +1,183 @@
+//! The console's session cookie and who it signs in, and the CSRF tokens of
+//! the console's forms (bound to the session, or before sign-in to a
+//! pre-session cookie of the console's own).
+//!
+//! The console listens on its own address, but cookies are per host, not
+//! per port: its cookies have names of their own so that they never meet
+//! the account pages' on the same host.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use onramp_domain::infra::client::Scheme;
+use onramp_domain::operators::Stage;
+use onramp_domain::operators::sessions::Console;
+use serde::de::DeserializeOwned;
+
+use crate::WebState;
+use crate::csrf::{self, Binding};
+use crate::extract::{CsrfProtected, WebForm};
+use crate::views::redirect;
+
+/// How long the pre-session cookie of the sign-in form lives.
+const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
+
+#[derive(Debug, Clone, Copy)]
+enum Name {
+    Session,
+    Csrf,
+}
+
+fn name(which: Name, scheme: Scheme) -> &'static str {
+    match (which, scheme) {
+        (Name::Session, Scheme::Https) => "__Host-onramp_console",
+        (Name::Session, Scheme::Http) => "onramp_console",
+        (Name::Csrf, Scheme::Https) => "__Host-onramp_console_csrf",
+        (Name::Csrf, Scheme::Http) => "onramp_console_csrf",
+    }
+}
+
+fn scheme(parts: &Parts) -> Scheme {
+    parts.extensions.get::<Scheme>().copied().unwrap_or_default()
+}
+
+fn cookie(parts: &Parts, which: Name) -> Option<String> {
+    CookieJar::from_headers(&parts.headers)
+        .get(name(which, scheme(parts)))
+        .map(|c| c.value().to_owned())
+}
+
+/// A `Set-Cookie` value for the console: `HttpOnly`, `SameSite=Strict`
+/// (nothing links into the console from elsewhere), `Secure` over HTTPS;
+/// `max_age_secs` 0 deletes it.
+fn set_cookie(parts_scheme: Scheme, which: Name, value: String, max_age_secs: i64) -> (&'static str, String) {
+    let cookie = Cookie::build((name(which, parts_scheme), value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .secure(parts_scheme == Scheme::Https);
+    ("set-cookie", cookie.build().to_string())
+}
+
+/// The request's console session, at whatever stage (looked up once).
+#[derive(Clone)]
+pub struct MaybeConsole {
+    pub console: Option<Console>,
+    /// The request's scheme, for the cookies the answer sets.
+    pub scheme: Scheme,
+}
+
+impl MaybeConsole {
+    /// The `Set-Cookie` header that signs this browser in with `token`
+    /// (for the idle timeout the server enforces; the cookie itself lasts
+    /// the browser session).
+    pub fn sign_in_cookie(&self, token: String) -> (&'static str, String) {
+        set_cookie(self.scheme, Name::Session, token, 24 * 3600)
+    }
+
+    /// The `Set-Cookie` header that forgets the session.
+    pub fn sign_out_cookie(&self) -> (&'static str, String) {
+        set_cookie(self.scheme, Name::Session, String::new(), 0)
+    }
+}
+
+impl FromRequestParts<WebState> for MaybeConsole {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        if let Some(found) = parts.extensions.get::<MaybeConsole>() {
+            return Ok(found.clone());
+        }
+        let console = match cookie(parts, Name::Session) {
+            Some(token) => state.core.operators().session(&token).await.map_err(|e| {
+                tracing::error!(error = %e, "console session lookup failed");
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
+            })?,
+            None => None,
+        };
+        let found = MaybeConsole {
+            console,
+            scheme: scheme(parts),
+        };
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+/// A signed-in operator (second factor done). Anyone else is sent to the
+/// step of sign-in they are at.
+pub struct Operator(pub Console);
+
+impl FromRequestParts<WebState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        let found = MaybeConsole::from_request_parts(parts, state).await?;
+        match found.console {
+            Some(c) if c.session.stage == Stage::Complete => Ok(Operator(c)),
+            Some(c) if c.session.stage == Stage::Enrol => Err(redirect("/sign-in/enrol")),
+            Some(_) => Err(redirect("/sign-in/code")),
+            None => Err(redirect("/sign-in")),
+        }
+    }
+}
+
+/// The CSRF token of the request's forms, and the cookie to set when a
+/// pre-session one had to be made.
+pub struct ConsoleCsrf {
+    pub value: String,
+    pub set_cookie: Option<(&'static str, String)>,
+}
+
+async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>, Response> {
+    let found = MaybeConsole::from_request_parts(parts, state).await?;
+    if let Some(c) = found.console {
+        return Ok(Some(Binding::Session(c.session.token_hash)));
+    }
+    Ok(cookie(parts, Name::Csrf)
+        .filter(|v| csrf::is_pre_session(v))
+        .map(Binding::PreSession))
+}
+
+impl FromRequestParts<WebState> for ConsoleCsrf {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        if let Some(bound) = binding(parts, state).await? {
+            return Ok(Self {
+                value: csrf::token(&state.csrf_key, &bound),
+                set_cookie: None,
+            });
+        }
+        let fresh = csrf::new_pre_session();
+        Ok(Self {
+            value: csrf::token(&state.csrf_key, &Binding::PreSession(fresh.clone())),
+            set_cookie: Some(set_cookie(scheme(parts), Name::Csrf, fresh, CSRF_MAX_AGE_SECS)),
+        })
+    }
+}
+
+/// A console form whose CSRF token is the request's: a wrong or missing
+/// token gets `403`, a malformed body `400`.
+pub struct ConsoleForm<T>(pub T);
+
+impl<T: DeserializeOwned + CsrfProtected> FromRequest<WebState> for ConsoleForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &WebState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let bound = binding(&mut parts, state).await?;
+        let WebForm(form) = WebForm::<T>::from_request(Request::from_parts(parts, body), state).await?;
+        if !bound.is_some_and(|b| csrf::verify(&state.csrf_key, &b, form.csrf())) {
+            return Err(super::views::problem_page(
+                StatusCode::FORBIDDEN,
+                "Expired form",
+                "This form expired or was not sent from the console. Go back, reload and try again.",
+            ));
+        }
+        Ok(Self(form))
+    }
+}
