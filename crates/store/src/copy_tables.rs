@@ -227,6 +227,20 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("minute", Int),
             ("count", Int),
             ("denied", Int),
+            ("limited", Int),
+        ],
+    ),
+    (
+        "usage_hours",
+        &[
+            ("env_id", Text),
+            ("key_id", Text),
+            ("partner_id", Text),
+            ("route", Text),
+            ("status_class", Text),
+            ("hour", Int),
+            ("count", Int),
+            ("limited", Int),
         ],
     ),
     (

@@ -27,6 +27,7 @@ mod sessions;
 mod signin_links;
 mod tenancy;
 mod usage;
+mod usage_buckets;
 mod webhook_delivery;
 mod webhooks;
 

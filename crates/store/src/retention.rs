@@ -22,6 +22,8 @@ impl RetentionStore for SqlStore {
             auth_codes: delete("DELETE FROM auth_codes WHERE expires_at < $1", before.expired).await?,
             idempotency_keys: delete("DELETE FROM idempotency_keys WHERE created_at < $1", before.idempotency).await?,
             usage_minutes: delete("DELETE FROM usage_minutes WHERE minute < $1", before.usage).await?,
+            // An hour goes once all its minutes have gone.
+            usage_hours: delete("DELETE FROM usage_hours WHERE hour < $1", before.usage - 3_600_000).await?,
             alerts: delete("DELETE FROM alerts WHERE created_at < $1", before.alerts).await?,
             events: delete("DELETE FROM events WHERE created_at < $1", before.events).await?,
         })

@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AlertId, EnvId, PartnerId};
 use onramp_domain::store::{StoreError, UsageStore};
+use onramp_domain::usage::buckets::{Granularity, UsageBucket, UsageDimension, UsageFilter, UsageTotals};
 use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange, Change};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
+use crate::usage_buckets;
 
 #[derive(sqlx::FromRow)]
 struct UsageMinuteRow {
@@ -21,6 +23,7 @@ struct UsageMinuteRow {
     minute: i64,
     count: i64,
     denied: i64,
+    limited: i64,
 }
 
 impl Record for UsageMinuteRow {
@@ -35,6 +38,7 @@ impl Record for UsageMinuteRow {
             minute: self.minute,
             count: self.count,
             denied: self.denied,
+            limited: self.limited,
         })
     }
 }
@@ -175,10 +179,11 @@ impl UsageStore for SqlStore {
         self.audited(None, async |c| {
             for r in rows {
                 sqlx::query(
-                    "INSERT INTO usage_minutes (key_id, partner_id, env_id, route, status_class, minute, count, denied)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    "INSERT INTO usage_minutes (key_id, partner_id, env_id, route, status_class, minute, count, denied, limited)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (env_id, key_id, route, status_class, minute)
-                     DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied",
+                     DO UPDATE SET count = usage_minutes.count + excluded.count, denied = usage_minutes.denied + excluded.denied,
+                     limited = usage_minutes.limited + excluded.limited",
                 )
                 .bind(r.key_id.as_str())
                 .bind(r.partner_id.as_str())
@@ -188,10 +193,11 @@ impl UsageStore for SqlStore {
                 .bind(r.minute)
                 .bind(r.count)
                 .bind(r.denied)
+                .bind(r.limited)
                 .run(&mut *c)
                 .await?;
             }
-            Ok(())
+            usage_buckets::add_hours(c, rows).await
         })
         .await
     }
@@ -204,6 +210,14 @@ impl UsageStore for SqlStore {
             .bind(to)
             .all::<UsageMinuteRow, _>(&self.pool)
             .await
+    }
+
+    async fn usage_buckets(&self, filter: &UsageFilter, from: i64, to: i64, granularity: Granularity) -> R<Vec<UsageBucket>> {
+        usage_buckets::buckets(&self.pool, filter, from, to, granularity).await
+    }
+
+    async fn usage_totals(&self, filter: &UsageFilter, from: i64, to: i64, by: UsageDimension) -> R<Vec<UsageTotals>> {
+        usage_buckets::totals(&self.pool, filter, from, to, by).await
     }
 
     async fn key_activity(&self, trailing_start: i64, window_start: i64) -> R<Vec<KeyActivity>> {

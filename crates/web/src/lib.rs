@@ -5,6 +5,7 @@
 //! scripts, no framing (see `security.rs`).
 
 mod assets;
+pub mod charts;
 pub mod console;
 mod cookies;
 mod csrf;

@@ -53,12 +53,20 @@ pub struct Purged {
     pub auth_codes: u64,
     pub idempotency_keys: u64,
     pub usage_minutes: u64,
+    pub usage_hours: u64,
     pub alerts: u64,
     pub events: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.sessions + self.signin_links + self.auth_codes + self.idempotency_keys + self.usage_minutes + self.alerts + self.events
+        self.sessions
+            + self.signin_links
+            + self.auth_codes
+            + self.idempotency_keys
+            + self.usage_minutes
+            + self.usage_hours
+            + self.alerts
+            + self.events
     }
 }

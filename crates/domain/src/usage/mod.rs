@@ -1,6 +1,7 @@
 //! Usage records of partner API keys and the alerts raised from them.
 
 pub mod alerts;
+pub mod buckets;
 pub mod service;
 pub mod store;
 pub mod thresholds;
@@ -88,8 +89,10 @@ pub struct UsageRow {
     /// Start of the minute, Unix milliseconds.
     pub minute: Millis,
     pub count: i64,
-    /// Of `count`, the `401` and `429` answers.
+    /// Of `count`, the `401` and `429` answers (anomaly detection).
     pub denied: i64,
+    /// Of `count`, the `429` answers (charts show them apart from other `4xx`).
+    pub limited: i64,
 }
 
 /// One key's recent traffic, for anomaly detection.

@@ -28,6 +28,9 @@ use crate::usage::thresholds::{MINUTE_MS, TRAILING_MS, WINDOW_MS, anomalies};
 use crate::usage::{Alert, AlertKind, Delivery, KeyActivity, StatusClass, UsageRow};
 
 mod alert_settings;
+mod charts;
+
+pub use crate::usage::buckets::Granularity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MeterKey {
@@ -39,30 +42,28 @@ struct MeterKey {
     minute: Millis,
 }
 
+/// Of one [`MeterKey`]: requests, and of those the `401`/`429` and the `429` answers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    count: i64,
+    denied: i64,
+    limited: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.count += other.count;
+        self.denied += other.denied;
+        self.limited += other.limited;
+    }
+}
+
 /// In-memory counts waiting for the next flush, and alert cooldowns.
 #[derive(Default)]
 pub(crate) struct UsageMeter {
-    counts: DashMap<MeterKey, (i64, i64)>,
+    counts: DashMap<MeterKey, Counts>,
     /// When each key last raised each kind of alert (cooldown).
     last_alert: DashMap<(EnvId, KeyId, AlertKind), Millis>,
-}
-
-/// Buckets of a usage series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Granularity {
-    Minute,
-    Hour,
-    Day,
-}
-
-impl Granularity {
-    fn millis(self) -> i64 {
-        match self {
-            Granularity::Minute => MINUTE_MS,
-            Granularity::Hour => 60 * MINUTE_MS,
-            Granularity::Day => 24 * 60 * MINUTE_MS,
-        }
-    }
 }
 
 /// Requests in one bucket of a series.
@@ -78,6 +79,21 @@ pub struct UsagePoint {
 
 /// Longest series a query may return.
 const MAX_POINTS: i64 = 10_000;
+
+/// Refuses an empty range and one of more than [`MAX_POINTS`] buckets.
+fn check_range(from: Millis, to: Millis, granularity: Granularity) -> Result<(), DomainError> {
+    if to <= from {
+        return Err(DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`"));
+    }
+    if (to - granularity.floor(from)) / granularity.millis() > MAX_POINTS {
+        return Err(DomainError::invalid(
+            "granularity",
+            FieldCode::TooManyPoints,
+            "the range holds more than 10000 buckets; use a coarser granularity",
+        ));
+    }
+    Ok(())
+}
 
 /// Usage metering of partner keys and the alerts raised from it.
 pub struct Usage {
@@ -116,10 +132,12 @@ impl Usage {
             class: StatusClass::of(status),
             minute: now - now.rem_euclid(MINUTE_MS),
         };
-        let denied = i64::from(matches!(status, 401 | 429));
-        let mut entry = self.meter.counts.entry(meter_key).or_insert((0, 0));
-        entry.0 += 1;
-        entry.1 += denied;
+        let counts = Counts {
+            count: 1,
+            denied: i64::from(matches!(status, 401 | 429)),
+            limited: i64::from(status == 429),
+        };
+        self.meter.counts.entry(meter_key).or_default().add(counts);
     }
 
     /// Writes the counts gathered since the last flush, and when each key
@@ -137,15 +155,16 @@ impl Usage {
         let rows: Vec<UsageRow> = keys
             .into_iter()
             .filter_map(|k| self.meter.counts.remove(&k))
-            .map(|(k, (count, denied))| UsageRow {
+            .map(|(k, c)| UsageRow {
                 key_id: k.key_id,
                 partner_id: k.partner_id,
                 env_id: k.env_id,
                 route: k.route,
                 status_class: k.class,
                 minute: k.minute,
-                count,
-                denied,
+                count: c.count,
+                denied: c.denied,
+                limited: c.limited,
             })
             .collect();
         if rows.is_empty() {
@@ -162,9 +181,11 @@ impl Usage {
                     class,
                     minute: r.minute,
                 };
-                let mut entry = self.meter.counts.entry(key).or_insert((0, 0));
-                entry.0 += r.count;
-                entry.1 += r.denied;
+                self.meter.counts.entry(key).or_default().add(Counts {
+                    count: r.count,
+                    denied: r.denied,
+                    limited: r.limited,
+                });
             }
             return Err(e.into());
         }
@@ -183,18 +204,9 @@ impl Usage {
         to: Millis,
         granularity: Granularity,
     ) -> Result<Vec<UsagePoint>, DomainError> {
+        check_range(from, to, granularity)?;
         let step = granularity.millis();
-        let start = from - from.rem_euclid(step);
-        if to <= from {
-            return Err(DomainError::invalid("to", FieldCode::InvalidRange, "`to` must be after `from`"));
-        }
-        if (to - start) / step > MAX_POINTS {
-            return Err(DomainError::invalid(
-                "granularity",
-                FieldCode::TooManyPoints,
-                "the range holds more than 10000 buckets; use a coarser granularity",
-            ));
-        }
+        let start = granularity.floor(from);
         let mut points: Vec<UsagePoint> = (0..)
             .map(|i| start + i * step)
             .take_while(|s| *s < to)

@@ -6,6 +6,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::ids::{AlertId, EnvId, PartnerId};
 use crate::store::StoreError;
+use crate::usage::buckets::{Granularity, UsageBucket, UsageDimension, UsageFilter, UsageTotals};
 use crate::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use crate::usage::{Alert, Delivery, KeyActivity, UsageRow};
 
@@ -15,6 +16,24 @@ pub trait UsageStore: Send + Sync {
     async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
     /// A partner's usage rows with `from <= minute < to`.
     async fn usage(&self, env_id: &EnvId, partner_id: &PartnerId, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+    /// Requests matching `filter` with `from <= minute < to`, summed per
+    /// bucket in the database; only buckets with rows, oldest first.
+    async fn usage_buckets(
+        &self,
+        filter: &UsageFilter,
+        from: Millis,
+        to: Millis,
+        granularity: Granularity,
+    ) -> Result<Vec<UsageBucket>, StoreError>;
+    /// Requests matching `filter` with `from <= minute < to`, summed per
+    /// route or key in the database (any order).
+    async fn usage_totals(
+        &self,
+        filter: &UsageFilter,
+        from: Millis,
+        to: Millis,
+        by: UsageDimension,
+    ) -> Result<Vec<UsageTotals>, StoreError>;
     /// Per key (and environment) with traffic since `window_start`: requests since then, and in `[trailing_start, window_start)`.
     async fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
     async fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;

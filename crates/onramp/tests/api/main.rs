@@ -42,4 +42,5 @@ mod secrets;
 mod statements;
 mod tokenauth;
 mod usage;
+mod usage_charts;
 mod webhooks;

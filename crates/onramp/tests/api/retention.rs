@@ -10,13 +10,14 @@ use reqwest::Method;
 use crate::helpers::*;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "events",
     "sessions",
     "login_tokens",
     "auth_codes",
     "idempotency_keys",
     "usage_minutes",
+    "usage_hours",
     "alerts",
 ];
 
@@ -97,12 +98,15 @@ async fn expired_rows_go_at_once_and_usage_and_alerts_after_their_retention() {
     for table in ["sessions", "login_tokens", "auth_codes", "idempotency_keys", "events"] {
         assert_eq!(count(&after, table), 0, "{table}: {after:?}");
     }
-    for table in ["usage_minutes", "alerts"] {
+    for table in ["usage_minutes", "usage_hours", "alerts"] {
         assert_eq!(count(&after, table), count(&before, table), "{table}: {after:?}");
     }
     // Past the 90-day retention, they go too.
     w.server.clock.advance(60 * DAY);
     let purged = w.server.core.retention().purge().await.unwrap();
-    assert!(purged.usage_minutes > 0 && purged.alerts == 1, "{purged:?}");
+    assert!(
+        purged.usage_minutes > 0 && purged.usage_hours > 0 && purged.alerts == 1,
+        "{purged:?}"
+    );
     assert!(counts(&db).await.iter().all(|(_, n)| *n == 0));
 }

@@ -401,6 +401,7 @@ async fn usage_minutes_staging_counts_do_not_reach_a_production_partners_usage()
         minute,
         count,
         denied: 0,
+        limited: 0,
     };
     let store = &t.fx.server.store;
     store.add_usage(&[row(EnvKind::Production, 3)]).await.unwrap();

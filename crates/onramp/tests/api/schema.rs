@@ -127,6 +127,16 @@ async fn rows_survive_the_environment_keys(url: String, backend: &str) {
     );
     let usage = store.usage(&production, &"p".into(), 0, 60_000).await.unwrap();
     assert_eq!(usage.iter().map(|r| r.count).sum::<i64>(), 3);
+    // Migration 14 summed the minutes into their hour (charts read the hours).
+    let filter = onramp_domain::usage::buckets::UsageFilter {
+        env_id: Some(production.clone()),
+        ..Default::default()
+    };
+    let hours = store
+        .usage_buckets(&filter, 0, 3_600_000, onramp_domain::usage::buckets::Granularity::Hour)
+        .await
+        .unwrap();
+    assert_eq!(hours.iter().map(|b| (b.start, b.ok, b.total)).collect::<Vec<_>>(), [(0, 3, 3)]);
     store.close().await;
 }
 

@@ -35,6 +35,7 @@ use onramp_domain::store::{
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
+use onramp_domain::usage::buckets::{Granularity, UsageBucket, UsageDimension, UsageFilter, UsageTotals};
 use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
 use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, Message, Recorded};
@@ -233,6 +234,8 @@ delegate! {
     UsageStore {
         fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
         fn usage(&self, env_id: &EnvId, partner_id: &PartnerId, from: Millis, to: Millis) -> Result<Vec<UsageRow>, StoreError>;
+        fn usage_buckets(&self, filter: &UsageFilter, from: Millis, to: Millis, granularity: Granularity) -> Result<Vec<UsageBucket>, StoreError>;
+        fn usage_totals(&self, filter: &UsageFilter, from: Millis, to: Millis, by: UsageDimension) -> Result<Vec<UsageTotals>, StoreError>;
         fn key_activity(&self, trailing_start: Millis, window_start: Millis) -> Result<Vec<KeyActivity>, StoreError>;
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
         fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
