@@ -122,9 +122,21 @@ string_id! {
     EndpointId;
     /// An operator: a person who runs the deployment from the console.
     OperatorId;
+    /// A partner's person who signs in to the partner portal.
+    PortalUserId;
 }
 
-uuid_v7_ids!(EnvId, AccountId, PartnerId, AppId, ServiceUserId, AlertId, AuditEventId, OperatorId);
+uuid_v7_ids!(
+    EnvId,
+    AccountId,
+    PartnerId,
+    AppId,
+    ServiceUserId,
+    AlertId,
+    AuditEventId,
+    OperatorId,
+    PortalUserId
+);
 
 /// Random characters of a visible key id after its `key_` prefix.
 const KEY_ID_RANDOM_LEN: usize = 20;

@@ -17,6 +17,7 @@ pub mod infra;
 pub mod integration;
 pub mod operators;
 pub mod partners;
+pub mod portal;
 pub mod retention;
 pub mod secrets;
 pub mod service_users;

@@ -11,6 +11,7 @@ pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
+pub use crate::portal::store::PortalStore;
 pub use crate::retention::store::RetentionStore;
 pub use crate::secrets::store::SecretsStore;
 pub use crate::service_users::store::ServiceUserStore;
@@ -40,6 +41,7 @@ pub trait Store:
     + WebhookStore
     + RetentionStore
     + OperatorStore
+    + PortalStore
 {
 }
 
@@ -59,5 +61,6 @@ impl<T> Store for T where
         + WebhookStore
         + RetentionStore
         + OperatorStore
+        + PortalStore
 {
 }

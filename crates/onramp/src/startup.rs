@@ -348,7 +348,8 @@ async fn usage_monitor(core: Arc<Core>, interval: Duration) {
 
 /// Periodic clean-up: idle rate-limit state and expired failed-login records
 /// every minute; every ten, expired sessions, sign-in links, codes and
-/// idempotency keys, and usage counts and alerts past their retention.
+/// idempotency keys, usage counts and alerts past their retention, idle
+/// portal sessions and expired portal invitations.
 async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     for round in 0u64.. {
@@ -360,6 +361,11 @@ async fn housekeeping(core: Arc<Core>, limits: Arc<RateLimits>) {
                 Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired and old rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired rows failed"),
+            }
+            match core.portal().purge().await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "purged idle portal sessions and expired invitations"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of portal sessions failed"),
             }
         }
     }

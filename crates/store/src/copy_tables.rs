@@ -334,4 +334,44 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("last_seen_at", Int),
         ],
     ),
+    (
+        "partner_applications",
+        &[
+            ("partner_id", Text),
+            ("contact_name", Text),
+            ("contact_email", Text),
+            ("intended_use", Text),
+            ("created_at", Int),
+        ],
+    ),
+    (
+        "portal_users",
+        &[
+            ("id", Text),
+            ("env_id", Text),
+            ("partner_id", Text),
+            ("email", Text),
+            ("name", Text),
+            ("password_hash", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "portal_sessions",
+        &[("token_hash", Text), ("user_id", Text), ("created_at", Int), ("last_seen_at", Int)],
+    ),
+    (
+        "portal_invitations",
+        &[
+            ("token_hash", Text),
+            ("env_id", Text),
+            ("partner_id", Text),
+            ("email", Text),
+            ("invited_by", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("used_at", Int),
+        ],
+    ),
 ];

@@ -19,6 +19,7 @@ mod integration;
 mod migrations;
 mod operators;
 mod partners;
+mod portal;
 mod retention;
 mod schema;
 mod secrets;

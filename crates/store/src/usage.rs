@@ -269,6 +269,16 @@ impl UsageStore for SqlStore {
             .await
     }
 
+    async fn partner_alerts(&self, env_id: &EnvId, partner_id: &PartnerId, limit: u32) -> R<Vec<Alert>> {
+        // Alert ids are UUIDv7: by id is by time.
+        sqlx::query("SELECT * FROM alerts WHERE env_id = $1 AND partner_id = $2 ORDER BY id DESC LIMIT $3")
+            .bind(env_id.as_str())
+            .bind(partner_id.as_str())
+            .bind(i64::from(limit))
+            .all::<AlertRow, _>(&self.pool)
+            .await
+    }
+
     async fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> R<AlertSettings> {
         let own = sqlx::query(
             "SELECT volume_factor, volume_min, error_share, error_min FROM alert_settings WHERE env_id = $1 AND partner_id = $2",

@@ -22,6 +22,7 @@ use crate::integration::service::Integration;
 use crate::operators::service::Operators;
 use crate::partners::provisioning::Provisioning;
 use crate::partners::service::Partners;
+use crate::portal::service::Portal;
 use crate::retention::RetentionPolicy;
 use crate::retention::service::Retention;
 use crate::secrets::Unlocked;
@@ -76,6 +77,8 @@ pub struct CoreConfig {
     pub webhook_timeout: Duration,
     /// How long a console session lasts without a request.
     pub console_idle: Duration,
+    /// How long a partner portal session lasts without a request.
+    pub portal_idle: Duration,
     /// Where every service reads the time (tests move a manual one).
     pub clock: Arc<dyn Clock>,
 }
@@ -100,6 +103,7 @@ impl Default for CoreConfig {
             webhook_targets: TargetPolicy::default(),
             webhook_timeout: crate::webhooks::delivery::DEFAULT_TIMEOUT,
             console_idle: Duration::from_secs(30 * 60),
+            portal_idle: Duration::from_secs(30 * 60),
             clock: Arc::new(SystemClock),
         }
     }
@@ -124,6 +128,7 @@ pub struct Core {
     delivery: Option<Arc<Delivery>>,
     retention: Retention,
     operators: Operators,
+    portal: Portal,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -211,6 +216,11 @@ impl Core {
     /// Operators and their console sessions.
     pub fn operators(&self) -> &Operators {
         &self.operators
+    }
+
+    /// The partner portal: applications, portal users and their sessions.
+    pub fn portal(&self) -> &Portal {
+        &self.portal
     }
 
     /// The purge of expired rows and old usage.
@@ -312,6 +322,14 @@ impl CoreBuilder {
                 Arc::clone(&config.clock),
                 &master_key,
                 config.console_idle,
+            ),
+            portal: Portal::new(
+                Arc::clone(&store),
+                Arc::clone(&hasher),
+                Arc::clone(&throttle),
+                Arc::clone(&config.clock),
+                Arc::clone(&partners),
+                config.portal_idle,
             ),
             events: Events::new(Arc::clone(&store)),
             delivery: sender.map(|sender| {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
 use crate::events::{EventActor, EventDraft, EventType};
-use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, OperatorId, PartnerId, PlatformId, ServiceUserId};
+use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, OperatorId, PartnerId, PlatformId, PortalUserId, ServiceUserId};
 
 /// Who made a change. Its `Display` is the one spelling of callers in audit
 /// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
@@ -20,6 +20,8 @@ pub enum ActorKind {
     Operator,
     /// An operator signed in to the console.
     ConsoleOperator(OperatorId),
+    /// A partner's person signed in to the partner portal.
+    PortalUser(PortalUserId),
     ServiceUser(ServiceUserId),
     /// A partner API key, by key id.
     ApiKey(KeyId),
@@ -39,6 +41,7 @@ impl fmt::Display for ActorKind {
         match self {
             ActorKind::Operator => f.write_str("operator"),
             ActorKind::ConsoleOperator(id) => write!(f, "operator:{id}"),
+            ActorKind::PortalUser(id) => write!(f, "portal_user:{id}"),
             ActorKind::ServiceUser(id) => write!(f, "service_user:{id}"),
             ActorKind::ApiKey(key_id) => write!(f, "api_key:{key_id}"),
             ActorKind::VendorApp(id) => write!(f, "vendor_app:{id}"),
@@ -70,6 +73,11 @@ impl Actor {
     /// An operator acting in the console.
     pub fn console_operator(id: &OperatorId) -> Self {
         Self::new(ActorKind::ConsoleOperator(id.clone()), None)
+    }
+
+    /// A partner's person acting in the partner portal.
+    pub fn portal_user(id: &PortalUserId) -> Self {
+        Self::new(ActorKind::PortalUser(id.clone()), None)
     }
 
     pub fn service_user(id: &ServiceUserId, request_id: Option<String>) -> Self {

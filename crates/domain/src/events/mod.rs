@@ -145,7 +145,7 @@ impl Serialize for EventType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventActor {
     /// `operator`, `service_user`, `api_key`, `vendor_app`, `account`,
-    /// `scim_token` or `system`.
+    /// `portal_user`, `scim_token` or `system`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: Option<String>,
@@ -159,7 +159,7 @@ impl EventActor {
         let (kind, id) = actor.split_once(':').unwrap_or((actor, ""));
         let id = (!id.is_empty()).then(|| id.to_owned());
         match kind {
-            "operator" | "service_user" | "api_key" | "vendor_app" | "account" => Self { kind: kind.to_owned(), id },
+            "operator" | "service_user" | "api_key" | "vendor_app" | "account" | "portal_user" => Self { kind: kind.to_owned(), id },
             "self-signup" | "ip" if account.is_some() => Self {
                 kind: "account".into(),
                 id: account.map(str::to_owned),

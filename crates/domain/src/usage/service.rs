@@ -315,4 +315,12 @@ impl Usage {
     pub async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, DomainError> {
         Ok(self.store.alerts(limit).await?)
     }
+
+    /// One partner's alerts, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn partner_alerts(&self, partner: &Partner, limit: u32) -> Result<Vec<Alert>, DomainError> {
+        Ok(self.store.partner_alerts(&partner.env_id, &partner.id, limit).await?)
+    }
 }

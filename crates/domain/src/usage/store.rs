@@ -46,6 +46,8 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Alerts, newest first.
     async fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    /// One partner's alerts, newest first.
+    async fn partner_alerts(&self, env_id: &EnvId, partner_id: &PartnerId, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// A partner's own alert thresholds (all `None` when it chose none).
     async fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> Result<AlertSettings, StoreError>;
     /// Applies `change` in one statement (two concurrent changes of

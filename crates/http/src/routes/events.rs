@@ -43,7 +43,7 @@ pub struct FeedParams {
 /// Who caused an event: ids only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventActorBody {
-    /// `operator`, `service_user`, `api_key`, `vendor_app`, `account`, `scim_token` or `system`.
+    /// `operator`, `service_user`, `api_key`, `vendor_app`, `account`, `portal_user`, `scim_token` or `system`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: Option<String>,

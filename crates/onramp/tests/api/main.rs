@@ -32,6 +32,7 @@ mod nodes;
 mod openapi;
 mod pages;
 mod partners;
+mod portal;
 mod proxies;
 mod rate_limit;
 mod redis_faults;

@@ -139,6 +139,8 @@ pub enum Realm {
     Client,
     /// Operators signing in to the console (password, then second factor).
     Operator,
+    /// A partner's people signing in to the partner portal.
+    Portal,
 }
 
 impl Realm {
@@ -147,6 +149,7 @@ impl Realm {
             Realm::ServiceUser => "svc",
             Realm::Client => "client",
             Realm::Operator => "operator",
+            Realm::Portal => "portal",
         }
     }
 }

@@ -22,16 +22,19 @@ use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
-use onramp_domain::ids::{AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, ServiceUserId};
+use onramp_domain::ids::{
+    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ServiceUserId,
+};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore, RetentionStore,
-    ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore, PortalStore,
+    RetentionStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -240,6 +243,7 @@ delegate! {
         fn create_alert(&self, alert: &Alert, audit: &AuditEvent) -> Result<(), StoreError>;
         fn set_alert_delivery(&self, id: &AlertId, delivery: Delivery, attempts: i64, delivered_at: Option<Millis>) -> Result<(), StoreError>;
         fn alerts(&self, limit: u32) -> Result<Vec<Alert>, StoreError>;
+        fn partner_alerts(&self, env_id: &EnvId, partner_id: &PartnerId, limit: u32) -> Result<Vec<Alert>, StoreError>;
         fn alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId) -> Result<AlertSettings, StoreError>;
         fn change_alert_settings(&self, env_id: &EnvId, partner_id: &PartnerId, change: &AlertSettingsChange, now: Millis, audit: &AuditEvent) -> Result<AlertSettings, StoreError>;
         fn active_alert_settings(&self, since: Millis) -> Result<Vec<(EnvId, PartnerId, AlertSettings)>, StoreError>;
@@ -286,6 +290,22 @@ delegate! {
         fn update_operator_session(&self, session: &OperatorSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
         fn delete_operator_session(&self, token_hash: &str, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
         fn purge_operator_sessions(&self, idle_before: Millis) -> Result<u64, StoreError>;
+    }
+    PortalStore {
+        fn create_application(&self, partner: &Partner, application: &Application, user: &PortalUser, audits: &[AuditEvent]) -> Result<(), StoreError>;
+        fn partner_application(&self, partner_id: &PartnerId) -> Result<Option<Application>, StoreError>;
+        fn portal_user(&self, id: &PortalUserId) -> Result<Option<PortalUser>, StoreError>;
+        fn portal_user_by_email(&self, env_id: &EnvId, email: &str) -> Result<Option<PortalUser>, StoreError>;
+        fn portal_users(&self, partner_id: &PartnerId) -> Result<Vec<PortalUser>, StoreError>;
+        fn delete_portal_user(&self, id: &PortalUserId, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_portal_session(&self, session: &PortalSession, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError>;
+        fn touch_portal_session(&self, token_hash: &str, last_seen_at: Millis) -> Result<(), StoreError>;
+        fn delete_portal_session(&self, token_hash: &str, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+        fn create_invitation(&self, invitation: &Invitation, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StoreError>;
+        fn accept_invitation(&self, token_hash: &str, now: Millis, user: &PortalUser, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn purge_portal(&self, idle_before: Millis, expired_before: Millis) -> Result<u64, StoreError>;
     }
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;
