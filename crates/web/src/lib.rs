@@ -1,6 +1,7 @@
 //! Onramp's server-rendered pages, on each environment's host: account
 //! login/signup/profile, developer apps and keys, connections, the consent
-//! popup (`/connect`) and the SDK vendors embed (`/sdk/connect.js`). Plain
+//! popup (`/connect`), the SDK vendors embed (`/sdk/connect.js`) and the
+//! partner portal (`/partners/`). Plain
 //! HTML with small static CSS and JavaScript served by the binary; no inline
 //! scripts, no framing (see `security.rs`).
 
@@ -13,6 +14,7 @@ mod demo;
 mod extract;
 mod flash;
 mod pages;
+mod portal;
 mod security;
 mod views;
 
@@ -76,6 +78,7 @@ pub fn router(state: WebState) -> Router {
         .route("/static/{file}", get(assets::file))
         .route("/demo/vendor", get(demo::page))
         .route("/demo/vendor/exchange", post(demo::exchange))
+        .merge(portal::router())
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
