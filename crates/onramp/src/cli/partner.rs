@@ -36,6 +36,15 @@ pub enum PartnerCommand {
     },
     /// Show one partner
     Show { partner_id: PartnerId },
+    /// Invite a person to a partner's portal: prints a one-time link (good once, for 7 days) that sets their password; no email is sent, so pass it on yourself
+    Invite {
+        partner_id: PartnerId,
+        /// The person's email; they sign in to the portal with it
+        email: String,
+        /// Scheme, host and port the partner's environment answers at, e.g. https://api.staging.acme.example.com (the CLI does not know the server's --base-domain or port) [default: http://api[.staging].<platform_id>.localhost:8080, as `serve` answers by default]
+        #[arg(long, value_name = "URL")]
+        origin: Option<String>,
+    },
 }
 
 pub fn describe(p: &Partner) -> Value {
@@ -80,6 +89,7 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
                 .await?
         }
         PartnerCommand::Show { partner_id } => core.partners().partner(&partner_id).await?,
+        PartnerCommand::Invite { partner_id, email, origin } => return invite(ctx, &partner_id, &email, origin).await,
         PartnerCommand::List { platform_id, environment } => {
             let scope = match (&platform_id, environment) {
                 (Some(p), Some(e)) => Some((PlatformId::lookup(p)?, e)),
@@ -107,5 +117,35 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
     };
     let doc = describe(&partner);
     emit(ctx.json, &doc, || human(&doc));
+    Ok(())
+}
+
+/// `partner invite`: the link is shown this once (only its hash is kept).
+async fn invite(ctx: &Ctx, partner_id: &PartnerId, email: &str, origin: Option<String>) -> CliResult {
+    let core = &ctx.core;
+    let partner = core.partners().partner(partner_id).await?;
+    let made = core.portal().invite(&Actor::operator(), &partner.id, email).await?;
+    let origin = origin.map_or_else(
+        || format!("http://{}:8080", core.tenancy().host_of(&partner.platform_id, partner.environment)),
+        |o| o.trim_end_matches('/').to_owned(),
+    );
+    let path = made.url_path.expose();
+    let url = format!("{origin}{path}");
+    let doc = json!({
+        "partner_id": partner.id, "partner": partner.name, "email": made.invitation.email,
+        "platform_id": partner.platform_id, "environment": partner.environment,
+        "expires_at": rfc3339(made.invitation.expires_at), "url": url, "path": path,
+    });
+    emit(ctx.json, &doc, || {
+        format!(
+            "invitation of {} to partner {} ({}) of {}/{}, good once until {}:\n{url}\n(shown once: pass it on now; no email is sent)",
+            made.invitation.email,
+            partner.name,
+            partner.id,
+            partner.platform_id,
+            partner.environment,
+            rfc3339(made.invitation.expires_at)
+        )
+    });
     Ok(())
 }

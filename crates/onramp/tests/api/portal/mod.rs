@@ -17,6 +17,7 @@ use onramp_domain::tenancy::Tenant;
 use crate::helpers::{Resp, TestServer, host};
 use crate::pages::Browser;
 
+mod cli;
 mod flow;
 mod invitations;
 mod isolation;
