@@ -52,8 +52,8 @@ fn saved(path: &Path, name: &str) -> Option<Secret> {
         .map(|p| Secret::new(p.to_owned()))
 }
 
-/// Creates, once, the demo instance (client accounts, user integration and
-/// self sign-up on), its staging service user, a demo person and a demo shop
+/// Creates, once, the demo instance (client accounts, partners with their
+/// portal, user integration and self sign-up on), its staging service user, a demo person and a demo shop
 /// app whose origin is http://127.0.0.1:PORT; prints the credentials.
 pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResult<Option<DemoVendor>> {
     let actor = Actor::system("demo");
@@ -67,7 +67,13 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
         };
         core.tenancy().create_instance(&actor, new).await?;
     }
-    let features = [Feature::ClientAccounts, Feature::UserIntegration, Feature::SelfSignup].map(|f| f.as_str().to_owned());
+    let features = [
+        Feature::ClientAccounts,
+        Feature::Partners,
+        Feature::UserIntegration,
+        Feature::SelfSignup,
+    ]
+    .map(|f| f.as_str().to_owned());
     core.tenancy().set_features(&actor, &platform_id, &features, &[]).await?;
     let path = credentials_file(data_dir);
     let password = service_user_password(core, &actor, &platform_id, &path).await?;
@@ -98,6 +104,7 @@ pub async fn ensure(core: &Core, data_dir: Option<&Path>, port: u16) -> CliResul
          Service user: {SERVICE_USER}\nPassword:     {}\n\
          Demo person:  {PERSON_EMAIL} / {}\n\
          Demo shop:    open http://127.0.0.1:{port}/demo/vendor and click \"Sign up with Demo platform\"\n\
+         Partner portal: apply at http://localhost:{port}/partners/apply, then `onramp partner approve <id>` (ids: `onramp partner list`)\n\
          Demo operator of the console: {OPERATOR_EMAIL} / {} (an authenticator app is set up at the first sign-in)\n\
          (credentials also in {}; `source` it in a shell)\n",
         core.config().base_domain,
