@@ -5,13 +5,33 @@ use async_trait::async_trait;
 use onramp_domain::accounts::Session;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, EnvId, PartnerId};
-use onramp_domain::signin_links::{LoginToken, Redeemed};
+use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::SigninLinkStore;
 use sqlx::AnyConnection;
 
 use crate::db::{R, Record, Sql, insert_audit};
 use crate::sessions::insert_session;
 use crate::{SqlStore, map_err};
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    account_id: String,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+impl Record for LinkRow {
+    type Domain = LinkState;
+    fn into_domain(self) -> R<LinkState> {
+        Ok(LinkState {
+            account_id: self.account_id.into(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+        })
+    }
+}
 
 /// What a successful claim returns.
 #[derive(sqlx::FromRow)]
@@ -109,5 +129,25 @@ impl SigninLinkStore for SqlStore {
             tx.commit().await.map_err(map_err)?;
         }
         Ok(outcome)
+    }
+
+    async fn latest_login_links(&self, env_id: &EnvId, account_ids: &[AccountId]) -> R<Vec<LinkState>> {
+        if account_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One placeholder per id (a page of accounts: at most a few hundred).
+        let list: Vec<String> = (2..account_ids.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT account_id, created_at, expires_at, used_at FROM login_tokens
+             WHERE env_id = $1 AND account_id IN ({}) ORDER BY account_id, created_at DESC",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(env_id.as_str());
+        for id in account_ids {
+            query = query.bind(id.as_str());
+        }
+        let mut rows = query.all::<LinkRow, _>(&self.pool).await?;
+        rows.dedup_by(|later, newest| later.account_id == newest.account_id);
+        Ok(rows)
     }
 }

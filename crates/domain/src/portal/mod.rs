@@ -15,6 +15,7 @@ use crate::clock::Millis;
 use crate::ids::{EnvId, PartnerId, PortalUserId};
 use crate::partners::{Partner, PartnerStatus};
 
+pub mod accounts;
 pub mod keys;
 pub mod service;
 pub mod sessions;

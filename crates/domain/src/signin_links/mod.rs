@@ -28,3 +28,13 @@ pub enum Redeemed {
     AlreadyUsed,
     Expired,
 }
+
+/// Where an account's newest stored sign-in link stands (links are purged
+/// some minutes after they expire, used or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub account_id: AccountId,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+}

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use crate::accounts::Session;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::ids::EnvId;
-use crate::signin_links::{LoginToken, Redeemed};
+use crate::ids::{AccountId, EnvId};
+use crate::signin_links::{LinkState, LoginToken, Redeemed};
 use crate::store::StoreError;
 
 #[async_trait]
@@ -24,4 +24,7 @@ pub trait SigninLinkStore: Send + Sync {
         session: &Session,
         audit: &AuditEvent,
     ) -> Result<Redeemed, StoreError>;
+    /// The newest stored sign-in link of each of `account_ids` that has
+    /// one, in `env_id`.
+    async fn latest_login_links(&self, env_id: &EnvId, account_ids: &[AccountId]) -> Result<Vec<LinkState>, StoreError>;
 }

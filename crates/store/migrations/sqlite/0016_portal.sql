@@ -54,3 +54,7 @@ CREATE TABLE portal_invitations (
     used_at    BIGINT
 );
 CREATE INDEX portal_invitations_partner ON portal_invitations (partner_id);
+
+-- The portal shows each listed account's newest sign-in link: look links up
+-- by account (they are purged soon after they expire, so few are kept).
+CREATE INDEX login_tokens_account ON login_tokens (env_id, account_id);

@@ -31,8 +31,8 @@ struct Accounts {
     nav: Nav,
     email: String,
     error: Option<String>,
-    /// Email, name, id, created.
-    rows: Vec<(String, String, String, String)>,
+    /// Email, name, id, created, sign-in link.
+    rows: Vec<(String, String, String, String, String)>,
     next: Option<String>,
 }
 
@@ -56,13 +56,25 @@ pub async fn list(
         Err(e) => return failure(&tenant, &e),
     };
     let next = page.as_ref().and_then(|p| p.next_cursor.clone());
-    let rows = page
-        .map(|p| p.items)
-        .unwrap_or_default()
+    let items = page.map(|p| p.items).unwrap_or_default();
+    let links = match state.core.portal().link_states(&member, &items).await {
+        Ok(links) => links,
+        Err(e) => return failure(&tenant, &e),
+    };
+    let now = state.core.config().clock.now_ms();
+    let rows = items
         .into_iter()
         .map(|a| {
             let name = format!("{} {}", a.name.first_name, a.name.last_name).trim().to_owned();
-            (a.email, name, a.id.to_string(), when(a.created_at))
+            let link = links.iter().find(|l| l.account_id == a.id).map_or_else(
+                || "none recent".to_owned(),
+                |l| match l.used_at {
+                    Some(at) => format!("used {}", when(at)),
+                    None if l.expires_at <= now => format!("expired unused {}", when(l.expires_at)),
+                    None => format!("unused, expires {}", when(l.expires_at)),
+                },
+            );
+            (a.email, name, a.id.to_string(), when(a.created_at), link)
         })
         .collect();
     let page = Accounts {

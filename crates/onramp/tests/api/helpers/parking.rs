@@ -31,7 +31,7 @@ use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
-use onramp_domain::signin_links::{LoginToken, Redeemed};
+use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
     AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore, PortalStore,
     RetentionStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
@@ -205,6 +205,7 @@ delegate! {
     SigninLinkStore {
         fn create_login_token(&self, token: &LoginToken) -> Result<(), StoreError>;
         fn redeem_login_token(&self, env_id: &EnvId, token_hash: &str, now: Millis, session: &Session, audit: &AuditEvent) -> Result<Redeemed, StoreError>;
+        fn latest_login_links(&self, env_id: &EnvId, account_ids: &[AccountId]) -> Result<Vec<LinkState>, StoreError>;
     }
     PartnerStore {
         fn create_partner(&self, partner: &Partner, audit: &AuditEvent) -> Result<(), StoreError>;

@@ -115,6 +115,7 @@ async fn apply_wait_for_approval_then_make_use_rotate_and_revoke_a_key() {
     );
     let accounts = b.get("/partners/accounts?email=shopper@example.com").await;
     assert!(accounts.text.contains("shopper@example.com"));
+    assert!(accounts.text.contains(">Sign-in link</th>") && accounts.text.contains("unused, expires"));
 
     // Rotation: a new key now, the old one for the grace period.
     let page = b.get("/partners/keys").await;
