@@ -12,6 +12,7 @@ use crate::helpers::*;
 use crate::pages::Browser;
 
 mod instances;
+mod partners;
 
 pub(super) const EMAIL: &str = "ops@example.com";
 pub(super) const PASSWORD: &str = "Console-operator-pw-1";
