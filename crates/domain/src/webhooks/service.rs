@@ -71,7 +71,13 @@ impl Webhooks {
     /// # Errors
     /// Storage failures.
     pub async fn failing_endpoints(&self) -> Result<usize, DomainError> {
-        Ok(self.store.enabled_endpoints().await?.iter().filter(|e| e.failing_since.is_some()).count())
+        Ok(self
+            .store
+            .enabled_endpoints()
+            .await?
+            .iter()
+            .filter(|e| e.failing_since.is_some())
+            .count())
     }
 
     pub(crate) fn new(

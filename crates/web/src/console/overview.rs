@@ -11,8 +11,8 @@ use onramp_domain::partners::PartnerStatus;
 use onramp_domain::usage::buckets::{UsageFilter, UsagePeriod};
 
 use super::audit::EventRow;
-use super::usage::UsageView;
 use super::session::{ConsoleCsrf, Operator};
+use super::usage::UsageView;
 use super::views::{Nav, problem_page};
 use crate::WebState;
 use crate::views::render;
@@ -80,7 +80,11 @@ async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
         role: nav.role,
         current: nav.current,
         instances: instances.len(),
-        error_share: if total == 0 { "no requests".into() } else { format!("{:.1}%", 100.0 * failed as f64 / total as f64) },
+        error_share: if total == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", 100.0 * failed as f64 / total as f64)
+        },
         alerts_24h,
         failing_endpoints: core.webhooks().failing_endpoints().await?,
         chart: usage.chart,
