@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { consoleTests } from './console.mjs';
 
 // Node's fetch must reach `localhost` on 127.0.0.1, where the server listens.
 setDefaultResultOrder('ipv4first');
@@ -97,7 +98,8 @@ function parseEnv(text) {
 async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'onramp-e2e-'));
   const port = await freePort();
-  const child = spawn(BIN, ['serve', '--demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const adminPort = await freePort();
+  const child = spawn(BIN, ['serve', '--demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });
@@ -114,6 +116,7 @@ async function startServer() {
     dataDir,
     platform: `http://localhost:${port}`, // the platform's pages (demo/staging)
     shop: `http://127.0.0.1:${port}`, // the demo shop's origin
+    console: `http://127.0.0.1:${adminPort}`, // the operator console
     log: () => log,
     async stop() {
       servers.delete(server);
@@ -147,6 +150,8 @@ async function startServer() {
   server.serviceUser = { username: env.ONRAMP_DEMO_USERNAME, password: env.ONRAMP_DEMO_PASSWORD };
   assert.ok(server.person.email && server.person.password, 'demo.env names the demo person');
   assert.ok(server.serviceUser.username && server.serviceUser.password, 'demo.env names the service user');
+  server.operator = { email: env.ONRAMP_DEMO_OPERATOR_EMAIL, password: env.ONRAMP_DEMO_OPERATOR_PASSWORD };
+  assert.ok(server.operator.email && server.operator.password, 'demo.env names the demo operator');
   return server;
 }
 
@@ -618,3 +623,6 @@ e2e('second-click', async ({ server, page }) => {
   assert.equal(result.state, 'profile', `the shop ends with the profile; states written: ${states.join(' -> ')}; shown: ${result.text}`);
   assert.ok(!states.includes('popup_closed'), `nobody closed the popup, yet the shop was told so: ${states.join(' -> ')}`);
 });
+
+// The operator console's tests.
+consoleTests(e2e);

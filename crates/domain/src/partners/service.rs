@@ -142,11 +142,51 @@ impl Partners {
     /// # Errors
     /// `NotFound("partner")`.
     pub async fn set_partner_status(&self, actor: &Actor, id: &PartnerId, status: PartnerStatus) -> Result<Partner, DomainError> {
+        let action = match status {
+            PartnerStatus::Active => "partner.approved",
+            PartnerStatus::Suspended => "partner.suspended",
+            PartnerStatus::Pending => "partner.reset_to_pending",
+        };
+        self.change_status(actor, id, status, action, serde_json::Value::Null).await
+    }
+
+    /// Turns down a partner's application: it is suspended (so none of its
+    /// keys work), with the operator's reason in the audit log.
+    ///
+    /// # Errors
+    /// `NotFound("partner")`, `Validation` for an empty or over-long reason,
+    /// `Conflict` when the partner is not awaiting approval.
+    pub async fn reject_application(&self, actor: &Actor, id: &PartnerId, reason: &str) -> Result<Partner, DomainError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(DomainError::Validation(vec![FieldError::new(
+                "reason",
+                FieldCode::InvalidLength,
+                "a reason of 1 to 500 characters is required",
+            )]));
+        }
+        if self.partner(id).await?.status != PartnerStatus::Pending {
+            return Err(DomainError::Conflict(
+                "only an application awaiting approval can be rejected".into(),
+            ));
+        }
+        self.change_status(actor, id, PartnerStatus::Suspended, "partner.rejected", json!({ "reason": reason }))
+            .await
+    }
+
+    async fn change_status(
+        &self,
+        actor: &Actor,
+        id: &PartnerId,
+        status: PartnerStatus,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<Partner, DomainError> {
         let mut partner = self.partner(id).await?;
-        let (action, event) = match status {
-            PartnerStatus::Active => ("partner.approved", Some(EventType::PartnerApproved)),
-            PartnerStatus::Suspended => ("partner.suspended", Some(EventType::PartnerSuspended)),
-            PartnerStatus::Pending => ("partner.reset_to_pending", None),
+        let event = match status {
+            PartnerStatus::Active => Some(EventType::PartnerApproved),
+            PartnerStatus::Suspended => Some(EventType::PartnerSuspended),
+            PartnerStatus::Pending => None,
         };
         let mut audit = AuditEvent::new(
             actor,
@@ -154,7 +194,8 @@ impl Partners {
             Some(partner.environment.as_str()),
             action,
             partner.id.as_str(),
-        );
+        )
+        .with_detail(detail);
         if let Some(event) = event {
             audit = audit.emit(&partner.env_id, event, None, partner.event_data());
         }

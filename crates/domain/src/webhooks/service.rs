@@ -65,6 +65,21 @@ fn not_found(e: StoreError) -> DomainError {
 }
 
 impl Webhooks {
+    /// Enabled endpoints, of every environment, whose attempts have all
+    /// failed lately (the console's overview).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn failing_endpoints(&self) -> Result<usize, DomainError> {
+        Ok(self
+            .store
+            .enabled_endpoints()
+            .await?
+            .iter()
+            .filter(|e| e.failing_since.is_some())
+            .count())
+    }
+
     pub(crate) fn new(
         store: Arc<dyn Store>,
         tenancy: Arc<Tenancy>,

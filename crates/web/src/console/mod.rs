@@ -6,8 +6,10 @@
 mod audit;
 mod instances;
 mod overview;
+mod partners;
 mod session;
 mod sign_in;
+mod usage;
 mod views;
 
 use axum::Router;
@@ -27,6 +29,11 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/instances", get(instances::list).post(instances::create))
         .route("/instances/{id}", get(instances::detail).post(instances::update))
+        .route("/partners", get(partners::list))
+        .route("/partners/{id}", get(partners::detail))
+        .route("/partners/{id}/status", post(partners::actions::status))
+        .route("/partners/{id}/keys", post(partners::actions::issue_key))
+        .route("/partners/{id}/keys/{key_id}/revoke", post(partners::actions::revoke_key))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
         .route("/static/{file}", get(crate::assets::file))

@@ -8,8 +8,11 @@ use onramp_domain::audit::AuditFilter;
 use onramp_domain::error::DomainError;
 use onramp_domain::partners::PartnerStatus;
 
+use onramp_domain::usage::buckets::{UsageFilter, UsagePeriod};
+
 use super::audit::EventRow;
 use super::session::{ConsoleCsrf, Operator};
+use super::usage::UsageView;
 use super::views::{Nav, problem_page};
 use crate::WebState;
 use crate::views::render;
@@ -22,6 +25,15 @@ struct Overview {
     role: &'static str,
     current: &'static str,
     instances: usize,
+    error_share: String,
+    alerts_24h: usize,
+    failing_endpoints: usize,
+    chart: crate::charts::Chart,
+    periods: Vec<(&'static str, String, bool)>,
+    usage_caption: String,
+    bucket_label: &'static str,
+    usage_rows: Vec<crate::charts::UsageTableRow>,
+    usage_total: crate::charts::UsageTableRow,
     pending_partners: usize,
     active_partners: usize,
     operators: usize,
@@ -56,12 +68,31 @@ async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
             ..AuditFilter::default()
         })
         .await?;
+    let series = core.usage().usage_chart(&UsageFilter::default(), UsagePeriod::Last24Hours).await?;
+    let usage = UsageView::of(&series, "all instances", |p| format!("/?period={}", p.as_str()));
+    let failed: i64 = series.buckets.iter().map(|b| b.client_errors + b.limited + b.server_errors).sum();
+    let total: i64 = series.buckets.iter().map(|b| b.total).sum();
+    let day_ago = core.config().clock.now_ms() - 24 * 3600 * 1000;
+    let alerts_24h = core.usage().alerts(1000).await?.iter().filter(|a| a.created_at >= day_ago).count();
     Ok(Overview {
         csrf: nav.csrf,
         email: nav.email,
         role: nav.role,
         current: nav.current,
         instances: instances.len(),
+        error_share: if total == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", 100.0 * failed as f64 / total as f64)
+        },
+        alerts_24h,
+        failing_endpoints: core.webhooks().failing_endpoints().await?,
+        chart: usage.chart,
+        periods: Vec::new(),
+        usage_caption: usage.caption,
+        bucket_label: usage.bucket_label,
+        usage_rows: usage.rows,
+        usage_total: usage.total,
         pending_partners: count(PartnerStatus::Pending),
         active_partners: count(PartnerStatus::Active),
         operators: core.operators().list().await?.len(),

@@ -135,7 +135,9 @@ async fn access_logs_have_one_line_per_request_and_no_secrets() {
 async fn demo_mode_answers_on_plain_localhost() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = ChildServer::start(&data, &["--demo"]).await;
+    // A port of its own for the console (the demo's default, 8081, may be taken here).
+    let flags = ["--demo", "--admin-listen", "127.0.0.1:0"];
+    let server = ChildServer::start(&data, &flags).await;
     let saved = std::fs::read_to_string(data.join("demo.env")).expect("demo.env is written");
     let password = saved
         .lines()
@@ -164,11 +166,41 @@ async fn demo_mode_answers_on_plain_localhost() {
         .get("/v1/client")
         .await
         .problem(401, "unauthenticated");
+    demo_operator_signs_in(&server, &saved).await;
     drop(server);
 
     // Restarting keeps the same credentials.
-    let server = ChildServer::start(&data, &["--demo"]).await;
+    let server = ChildServer::start(&data, &flags).await;
     login_token(&server.api("localhost"), "demo-service", &password).await;
+    demo_operator_signs_in(&server, &saved).await;
+}
+
+/// The console the demo prints answers, and the demo operator's password
+/// (from demo.env) opens it; the public port serves none of it.
+async fn demo_operator_signs_in(server: &ChildServer, saved: &str) {
+    let line = |name: &str| {
+        saved
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in demo.env"))
+            .to_owned()
+    };
+    let (email, password) = (line("ONRAMP_DEMO_OPERATOR_EMAIL"), line("ONRAMP_DEMO_OPERATOR_PASSWORD"));
+    let console = eventually("the console's address is printed", || async {
+        let log = server.log();
+        log.lines()
+            .find_map(|l| l.split("operator console on http://").nth(1))
+            .map(|a| a.trim().parse::<std::net::SocketAddr>().expect("an address"))
+    })
+    .await;
+    let mut browser = crate::pages::Browser::new(Api::new(console, "127.0.0.1"));
+    browser.get("/sign-in").await.expect(200);
+    let r = browser
+        .post("/sign-in", &[("csrf", &browser.csrf()), ("email", &email), ("password", &password)])
+        .await;
+    r.expect(303);
+    assert_eq!(r.header("location"), Some("/sign-in/enrol"));
+    server.api("localhost").get("/sign-in").await.expect(404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use crate::helpers::*;
 use crate::pages::Browser;
 
 mod instances;
+mod partners;
 
 pub(super) const EMAIL: &str = "ops@example.com";
 pub(super) const PASSWORD: &str = "Console-operator-pw-1";
@@ -106,6 +107,8 @@ async fn an_operator_enrols_signs_in_with_codes_once_each_and_signs_out() {
     overview.expect(200);
     assert!(overview.text.contains("<h1>Overview</h1>"));
     assert!(overview.text.contains(EMAIL));
+    assert!(overview.text.contains("No requests in this period."), "an empty chart says so");
+    assert!(overview.text.contains("webhook endpoints failing"));
     sign_out(&mut browser).await;
 
     // The code that confirmed enrolment does not sign in again.

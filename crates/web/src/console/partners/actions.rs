@@ -1,0 +1,166 @@
+//! What admins do to a partner: approve, suspend, reject an application
+//! with a reason; issue and revoke keys.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use onramp_domain::error::DomainError;
+use onramp_domain::ids::{KeyId, PartnerId};
+use onramp_domain::partners::{PartnerStatus, Scope};
+use serde::Deserialize;
+
+use super::{DetailQuery, Shown, detail_page};
+use crate::WebState;
+use crate::console::session::{Admin, ConsoleForm};
+use crate::console::views::{domain_failure, problem_page};
+use crate::extract::CsrfProtected;
+use crate::views::redirect;
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl CsrfProtected for StatusForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn status(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<StatusForm>,
+) -> Response {
+    let (partners, actor, id) = (state.core.partners(), console.actor(), PartnerId::new(id));
+    let done = match form.action.as_str() {
+        "approve" => partners
+            .set_partner_status(&actor, &id, PartnerStatus::Active)
+            .await
+            .map(|_| "approved"),
+        "suspend" => partners
+            .set_partner_status(&actor, &id, PartnerStatus::Suspended)
+            .await
+            .map(|_| "suspended"),
+        "reject" => partners.reject_application(&actor, &id, &form.reason).await.map(|_| "rejected"),
+        _ => Err(DomainError::Forbidden("unknown action")),
+    };
+    match done {
+        Ok(done) => redirect(&format!("/partners/{id}?done={done}")),
+        Err(e) => domain_failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(rename = "accounts:write")]
+    accounts_write: Option<String>,
+    #[serde(rename = "accounts:read")]
+    accounts_read: Option<String>,
+    #[serde(rename = "usage:read")]
+    usage_read: Option<String>,
+    #[serde(rename = "webhooks:manage")]
+    webhooks_manage: Option<String>,
+    #[serde(default)]
+    expires_days: String,
+}
+
+impl CsrfProtected for KeyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl KeyForm {
+    fn scopes(&self) -> Vec<String> {
+        let checked = [&self.accounts_write, &self.accounts_read, &self.usage_read, &self.webhooks_manage];
+        Scope::ALL
+            .iter()
+            .zip(checked)
+            .filter(|(_, on)| on.is_some())
+            .map(|(s, _)| s.as_str().to_owned())
+            .collect()
+    }
+
+    fn expires_in(&self) -> Result<Option<Duration>, String> {
+        match self.expires_days.trim() {
+            "" => Ok(None),
+            raw => match raw.parse::<u64>() {
+                Ok(days @ 1..=3650) => Ok(Some(Duration::from_secs(days * 86_400))),
+                _ => Err("Expiry must be a whole number of days, 1 to 3650, or empty for never".into()),
+            },
+        }
+    }
+}
+
+pub async fn issue_key(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<KeyForm>,
+) -> Response {
+    let id = PartnerId::new(id);
+    let scopes = form.scopes();
+    if scopes.is_empty() {
+        return problem_page(axum::http::StatusCode::BAD_REQUEST, "Not issued", "Choose at least one scope.");
+    }
+    let expires_in = match form.expires_in() {
+        Ok(e) => e,
+        Err(why) => return problem_page(axum::http::StatusCode::BAD_REQUEST, "Not issued", &why),
+    };
+    match state
+        .core
+        .partners()
+        .issue_api_key(&console.actor(), &id, &scopes, expires_in)
+        .await
+    {
+        Ok(issued) => {
+            let shown = Shown {
+                notice: Some(format!("Key {} issued.", issued.key.key_id)),
+                new_key: Some(issued.secret.expose().to_owned()),
+            };
+            detail_page(&state, &console, form.csrf, &id, &DetailQuery::default(), shown).await
+        }
+        Err(e) => domain_failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfProtected for RevokeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn revoke_key(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path((id, key)): Path<(String, String)>,
+    ConsoleForm(_): ConsoleForm<RevokeForm>,
+) -> Response {
+    let key_id = KeyId::new(key);
+    // The key must be this partner's: the path names both.
+    match state.core.partners().api_keys(&PartnerId::new(id.clone())).await {
+        Ok(keys) if keys.iter().any(|k| k.key_id == key_id) => {}
+        Ok(_) => return domain_failure(&DomainError::NotFound("api key")),
+        Err(e) => return domain_failure(&e),
+    }
+    match state.core.partners().revoke_api_key(&console.actor(), &key_id).await {
+        Ok(_) => redirect(&format!("/partners/{id}?done=revoked")),
+        Err(e) => domain_failure(&e),
+    }
+}
