@@ -196,6 +196,8 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+        fn live_sessions(&self, env_id: &EnvId, account_id: &AccountId, now: Millis) -> Result<(u64, Option<Millis>), StoreError>;
+        fn end_account_sessions(&self, env_id: &EnvId, account_id: &AccountId, audit: &AuditEvent) -> Result<u64, StoreError>;
         fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;
         fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: Millis) -> Result<Option<Vec<u8>>, StoreError>;
     }
@@ -255,6 +257,7 @@ delegate! {
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+        fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     }
     EventStore {
         fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
