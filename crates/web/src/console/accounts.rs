@@ -23,7 +23,7 @@ use crate::views::{redirect, render};
 
 const PAGE: u32 = 50;
 
-async fn tenant(state: &WebState, env: &Environment) -> Result<Arc<Tenant>, DomainError> {
+pub(super) async fn tenant(state: &WebState, env: &Environment) -> Result<Arc<Tenant>, DomainError> {
     let tenancy = state.core.tenancy();
     tenancy.resolve_host(&tenancy.host_of(&env.platform_id, env.kind)).await
 }

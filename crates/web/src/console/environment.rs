@@ -46,6 +46,8 @@ struct Page {
     keys: Vec<(String, String, String)>,
     /// Id, URL, owner, state.
     endpoints: Vec<(String, String, String, String)>,
+    /// Id, name, owner account, origins, suspended.
+    apps: Vec<(String, String, String, String, bool)>,
 }
 
 async fn page(
@@ -60,6 +62,8 @@ async fn page(
     let users = core.service_users().service_users(&env.platform_id, env.kind).await?;
     let keys = core.tenancy().signing_keys(&env.platform_id, env.kind).await?;
     let endpoints = core.webhooks().list(env, None, None, 200).await?.items;
+    let tenant = super::accounts::tenant(state, env).await?;
+    let apps = core.integration().env_apps(&tenant).await?;
     let nav = Nav::new(console, csrf, "instances");
     let page = Page {
         csrf: nav.csrf,
@@ -102,6 +106,18 @@ async fn page(
                     .clone()
                     .map_or_else(|| "enabled".to_owned(), |r| format!("disabled ({r})"));
                 (e.id.to_string(), e.url.clone(), owner, state)
+            })
+            .collect(),
+        apps: apps
+            .iter()
+            .map(|a| {
+                (
+                    a.id.to_string(),
+                    a.name.clone(),
+                    a.account_id.to_string(),
+                    a.origins.join(" "),
+                    a.suspended_at.is_some(),
+                )
             })
             .collect(),
     };
@@ -238,4 +254,38 @@ pub async fn rotate_key(
         page(&state, &console, form.csrf.clone(), &env, Some(notice), None).await
     };
     done.await.unwrap_or_else(|e| domain_failure(&e))
+}
+
+/// Suspends (`suspend`) or reinstates a vendor app.
+async fn set_app(state: WebState, console: Console, pid: String, env: String, app: String, suspend: bool) -> Response {
+    let done = async {
+        let env = environment(&state, &pid, &env).await?;
+        let tenant = super::accounts::tenant(&state, &env).await?;
+        let app_id = onramp_domain::ids::AppId::new(app);
+        state
+            .core
+            .integration()
+            .set_app_suspended(&tenant, &console.actor(), &app_id, suspend)
+            .await?;
+        Ok::<_, DomainError>(redirect(&format!("/instances/{}/{}", env.platform_id, env.kind.as_str())))
+    };
+    done.await.unwrap_or_else(|e| domain_failure(&e))
+}
+
+pub async fn suspend_app(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path((pid, env, app)): Path<(String, String, String)>,
+    ConsoleForm(_): ConsoleForm<PlainForm>,
+) -> Response {
+    set_app(state, console, pid, env, app, true).await
+}
+
+pub async fn reinstate_app(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path((pid, env, app)): Path<(String, String, String)>,
+    ConsoleForm(_): ConsoleForm<PlainForm>,
+) -> Response {
+    set_app(state, console, pid, env, app, false).await
 }

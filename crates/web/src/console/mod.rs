@@ -43,6 +43,8 @@ pub fn router(state: WebState) -> Router {
             post(environment::reset_password),
         )
         .route("/instances/{id}/{env}/signing-keys/rotate", post(environment::rotate_key))
+        .route("/instances/{id}/{env}/apps/{app_id}/suspend", post(environment::suspend_app))
+        .route("/instances/{id}/{env}/apps/{app_id}/reinstate", post(environment::reinstate_app))
         .route("/instances/{id}/{env}/accounts", get(accounts::search))
         .route("/instances/{id}/{env}/accounts/{account_id}", get(accounts::show))
         .route(

@@ -185,3 +185,71 @@ async fn deliveries_are_listed_and_support_resends_but_does_not_recover() {
     let log = browser.get("/audit?action=webhook.").await;
     assert!(log.text.contains("webhook.resent"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_vendor_app_is_refused_until_reinstated() {
+    let fixture = Fixture::with(|_| {}, &[]).await;
+    let server = &fixture.server;
+    let features = ["user-integration".to_owned()];
+    let actor = onramp_domain::audit::Actor::operator();
+    server
+        .core
+        .tenancy()
+        .set_features(&actor, &pid("acme"), &features, &[])
+        .await
+        .unwrap();
+    add_operator(server, "admin").await;
+    let owner = fixture.staging.signup("dev@example.com").await["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tenancy = server.core.tenancy();
+    let tenant = tenancy
+        .resolve_host(&tenancy.host_of(&pid("acme"), EnvKind::Staging))
+        .await
+        .unwrap();
+    let actor = onramp_domain::audit::Actor::operator();
+    let integration = server.core.integration();
+    let app = integration
+        .register_app(
+            &tenant,
+            &owner.as_str().into(),
+            &actor,
+            "Shop",
+            &["https://shop.example.com".to_owned()],
+        )
+        .await
+        .unwrap();
+    let (_, key) = integration
+        .reset_vendor_key(&tenant, &owner.as_str().into(), &actor, &app.id)
+        .await
+        .unwrap();
+    assert!(integration.authenticate_vendor_key(&tenant, key.expose()).await.is_ok());
+
+    let mut browser = console(server);
+    first_sign_in(server, &mut browser).await;
+    let page = browser.get(BASE).await;
+    assert!(page.text.contains(app.id.as_str()) && page.text.contains(">Suspend</button>"));
+    let r = browser
+        .post(&format!("{BASE}/apps/{}/suspend", app.id), &[("csrf", &browser.csrf())])
+        .await;
+    r.expect(303);
+    assert!(
+        integration.authenticate_vendor_key(&tenant, key.expose()).await.is_err(),
+        "its key is refused"
+    );
+    assert!(integration.vendor_app(&tenant, &app.id).await.is_err(), "its popup does not open");
+    browser.get(BASE).await.expect(200);
+    let r = browser
+        .post(&format!("{BASE}/apps/{}/reinstate", app.id), &[("csrf", &browser.csrf())])
+        .await;
+    r.expect(303);
+    assert!(integration.authenticate_vendor_key(&tenant, key.expose()).await.is_ok());
+    let log = browser.get("/audit?action=vendor_app.").await;
+    assert!(log.text.contains("vendor_app.suspended") && log.text.contains("vendor_app.reinstated"));
+    browser.get(BASE).await.expect(200);
+    browser
+        .post(&format!("{BASE}/apps/app_nothing/suspend"), &[("csrf", &browser.csrf())])
+        .await
+        .expect(404);
+}

@@ -222,6 +222,8 @@ delegate! {
         fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
         fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
         fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
+        fn env_vendor_apps(&self, env_id: &EnvId) -> Result<Vec<VendorApp>, StoreError>;
+        fn set_vendor_app_suspended(&self, env_id: &EnvId, id: &AppId, at: Option<Millis>, audit: &AuditEvent) -> Result<(), StoreError>;
         fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
         fn set_vendor_key(&self, env_id: &EnvId, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn update_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
