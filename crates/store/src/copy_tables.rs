@@ -283,6 +283,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("key_created_at", Int),
             ("created_at", Int),
             ("updated_at", Int),
+            ("suspended_at", Int),
         ],
     ),
     (

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, AppId, AppKeyId, EnvId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
-use onramp_domain::store::IntegrationStore;
+use onramp_domain::store::{IntegrationStore, StoreError};
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json, to_json};
@@ -24,6 +24,7 @@ struct VendorAppRow {
     key_created_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    suspended_at: Option<i64>,
 }
 
 impl Record for VendorAppRow {
@@ -40,6 +41,7 @@ impl Record for VendorAppRow {
             key_created_at: self.key_created_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            suspended_at: self.suspended_at,
         })
     }
 }
@@ -131,6 +133,26 @@ impl IntegrationStore for SqlStore {
             .bind(account_id.as_str())
             .all::<VendorAppRow, _>(&self.pool)
             .await
+    }
+
+    async fn env_vendor_apps(&self, env_id: &EnvId) -> R<Vec<VendorApp>> {
+        sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 ORDER BY created_at, id")
+            .bind(env_id.as_str())
+            .all::<VendorAppRow, _>(&self.pool)
+            .await
+    }
+
+    async fn set_vendor_app_suspended(&self, env_id: &EnvId, id: &AppId, at: Option<i64>, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            let changed = sqlx::query("UPDATE vendor_apps SET suspended_at = $3 WHERE env_id = $1 AND id = $2")
+                .bind(env_id.as_str())
+                .bind(id.as_str())
+                .bind(at)
+                .run(c)
+                .await?;
+            if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
     }
 
     async fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> R<Option<VendorApp>> {

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use onramp_domain::accounts::Session;
+use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, EnvId};
 use onramp_domain::store::SessionStore;
 use sqlx::AnyConnection;
@@ -87,6 +88,34 @@ impl SessionStore for SqlStore {
             .bind(token_hash)
             .optional::<SessionRow, _>(&self.pool)
             .await
+    }
+
+    async fn live_sessions(&self, env_id: &EnvId, account_id: &AccountId, now: i64) -> R<(u64, Option<i64>)> {
+        use sqlx::Row as _;
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(created_at) AS newest FROM sessions
+             WHERE env_id = $1 AND account_id = $2 AND expires_at > $3",
+        )
+        .bind(env_id.as_str())
+        .bind(account_id.as_str())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let n: i64 = row.try_get("n").map_err(map_err)?;
+        let newest: Option<i64> = row.try_get("newest").map_err(map_err)?;
+        Ok((u64::try_from(n).unwrap_or(0), newest))
+    }
+
+    async fn end_account_sessions(&self, env_id: &EnvId, account_id: &AccountId, audit: &AuditEvent) -> R<u64> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("DELETE FROM sessions WHERE env_id = $1 AND account_id = $2")
+                .bind(env_id.as_str())
+                .bind(account_id.as_str())
+                .run(c)
+                .await
+        })
+        .await
     }
 
     async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> R<bool> {

@@ -336,4 +336,22 @@ impl Accounts {
             other => other.into(),
         })
     }
+
+    /// How many live sessions the account has, and when the newest began.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn live_sessions(&self, tenant: &Tenant, id: &AccountId) -> Result<(u64, Option<Millis>), DomainError> {
+        Ok(self.store.live_sessions(&tenant.env.id, id, self.config.clock.now_ms()).await?)
+    }
+
+    /// Signs the account out everywhere (an operator ending its sessions).
+    ///
+    /// # Errors
+    /// `NotFound("account")`.
+    pub async fn end_sessions(&self, tenant: &Tenant, actor: &Actor, id: &AccountId) -> Result<u64, DomainError> {
+        self.account(tenant, id).await?;
+        let audit = AuditEvent::in_tenant(actor, tenant, "account.sessions_ended", id.as_str());
+        Ok(self.store.end_account_sessions(&tenant.env.id, id, &audit).await?)
+    }
 }

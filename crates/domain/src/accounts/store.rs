@@ -50,6 +50,10 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Ends a session; `false` if there was none.
     async fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+    /// The account's sessions not expired at `now`: how many, and the newest's start.
+    async fn live_sessions(&self, env_id: &EnvId, account_id: &AccountId, now: Millis) -> Result<(u64, Option<Millis>), StoreError>;
+    /// Ends every session of the account, with `audit`; returns how many.
+    async fn end_account_sessions(&self, env_id: &EnvId, account_id: &AccountId, audit: &AuditEvent) -> Result<u64, StoreError>;
     /// Leaves a sealed note for the session's next page, replacing one not
     /// yet taken; it ends with the session.
     async fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;

@@ -22,4 +22,12 @@ impl Audit {
     pub async fn events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, DomainError> {
         Ok(self.store.audit_events(filter).await?)
     }
+
+    /// Records an action whose own write carries no audit event.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn record(&self, event: &AuditEvent) -> Result<(), DomainError> {
+        Ok(self.store.append_audit(event).await?)
+    }
 }

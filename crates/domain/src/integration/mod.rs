@@ -1,6 +1,7 @@
 //! User integration: vendor apps, the grants people give them, and
 //! authorization codes.
 
+pub mod admin;
 pub mod service;
 pub mod store;
 
@@ -28,6 +29,8 @@ pub struct VendorApp {
     pub key_created_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Set while an operator has the app suspended: its key and popup are refused.
+    pub suspended_at: Option<Millis>,
 }
 
 /// A person's consent for an app.

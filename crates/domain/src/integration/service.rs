@@ -24,9 +24,9 @@ const CODE_PREFIX: &str = "onr_code_";
 
 /// Vendor apps, the consent people give them, and authorization codes.
 pub struct Integration {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl Integration {
@@ -59,6 +59,7 @@ impl Integration {
             key_created_at: None,
             created_at: now,
             updated_at: now,
+            suspended_at: None,
         };
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", app.id.as_str())
             .with_detail(json!({ "name": app.name, "origins": app.origins }))
@@ -135,10 +136,15 @@ impl Integration {
     /// # Errors
     /// `NotFound("app")`.
     pub async fn vendor_app(&self, tenant: &Tenant, app_id: &AppId) -> Result<VendorApp, DomainError> {
-        self.store
+        let app = self
+            .store
             .vendor_app(&tenant.env.id, app_id)
             .await?
-            .ok_or(DomainError::NotFound("app"))
+            .ok_or(DomainError::NotFound("app"))?;
+        if app.suspended_at.is_some() {
+            return Err(DomainError::Forbidden("this app is suspended by the platform"));
+        }
+        Ok(app)
     }
 
     /// Generates (or resets) an app's key; the previous key stops at once.
@@ -176,6 +182,7 @@ impl Integration {
         self.store
             .vendor_app_by_key_hash(&tenant.env.id, &token_hash(raw))
             .await?
+            .filter(|app| app.suspended_at.is_none())
             .ok_or(DomainError::Unauthenticated)
     }
 

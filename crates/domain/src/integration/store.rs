@@ -16,6 +16,10 @@ pub trait IntegrationStore: Send + Sync {
     async fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
     /// The apps an account registered, oldest first.
     async fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
+    /// Every app of the environment, oldest first.
+    async fn env_vendor_apps(&self, env_id: &EnvId) -> Result<Vec<VendorApp>, StoreError>;
+    /// Suspends (`Some(time)`) or reinstates (`None`) an app, with `audit`.
+    async fn set_vendor_app_suspended(&self, env_id: &EnvId, id: &AppId, at: Option<Millis>, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
     /// Replaces an app's key; the previous one stops working at once.
     async fn set_vendor_key(

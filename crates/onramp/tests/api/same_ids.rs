@@ -107,6 +107,7 @@ impl Twins {
             key_created_at: None,
             created_at: now,
             updated_at: now,
+            suspended_at: None,
         };
         let audit = AuditEvent::in_tenant(&Actor::operator(), tenant, "vendor_app.created", id.as_str());
         self.fx.server.store.create_vendor_app(&app, &audit).await.unwrap();

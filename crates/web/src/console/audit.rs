@@ -69,7 +69,7 @@ impl From<&AuditEvent> for EventRow {
 }
 
 /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in UTC.
-fn parse_time(raw: &str) -> Option<Millis> {
+pub(super) fn parse_time(raw: &str) -> Option<Millis> {
     let (date, clock) = raw.split_once('T').unwrap_or((raw, "00:00"));
     let mut d = date.splitn(3, '-').map(str::parse::<i32>);
     let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);

@@ -3,7 +3,9 @@
 //! with email, password and a TOTP code; every action is audited with the
 //! operator as actor.
 
+mod accounts;
 mod audit;
+mod environment;
 mod instances;
 mod overview;
 mod partners;
@@ -11,6 +13,7 @@ mod session;
 mod sign_in;
 mod usage;
 mod views;
+mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -29,6 +32,29 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/instances", get(instances::list).post(instances::create))
         .route("/instances/{id}", get(instances::detail).post(instances::update))
+        .route("/instances/{id}/{env}", get(environment::show))
+        .route("/instances/{id}/{env}/service-users", post(environment::create_user))
+        .route(
+            "/instances/{id}/{env}/service-users/{username}/disable",
+            post(environment::disable_user),
+        )
+        .route(
+            "/instances/{id}/{env}/service-users/{username}/reset-password",
+            post(environment::reset_password),
+        )
+        .route("/instances/{id}/{env}/signing-keys/rotate", post(environment::rotate_key))
+        .route("/instances/{id}/{env}/apps/{app_id}/suspend", post(environment::suspend_app))
+        .route("/instances/{id}/{env}/apps/{app_id}/reinstate", post(environment::reinstate_app))
+        .route("/instances/{id}/{env}/accounts", get(accounts::search))
+        .route("/instances/{id}/{env}/accounts/{account_id}", get(accounts::show))
+        .route(
+            "/instances/{id}/{env}/accounts/{account_id}/end-sessions",
+            post(accounts::end_sessions),
+        )
+        .route("/instances/{id}/{env}/accounts/{account_id}/delete", post(accounts::delete))
+        .route("/instances/{id}/{env}/webhooks/{endpoint_id}", get(webhooks::show))
+        .route("/instances/{id}/{env}/webhooks/{endpoint_id}/resend", post(webhooks::resend))
+        .route("/instances/{id}/{env}/webhooks/{endpoint_id}/recover", post(webhooks::recover))
         .route("/partners", get(partners::list))
         .route("/partners/{id}", get(partners::detail))
         .route("/partners/{id}/status", post(partners::actions::status))

@@ -11,6 +11,7 @@ use onramp_domain::operators::totp::TotpSecret;
 use crate::helpers::*;
 use crate::pages::Browser;
 
+mod environment;
 mod instances;
 mod partners;
 
@@ -18,7 +19,11 @@ pub(super) const EMAIL: &str = "ops@example.com";
 pub(super) const PASSWORD: &str = "Console-operator-pw-1";
 
 pub(super) async fn server_with_operator(role: &str) -> TestServer {
-    let server = TestServer::start().await;
+    server_with_operator_and(role, |_| {}).await
+}
+
+/// Creates the operator ([`EMAIL`], [`PASSWORD`]) with `role` on `server`.
+pub(super) async fn add_operator(server: &TestServer, role: &str) {
     let role = onramp_domain::operators::OperatorRole::parse(role).unwrap();
     server
         .core
@@ -31,6 +36,11 @@ pub(super) async fn server_with_operator(role: &str) -> TestServer {
         )
         .await
         .expect("operator created");
+}
+
+pub(super) async fn server_with_operator_and(role: &str, tweak: impl FnOnce(&mut onramp::startup::ServerSettings)) -> TestServer {
+    let server = TestServer::start_with(tweak).await;
+    add_operator(&server, role).await;
     server
 }
 

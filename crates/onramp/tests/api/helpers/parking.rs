@@ -199,6 +199,8 @@ delegate! {
         fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
         fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
         fn delete_session(&self, env_id: &EnvId, token_hash: &str) -> Result<bool, StoreError>;
+        fn live_sessions(&self, env_id: &EnvId, account_id: &AccountId, now: Millis) -> Result<(u64, Option<Millis>), StoreError>;
+        fn end_account_sessions(&self, env_id: &EnvId, account_id: &AccountId, audit: &AuditEvent) -> Result<u64, StoreError>;
         fn put_flash(&self, env_id: &EnvId, token_hash: &str, sealed: &[u8], expires_at: Millis) -> Result<(), StoreError>;
         fn take_flash(&self, env_id: &EnvId, token_hash: &str, now: Millis) -> Result<Option<Vec<u8>>, StoreError>;
     }
@@ -224,6 +226,8 @@ delegate! {
         fn create_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
         fn vendor_app(&self, env_id: &EnvId, id: &AppId) -> Result<Option<VendorApp>, StoreError>;
         fn vendor_apps(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<VendorApp>, StoreError>;
+        fn env_vendor_apps(&self, env_id: &EnvId) -> Result<Vec<VendorApp>, StoreError>;
+        fn set_vendor_app_suspended(&self, env_id: &EnvId, id: &AppId, at: Option<Millis>, audit: &AuditEvent) -> Result<(), StoreError>;
         fn vendor_app_by_key_hash(&self, env_id: &EnvId, key_hash: &str) -> Result<Option<VendorApp>, StoreError>;
         fn set_vendor_key(&self, env_id: &EnvId, app_id: &AppId, key_id: &AppKeyId, key_hash: &str, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn update_vendor_app(&self, app: &VendorApp, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -260,6 +264,7 @@ delegate! {
     }
     AuditStore {
         fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+        fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     }
     EventStore {
         fn events(&self, env_id: &EnvId, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;

@@ -11,7 +11,7 @@ use crate::durability::provision;
 use crate::helpers::*;
 
 /// What a receiver got: the headers and the raw body of each request.
-pub(super) type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+pub(crate) type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
 /// A receiver that never answers its first request (it reports its arrival
 /// on the channel) and answers `204` to the others; returns its URL and

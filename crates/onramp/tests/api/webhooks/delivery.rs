@@ -15,7 +15,7 @@ use super::*;
 use super::crash::Got;
 
 /// A receiver on loopback answering with `script` in turn (then 204).
-async fn receiver(script: &[u16]) -> (String, Got) {
+pub(crate) async fn receiver(script: &[u16]) -> (String, Got) {
     let got: Got = Arc::default();
     let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
     let record = Arc::clone(&got);

@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 mod cli;
 mod crash;
-mod delivery;
+pub(crate) mod delivery;
 mod endpoints;
 mod partners;
 mod targets;
@@ -48,7 +48,7 @@ fn test_resolver(settings: &mut ServerSettings) {
 }
 
 /// The server tweak of `--webhook-allow-private-targets`.
-fn allowing_private_targets(settings: &mut ServerSettings) {
+pub(crate) fn allowing_private_targets(settings: &mut ServerSettings) {
     test_resolver(settings);
     settings.core.webhook_targets.allow_private = true;
 }
