@@ -57,6 +57,12 @@ async fn seed(server: &TestServer) {
     server.store.add_usage(&rows).await.unwrap();
 }
 
+/// A server that keeps usage for 10 years: the seeded rows are from 2024,
+/// and the purge the server runs at start must not race the test for them.
+async fn server_keeping_old_usage() -> TestServer {
+    TestServer::start_with(|s| s.core.retention.usage = Duration::from_secs(10 * 365 * 86_400)).await
+}
+
 fn p1() -> UsageFilter {
     UsageFilter {
         env_id: Some(EnvId::from("e1")),
@@ -71,7 +77,7 @@ fn sums(b: &UsageBucket) -> (i64, i64, i64, i64, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buckets_sum_the_filtered_rows_and_fill_gaps_with_zeros() {
-    let server = TestServer::start().await;
+    let server = server_keeping_old_usage().await;
     seed(&server).await;
     let usage = server.core.usage();
 
@@ -154,7 +160,7 @@ async fn buckets_sum_the_filtered_rows_and_fill_gaps_with_zeros() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chart_periods_end_with_the_current_bucket() {
-    let server = TestServer::start().await;
+    let server = server_keeping_old_usage().await;
     let now = server.clock.now_ms();
     let minute = now - now % 60_000;
     let rows = [
@@ -247,7 +253,7 @@ async fn a_rate_limited_request_is_counted_as_limited_end_to_end() {
 #[ignore = "a benchmark: run in release with --nocapture"]
 async fn usage_chart_timing() {
     use StatusClass::{ClientError, Success};
-    let server = TestServer::start().await;
+    let server = server_keeping_old_usage().await;
     let now = server.clock.now_ms();
     let last = now - now % 60_000;
     let first = Granularity::Day.floor(now) - 29 * D;
