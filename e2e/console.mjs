@@ -1,16 +1,16 @@
-// Browser tests of the operator console: an operator signs in with a TOTP
-// code (enrolling an authenticator at the first sign-in), creates an
-// instance, approves a partner application, issues a key; the key's calls
-// show in the partner's usage chart and the audit log shows every step.
-// Screenshots of each screen go to e2e/output/console-*.png.
+// Browser tests of the operator console and the partner portal: an operator
+// signs in with a TOTP code (enrolling an authenticator at the first
+// sign-in), creates an instance, approves a partner application submitted
+// through /partners/apply and issues a key; the partner signs in, creates
+// and rotates a key, calls the API with it and sees the calls in its usage
+// chart; the audit log shows every step. Screenshots of each screen go to
+// e2e/output/console-*.png and e2e/output/portal-*.png.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
 
-const BIN = process.env.ONRAMP_BIN || join(process.env.CARGO_TARGET_DIR || new URL('../target', import.meta.url).pathname, 'debug', 'onramp');
 const STEP_MS = 15_000;
 const OUTPUT = process.env.E2E_OUTPUT || new URL('./output', import.meta.url).pathname;
 
@@ -49,13 +49,25 @@ function postJson(port, host, path, headers, body) {
   });
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(OUTPUT, `console-${name}.png`), fullPage: true, timeout: STEP_MS });
+async function shot(page, name, prefix = 'console') {
+  await page.screenshot({ path: join(OUTPUT, `${prefix}-${name}.png`), fullPage: true, timeout: STEP_MS });
+}
+
+/** Reloads `url` until the last cell of its usage table's total row reads `total` (usage is written every 5 s). */
+async function awaitUsageTotal(page, url, total) {
+  const deadline = Date.now() + STEP_MS;
+  for (;;) {
+    await page.goto(url);
+    const shown = (await page.locator('tfoot td.num').last().innerText()).trim();
+    if (shown === String(total)) return;
+    assert.ok(Date.now() < deadline, `the usage table shows ${total} calls (it shows ${shown})`);
+    await page.waitForTimeout(500);
+  }
 }
 
 /** Registers the console's tests with the runner's `e2e`. */
 export function consoleTests(e2e) {
-  e2e('console', async ({ server, page }) => {
+  e2e('console', async ({ server, context, page }) => {
   // Sign in: email and password, then enrol the authenticator.
   await page.goto(`${server.console}/`);
   await page.waitForURL(`${server.console}/sign-in`);
@@ -89,45 +101,65 @@ export function consoleTests(e2e) {
   await page.getByText('Instance created.').waitFor();
   await shot(page, 'instance');
 
-  // A partner applies (here with the CLI), the operator approves it and issues a key.
-  const applied = JSON.parse(
-    execFileSync(BIN, ['--data-dir', server.dataDir, '--json', 'partner', 'create', 'shopco', 'staging', 'Reseller Ltd']).toString(),
-  );
+  // A partner applies through the portal of the new instance's staging environment.
+  const portalOrigin = `http://api.staging.shopco.localhost:${server.port}`;
+  const partner = await context.newPage();
+  await partner.goto(`${portalOrigin}/partners/apply`);
+  await partner.getByLabel('Company').fill('Reseller Ltd');
+  await partner.getByLabel('Contact name').fill('Rae Seller');
+  await partner.getByLabel('Email').fill('rae@reseller.example');
+  await partner.getByLabel('Intended use').fill('Create accounts for our customers');
+  await partner.getByLabel('Password').fill('Reseller-portal-pw-1');
+  await shot(partner, 'apply', 'portal');
+  await partner.getByRole('button', { name: /apply/i }).click();
+  await partner.waitForURL(`${portalOrigin}/partners/status`);
+  assert.match(await partner.locator('main').innerText(), /awaiting approval/i);
+  await shot(partner, 'awaiting-approval', 'portal');
+
+  // The operator approves it and issues a key.
   await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Partners' }).click();
   await page.getByRole('link', { name: 'Reseller Ltd' }).click();
+  assert.match(await page.locator('main').innerText(), /Create accounts for our customers/);
   await shot(page, 'application');
+  const partnerUrl = page.url();
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.getByText('Approved').first().waitFor();
   await page.getByLabel('Expires after (days, empty for never)').fill('90');
   await page.getByRole('button', { name: 'Issue key' }).click();
-  const key = (await page.locator('#new-key').innerText()).trim();
-  assert.match(key, /\S{20,}/, 'the key is shown once');
+  const issued = (await page.locator('#new-key').innerText()).trim();
+  assert.match(issued, /\S{20,}/, 'the key is shown once');
   await shot(page, 'key-issued');
 
-  // The key works, and its calls show in the partner's usage.
+  // The partner, now approved, creates a key, rotates it and calls the API with the new one.
+  await partner.goto(`${portalOrigin}/partners/keys`);
+  await partner.getByRole('button', { name: 'Create key' }).click();
+  const created = (await partner.locator('#new-key').innerText()).trim();
+  assert.match(created, /\S{20,}/, 'the portal shows the new key once');
+  await shot(partner, 'key-created', 'portal');
+  await partner.getByRole('button', { name: 'Rotate' }).first().click();
+  const key = (await partner.locator('#new-key').innerText()).trim();
+  assert.notEqual(key, created, 'rotation makes a new key');
+  await shot(partner, 'key-rotated', 'portal');
   for (let i = 0; i < 3; i++) {
     const status = await postJson(server.port, `api.staging.shopco.localhost:${server.port}`, '/v1/partners/create', { 'x-api-key': key }, {
       primaryEmail: `buyer${i}@example.com`,
       password: 'Partner-made-pw-1',
     });
-    assert.equal(status, 201, 'the issued key creates accounts');
+    assert.equal(status, 201, 'the rotated key creates accounts');
   }
-  const usage = `${server.console}/partners/${applied.id}?period=24h`;
-  const deadline = Date.now() + STEP_MS;
-  for (;;) {
-    await page.goto(usage);
-    const total = await page.locator('tfoot td.num').last().innerText();
-    if (total.trim() === '3') break;
-    assert.ok(Date.now() < deadline, `the 3 calls show in the usage table (total ${total})`);
-    await page.waitForTimeout(500);
-  }
+  await awaitUsageTotal(partner, `${portalOrigin}/partners/usage?period=24h`, 3);
+  assert.equal(await partner.locator('figure.chart svg[role="img"]').count(), 1, 'a chart of the calls');
+  await shot(partner, 'usage', 'portal');
+
+  // The operator sees the same calls in the partner's usage.
+  await awaitUsageTotal(page, `${partnerUrl}?period=24h`, 3);
   assert.equal(await page.locator('figure.chart svg[role="img"]').count(), 1, 'a chart of the calls');
   await shot(page, 'usage');
 
   // The audit log shows each step, with the operator as actor.
   await page.goto(`${server.console}/audit?instance=shopco`);
   const log = await page.locator('main table').innerText();
-  for (const action of ['instance.created', 'partner.approved', 'api_key.issued']) assert.ok(log.includes(action), action);
+  for (const action of ['instance.created', 'partner.approved', 'api_key.issued', 'api_key.rotated']) assert.ok(log.includes(action), action);
   assert.ok(log.includes('operator:'), 'the operator is the actor');
   await shot(page, 'audit');
   const csv = await page.request.get(`${server.console}/audit.csv?instance=shopco`);

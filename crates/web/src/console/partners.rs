@@ -136,6 +136,11 @@ struct Detail {
     admin: bool,
     notice: Option<String>,
     new_key: Option<String>,
+    invite_link: Option<String>,
+    /// Contact name, email, intended use.
+    application: Option<(String, String, String)>,
+    /// Email, name, since.
+    contacts: Vec<(String, String, String)>,
     id: String,
     name: String,
     instance: String,
@@ -166,6 +171,7 @@ pub struct DetailQuery {
 pub(super) struct Shown {
     pub notice: Option<String>,
     pub new_key: Option<String>,
+    pub invite_link: Option<String>,
 }
 
 pub async fn detail(
@@ -182,7 +188,10 @@ pub async fn detail(
         "revoked" => "Key revoked.".to_owned(),
         _ => "Done.".to_owned(),
     });
-    let shown = Shown { notice, new_key: None };
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
     detail_page(&state, &console, csrf.value, &PartnerId::new(id), &q, shown).await
 }
 
@@ -225,6 +234,11 @@ pub(super) async fn detail_page(
             .collect(),
         Err(e) => return domain_failure(&e),
     };
+    let portal = state.core.portal();
+    let (application, contacts) = match (portal.application(&partner.id).await, portal.users_of(&partner.id).await) {
+        (Ok(application), Ok(users)) => (application, users),
+        (Err(e), _) | (_, Err(e)) => return domain_failure(&e),
+    };
     let now = onramp_domain::clock::now_ms();
     let nav = Nav::new(console, csrf, "partners");
     let page = Detail {
@@ -235,6 +249,12 @@ pub(super) async fn detail_page(
         admin: console.operator.is_admin(),
         notice: shown.notice,
         new_key: shown.new_key,
+        invite_link: shown.invite_link,
+        application: application.map(|a| (a.contact_name, a.contact_email, a.intended_use)),
+        contacts: contacts
+            .iter()
+            .map(|u| (u.email.clone(), u.name.clone(), when(u.created_at)))
+            .collect(),
         id: partner.id.to_string(),
         name: partner.name.clone(),
         instance: partner.platform_id.to_string(),

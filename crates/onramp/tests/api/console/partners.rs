@@ -145,3 +145,32 @@ async fn applications_are_rejected_with_a_reason_and_support_cannot_act() {
     let partner = support.core.partners().partner(&other.as_str().into()).await.unwrap();
     assert_eq!(partner.status, PartnerStatus::Pending);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_from_the_portal_shows_its_contact_and_the_admin_invites_another() {
+    let (server, mut browser) = world().await;
+    let mut applicant = crate::portal::browser(&server);
+    crate::portal::apply(&mut applicant, "Shop Co", "ann@shop.example").await;
+    let id = crate::portal::partner_named(&server, "Shop Co").await;
+    let page = browser.get(&format!("/partners/{id}")).await;
+    page.expect(200);
+    for shown in ["Ann Example", "ann@shop.example", "Provision shop accounts"] {
+        assert!(page.text.contains(shown), "{shown}");
+    }
+    let r = browser
+        .post(
+            &format!("/partners/{id}/invite"),
+            &[("csrf", &browser.csrf()), ("email", "bo@shop.example")],
+        )
+        .await;
+    r.expect(200);
+    let link = element_text(&r.text, "invite-link");
+    let path = link
+        .split_once(".localhost")
+        .map(|(_, p)| p)
+        .expect("a link on the environment's host");
+    assert!(link.starts_with("https://api.staging.acme.localhost/partners/invite/"), "{link}");
+    crate::portal::browser(&server).get(path).await.expect(200);
+    let again = browser.get(&format!("/partners/{id}")).await;
+    assert!(!again.text.contains(path), "the link is shown once");
+}

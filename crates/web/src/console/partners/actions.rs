@@ -127,6 +127,7 @@ pub async fn issue_key(
             let shown = Shown {
                 notice: Some(format!("Key {} issued.", issued.key.key_id)),
                 new_key: Some(issued.secret.expose().to_owned()),
+                ..Shown::default()
             };
             detail_page(&state, &console, form.csrf, &id, &DetailQuery::default(), shown).await
         }
@@ -161,6 +162,48 @@ pub async fn revoke_key(
     }
     match state.core.partners().revoke_api_key(&console.actor(), &key_id).await {
         Ok(_) => redirect(&format!("/partners/{id}?done=revoked")),
+        Err(e) => domain_failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+impl CsrfProtected for InviteForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Invites a contact to the partner's portal: the one-time link (7 days)
+/// is shown once, to pass on.
+pub async fn invite(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<InviteForm>,
+) -> Response {
+    let id = PartnerId::new(id);
+    let done = async {
+        let partner = state.core.partners().partner(&id).await?;
+        let invited = state.core.portal().invite(&console.actor(), &id, form.email.trim()).await?;
+        let host = state.core.tenancy().host_of(&partner.platform_id, partner.environment);
+        Ok::<_, DomainError>(Shown {
+            notice: Some(format!(
+                "{} is invited: pass the link on; it works once, for 7 days.",
+                form.email.trim()
+            )),
+            invite_link: Some(format!("https://{host}{}", invited.url_path.expose())),
+            ..Shown::default()
+        })
+    };
+    match done.await {
+        Ok(shown) => detail_page(&state, &console, form.csrf, &id, &DetailQuery::default(), shown).await,
         Err(e) => domain_failure(&e),
     }
 }
