@@ -11,7 +11,7 @@ pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
-pub use crate::portal::store::PortalStore;
+pub use crate::portal::store::{PortalFactorStore, PortalStore};
 pub use crate::retention::store::RetentionStore;
 pub use crate::secrets::store::SecretsStore;
 pub use crate::service_users::store::ServiceUserStore;
@@ -42,6 +42,7 @@ pub trait Store:
     + RetentionStore
     + OperatorStore
     + PortalStore
+    + PortalFactorStore
 {
 }
 
@@ -62,5 +63,6 @@ impl<T> Store for T where
         + RetentionStore
         + OperatorStore
         + PortalStore
+        + PortalFactorStore
 {
 }

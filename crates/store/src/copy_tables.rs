@@ -356,11 +356,21 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("password_hash", Text),
             ("created_at", Int),
             ("updated_at", Int),
+            ("totp_secret", Blob),
+            ("totp_last_step", Int),
         ],
     ),
+    ("portal_recovery_codes", &[("user_id", Text), ("code_hash", Text)]),
     (
         "portal_sessions",
-        &[("token_hash", Text), ("user_id", Text), ("created_at", Int), ("last_seen_at", Int)],
+        &[
+            ("token_hash", Text),
+            ("user_id", Text),
+            ("created_at", Int),
+            ("last_seen_at", Int),
+            ("stage", Text),
+            ("pending_totp", Blob),
+        ],
     ),
     (
         "portal_invitations",

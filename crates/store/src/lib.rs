@@ -20,6 +20,7 @@ mod migrations;
 mod operators;
 mod partners;
 mod portal;
+mod portal_factor;
 mod retention;
 mod schema;
 mod secrets;

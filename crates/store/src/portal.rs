@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{EnvId, PartnerId, PortalUserId};
 use onramp_domain::partners::Partner;
-use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
+use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser, Stage};
 use onramp_domain::store::{PortalStore, StoreError};
 use sqlx::AnyConnection;
 
@@ -20,6 +20,8 @@ struct UserRow {
     email: String,
     name: String,
     password_hash: String,
+    totp_secret: Option<Vec<u8>>,
+    totp_last_step: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -34,6 +36,8 @@ impl Record for UserRow {
             email: self.email,
             name: self.name,
             password_hash: self.password_hash,
+            totp_secret: self.totp_secret,
+            totp_last_step: self.totp_last_step,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -44,6 +48,8 @@ impl Record for UserRow {
 struct SessionRow {
     token_hash: String,
     user_id: String,
+    stage: String,
+    pending_totp: Option<Vec<u8>>,
     created_at: i64,
     last_seen_at: i64,
 }
@@ -51,9 +57,12 @@ struct SessionRow {
 impl Record for SessionRow {
     type Domain = PortalSession;
     fn into_domain(self) -> R<PortalSession> {
+        let stage = Stage::from_stored(&self.stage).ok_or_else(|| StoreError::other(format!("portal session stage `{}`", self.stage)))?;
         Ok(PortalSession {
             token_hash: self.token_hash,
             user_id: self.user_id.into(),
+            stage,
+            pending_totp: self.pending_totp,
             created_at: self.created_at,
             last_seen_at: self.last_seen_at,
         })
@@ -114,8 +123,8 @@ impl Record for ApplicationRow {
 /// that can fail is the email's within its environment.
 async fn insert_user(c: &mut AnyConnection, u: &PortalUser) -> R<()> {
     let inserted = sqlx::query(
-        "INSERT INTO portal_users (id, env_id, partner_id, email, name, password_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO portal_users (id, env_id, partner_id, email, name, password_hash, totp_secret, totp_last_step, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(u.id.as_str())
     .bind(u.env_id.as_str())
@@ -123,6 +132,8 @@ async fn insert_user(c: &mut AnyConnection, u: &PortalUser) -> R<()> {
     .bind(&u.email)
     .bind(&u.name)
     .bind(&u.password_hash)
+    .bind(u.totp_secret.as_deref())
+    .bind(u.totp_last_step)
     .bind(u.created_at)
     .bind(u.updated_at)
     .run(c)
@@ -197,9 +208,13 @@ impl PortalStore for SqlStore {
 
     async fn delete_portal_user(&self, id: &PortalUserId, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            // Explicit, not left to the cascade: the sessions must end even
-            // where foreign keys are not enforced.
+            // Explicit, not left to the cascade: the sessions must end (and
+            // the recovery codes go) even where foreign keys are not enforced.
             sqlx::query("DELETE FROM portal_sessions WHERE user_id = $1")
+                .bind(id.as_str())
+                .run(&mut *c)
+                .await?;
+            sqlx::query("DELETE FROM portal_recovery_codes WHERE user_id = $1")
                 .bind(id.as_str())
                 .run(&mut *c)
                 .await?;
@@ -211,16 +226,21 @@ impl PortalStore for SqlStore {
         .await
     }
 
-    async fn create_portal_session(&self, s: &PortalSession, audit: &AuditEvent) -> R<()> {
-        self.audited(Some(audit), async |c| {
-            sqlx::query("INSERT INTO portal_sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4)")
-                .bind(&s.token_hash)
-                .bind(s.user_id.as_str())
-                .bind(s.created_at)
-                .bind(s.last_seen_at)
-                .run(c)
-                .await
-                .map(|_| ())
+    async fn create_portal_session(&self, s: &PortalSession, audit: Option<&AuditEvent>) -> R<()> {
+        self.audited(audit, async |c| {
+            sqlx::query(
+                "INSERT INTO portal_sessions (token_hash, user_id, stage, pending_totp, created_at, last_seen_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&s.token_hash)
+            .bind(s.user_id.as_str())
+            .bind(s.stage.as_str())
+            .bind(s.pending_totp.as_deref())
+            .bind(s.created_at)
+            .bind(s.last_seen_at)
+            .run(c)
+            .await
+            .map(|_| ())
         })
         .await
     }

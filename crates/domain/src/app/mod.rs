@@ -329,6 +329,7 @@ impl CoreBuilder {
                 Arc::clone(&throttle),
                 Arc::clone(&config.clock),
                 Arc::clone(&partners),
+                &master_key,
                 config.portal_idle,
             ),
             events: Events::new(Arc::clone(&store)),

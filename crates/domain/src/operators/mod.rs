@@ -13,7 +13,6 @@ use crate::ids::OperatorId;
 pub mod service;
 pub mod sessions;
 pub mod store;
-pub mod totp;
 
 /// An operator, as stored: the password hashed, the TOTP secret sealed.
 #[derive(Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use crate::error::DomainError;
 use crate::infra::seal::{seal, unseal};
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::infra::throttle::{LoginAttempt, LoginSource, Realm, check_login_name};
+use crate::infra::totp::{TotpSecret, recovery_codes, recovery_hash};
 use crate::operators::service::{Operators, deployment_audit};
-use crate::operators::totp::{TotpSecret, recovery_codes, recovery_hash};
 use crate::operators::{Operator, OperatorSession, Stage};
 use crate::store::StoreError;
 

@@ -16,6 +16,7 @@ use crate::events::EventType;
 use crate::ids::{EnvId, PartnerId, PortalUserId};
 use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
+use crate::infra::master_key::MasterKey;
 use crate::infra::secret::{Secret, random_token, token_hash};
 use crate::infra::throttle::LoginThrottle;
 use crate::partners::service::Partners;
@@ -34,6 +35,10 @@ pub struct Portal {
     pub(super) throttle: Arc<LoginThrottle>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) partners: Arc<Partners>,
+    /// Seals TOTP secrets.
+    pub(super) seal_key: [u8; 32],
+    /// Keys recovery-code hashes.
+    pub(super) recovery_key: [u8; 32],
     /// How long a portal session lasts without a request.
     pub(super) idle: Duration,
 }
@@ -45,6 +50,7 @@ impl Portal {
         throttle: Arc<LoginThrottle>,
         clock: Arc<dyn Clock>,
         partners: Arc<Partners>,
+        master: &MasterKey,
         idle: Duration,
     ) -> Self {
         Self {
@@ -53,6 +59,10 @@ impl Portal {
             throttle,
             clock,
             partners,
+            // Keys of their own, apart from operators': a portal secret can
+            // never be unsealed as an operator's, nor a code hash match.
+            seal_key: master.derive("portal-totp"),
+            recovery_key: master.derive("portal-recovery"),
             idle,
         }
     }
@@ -101,6 +111,8 @@ impl Portal {
             email: email.clone(),
             name: contact.clone(),
             password_hash: self.hasher.hash(&Self::share(&tenant.env.id), &new.password).await?,
+            totp_secret: None,
+            totp_last_step: 0,
             created_at: now,
             updated_at: now,
         };
@@ -228,6 +240,8 @@ impl Portal {
             email: invitation.email.clone(),
             name: String::new(),
             password_hash: self.hasher.hash(&Self::share(&tenant.env.id), password).await?,
+            totp_secret: None,
+            totp_last_step: 0,
             created_at: now,
             updated_at: now,
         };
@@ -286,8 +300,12 @@ pub(super) fn millis(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The portal opens for approved partners only.
+/// The portal opens for approved partners only, and only once sign-in is
+/// complete.
 pub(super) fn require_approved(member: &Member) -> Result<(), DomainError> {
+    if !member.signed_in() {
+        return Err(DomainError::Forbidden("enter your authentication code first"));
+    }
     if member.approved() {
         Ok(())
     } else {

@@ -28,7 +28,9 @@ pub trait PortalStore: Send + Sync {
     async fn portal_users(&self, partner_id: &PartnerId) -> Result<Vec<PortalUser>, StoreError>;
     /// Removes a portal user and ends their sessions. `NotFound` if there is none.
     async fn delete_portal_user(&self, id: &PortalUserId, audit: &AuditEvent) -> Result<(), StoreError>;
-    async fn create_portal_session(&self, session: &PortalSession, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Opens a session; `audit` (a completed sign-in) in the same
+    /// transaction. A session awaiting the second factor has none yet.
+    async fn create_portal_session(&self, session: &PortalSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
     async fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError>;
     async fn touch_portal_session(&self, token_hash: &str, last_seen_at: Millis) -> Result<(), StoreError>;
     async fn delete_portal_session(&self, token_hash: &str, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
@@ -42,4 +44,38 @@ pub trait PortalStore: Send + Sync {
     /// Removes sessions idle since before `idle_before` and invitations
     /// that expired before `expired_before`; returns how many rows went.
     async fn purge_portal(&self, idle_before: Millis, expired_before: Millis) -> Result<u64, StoreError>;
+}
+
+/// A portal user's optional second factor: the sealed TOTP secret, the last
+/// step accepted, single-use recovery codes, and the session's stage.
+#[async_trait]
+pub trait PortalFactorStore: Send + Sync {
+    /// Writes the stage, the pending secret and the last-seen time, with
+    /// `audit` (a completed sign-in) in the same transaction.
+    async fn update_portal_session(&self, session: &PortalSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+    /// Stores the enrolled TOTP secret (sealed), the step its confirming
+    /// code used and the hashes of fresh recovery codes (replacing any),
+    /// and ends the person's sessions but `keep` (the one that enrolled):
+    /// elsewhere they sign in again, with a code. `NotFound` when the
+    /// person is gone or already has an authenticator.
+    async fn enrol_portal_totp(
+        &self,
+        id: &PortalUserId,
+        sealed_secret: &[u8],
+        step: i64,
+        recovery_hashes: &[String],
+        keep: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Forgets the TOTP secret and the recovery codes. `NotFound` when the
+    /// person has no authenticator.
+    async fn disable_portal_totp(&self, id: &PortalUserId, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Accepts TOTP `step` for the person if no later or equal step was
+    /// accepted before; `false` for a code already used.
+    async fn accept_portal_totp_step(&self, id: &PortalUserId, step: i64) -> Result<bool, StoreError>;
+    /// Removes a recovery code; `false` when the person has no such code
+    /// (never had, or used it).
+    async fn use_portal_recovery_code(&self, id: &PortalUserId, code_hash: &str) -> Result<bool, StoreError>;
+    /// How many recovery codes the person has left.
+    async fn portal_recovery_codes_left(&self, id: &PortalUserId) -> Result<u32, StoreError>;
 }

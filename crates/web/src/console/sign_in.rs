@@ -13,7 +13,7 @@ use super::session::{ConsoleCsrf, ConsoleForm, MaybeConsole};
 use super::views::{Code, Enrol, Recovery, SignIn, problem_page};
 use crate::WebState;
 use crate::extract::{CsrfProtected, Visitor};
-use crate::views::{redirect, render};
+use crate::views::{qr_svg, redirect, render};
 
 #[derive(Deserialize)]
 pub struct SignInForm {
@@ -143,21 +143,6 @@ pub async fn code(
             ),
             None => failure(&e),
         },
-    }
-}
-
-/// The QR code of an `otpauth://` URL, as inline SVG.
-fn qr_svg(url: &str) -> String {
-    match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        Err(e) => {
-            tracing::error!(error = %e, "QR code not made");
-            String::new()
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use onramp_domain::error::DomainError;
 use onramp_domain::infra::secret::Secret;
 use onramp_domain::partners::PartnerStatus;
-use onramp_domain::portal::NewApplication;
+use onramp_domain::portal::{NewApplication, Stage};
 use serde::Deserialize;
 
 use super::session::{MaybeMember, PortalCsrf, PortalForm, PortalTenant, Signed, sign_in_cookie, sign_out_cookie};
@@ -81,6 +81,8 @@ struct Status {
     email: String,
     title: &'static str,
     message: String,
+    /// Offer an authenticator to someone without one.
+    offer_authenticator: bool,
 }
 
 #[derive(Template)]
@@ -98,13 +100,14 @@ struct Invite {
 pub async fn home(found: MaybeMember) -> Response {
     match found.member {
         Some(m) if m.approved() => redirect("/partners/keys"),
-        Some(_) => redirect("/partners/status"),
+        Some(m) if m.signed_in() => redirect("/partners/status"),
+        Some(_) => redirect("/partners/sign-in/code"),
         None => redirect("/partners/sign-in"),
     }
 }
 
 pub async fn apply_form(tenant: PortalTenant, found: MaybeMember, csrf: PortalCsrf) -> Response {
-    if found.member.is_some() {
+    if found.member.is_some_and(|m| m.signed_in()) {
         return redirect("/partners");
     }
     let page = Apply {
@@ -147,7 +150,7 @@ pub async fn apply(
 }
 
 pub async fn sign_in_form(tenant: PortalTenant, found: MaybeMember, csrf: PortalCsrf) -> Response {
-    if found.member.is_some() {
+    if found.member.is_some_and(|m| m.signed_in()) {
         return redirect("/partners");
     }
     let page = SignIn {
@@ -174,7 +177,13 @@ pub async fn sign_in(
         .sign_in(&tenant, &form.email, &password, visitor.login_source())
         .await
     {
-        Ok(token) => ([sign_in_cookie(found.scheme, token)], redirect("/partners")).into_response(),
+        Ok((token, stage)) => {
+            let next = match stage {
+                Stage::Complete => "/partners",
+                Stage::SecondFactor => "/partners/sign-in/code",
+            };
+            ([sign_in_cookie(found.scheme, token)], redirect(next)).into_response()
+        }
         Err(e) => match refusal(&e) {
             Some(error) => {
                 let status = if matches!(e, DomainError::LoginThrottled { .. }) {
@@ -233,6 +242,7 @@ pub async fn status(tenant: PortalTenant, Signed(member): Signed, csrf: PortalCs
     let page = Status {
         frame: Frame::of(&tenant),
         csrf: csrf.value,
+        offer_authenticator: !member.user.has_authenticator(),
         email: member.user.email,
         title,
         message,

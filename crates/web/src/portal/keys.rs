@@ -51,6 +51,8 @@ struct Keys {
     keys: Vec<KeyRow>,
     /// Scope name and what it allows.
     scopes: Vec<(&'static str, &'static str)>,
+    /// Offer an authenticator to someone without one.
+    offer_authenticator: bool,
 }
 
 fn scope_help(scope: Scope) -> &'static str {
@@ -105,6 +107,7 @@ async fn page(
         new_key,
         keys: keys.iter().rev().map(|k| row(k, now)).collect(),
         scopes: Scope::ALL.iter().map(|s| (s.as_str(), scope_help(*s))).collect(),
+        offer_authenticator: !member.user.has_authenticator(),
     };
     render(status, &page)
 }

@@ -124,7 +124,9 @@ impl FromRequestParts<WebState> for PortalTenant {
     }
 }
 
-/// The request's portal session, if any (looked up once), and its scheme.
+/// The request's portal session at whatever stage, if any (looked up
+/// once), and its scheme. Pages check [`Member::signed_in`] (or take
+/// [`Signed`]); forms bind their CSRF token to the session either way.
 #[derive(Clone)]
 pub struct MaybeMember {
     pub member: Option<Member>,
@@ -160,8 +162,9 @@ impl FromRequestParts<WebState> for MaybeMember {
     }
 }
 
-/// A signed-in portal user, whatever their partner's status (the status
-/// page, signing out). Anyone else is sent to sign in.
+/// A signed-in portal user (the authentication code entered, for a person
+/// with an authenticator), whatever their partner's status (the status
+/// page, security). Anyone else is sent to the step of sign-in they are at.
 pub struct Signed(pub Member);
 
 impl FromRequestParts<WebState> for Signed {
@@ -169,7 +172,8 @@ impl FromRequestParts<WebState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
         match MaybeMember::from_request_parts(parts, state).await?.member {
-            Some(member) => Ok(Self(member)),
+            Some(member) if member.signed_in() => Ok(Self(member)),
+            Some(_) => Err(redirect("/partners/sign-in/code")),
             None => Err(redirect("/partners/sign-in")),
         }
     }

@@ -32,7 +32,7 @@ pub struct Nav {
     pub csrf: String,
     pub email: String,
     pub partner: String,
-    /// `keys`, `usage`, `alerts`, `accounts` or `team`.
+    /// `keys`, `usage`, `alerts`, `accounts`, `team` or `security`.
     pub current: &'static str,
 }
 

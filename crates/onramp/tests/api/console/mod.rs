@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use onramp_domain::clock::Clock as _;
-use onramp_domain::operators::totp::TotpSecret;
+use onramp_domain::infra::totp::TotpSecret;
 
 use crate::helpers::*;
 use crate::pages::Browser;

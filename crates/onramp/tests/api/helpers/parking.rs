@@ -33,8 +33,9 @@ use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore, PortalStore,
-    RetentionStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
+    PortalFactorStore, PortalStore, RetentionStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore,
+    UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -304,7 +305,7 @@ delegate! {
         fn portal_user_by_email(&self, env_id: &EnvId, email: &str) -> Result<Option<PortalUser>, StoreError>;
         fn portal_users(&self, partner_id: &PartnerId) -> Result<Vec<PortalUser>, StoreError>;
         fn delete_portal_user(&self, id: &PortalUserId, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn create_portal_session(&self, session: &PortalSession, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn create_portal_session(&self, session: &PortalSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
         fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError>;
         fn touch_portal_session(&self, token_hash: &str, last_seen_at: Millis) -> Result<(), StoreError>;
         fn delete_portal_session(&self, token_hash: &str, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
@@ -312,6 +313,14 @@ delegate! {
         fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StoreError>;
         fn accept_invitation(&self, token_hash: &str, now: Millis, user: &PortalUser, audit: &AuditEvent) -> Result<(), StoreError>;
         fn purge_portal(&self, idle_before: Millis, expired_before: Millis) -> Result<u64, StoreError>;
+    }
+    PortalFactorStore {
+        fn update_portal_session(&self, session: &PortalSession, audit: Option<&AuditEvent>) -> Result<(), StoreError>;
+        fn enrol_portal_totp(&self, id: &PortalUserId, sealed_secret: &[u8], step: i64, recovery_hashes: &[String], keep: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn disable_portal_totp(&self, id: &PortalUserId, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn accept_portal_totp_step(&self, id: &PortalUserId, step: i64) -> Result<bool, StoreError>;
+        fn use_portal_recovery_code(&self, id: &PortalUserId, code_hash: &str) -> Result<bool, StoreError>;
+        fn portal_recovery_codes_left(&self, id: &PortalUserId) -> Result<u32, StoreError>;
     }
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;

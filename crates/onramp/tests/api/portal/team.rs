@@ -98,7 +98,7 @@ async fn invitations_work_once_for_seven_days_and_removal_ends_sessions() {
         .set_partner_status(&Actor::operator(), &partner, PartnerStatus::Active)
         .await
         .unwrap();
-    let first_token = portal
+    let (first_token, _) = portal
         .sign_in(&tenant, "ann@acme.example", &Secret::new(PASSWORD.into()), super::source())
         .await
         .unwrap();
@@ -143,13 +143,13 @@ async fn invitations_work_once_for_seven_days_and_removal_ends_sessions() {
 
     // Sessions end after 30 idle minutes (the clock moved 7 days).
     assert!(portal.session(&tenant, &first_token).await.unwrap().is_none());
-    let ann = portal
+    let (ann, _) = portal
         .sign_in(&tenant, "ann@acme.example", &Secret::new(PASSWORD.into()), super::source())
         .await
         .unwrap();
     let ann_token = ann.clone();
     let ann = portal.session(&tenant, &ann).await.unwrap().unwrap();
-    let bob_token = portal
+    let (bob_token, _) = portal
         .sign_in(
             &tenant,
             "bob@acme.example",

@@ -102,7 +102,10 @@ pub fn recovery_codes() -> Vec<String> {
 
 /// How a recovery code is stored: HMAC-SHA256 under a key derived from the
 /// master key, so a copy of the database alone cannot be searched for the
-/// codes. Case, spaces and dashes do not matter.
+/// codes. Case, spaces and dashes do not matter. Operators and portal
+/// users each have their own key (`derive("operator-recovery")`,
+/// `derive("portal-recovery")`); the label stays the one operators' stored
+/// codes were made with.
 pub fn recovery_hash(key: &[u8; 32], code: &str) -> String {
     let normal: String = code
         .chars()
