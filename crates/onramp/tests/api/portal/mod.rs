@@ -1,7 +1,8 @@
 //! The partner portal: portal users through the core (`team`), and over
 //! HTTP: applying and approval, keys and the API calls they make showing
 //! in the usage (`flow`), partner isolation and CSRF (`isolation`),
-//! invitations (`invitations`), alerts and accounts (`pages`).
+//! invitations (`invitations`), alerts and accounts (`pages`), the
+//! optional authenticator (`second_factor`).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ mod flow;
 mod invitations;
 mod isolation;
 mod pages;
+mod second_factor;
 mod team;
 
 pub(crate) const PASSWORD: &str = "Portal-person-pw-1";
