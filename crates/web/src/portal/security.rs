@@ -132,7 +132,13 @@ pub async fn code(
     }
 }
 
-async fn security_page(state: &WebState, tenant: &PortalTenant, member: &Member, csrf: String, error: Option<(StatusCode, String)>) -> Response {
+async fn security_page(
+    state: &WebState,
+    tenant: &PortalTenant,
+    member: &Member,
+    csrf: String,
+    error: Option<(StatusCode, String)>,
+) -> Response {
     let enrolled = if member.user.has_authenticator() {
         match state.core.portal().recovery_codes_left(member).await {
             Ok(left) => Some(left),

@@ -100,20 +100,34 @@ async fn a_person_sets_up_an_authenticator_and_signs_in_with_each_code_once() {
     let (secret, codes) = set_up(&server, &mut b).await;
     assert!(!b.get("/partners/keys").await.text.contains(HINT), "no offer once set up");
     let security = b.get("/partners/security").await;
-    assert!(security.text.contains("On: signing in takes your password and an authentication code."));
+    assert!(
+        security
+            .text
+            .contains("On: signing in takes your password and an authentication code.")
+    );
     assert!(security.text.contains("10 recovery codes left"));
     sign_out(&mut b).await;
 
     // After the password, nothing opens until the code is in.
     let r = sign_in(&mut b, ANN, PASSWORD).await;
     assert_eq!(r.expect(303).header("location"), Some("/partners/sign-in/code"));
-    for page in ["/partners", "/partners/keys", "/partners/team", "/partners/status", "/partners/security"] {
+    for page in [
+        "/partners",
+        "/partners/keys",
+        "/partners/team",
+        "/partners/status",
+        "/partners/security",
+    ] {
         let r = b.get(page).await;
         assert_eq!(r.expect(303).header("location"), Some("/partners/sign-in/code"), "{page}");
     }
     b.get("/partners/sign-in/code").await.expect(200);
     let r = b.post("/partners/keys", &[("csrf", &b.csrf()), ("usage:read", "on")]).await;
-    assert_eq!(r.expect(303).header("location"), Some("/partners/sign-in/code"), "no key before the code");
+    assert_eq!(
+        r.expect(303).header("location"),
+        Some("/partners/sign-in/code"),
+        "no key before the code"
+    );
     let wrong = b.post("/partners/sign-in/code", &[("csrf", &b.csrf()), ("code", "000000")]).await;
     wrong.expect(401);
     assert!(wrong.text.contains("did not match"));
@@ -155,7 +169,10 @@ async fn a_person_sets_up_an_authenticator_and_signs_in_with_each_code_once() {
         .collect();
     assert_eq!(factors, ["recovery_code", "totp", "none"], "newest first");
     let text = serde_json::to_string(&audit.iter().map(|e| &e.detail).collect::<Vec<_>>()).unwrap();
-    assert!(!text.contains(&secret.base32()) && !text.contains(&codes[0]), "no secret in the audit");
+    assert!(
+        !text.contains(&secret.base32()) && !text.contains(&codes[0]),
+        "no secret in the audit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +181,9 @@ async fn turning_the_authenticator_off_takes_a_current_code() {
     let mut b = ann(&server).await;
     let (secret, _) = set_up(&server, &mut b).await;
     b.get("/partners/security").await.expect(200);
-    let r = b.post("/partners/security/disable", &[("csrf", &b.csrf()), ("code", "123456")]).await;
+    let r = b
+        .post("/partners/security/disable", &[("csrf", &b.csrf()), ("code", "123456")])
+        .await;
     r.expect(401);
     assert!(r.text.contains("did not match") && r.text.contains("On: "));
     // The code of the set-up is used up; a forged form is refused.
