@@ -93,5 +93,6 @@ for route in create signup; do
     three=$(mean "${route}_three")
     errors=$(( $(field "${route}_none_1" non2xx3xx) + $(field "${route}_none_2" non2xx3xx) + $(field "${route}_three_1" non2xx3xx) + $(field "${route}_three_2" non2xx3xx) ))
     ratio=$(awk -v a="$three" -v b="$none" 'BEGIN { printf "%.2f", a / b }')
-    echo "$route: none $(field "${route}_none_1" rps) / $(field "${route}_none_2" rps) req/s, 3 endpoints $(field "${route}_three_1" rps) / $(field "${route}_three_2" rps) req/s: ${ratio}x (mean $three vs $none; non-2xx $errors)"
+    cpu() { awk -v c="$(field "$1" cpu_s)" -v n="$(field "$1" requests)" 'BEGIN { printf "%.0f", 1e6 * c / n }'; }
+    echo "$route: none $(field "${route}_none_1" rps) / $(field "${route}_none_2" rps) req/s, 3 endpoints $(field "${route}_three_1" rps) / $(field "${route}_three_2" rps) req/s: ${ratio}x (mean $three vs $none; non-2xx $errors; server CPU per request $(cpu "${route}_none_1") / $(cpu "${route}_none_2") µs without endpoints, $(cpu "${route}_three_1") / $(cpu "${route}_three_2") µs with 3)"
 done

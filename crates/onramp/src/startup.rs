@@ -243,7 +243,7 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
     let (stop, mut stopped) = watch::channel(false);
     let sweeper = tokio::spawn(housekeeping(Arc::clone(&core), limits));
     let meter = tokio::spawn(usage_monitor(Arc::clone(&core), settings.usage_flush_interval));
-    let deliverer = tokio::spawn(webhook_delivery(Arc::clone(&core), settings.webhook_interval));
+    spawn_webhook_delivery(Arc::clone(&core), settings.webhook_interval, stopped.clone())?;
     let flush_core = Arc::clone(&core);
     let web_state = onramp_web::WebState {
         core: Arc::clone(&core),
@@ -281,7 +281,6 @@ pub async fn start_with(settings: ServerSettings, opened: Opened) -> Result<Runn
         }
         sweeper.abort();
         meter.abort();
-        deliverer.abort();
         if let Some(probe) = redis_probe {
             probe.abort();
         }
@@ -308,6 +307,34 @@ async fn bind_console(addr: SocketAddr, app: axum::Router) -> Result<(SocketAddr
         .map_err(|e| format!("cannot listen on {addr} (--admin-listen): {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     Ok((bound, (listener, app)))
+}
+
+/// Runs webhook delivery on a thread of its own at the lowest CPU priority
+/// (niceness 19): when requests keep both cores busy, deliveries wait
+/// (their messages are in the database) instead of slowing the requests
+/// down, and catch up as soon as there is room. It ends when the server
+/// stops (or its stop sender is dropped).
+fn spawn_webhook_delivery(core: Arc<Core>, interval: Duration, mut stopped: watch::Receiver<bool>) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("onramp-webhooks")
+        .build()
+        .map_err(|e| format!("cannot start the webhook delivery runtime: {e}"))?;
+    std::thread::Builder::new()
+        .name("onramp-webhooks".into())
+        .spawn(move || {
+            if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                tracing::warn!(error = ?e, "webhook delivery runs at normal priority (could not lower it)");
+            }
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = webhook_delivery(core, interval) => {}
+                    _ = stopped.wait_for(|s| *s) => {}
+                }
+            });
+        })
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the webhook delivery thread: {e}"))
 }
 
 /// Delivers webhooks: a round every `interval` (a round that finds work

@@ -205,11 +205,15 @@ async fn a_rate_limited_request_is_counted_as_limited_end_to_end() {
         .get("/v1/partners/accounts/00000000-0000-4000-8000-000000000000")
         .await
         .expect(404);
-    server.core.usage().flush_usage().await.unwrap();
-
     let partner = server.core.partners().partner(&world.partner_id.as_str().into()).await.unwrap();
     let filter = UsageFilter::of_partner(&partner).key(KeyId::from(world.key_id.as_str()));
-    let series = server.core.usage().usage_chart(&filter, UsagePeriod::Last24Hours).await.unwrap();
+    // The server's own flush may be writing the counts as ours finds none: wait for all 6.
+    let series = crate::helpers::eventually("the 6 requests are counted", || async {
+        server.core.usage().flush_usage().await.unwrap();
+        let series = server.core.usage().usage_chart(&filter, UsagePeriod::Last24Hours).await.unwrap();
+        (series.buckets.iter().map(|b| b.total).sum::<i64>() == 6).then_some(series)
+    })
+    .await;
     let total = charts::total_row(&series.buckets);
     assert_eq!(
         (total.ok, total.client_errors, total.limited, total.server_errors, total.total),

@@ -58,7 +58,19 @@ async fn an_admin_approves_issues_a_key_sees_its_use_and_revokes_it() {
     )
     .await;
     made.expect(201);
-    server.core.usage().flush_usage().await.unwrap();
+    // The call is counted as its answer goes out: flush until it is written.
+    eventually("the call is counted", || async {
+        server.core.usage().flush_usage().await.unwrap();
+        let filter = onramp_domain::usage::buckets::UsageFilter::of_partner(&partner);
+        let series = server
+            .core
+            .usage()
+            .usage_chart(&filter, onramp_domain::usage::buckets::UsagePeriod::Last24Hours)
+            .await
+            .unwrap();
+        (series.buckets.iter().map(|b| b.total).sum::<i64>() == 1).then_some(())
+    })
+    .await;
     let usage = browser.get(&format!("/partners/{id}?period=24h")).await;
     usage.expect(200);
     assert!(usage.text.contains("<svg"), "a chart of the call");

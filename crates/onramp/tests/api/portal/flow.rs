@@ -86,7 +86,20 @@ async fn apply_wait_for_approval_then_make_use_rotate_and_revoke_a_key() {
     api.post("/v1/partners/create", &partner_signup_body("shopper@example.com"))
         .await
         .expect(409);
-    server.core.usage().flush_usage().await.unwrap();
+    // The server's own flush may be writing the counts as ours finds none: wait for both.
+    let partner = server.core.partners().partner(&partner_id).await.unwrap();
+    crate::helpers::eventually("the 2 calls are counted", || async {
+        server.core.usage().flush_usage().await.unwrap();
+        let filter = onramp_domain::usage::buckets::UsageFilter::of_partner(&partner);
+        let series = server
+            .core
+            .usage()
+            .usage_chart(&filter, onramp_domain::usage::buckets::UsagePeriod::Last24Hours)
+            .await
+            .unwrap();
+        (series.buckets.iter().map(|b| b.total).sum::<i64>() == 2).then_some(())
+    })
+    .await;
     let usage = b.get("/partners/usage").await;
     usage.expect(200);
     for column in ["2xx", "4xx", "429", "5xx", "Total"] {
