@@ -15,6 +15,7 @@ mod extract;
 mod flash;
 mod pages;
 mod portal;
+mod scoped_cookies;
 mod security;
 mod views;
 

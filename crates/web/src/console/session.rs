@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::SameSite;
 use onramp_domain::infra::client::Scheme;
 use onramp_domain::operators::Stage;
 use onramp_domain::operators::sessions::Console;
@@ -19,48 +19,18 @@ use serde::de::DeserializeOwned;
 use crate::WebState;
 use crate::csrf::{self, Binding};
 use crate::extract::{CsrfProtected, WebForm};
+use crate::scoped_cookies::{ScopedCookies, Which, scheme};
 use crate::views::redirect;
 
 /// How long the pre-session cookie of the sign-in form lives.
 const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
 
-#[derive(Debug, Clone, Copy)]
-enum Name {
-    Session,
-    Csrf,
-}
-
-fn name(which: Name, scheme: Scheme) -> &'static str {
-    match (which, scheme) {
-        (Name::Session, Scheme::Https) => "__Host-onramp_console",
-        (Name::Session, Scheme::Http) => "onramp_console",
-        (Name::Csrf, Scheme::Https) => "__Host-onramp_console_csrf",
-        (Name::Csrf, Scheme::Http) => "onramp_console_csrf",
-    }
-}
-
-fn scheme(parts: &Parts) -> Scheme {
-    parts.extensions.get::<Scheme>().copied().unwrap_or_default()
-}
-
-fn cookie(parts: &Parts, which: Name) -> Option<String> {
-    CookieJar::from_headers(&parts.headers)
-        .get(name(which, scheme(parts)))
-        .map(|c| c.value().to_owned())
-}
-
-/// A `Set-Cookie` value for the console: `HttpOnly`, `SameSite=Strict`
-/// (nothing links into the console from elsewhere), `Secure` over HTTPS;
-/// `max_age_secs` 0 deletes it.
-fn set_cookie(parts_scheme: Scheme, which: Name, value: String, max_age_secs: i64) -> (&'static str, String) {
-    let cookie = Cookie::build((name(which, parts_scheme), value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .max_age(time::Duration::seconds(max_age_secs))
-        .secure(parts_scheme == Scheme::Https);
-    ("set-cookie", cookie.build().to_string())
-}
+/// The cookies of this area (SameSite=Strict: nothing links into the console from elsewhere).
+const COOKIES: ScopedCookies = ScopedCookies {
+    session: ("onramp_console", "__Host-onramp_console"),
+    csrf: ("onramp_console_csrf", "__Host-onramp_console_csrf"),
+    same_site: SameSite::Strict,
+};
 
 /// The request's console session, at whatever stage (looked up once).
 #[derive(Clone)]
@@ -75,12 +45,12 @@ impl MaybeConsole {
     /// (for the idle timeout the server enforces; the cookie itself lasts
     /// the browser session).
     pub fn sign_in_cookie(&self, token: String) -> (&'static str, String) {
-        set_cookie(self.scheme, Name::Session, token, 24 * 3600)
+        COOKIES.set(self.scheme, Which::Session, token, 24 * 3600)
     }
 
     /// The `Set-Cookie` header that forgets the session.
     pub fn sign_out_cookie(&self) -> (&'static str, String) {
-        set_cookie(self.scheme, Name::Session, String::new(), 0)
+        COOKIES.set(self.scheme, Which::Session, String::new(), 0)
     }
 }
 
@@ -91,7 +61,7 @@ impl FromRequestParts<WebState> for MaybeConsole {
         if let Some(found) = parts.extensions.get::<MaybeConsole>() {
             return Ok(found.clone());
         }
-        let console = match cookie(parts, Name::Session) {
+        let console = match COOKIES.get(parts, Which::Session) {
             Some(token) => state.core.operators().session(&token).await.map_err(|e| {
                 tracing::error!(error = %e, "console session lookup failed");
                 StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -157,7 +127,8 @@ async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>,
     if let Some(c) = found.console {
         return Ok(Some(Binding::Session(c.session.token_hash)));
     }
-    Ok(cookie(parts, Name::Csrf)
+    Ok(COOKIES
+        .get(parts, Which::Csrf)
         .filter(|v| csrf::is_pre_session(v))
         .map(Binding::PreSession))
 }
@@ -175,7 +146,7 @@ impl FromRequestParts<WebState> for ConsoleCsrf {
         let fresh = csrf::new_pre_session();
         Ok(Self {
             value: csrf::token(&state.csrf_key, &Binding::PreSession(fresh.clone())),
-            set_cookie: Some(set_cookie(scheme(parts), Name::Csrf, fresh, CSRF_MAX_AGE_SECS)),
+            set_cookie: Some(COOKIES.set(scheme(parts), Which::Csrf, fresh, CSRF_MAX_AGE_SECS)),
         })
     }
 }

@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::SameSite;
 use onramp_domain::infra::client::Scheme;
 use onramp_domain::portal::Member;
 use onramp_domain::tenancy::{Feature, Tenant};
@@ -24,6 +24,7 @@ use super::views::problem;
 use crate::WebState;
 use crate::csrf::{self, Binding};
 use crate::extract::{CsrfProtected, WebForm};
+use crate::scoped_cookies::{ScopedCookies, Which, scheme};
 use crate::views::{message, redirect};
 
 /// How long the pre-session cookie of the forms before sign-in lives.
@@ -32,52 +33,21 @@ const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
 /// idle sessions sooner).
 const SESSION_MAX_AGE_SECS: i64 = 24 * 3600;
 
-#[derive(Debug, Clone, Copy)]
-enum Name {
-    Session,
-    Csrf,
-}
-
-fn name(which: Name, scheme: Scheme) -> &'static str {
-    match (which, scheme) {
-        (Name::Session, Scheme::Https) => "__Host-onramp_portal",
-        (Name::Session, Scheme::Http) => "onramp_portal",
-        (Name::Csrf, Scheme::Https) => "__Host-onramp_portal_csrf",
-        (Name::Csrf, Scheme::Http) => "onramp_portal_csrf",
-    }
-}
-
-fn scheme(parts: &Parts) -> Scheme {
-    parts.extensions.get::<Scheme>().copied().unwrap_or_default()
-}
-
-fn cookie(parts: &Parts, which: Name) -> Option<String> {
-    CookieJar::from_headers(&parts.headers)
-        .get(name(which, scheme(parts)))
-        .map(|c| c.value().to_owned())
-}
-
-/// A `Set-Cookie` header of the portal: `HttpOnly`, `SameSite=Lax` (an
-/// invitation link arrives from elsewhere), `Path=/`, no `Domain`,
-/// `Secure` over HTTPS; `max_age_secs` 0 deletes it.
-fn set_cookie(scheme: Scheme, which: Name, value: String, max_age_secs: i64) -> (&'static str, String) {
-    let cookie = Cookie::build((name(which, scheme), value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(max_age_secs))
-        .secure(scheme == Scheme::Https);
-    ("set-cookie", cookie.build().to_string())
-}
+/// The cookies of this area (SameSite=Lax: an invitation link arrives from elsewhere).
+const COOKIES: ScopedCookies = ScopedCookies {
+    session: ("onramp_portal", "__Host-onramp_portal"),
+    csrf: ("onramp_portal_csrf", "__Host-onramp_portal_csrf"),
+    same_site: SameSite::Lax,
+};
 
 /// The `Set-Cookie` header that signs this browser in with `token`.
 pub fn sign_in_cookie(scheme: Scheme, token: String) -> (&'static str, String) {
-    set_cookie(scheme, Name::Session, token, SESSION_MAX_AGE_SECS)
+    COOKIES.set(scheme, Which::Session, token, SESSION_MAX_AGE_SECS)
 }
 
 /// The `Set-Cookie` header that forgets the session.
 pub fn sign_out_cookie(scheme: Scheme) -> (&'static str, String) {
-    set_cookie(scheme, Name::Session, String::new(), 0)
+    COOKIES.set(scheme, Which::Session, String::new(), 0)
 }
 
 /// The environment the `Host` names, with the `partners` feature on.
@@ -141,7 +111,7 @@ impl FromRequestParts<WebState> for MaybeMember {
             return Ok(found.clone());
         }
         let tenant = PortalTenant::from_request_parts(parts, state).await?;
-        let member = match cookie(parts, Name::Session) {
+        let member = match COOKIES.get(parts, Which::Session) {
             Some(token) => state.core.portal().session(&tenant, &token).await.map_err(|e| {
                 tracing::error!(error = %e, "portal session lookup failed");
                 problem(
@@ -208,7 +178,8 @@ async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>,
     if let Some(member) = MaybeMember::from_request_parts(parts, state).await?.member {
         return Ok(Some(Binding::Session(member.session.token_hash)));
     }
-    Ok(cookie(parts, Name::Csrf)
+    Ok(COOKIES
+        .get(parts, Which::Csrf)
         .filter(|v| csrf::is_pre_session(v))
         .map(Binding::PreSession))
 }
@@ -226,7 +197,7 @@ impl FromRequestParts<WebState> for PortalCsrf {
         let fresh = csrf::new_pre_session();
         Ok(Self {
             value: csrf::token(&state.csrf_key, &Binding::PreSession(fresh.clone())),
-            set_cookie: Some(set_cookie(scheme(parts), Name::Csrf, fresh, CSRF_MAX_AGE_SECS)),
+            set_cookie: Some(COOKIES.set(scheme(parts), Which::Csrf, fresh, CSRF_MAX_AGE_SECS)),
         })
     }
 }
