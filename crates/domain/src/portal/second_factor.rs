@@ -10,7 +10,9 @@
 
 use serde_json::json;
 
+use crate::audit::Actor;
 use crate::error::DomainError;
+use crate::ids::{PartnerId, PortalUserId};
 use crate::infra::seal::{seal, unseal};
 use crate::infra::throttle::{LoginAttempt, LoginSource, Realm};
 use crate::infra::totp::{TotpSecret, recovery_codes, recovery_hash};
@@ -113,6 +115,29 @@ impl Portal {
         member.session.pending_totp = None;
         self.store.update_portal_session(&member.session, None).await?;
         Ok(codes)
+    }
+
+    /// An operator takes a partner's person's authenticator away (they lost
+    /// both the app and their recovery codes): they sign in with their
+    /// password alone until they set one up again.
+    ///
+    /// # Errors
+    /// `NotFound("portal user")` unless the person is the partner's;
+    /// `Forbidden` when no authenticator is set up.
+    pub async fn reset_authenticator(&self, actor: &Actor, partner_id: &PartnerId, user_id: &PortalUserId) -> Result<(), DomainError> {
+        let partner = self.partners.partner(partner_id).await?;
+        let user = self
+            .store
+            .portal_users(&partner.id)
+            .await?
+            .into_iter()
+            .find(|u| &u.id == user_id)
+            .ok_or(DomainError::NotFound("portal user"))?;
+        let audit = user_audit(actor, &partner, "portal_user.totp_reset", &user);
+        match self.store.disable_portal_totp(&user.id, &audit).await {
+            Err(StoreError::NotFound) => Err(DomainError::Forbidden("no authenticator is set up")),
+            other => Ok(other?),
+        }
     }
 
     /// Turns the authenticator off, given a current code (or a recovery

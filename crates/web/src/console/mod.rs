@@ -60,6 +60,10 @@ pub fn router(state: WebState) -> Router {
         .route("/partners/{id}/status", post(partners::actions::status))
         .route("/partners/{id}/keys", post(partners::actions::issue_key))
         .route("/partners/{id}/invite", post(partners::actions::invite))
+        .route(
+            "/partners/{id}/contacts/{user_id}/reset-authenticator",
+            post(partners::actions::reset_authenticator),
+        )
         .route("/partners/{id}/keys/{key_id}/revoke", post(partners::actions::revoke_key))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))

@@ -139,8 +139,8 @@ struct Detail {
     invite_link: Option<String>,
     /// Contact name, email, intended use.
     application: Option<(String, String, String)>,
-    /// Email, name, since.
-    contacts: Vec<(String, String, String)>,
+    /// Email, name, since, user id, has an authenticator.
+    contacts: Vec<(String, String, String, String, bool)>,
     id: String,
     name: String,
     instance: String,
@@ -186,6 +186,7 @@ pub async fn detail(
         "suspended" => "Suspended: the partner's keys are refused now.".to_owned(),
         "rejected" => "Application rejected.".to_owned(),
         "revoked" => "Key revoked.".to_owned(),
+        "authenticator_reset" => "Authenticator reset: the person signs in with the password alone until they set one up again.".to_owned(),
         _ => "Done.".to_owned(),
     });
     let shown = Shown {
@@ -253,7 +254,15 @@ pub(super) async fn detail_page(
         application: application.map(|a| (a.contact_name, a.contact_email, a.intended_use)),
         contacts: contacts
             .iter()
-            .map(|u| (u.email.clone(), u.name.clone(), when(u.created_at)))
+            .map(|u| {
+                (
+                    u.email.clone(),
+                    u.name.clone(),
+                    when(u.created_at),
+                    u.id.to_string(),
+                    u.has_authenticator(),
+                )
+            })
             .collect(),
         id: partner.id.to_string(),
         name: partner.name.clone(),

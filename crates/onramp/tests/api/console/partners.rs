@@ -1,6 +1,7 @@
 //! Partners in the console: approving and rejecting applications, issuing
 //! keys (shown once) and revoking them, usage per partner and per key.
 
+use onramp_domain::infra::totp::TotpSecret;
 use onramp_domain::partners::PartnerStatus;
 use serde_json::json;
 
@@ -185,4 +186,48 @@ async fn an_application_from_the_portal_shows_its_contact_and_the_admin_invites_
     crate::portal::browser(&server).get(path).await.expect(200);
     let again = browser.get(&format!("/partners/{id}")).await;
     assert!(!again.text.contains(path), "the link is shown once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_resets_a_contacts_lost_authenticator() {
+    let (server, mut browser) = world().await;
+    let mut ann = crate::portal::browser(&server);
+    crate::portal::apply(&mut ann, "Shop Co", "ann@shop.example").await;
+    let id = crate::portal::approve(&server, "Shop Co").await;
+    // Ann sets up an authenticator in the portal.
+    let page = ann.get("/partners/security/enrol").await;
+    page.expect(200);
+    let secret = TotpSecret::from_base32(&element_text(&page.text, "totp-secret")).unwrap();
+    let code = secret.code_at(server.clock.now_ms());
+    ann.post("/partners/security/enrol", &[("csrf", &ann.csrf()), ("code", &code)])
+        .await
+        .expect(200);
+    let user = server.core.portal().users_of(&id).await.unwrap().remove(0);
+    assert!(user.has_authenticator());
+
+    let page = browser.get(&format!("/partners/{id}")).await;
+    assert!(page.text.contains(">Reset authenticator</button>"));
+    let r = browser
+        .post(
+            &format!("/partners/{id}/contacts/{}/reset-authenticator", user.id),
+            &[("csrf", &browser.csrf())],
+        )
+        .await;
+    r.expect(303);
+    assert!(!server.core.portal().users_of(&id).await.unwrap()[0].has_authenticator());
+    // She signs in with her password alone again.
+    let mut again = crate::portal::browser(&server);
+    let r = crate::portal::sign_in(&mut again, "ann@shop.example", crate::portal::PASSWORD).await;
+    assert_ne!(r.header("location"), Some("/partners/sign-in/code"));
+    let log = browser.get("/audit?action=portal_user.totp_reset").await;
+    assert!(log.text.contains(user.id.as_str()));
+    // Nothing left to reset.
+    browser.get(&format!("/partners/{id}")).await.expect(200);
+    browser
+        .post(
+            &format!("/partners/{id}/contacts/{}/reset-authenticator", user.id),
+            &[("csrf", &browser.csrf())],
+        )
+        .await
+        .expect(403);
 }

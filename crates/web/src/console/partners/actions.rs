@@ -207,3 +207,23 @@ pub async fn invite(
         Err(e) => domain_failure(&e),
     }
 }
+
+/// Takes a contact's authenticator away (lost app and recovery codes).
+pub async fn reset_authenticator(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path((id, user)): Path<(String, String)>,
+    ConsoleForm(_): ConsoleForm<RevokeForm>,
+) -> Response {
+    let partner_id = PartnerId::new(id);
+    let user_id = onramp_domain::ids::PortalUserId::new(user);
+    match state
+        .core
+        .portal()
+        .reset_authenticator(&console.actor(), &partner_id, &user_id)
+        .await
+    {
+        Ok(()) => redirect(&format!("/partners/{partner_id}?done=authenticator_reset")),
+        Err(e) => domain_failure(&e),
+    }
+}
