@@ -1,5 +1,6 @@
 //! Partners and their API keys.
 
+pub mod applications;
 pub mod provisioning;
 pub mod service;
 pub mod store;
