@@ -169,4 +169,27 @@ export function consoleTests(e2e) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${server.console}/sign-in`);
 });
+
+  // On a phone: sign-in, enrolment and the main screens fit the width (tables scroll in place).
+  e2e(
+    'console-phone',
+    async ({ server, page }) => {
+      await page.goto(`${server.console}/sign-in`);
+      await page.getByLabel('Email').fill(server.operator.email);
+      await page.getByLabel('Password').fill(server.operator.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${server.console}/sign-in/enrol`);
+      const secret = (await page.locator('#totp-secret').innerText()).trim();
+      await page.getByLabel('Authentication code').fill(totp(secret));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByRole('link', { name: 'Continue to the console' }).click();
+      for (const [path, name] of [['/', 'overview'], ['/instances', 'instances'], ['/instances/demo/staging', 'environment'], ['/partners', 'partners'], ['/audit', 'audit']]) {
+        await page.goto(`${server.console}${path}`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 1, `${path} fits a phone's width (${overflow}px too wide)`);
+        await shot(page, `phone-${name}`);
+      }
+    },
+    { phone: true },
+  );
 }
