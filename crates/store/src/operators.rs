@@ -8,7 +8,7 @@ use onramp_domain::store::{OperatorStore, StoreError};
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql};
-use crate::map_err;
+use crate::second_factor::OPERATORS;
 
 #[derive(sqlx::FromRow)]
 struct OperatorRow {
@@ -138,52 +138,22 @@ impl OperatorStore for SqlStore {
                 .bind(step)
                 .run(&mut *c)
                 .await?;
-            sqlx::query("DELETE FROM operator_recovery_codes WHERE operator_id = $1")
-                .bind(id.as_str())
-                .run(&mut *c)
-                .await?;
-            for hash in hashes {
-                sqlx::query("INSERT INTO operator_recovery_codes (operator_id, code_hash) VALUES ($1, $2)")
-                    .bind(id.as_str())
-                    .bind(hash)
-                    .run(&mut *c)
-                    .await?;
-            }
+            OPERATORS.replace_codes(c, id.as_str(), hashes).await?;
             Ok(())
         })
         .await
     }
 
     async fn accept_totp_step(&self, id: &OperatorId, step: i64) -> R<bool> {
-        // A conditional update, so two nodes given the same code at once
-        // accept it once.
-        let moved = sqlx::query("UPDATE operators SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
-            .bind(id.as_str())
-            .bind(step)
-            .run(&self.pool)
-            .await?;
-        Ok(moved == 1)
+        OPERATORS.accept_step(&self.pool, id.as_str(), step).await
     }
 
     async fn use_recovery_code(&self, id: &OperatorId, code_hash: &str) -> R<bool> {
-        let removed = sqlx::query("DELETE FROM operator_recovery_codes WHERE operator_id = $1 AND code_hash = $2")
-            .bind(id.as_str())
-            .bind(code_hash)
-            .run(&self.pool)
-            .await?;
-        Ok(removed == 1)
+        OPERATORS.use_code(&self.pool, id.as_str(), code_hash).await
     }
 
     async fn recovery_codes_left(&self, id: &OperatorId) -> R<u32> {
-        use sqlx::Row as _;
-        // COUNT is BIGINT on PostgreSQL, INTEGER on SQLite: cast for the Any driver.
-        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM operator_recovery_codes WHERE operator_id = $1")
-            .bind(id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let n: i64 = row.try_get("n").map_err(map_err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        OPERATORS.codes_left(&self.pool, id.as_str()).await
     }
 
     async fn create_operator_session(&self, s: &OperatorSession) -> R<()> {

@@ -9,7 +9,7 @@ use onramp_domain::store::PortalFactorStore;
 
 use crate::SqlStore;
 use crate::db::{R, Sql};
-use crate::map_err;
+use crate::second_factor::PORTAL_USERS;
 
 #[async_trait]
 impl PortalFactorStore for SqlStore {
@@ -45,17 +45,7 @@ impl PortalFactorStore for SqlStore {
                 .bind(step)
                 .expect_row(&mut *c)
                 .await?;
-            sqlx::query("DELETE FROM portal_recovery_codes WHERE user_id = $1")
-                .bind(id.as_str())
-                .run(&mut *c)
-                .await?;
-            for hash in hashes {
-                sqlx::query("INSERT INTO portal_recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                    .bind(id.as_str())
-                    .bind(hash)
-                    .run(&mut *c)
-                    .await?;
-            }
+            PORTAL_USERS.replace_codes(&mut *c, id.as_str(), hashes).await?;
             sqlx::query("DELETE FROM portal_sessions WHERE user_id = $1 AND token_hash <> $2")
                 .bind(id.as_str())
                 .bind(keep)
@@ -83,34 +73,14 @@ impl PortalFactorStore for SqlStore {
     }
 
     async fn accept_portal_totp_step(&self, id: &PortalUserId, step: i64) -> R<bool> {
-        // A conditional update, so two nodes given the same code at once
-        // accept it once.
-        let moved = sqlx::query("UPDATE portal_users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
-            .bind(id.as_str())
-            .bind(step)
-            .run(&self.pool)
-            .await?;
-        Ok(moved == 1)
+        PORTAL_USERS.accept_step(&self.pool, id.as_str(), step).await
     }
 
     async fn use_portal_recovery_code(&self, id: &PortalUserId, code_hash: &str) -> R<bool> {
-        let removed = sqlx::query("DELETE FROM portal_recovery_codes WHERE user_id = $1 AND code_hash = $2")
-            .bind(id.as_str())
-            .bind(code_hash)
-            .run(&self.pool)
-            .await?;
-        Ok(removed == 1)
+        PORTAL_USERS.use_code(&self.pool, id.as_str(), code_hash).await
     }
 
     async fn portal_recovery_codes_left(&self, id: &PortalUserId) -> R<u32> {
-        use sqlx::Row as _;
-        // COUNT is BIGINT on PostgreSQL, INTEGER on SQLite: cast for the Any driver.
-        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM portal_recovery_codes WHERE user_id = $1")
-            .bind(id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let n: i64 = row.try_get("n").map_err(map_err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        PORTAL_USERS.codes_left(&self.pool, id.as_str()).await
     }
 }

@@ -5,6 +5,18 @@
 //! HTML with small static CSS and JavaScript served by the binary; no inline
 //! scripts, no framing (see `security.rs`).
 
+/// Implements [`CsrfProtected`](crate::extract::CsrfProtected) for forms
+/// whose `csrf` field carries the token.
+macro_rules! csrf_field {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::extract::CsrfProtected for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+
 mod assets;
 pub mod charts;
 pub mod console;

@@ -9,6 +9,11 @@ use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use onramp_domain::infra::client::Scheme;
 
+use crate::csrf::{self, Binding};
+
+/// How long the pre-session cookie of the forms before sign-in lives.
+const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
+
 /// Which of an area's two cookies.
 #[derive(Debug, Clone, Copy)]
 pub enum Which {
@@ -54,5 +59,28 @@ impl ScopedCookies {
             .max_age(time::Duration::seconds(max_age_secs))
             .secure(scheme == Scheme::Https);
         ("set-cookie", cookie.build().to_string())
+    }
+
+    /// What the request's form tokens are bound to: its session (the
+    /// SHA-256 of the session token), else its well-formed pre-session
+    /// cookie, else nothing (no token can pass).
+    pub fn binding(&self, parts: &Parts, session_hash: Option<String>) -> Option<Binding> {
+        session_hash.map(Binding::Session).or_else(|| {
+            self.get(parts, Which::Csrf)
+                .filter(|v| csrf::is_pre_session(v))
+                .map(Binding::PreSession)
+        })
+    }
+
+    /// The token of the request's forms bound to `bound`; with nothing to
+    /// bind to, bound to a fresh pre-session cookie, whose `Set-Cookie`
+    /// comes with it.
+    pub fn form_token(&self, parts: &Parts, key: &[u8; 32], bound: Option<Binding>) -> (String, Option<(&'static str, String)>) {
+        if let Some(bound) = bound {
+            return (csrf::token(key, &bound), None);
+        }
+        let fresh = csrf::new_pre_session();
+        let token = csrf::token(key, &Binding::PreSession(fresh.clone()));
+        (token, Some(self.set(scheme(parts), Which::Csrf, fresh, CSRF_MAX_AGE_SECS)))
     }
 }

@@ -13,12 +13,12 @@ use onramp_domain::ids::AccountId;
 use onramp_domain::tenancy::{Environment, Tenant};
 use serde::Deserialize;
 
-use super::environment::{PlainForm, environment};
+use super::environment::environment;
 use super::partners::when;
 use super::session::{Admin, ConsoleCsrf, ConsoleForm, Operator};
 use super::views::{Nav, domain_failure, problem_page};
 use crate::WebState;
-use crate::extract::CsrfProtected;
+use crate::extract::CsrfOnly;
 use crate::views::{redirect, render};
 
 const PAGE: u32 = 50;
@@ -183,7 +183,7 @@ pub async fn end_sessions(
     State(state): State<WebState>,
     Operator(console): Operator,
     Path((pid, env, id)): Path<(String, String, String)>,
-    ConsoleForm(_): ConsoleForm<PlainForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let done = async {
         let env = environment(&state, &pid, &env).await?;
@@ -202,11 +202,7 @@ pub struct DeleteForm {
     confirm: Option<String>,
 }
 
-impl CsrfProtected for DeleteForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(DeleteForm);
 
 pub async fn delete(
     State(state): State<WebState>,

@@ -16,7 +16,7 @@ use super::partners::when;
 use super::session::{Admin, ConsoleCsrf, ConsoleForm, Operator};
 use super::views::{Nav, domain_failure};
 use crate::WebState;
-use crate::extract::CsrfProtected;
+use crate::extract::CsrfOnly;
 use crate::views::{redirect, render};
 
 /// The instance and environment a path names.
@@ -147,11 +147,7 @@ pub struct UserForm {
     role: String,
 }
 
-impl CsrfProtected for UserForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(UserForm);
 
 pub async fn create_user(
     State(state): State<WebState>,
@@ -185,23 +181,11 @@ pub async fn create_user(
     done.await.unwrap_or_else(|e| domain_failure(&e))
 }
 
-#[derive(Deserialize)]
-pub struct PlainForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfProtected for PlainForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn disable_user(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((pid, env, username)): Path<(String, String, String)>,
-    ConsoleForm(_): ConsoleForm<PlainForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let done = async {
         let env = environment(&state, &pid, &env).await?;
@@ -219,7 +203,7 @@ pub async fn reset_password(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((pid, env, username)): Path<(String, String, String)>,
-    ConsoleForm(form): ConsoleForm<PlainForm>,
+    ConsoleForm(form): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let done = async {
         let env = environment(&state, &pid, &env).await?;
@@ -238,7 +222,7 @@ pub async fn rotate_key(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((pid, env)): Path<(String, String)>,
-    ConsoleForm(form): ConsoleForm<PlainForm>,
+    ConsoleForm(form): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let done = async {
         let env = environment(&state, &pid, &env).await?;
@@ -276,7 +260,7 @@ pub async fn suspend_app(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((pid, env, app)): Path<(String, String, String)>,
-    ConsoleForm(_): ConsoleForm<PlainForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     set_app(state, console, pid, env, app, true).await
 }
@@ -285,7 +269,7 @@ pub async fn reinstate_app(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((pid, env, app)): Path<(String, String, String)>,
-    ConsoleForm(_): ConsoleForm<PlainForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     set_app(state, console, pid, env, app, false).await
 }

@@ -17,7 +17,6 @@ use serde::Deserialize;
 use super::session::{Admin, ConsoleCsrf, ConsoleForm, Operator};
 use super::views::{Nav, domain_failure, refusal};
 use crate::WebState;
-use crate::extract::CsrfProtected;
 use crate::views::{redirect, render};
 
 /// The form of an instance, as text fields.
@@ -56,11 +55,7 @@ pub struct InstanceForm {
     hosts_production: String,
 }
 
-impl CsrfProtected for InstanceForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(InstanceForm);
 
 impl InstanceForm {
     fn checked(&self, f: Feature) -> bool {

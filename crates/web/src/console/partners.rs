@@ -219,11 +219,9 @@ pub(super) async fn detail_page(
         Ok(u) => u,
         Err(e) => return domain_failure(&e),
     };
-    let alerts = match state.core.usage().alerts(200).await {
+    let alerts = match state.core.usage().partner_alerts(&partner, 20).await {
         Ok(list) => list
             .into_iter()
-            .filter(|a| a.partner_id == partner.id)
-            .take(20)
             .map(|a| {
                 (
                     when(a.created_at),

@@ -22,9 +22,6 @@ use crate::extract::{CsrfProtected, WebForm};
 use crate::scoped_cookies::{ScopedCookies, Which, scheme};
 use crate::views::redirect;
 
-/// How long the pre-session cookie of the sign-in form lives.
-const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
-
 /// The cookies of this area (SameSite=Strict: nothing links into the console from elsewhere).
 const COOKIES: ScopedCookies = ScopedCookies {
     session: ("onramp_console", "__Host-onramp_console"),
@@ -124,30 +121,16 @@ pub struct ConsoleCsrf {
 
 async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>, Response> {
     let found = MaybeConsole::from_request_parts(parts, state).await?;
-    if let Some(c) = found.console {
-        return Ok(Some(Binding::Session(c.session.token_hash)));
-    }
-    Ok(COOKIES
-        .get(parts, Which::Csrf)
-        .filter(|v| csrf::is_pre_session(v))
-        .map(Binding::PreSession))
+    Ok(COOKIES.binding(parts, found.console.map(|c| c.session.token_hash)))
 }
 
 impl FromRequestParts<WebState> for ConsoleCsrf {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
-        if let Some(bound) = binding(parts, state).await? {
-            return Ok(Self {
-                value: csrf::token(&state.csrf_key, &bound),
-                set_cookie: None,
-            });
-        }
-        let fresh = csrf::new_pre_session();
-        Ok(Self {
-            value: csrf::token(&state.csrf_key, &Binding::PreSession(fresh.clone())),
-            set_cookie: Some(COOKIES.set(scheme(parts), Which::Csrf, fresh, CSRF_MAX_AGE_SECS)),
-        })
+        let bound = binding(parts, state).await?;
+        let (value, set_cookie) = COOKIES.form_token(parts, &state.csrf_key, bound);
+        Ok(Self { value, set_cookie })
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::session::{ConsoleCsrf, ConsoleForm, MaybeConsole};
 use super::views::{Code, Enrol, Recovery, SignIn, problem_page};
 use crate::WebState;
-use crate::extract::{CsrfProtected, Visitor};
+use crate::extract::{CsrfOnly, Visitor};
 use crate::views::{qr_svg, redirect, render};
 
 #[derive(Deserialize)]
@@ -25,11 +25,7 @@ pub struct SignInForm {
     password: String,
 }
 
-impl CsrfProtected for SignInForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(SignInForm);
 
 #[derive(Deserialize)]
 pub struct CodeForm {
@@ -39,11 +35,7 @@ pub struct CodeForm {
     code: String,
 }
 
-impl CsrfProtected for CodeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(CodeForm);
 
 /// The page of a domain error the sign-in forms show in place.
 fn refusal(e: &DomainError) -> Option<String> {
@@ -203,19 +195,7 @@ pub async fn enrol(
     }
 }
 
-#[derive(Deserialize)]
-pub struct SignOutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfProtected for SignOutForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-pub async fn sign_out(State(state): State<WebState>, found: MaybeConsole, ConsoleForm(_): ConsoleForm<SignOutForm>) -> Response {
+pub async fn sign_out(State(state): State<WebState>, found: MaybeConsole, ConsoleForm(_): ConsoleForm<CsrfOnly>) -> Response {
     if let Some(console) = &found.console
         && let Err(e) = state.core.operators().sign_out(console).await
     {

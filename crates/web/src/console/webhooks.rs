@@ -20,7 +20,6 @@ use super::partners::when;
 use super::session::{Admin, ConsoleCsrf, ConsoleForm, Operator};
 use super::views::{Nav, domain_failure, problem_page};
 use crate::WebState;
-use crate::extract::CsrfProtected;
 use crate::views::{redirect, render};
 
 struct AttemptRow {
@@ -139,11 +138,7 @@ pub struct ResendForm {
     event_id: String,
 }
 
-impl CsrfProtected for ResendForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(ResendForm);
 
 pub async fn resend(
     State(state): State<WebState>,
@@ -180,11 +175,7 @@ pub struct RecoverForm {
     since: String,
 }
 
-impl CsrfProtected for RecoverForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(RecoverForm);
 
 pub async fn recover(
     State(state): State<WebState>,

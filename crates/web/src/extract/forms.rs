@@ -41,6 +41,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
     }
 }
 
+/// A form that is only a button: nothing but its token.
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+csrf_field!(CsrfOnly);
+
 /// A form that carries a CSRF token in a field.
 pub trait CsrfProtected {
     /// The submitted token (empty when the field was missing).

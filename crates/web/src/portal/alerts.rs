@@ -166,7 +166,7 @@ pub struct ThresholdsForm {
     error_min: String,
 }
 
-portal_csrf_field!(ThresholdsForm);
+csrf_field!(ThresholdsForm);
 
 /// A field of the form: empty follows the default, else a number.
 fn change<T: std::str::FromStr>(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Change<T> {

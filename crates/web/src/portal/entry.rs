@@ -52,7 +52,7 @@ pub struct PasswordForm {
     password: String,
 }
 
-portal_csrf_field!(ApplyForm, SignInForm, PasswordForm);
+csrf_field!(ApplyForm, SignInForm, PasswordForm);
 
 #[derive(Template)]
 #[template(path = "portal/apply.html")]

@@ -142,7 +142,7 @@ pub struct RotateForm {
     grace: String,
 }
 
-portal_csrf_field!(CreateForm, RotateForm);
+csrf_field!(CreateForm, RotateForm);
 
 impl CreateForm {
     fn scopes(&self) -> Vec<Scope> {

@@ -9,18 +9,6 @@
 //! Everything a page shows or changes is the signed-in person's partner's:
 //! the domain takes the partner from the session, never from the request.
 
-/// Implements [`CsrfProtected`](crate::extract::CsrfProtected) for forms
-/// whose `csrf` field carries the token.
-macro_rules! portal_csrf_field {
-    ($($form:ty),+ $(,)?) => {
-        $(impl $crate::extract::CsrfProtected for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        })+
-    };
-}
-
 mod accounts;
 mod alerts;
 mod entry;

@@ -27,7 +27,7 @@ pub struct CodeForm {
     code: String,
 }
 
-portal_csrf_field!(CodeForm);
+csrf_field!(CodeForm);
 
 #[derive(Template)]
 #[template(path = "portal/code.html")]

@@ -27,8 +27,6 @@ use crate::extract::{CsrfProtected, WebForm};
 use crate::scoped_cookies::{ScopedCookies, Which, scheme};
 use crate::views::{message, redirect};
 
-/// How long the pre-session cookie of the forms before sign-in lives.
-const CSRF_MAX_AGE_SECS: i64 = 12 * 3600;
 /// How long the session cookie lives in the browser (the server ends
 /// idle sessions sooner).
 const SESSION_MAX_AGE_SECS: i64 = 24 * 3600;
@@ -175,30 +173,17 @@ pub struct PortalCsrf {
 }
 
 async fn binding(parts: &mut Parts, state: &WebState) -> Result<Option<Binding>, Response> {
-    if let Some(member) = MaybeMember::from_request_parts(parts, state).await?.member {
-        return Ok(Some(Binding::Session(member.session.token_hash)));
-    }
-    Ok(COOKIES
-        .get(parts, Which::Csrf)
-        .filter(|v| csrf::is_pre_session(v))
-        .map(Binding::PreSession))
+    let member = MaybeMember::from_request_parts(parts, state).await?.member;
+    Ok(COOKIES.binding(parts, member.map(|m| m.session.token_hash)))
 }
 
 impl FromRequestParts<WebState> for PortalCsrf {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
-        if let Some(bound) = binding(parts, state).await? {
-            return Ok(Self {
-                value: csrf::token(&state.csrf_key, &bound),
-                set_cookie: None,
-            });
-        }
-        let fresh = csrf::new_pre_session();
-        Ok(Self {
-            value: csrf::token(&state.csrf_key, &Binding::PreSession(fresh.clone())),
-            set_cookie: Some(COOKIES.set(scheme(parts), Which::Csrf, fresh, CSRF_MAX_AGE_SECS)),
-        })
+        let bound = binding(parts, state).await?;
+        let (value, set_cookie) = COOKIES.form_token(parts, &state.csrf_key, bound);
+        Ok(Self { value, set_cookie })
     }
 }
 

@@ -99,7 +99,7 @@ pub struct InviteForm {
     email: String,
 }
 
-portal_csrf_field!(InviteForm);
+csrf_field!(InviteForm);
 
 pub async fn invite(
     State(state): State<WebState>,

@@ -14,7 +14,7 @@ use super::{DetailQuery, Shown, detail_page};
 use crate::WebState;
 use crate::console::session::{Admin, ConsoleForm};
 use crate::console::views::{domain_failure, problem_page};
-use crate::extract::CsrfProtected;
+use crate::extract::CsrfOnly;
 use crate::views::redirect;
 
 #[derive(Deserialize)]
@@ -27,11 +27,7 @@ pub struct StatusForm {
     reason: String,
 }
 
-impl CsrfProtected for StatusForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(StatusForm);
 
 pub async fn status(
     State(state): State<WebState>,
@@ -74,11 +70,7 @@ pub struct KeyForm {
     expires_days: String,
 }
 
-impl CsrfProtected for KeyForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(KeyForm);
 
 impl KeyForm {
     fn scopes(&self) -> Vec<String> {
@@ -135,23 +127,11 @@ pub async fn issue_key(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfProtected for RevokeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn revoke_key(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((id, key)): Path<(String, String)>,
-    ConsoleForm(_): ConsoleForm<RevokeForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let key_id = KeyId::new(key);
     // The key must be this partner's: the path names both.
@@ -174,11 +154,7 @@ pub struct InviteForm {
     email: String,
 }
 
-impl CsrfProtected for InviteForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_field!(InviteForm);
 
 /// Invites a contact to the partner's portal: the one-time link (7 days)
 /// is shown once, to pass on.
@@ -213,7 +189,7 @@ pub async fn reset_authenticator(
     State(state): State<WebState>,
     Admin(console): Admin,
     Path((id, user)): Path<(String, String)>,
-    ConsoleForm(_): ConsoleForm<RevokeForm>,
+    ConsoleForm(_): ConsoleForm<CsrfOnly>,
 ) -> Response {
     let partner_id = PartnerId::new(id);
     let user_id = onramp_domain::ids::PortalUserId::new(user);
