@@ -1,6 +1,6 @@
-//! Rounds of delivery: fan new events out to the endpoints that want them,
-//! then lease the messages that are due and hand each endpoint's to a task
-//! that attempts them.
+//! Rounds of delivery: lease the event cursors of endpoints with new
+//! events and the messages that are due, and hand each endpoint's batch to
+//! a task that attempts it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use crate::clock::{Clock, Millis};
 use crate::error::DomainError;
@@ -24,8 +24,8 @@ use crate::webhooks::secret::SecretSealer;
 use crate::webhooks::signature::signature_header;
 use crate::webhooks::target::{TargetPolicy, TargetUrl};
 
-/// Events fanned out to one endpoint per round.
-const FAN_OUT_BATCH: u32 = 500;
+/// Events read from the stream for one endpoint per lease.
+const STREAM_BATCH: u32 = 500;
 /// Messages leased per round.
 const LEASE_BATCH: u32 = 500;
 /// Endpoints attempted at once on this node.
@@ -33,7 +33,7 @@ const CONCURRENCY: usize = 32;
 /// Attempts in flight at once for one endpoint.
 const PER_ENDPOINT: usize = 4;
 /// Most attempts recorded in one transaction.
-const RECORD_BATCH: usize = 100;
+const RECORD_BATCH: usize = 200;
 
 /// Delivers events to webhook endpoints: one per node, run in rounds by
 /// the server's background task.
@@ -55,7 +55,18 @@ pub struct Delivery {
 struct Batch {
     endpoint: Endpoint,
     queue: Vec<Message>,
+    events: HashMap<i64, Event>,
     lease_until: Millis,
+    /// Set for first attempts from the event stream: the cursor's lease,
+    /// from where it was to the last event read.
+    stream: Option<Span>,
+}
+
+/// The events a cursor lease covers: after `from`, up to `last`.
+#[derive(Clone, Copy)]
+struct Span {
+    from: i64,
+    last: i64,
 }
 
 impl Delivery {
@@ -79,10 +90,11 @@ impl Delivery {
         }
     }
 
-    /// One round: fans new events out, then leases what is due for
-    /// endpoints no task of this node is busy with (at most [`CONCURRENCY`]
-    /// such tasks) and starts a task per endpoint. Returns the messages
-    /// leased; after a round that leased none, wait with [`idle`](Self::idle).
+    /// One round: for endpoints no task of this node is busy with (at most
+    /// [`CONCURRENCY`] such tasks), leases the event cursors that have new
+    /// events behind them, then the messages that are due, and starts a
+    /// task per endpoint. Returns the events and messages leased; after a
+    /// round that leased none, wait with [`idle`](Self::idle).
     ///
     /// # Errors
     /// Storage failures (the next round tries again).
@@ -94,9 +106,85 @@ impl Delivery {
             .into_iter()
             .map(|e| (e.id.clone(), e))
             .collect();
+        let mut leased = 0;
         for endpoint in endpoints.values() {
-            self.fan_out(endpoint).await?;
+            if self.busy().len() >= CONCURRENCY {
+                return Ok(leased);
+            }
+            if self.busy().contains(&endpoint.id) {
+                continue;
+            }
+            if let Some(batch) = self.lease_stream(endpoint).await? {
+                leased += self.start(batch);
+            }
         }
+        Ok(leased + self.lease_queue(&endpoints).await?)
+    }
+
+    /// Marks the batch's endpoint busy and starts its task; returns its size.
+    fn start(self: &Arc<Self>, batch: Batch) -> usize {
+        self.busy().insert(batch.endpoint.id.clone());
+        let size = batch.queue.len();
+        tokio::spawn(Arc::clone(self).drain(batch));
+        size
+    }
+
+    /// The events after the endpoint's cursor that it subscribes to, with
+    /// the cursor leased for them; `None` when there are none or another
+    /// node has the cursor. Events it does not subscribe to are stepped over.
+    async fn lease_stream(&self, endpoint: &Endpoint) -> Result<Option<Batch>, DomainError> {
+        let filter = EventFilter {
+            after: endpoint.event_cursor,
+            event_type: None,
+            partner_id: endpoint.owner.partner_id().cloned(),
+            limit: STREAM_BATCH,
+        };
+        let events = self.store.events(&endpoint.env_id, &filter).await?;
+        let Some(last) = events.last().map(|e| e.sequence) else {
+            return Ok(None);
+        };
+        let span = Span {
+            from: endpoint.event_cursor,
+            last,
+        };
+        let events: HashMap<i64, Event> = events
+            .into_iter()
+            .filter(|e| e.event_type.parse::<EventType>().is_ok_and(|t| endpoint.subscribes_to(t)))
+            .map(|e| (e.sequence, e))
+            .collect();
+        let now = self.clock.now_ms();
+        if events.is_empty() {
+            self.store.skip_cursor(&endpoint.id, span.from, span.last, now).await?;
+            return Ok(None);
+        }
+        let lease_until = now + ms(lease_for(self.timeout));
+        if !self.store.lease_cursor(&endpoint.id, span.from, now, lease_until).await? {
+            return Ok(None);
+        }
+        let mut queue: Vec<Message> = events
+            .values()
+            .map(|e| Message {
+                endpoint_id: endpoint.id.clone(),
+                event_id: e.id.clone(),
+                env_id: e.env_id.clone(),
+                sequence: e.sequence,
+                attempts: 0,
+                queued: false,
+            })
+            .collect();
+        queue.sort_by_key(|m| m.sequence);
+        Ok(Some(Batch {
+            endpoint: endpoint.clone(),
+            queue,
+            events,
+            lease_until,
+            stream: Some(span),
+        }))
+    }
+
+    /// Leases the messages that are due (retries and resends) of endpoints
+    /// no task of this node is busy with, and starts a task per endpoint.
+    async fn lease_queue(self: &Arc<Self>, endpoints: &HashMap<EndpointId, Endpoint>) -> Result<usize, DomainError> {
         let busy: Vec<EndpointId> = self.busy().iter().cloned().collect();
         if busy.len() >= CONCURRENCY {
             return Ok(0);
@@ -112,16 +200,23 @@ impl Delivery {
         for (id, queue) in queues {
             match endpoints.get(&id).filter(|_| self.busy().len() < CONCURRENCY) {
                 Some(endpoint) => {
-                    self.busy().insert(id);
-                    leased += queue.len();
-                    let batch = Batch {
+                    let sequences: Vec<i64> = queue.iter().map(|m| m.sequence).collect();
+                    let events = self
+                        .store
+                        .events_by_sequence(&endpoint.env_id, &sequences)
+                        .await?
+                        .into_iter()
+                        .map(|e| (e.sequence, e))
+                        .collect();
+                    leased += self.start(Batch {
                         endpoint: endpoint.clone(),
                         queue,
+                        events,
                         lease_until,
-                    };
-                    tokio::spawn(Arc::clone(self).drain(batch));
+                        stream: None,
+                    });
                 }
-                _ => spare.extend(queue),
+                None => spare.extend(queue),
             }
         }
         if !spare.is_empty() {
@@ -152,51 +247,74 @@ impl Delivery {
     }
 
     /// Attempts one endpoint's messages: started in `sequence` order, at
-    /// most [`PER_ENDPOINT`] in flight, recorded as they end (several per
-    /// transaction when they end together). None starts so late that its
-    /// lease could run out mid-attempt, nor after the endpoint answered
-    /// `410 Gone`; those are given back for the next round.
-    async fn attempt_all(&self, batch: Batch) -> Result<(), DomainError> {
-        let Batch {
-            endpoint,
-            queue,
-            lease_until,
-        } = batch;
-        let sequences: Vec<i64> = queue.iter().map(|m| m.sequence).collect();
-        let events: HashMap<i64, Event> = self
-            .store
-            .events_by_sequence(&endpoint.env_id, &sequences)
-            .await?
-            .into_iter()
-            .map(|e| (e.sequence, e))
-            .collect();
-        let latest_start = lease_until - 2 * ms(self.timeout);
+    /// most [`PER_ENDPOINT`] in flight, and recorded as they end while the
+    /// next are sent (all those that ended during a transaction go in the
+    /// next one). None starts so late that its lease could run out
+    /// mid-attempt, nor after the endpoint answered `410 Gone` or was
+    /// disabled; those are given back for the next round.
+    async fn attempt_all(&self, mut batch: Batch) -> Result<(), DomainError> {
+        let queue = std::mem::take(&mut batch.queue);
+        let latest_start = batch.lease_until - 2 * ms(self.timeout);
         let stop = AtomicBool::new(false);
-        let (endpoint, events, stop) = (&endpoint, &events, &stop);
-        let mut outcomes = futures_util::stream::iter(queue)
-            .map(|message| async move {
-                let started = self.clock.now_ms();
-                if stop.load(Ordering::Relaxed) || started > latest_start {
-                    return (message, None);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (endpoint, events, stop_ref) = (&batch.endpoint, &batch.events, &stop);
+        let send = async move {
+            // Whether to start is decided in order, as each attempt is
+            // taken up: once one is held back, so are all after it, and a
+            // stream's cursor can stop just before the first.
+            let mut outcomes = futures_util::stream::iter(queue)
+                .map(|message| {
+                    let go = !stop_ref.load(Ordering::Relaxed) && self.clock.now_ms() <= latest_start;
+                    if !go {
+                        stop_ref.store(true, Ordering::Relaxed);
+                    }
+                    async move {
+                        if !go {
+                            return (message, None);
+                        }
+                        let started = self.clock.now_ms();
+                        let outcome = match events.get(&message.sequence) {
+                            Some(event) => self.send(endpoint, event).await,
+                            None => failed("event_purged"),
+                        };
+                        if outcome.status == Some(410) {
+                            stop_ref.store(true, Ordering::Relaxed);
+                        }
+                        (message, Some((started, outcome)))
+                    }
+                })
+                .buffered(PER_ENDPOINT);
+            while let Some(outcome) = outcomes.next().await {
+                if tx.send(outcome).is_err() {
+                    break;
                 }
-                let outcome = match events.get(&message.sequence) {
-                    Some(event) => self.send(endpoint, event).await,
-                    None => failed("event_purged"),
-                };
-                if outcome.status == Some(410) {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                (message, Some((started, outcome)))
-            })
-            .buffered(PER_ENDPOINT)
-            .ready_chunks(RECORD_BATCH);
-        let (mut failing_since, mut unsent) = (endpoint.failing_since, Vec::new());
-        while let Some(chunk) = outcomes.next().await {
+            }
+        };
+        let ((), recorded) = tokio::join!(send, self.record_all(&batch, &stop, rx));
+        recorded
+    }
+
+    /// Records the outcomes `attempt_all` sends, and at the end gives back
+    /// what was not attempted (for a stream: the cursor, moved past what was).
+    async fn record_all(
+        &self,
+        batch: &Batch,
+        stop: &AtomicBool,
+        mut rx: mpsc::UnboundedReceiver<(Message, Option<(Millis, SendOutcome)>)>,
+    ) -> Result<(), DomainError> {
+        let endpoint = &batch.endpoint;
+        let mut failing_since = endpoint.failing_since;
+        let mut cursor = batch.stream.map(|s| s.from);
+        let (mut unsent, mut chunk) = (Vec::new(), Vec::with_capacity(RECORD_BATCH));
+        while rx.recv_many(&mut chunk, RECORD_BATCH).await > 0 {
             let mut recorded = Vec::with_capacity(chunk.len());
-            for (message, sent) in chunk {
+            for (message, sent) in chunk.drain(..) {
                 match sent {
                     Some((started, outcome)) => {
-                        let event = events.get(&message.sequence);
+                        if unsent.is_empty() && cursor.is_some() {
+                            cursor = Some(message.sequence);
+                        }
+                        let event = batch.events.get(&message.sequence);
                         recorded.push(record(endpoint, &mut failing_since, &message, event, started, outcome));
                     }
                     None => unsent.push(message),
@@ -205,41 +323,20 @@ impl Delivery {
             if recorded.iter().any(|r| r.health.as_ref().is_some_and(|h| h.disable.is_some())) {
                 stop.store(true, Ordering::Relaxed);
             }
-            self.store.record_attempts(&recorded).await?;
+            let moved = cursor.map(|to| (&endpoint.id, to));
+            if let Err(e) = self.store.record_attempts(&recorded, moved).await {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e.into());
+            }
         }
-        if !unsent.is_empty() {
-            self.store.release_leases(&unsent).await?;
+        match (batch.stream, cursor) {
+            (Some(span), Some(at)) => {
+                let to = if unsent.is_empty() { span.last } else { at };
+                self.store.release_cursor(&endpoint.id, to, batch.lease_until).await?;
+            }
+            _ if !unsent.is_empty() => self.store.release_leases(&unsent).await?,
+            _ => {}
         }
-        Ok(())
-    }
-
-    /// Gives an endpoint a message for each new event it subscribes to.
-    async fn fan_out(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
-        let filter = EventFilter {
-            after: endpoint.event_cursor,
-            event_type: None,
-            partner_id: endpoint.owner.partner_id().cloned(),
-            limit: FAN_OUT_BATCH,
-        };
-        let events = self.store.events(&endpoint.env_id, &filter).await?;
-        let Some(last) = events.last().map(|e| e.sequence) else {
-            return Ok(());
-        };
-        let messages: Vec<Message> = events
-            .into_iter()
-            .filter(|e| e.event_type.parse::<EventType>().is_ok_and(|t| endpoint.subscribes_to(t)))
-            .map(|e| Message {
-                endpoint_id: endpoint.id.clone(),
-                event_id: e.id,
-                env_id: e.env_id,
-                sequence: e.sequence,
-                attempts: 0,
-            })
-            .collect();
-        let now = self.clock.now_ms();
-        self.store
-            .enqueue_messages(&endpoint.id, endpoint.event_cursor, last, &messages, now)
-            .await?;
         Ok(())
     }
 

@@ -16,17 +16,18 @@ pub trait DeliveryStore: Send + Sync {
     /// The events of an environment with these sequence numbers (those
     /// still kept), in any order.
     async fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
-    /// Moves an endpoint's event cursor from `from` to `to` and adds its
-    /// messages, in one transaction; `false` (and nothing written) when the
-    /// cursor is no longer at `from` (another node fanned out first).
-    async fn enqueue_messages(
-        &self,
-        endpoint_id: &EndpointId,
-        from: i64,
-        to: i64,
-        messages: &[Message],
-        now: Millis,
-    ) -> Result<bool, StoreError>;
+    /// Leases the endpoint's event cursor, still at `from`, until
+    /// `lease_until`: this node then makes the first attempts of the events
+    /// after it. `false` (nothing written) when another node holds it, moved
+    /// it, or the endpoint was disabled.
+    async fn lease_cursor(&self, endpoint_id: &EndpointId, from: i64, now: Millis, lease_until: Millis) -> Result<bool, StoreError>;
+    /// Moves an unleased cursor from `from` to `to` (past events the
+    /// endpoint does not subscribe to); `false` when it was not at `from`
+    /// or is leased.
+    async fn skip_cursor(&self, endpoint_id: &EndpointId, from: i64, to: i64, now: Millis) -> Result<bool, StoreError>;
+    /// Gives back the cursor lease taken until `lease_until`, after moving
+    /// the cursor to `to` (never back).
+    async fn release_cursor(&self, endpoint_id: &EndpointId, to: i64, lease_until: Millis) -> Result<(), StoreError>;
     /// Leases up to `limit` messages due at `now` (oldest first) of enabled
     /// endpoints, except those in `skip`, until `lease_until`; a message
     /// leased by another node is skipped until its lease runs out.
@@ -51,6 +52,8 @@ pub trait DeliveryStore: Send + Sync {
     /// An endpoint's attempts, newest first, after `cursor`.
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
     /// Records attempts, in order: each one's row, its message's next step
-    /// and its endpoint's health, with its events, all in one transaction.
-    async fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
+    /// (a first attempt that failed becomes a queued message), its
+    /// endpoint's health and its events, and moves the endpoint's cursor to
+    /// `cursor` (never back) when given, all in one transaction.
+    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<(&EndpointId, i64)>) -> Result<(), StoreError>;
 }

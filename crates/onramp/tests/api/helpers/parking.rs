@@ -273,14 +273,16 @@ delegate! {
     DeliveryStore {
         fn enabled_endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
         fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
-        fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: Millis) -> Result<bool, StoreError>;
+        fn lease_cursor(&self, endpoint_id: &EndpointId, from: i64, now: Millis, lease_until: Millis) -> Result<bool, StoreError>;
+        fn skip_cursor(&self, endpoint_id: &EndpointId, from: i64, to: i64, now: Millis) -> Result<bool, StoreError>;
+        fn release_cursor(&self, endpoint_id: &EndpointId, to: i64, lease_until: Millis) -> Result<(), StoreError>;
         fn lease_due_messages(&self, now: Millis, lease_until: Millis, skip: &[EndpointId], limit: u32) -> Result<Vec<Message>, StoreError>;
         fn release_leases(&self, messages: &[Message]) -> Result<(), StoreError>;
         fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> Result<Option<Event>, StoreError>;
         fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: Millis) -> Result<(), StoreError>;
         fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
         fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
-        fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
+        fn record_attempts(&self, recorded: &[Recorded], cursor: Option<(&EndpointId, i64)>) -> Result<(), StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;
