@@ -5,7 +5,7 @@ use onramp_domain::events::Event;
 use onramp_domain::ids::{EndpointId, EnvId, EventId};
 use onramp_domain::store::DeliveryStore;
 use onramp_domain::webhooks::Endpoint;
-use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, Message, NextStep, Recorded};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, CursorClaim, CursorMove, CursorTake, Message, NextStep, Recorded};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
@@ -155,50 +155,34 @@ impl DeliveryStore for SqlStore {
         query.all::<EventRow, _>(&self.pool).await
     }
 
-    async fn lease_cursor(&self, endpoint_id: &EndpointId, from: i64, now: i64, lease_until: i64) -> R<bool> {
-        // On PostgreSQL a second node's update waits for the first's and
-        // re-checks the conditions: one of them gets the lease.
-        sqlx::query(
-            "UPDATE webhook_endpoints SET cursor_lease_until = $4
-             WHERE id = $1 AND event_cursor = $2 AND disabled_at IS NULL
-             AND (cursor_lease_until IS NULL OR cursor_lease_until <= $3)",
-        )
-        .bind(endpoint_id.as_str())
-        .bind(from)
-        .bind(now)
-        .bind(lease_until)
-        .run(&self.pool)
-        .await
-        .map(|n| n == 1)
-    }
-
-    async fn skip_cursor(&self, endpoint_id: &EndpointId, from: i64, to: i64, now: i64) -> R<bool> {
-        sqlx::query(
-            "UPDATE webhook_endpoints SET event_cursor = $3
-             WHERE id = $1 AND event_cursor = $2 AND (cursor_lease_until IS NULL OR cursor_lease_until <= $4)",
-        )
-        .bind(endpoint_id.as_str())
-        .bind(from)
-        .bind(to)
-        .bind(now)
-        .run(&self.pool)
-        .await
-        .map(|n| n == 1)
-    }
-
-    async fn release_cursor(&self, endpoint_id: &EndpointId, to: i64, lease_until: i64) -> R<()> {
-        // Only this node's lease: one that ran out may be another's now.
-        sqlx::query(
-            "UPDATE webhook_endpoints SET cursor_lease_until = NULL,
-             event_cursor = CASE WHEN event_cursor < $2 THEN $2 ELSE event_cursor END
-             WHERE id = $1 AND cursor_lease_until = $3",
-        )
-        .bind(endpoint_id.as_str())
-        .bind(to)
-        .bind(lease_until)
-        .run(&self.pool)
-        .await
-        .map(|_| ())
+    async fn claim_cursors(&self, claims: &[CursorClaim], now: i64, lease_until: i64) -> R<Vec<EndpointId>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut held = Vec::new();
+        for claim in claims {
+            // On PostgreSQL a second node's update waits for the first's and
+            // re-checks the conditions: one of them gets the cursor.
+            let (to, lease) = match claim.take {
+                CursorTake::Lease => (claim.from, Some(lease_until)),
+                CursorTake::Skip(to) => (to, None),
+            };
+            let taken = sqlx::query(
+                "UPDATE webhook_endpoints SET event_cursor = $3, cursor_lease_until = $4
+                 WHERE id = $1 AND event_cursor = $2 AND disabled_at IS NULL
+                 AND (cursor_lease_until IS NULL OR cursor_lease_until <= $5)",
+            )
+            .bind(claim.endpoint_id.as_str())
+            .bind(claim.from)
+            .bind(to)
+            .bind(lease)
+            .bind(now)
+            .run(&mut *tx)
+            .await?;
+            if taken == 1 && lease.is_some() {
+                held.push(claim.endpoint_id.clone());
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(held)
     }
 
     async fn lease_due_messages(&self, now: i64, lease_until: i64, skip: &[EndpointId], limit: u32) -> R<Vec<Message>> {
@@ -248,7 +232,7 @@ impl DeliveryStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<(&EndpointId, i64)>) -> R<()> {
+    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> R<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_attempts(&mut tx, recorded).await?;
         for r in recorded {
@@ -258,12 +242,8 @@ impl DeliveryStore for SqlStore {
                 insert_audit(&mut tx, audit).await?;
             }
         }
-        if let Some((endpoint_id, to)) = cursor {
-            sqlx::query("UPDATE webhook_endpoints SET event_cursor = $2 WHERE id = $1 AND event_cursor < $2")
-                .bind(endpoint_id.as_str())
-                .bind(to)
-                .run(&mut *tx)
-                .await?;
+        if let Some(cursor) = cursor {
+            move_cursor(&mut tx, cursor).await?;
         }
         tx.commit().await.map_err(map_err)
     }
@@ -285,6 +265,22 @@ impl SqlStore {
 /// `$first, $first+1, …`, `n` of them.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Moves the cursor forward, and gives back this node's lease (only its
+/// own: one that ran out may be another node's now).
+async fn move_cursor(c: &mut AnyConnection, m: &CursorMove) -> R<()> {
+    sqlx::query(
+        "UPDATE webhook_endpoints SET event_cursor = CASE WHEN event_cursor < $2 THEN $2 ELSE event_cursor END,
+         cursor_lease_until = CASE WHEN cursor_lease_until = $3 THEN NULL ELSE cursor_lease_until END
+         WHERE id = $1",
+    )
+    .bind(m.endpoint_id.as_str())
+    .bind(m.to)
+    .bind(m.release)
+    .run(c)
+    .await
+    .map(|_| ())
 }
 
 /// The attempts' rows, in one statement.

@@ -73,6 +73,31 @@ pub struct Message {
     pub queued: bool,
 }
 
+/// What a round asks of an endpoint's event cursor, still at `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorClaim {
+    pub endpoint_id: EndpointId,
+    pub from: i64,
+    /// Lease it (there are events to attempt), or move it straight to
+    /// `Skip(to)` (the events after it are none the endpoint wants).
+    pub take: CursorTake,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorTake {
+    Lease,
+    Skip(i64),
+}
+
+/// Where recorded first attempts leave an endpoint's cursor: moved to `to`
+/// (never back), and the lease taken until `release` given back when set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorMove {
+    pub endpoint_id: EndpointId,
+    pub to: i64,
+    pub release: Option<Millis>,
+}
+
 /// One recorded attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {

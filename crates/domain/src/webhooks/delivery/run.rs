@@ -19,7 +19,7 @@ use crate::store::Store;
 use crate::tenancy::EnvKind;
 use crate::webhooks::Endpoint;
 use crate::webhooks::delivery::attempt::{failed, ms, record};
-use crate::webhooks::delivery::{Message, SendOutcome, WebhookSender, lease_for};
+use crate::webhooks::delivery::{CursorClaim, CursorMove, CursorTake, Message, SendOutcome, WebhookSender, lease_for};
 use crate::webhooks::secret::SecretSealer;
 use crate::webhooks::signature::signature_header;
 use crate::webhooks::target::{TargetPolicy, TargetUrl};
@@ -32,8 +32,12 @@ const LEASE_BATCH: u32 = 500;
 const CONCURRENCY: usize = 32;
 /// Attempts in flight at once for one endpoint.
 const PER_ENDPOINT: usize = 4;
+/// The shortest wait between rounds while events keep coming.
+const PACE: Duration = Duration::from_millis(100);
 /// Most attempts recorded in one transaction.
 const RECORD_BATCH: usize = 200;
+/// The longest an attempt waits to be recorded while its batch goes on.
+const RECORD_EVERY: Duration = Duration::from_secs(1);
 
 /// Delivers events to webhook endpoints: one per node, run in rounds by
 /// the server's background task.
@@ -106,18 +110,7 @@ impl Delivery {
             .into_iter()
             .map(|e| (e.id.clone(), e))
             .collect();
-        let mut leased = 0;
-        for endpoint in endpoints.values() {
-            if self.busy().len() >= CONCURRENCY {
-                return Ok(leased);
-            }
-            if self.busy().contains(&endpoint.id) {
-                continue;
-            }
-            if let Some(batch) = self.lease_stream(endpoint).await? {
-                leased += self.start(batch);
-            }
-        }
+        let leased = self.lease_streams(&endpoints).await?;
         Ok(leased + self.lease_queue(&endpoints).await?)
     }
 
@@ -129,10 +122,46 @@ impl Delivery {
         size
     }
 
-    /// The events after the endpoint's cursor that it subscribes to, with
-    /// the cursor leased for them; `None` when there are none or another
-    /// node has the cursor. Events it does not subscribe to are stepped over.
-    async fn lease_stream(&self, endpoint: &Endpoint) -> Result<Option<Batch>, DomainError> {
+    /// Claims, in one transaction, the cursors of the endpoints (not busy
+    /// here) with new events behind them, and starts a task for each one
+    /// this node then holds.
+    async fn lease_streams(self: &Arc<Self>, endpoints: &HashMap<EndpointId, Endpoint>) -> Result<usize, DomainError> {
+        let room = CONCURRENCY.saturating_sub(self.busy().len());
+        let idle: Vec<&Endpoint> = endpoints.values().filter(|e| !self.busy().contains(&e.id)).collect();
+        let (mut claims, mut batches) = (Vec::new(), HashMap::new());
+        for endpoint in idle {
+            if batches.len() >= room {
+                break;
+            }
+            let (claim, batch) = self.read_stream(endpoint).await?;
+            if let Some(claim) = claim {
+                claims.push(claim);
+            }
+            if let Some(batch) = batch {
+                batches.insert(endpoint.id.clone(), batch);
+            }
+        }
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let now = self.clock.now_ms();
+        let lease_until = now + ms(lease_for(self.timeout));
+        let held = self.store.claim_cursors(&claims, now, lease_until).await?;
+        let mut leased = 0;
+        for id in held {
+            if let Some(mut batch) = batches.remove(&id) {
+                batch.lease_until = lease_until;
+                leased += self.start(batch);
+            }
+        }
+        Ok(leased)
+    }
+
+    /// The events after the endpoint's cursor: a claim on the cursor (none
+    /// when there are no events), and the batch to attempt if this node
+    /// gets it (none when the endpoint wants none of them: the claim then
+    /// only moves the cursor past them).
+    async fn read_stream(&self, endpoint: &Endpoint) -> Result<(Option<CursorClaim>, Option<Batch>), DomainError> {
         let filter = EventFilter {
             after: endpoint.event_cursor,
             event_type: None,
@@ -141,7 +170,7 @@ impl Delivery {
         };
         let events = self.store.events(&endpoint.env_id, &filter).await?;
         let Some(last) = events.last().map(|e| e.sequence) else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let span = Span {
             from: endpoint.event_cursor,
@@ -152,14 +181,18 @@ impl Delivery {
             .filter(|e| e.event_type.parse::<EventType>().is_ok_and(|t| endpoint.subscribes_to(t)))
             .map(|e| (e.sequence, e))
             .collect();
-        let now = self.clock.now_ms();
+        let take = if events.is_empty() {
+            CursorTake::Skip(last)
+        } else {
+            CursorTake::Lease
+        };
+        let claim = CursorClaim {
+            endpoint_id: endpoint.id.clone(),
+            from: span.from,
+            take,
+        };
         if events.is_empty() {
-            self.store.skip_cursor(&endpoint.id, span.from, span.last, now).await?;
-            return Ok(None);
-        }
-        let lease_until = now + ms(lease_for(self.timeout));
-        if !self.store.lease_cursor(&endpoint.id, span.from, now, lease_until).await? {
-            return Ok(None);
+            return Ok((Some(claim), None));
         }
         let mut queue: Vec<Message> = events
             .values()
@@ -173,13 +206,14 @@ impl Delivery {
             })
             .collect();
         queue.sort_by_key(|m| m.sequence);
-        Ok(Some(Batch {
+        let batch = Batch {
             endpoint: endpoint.clone(),
             queue,
             events,
-            lease_until,
+            lease_until: 0,
             stream: Some(span),
-        }))
+        };
+        Ok((Some(claim), Some(batch)))
     }
 
     /// Leases the messages that are due (retries and resends) of endpoints
@@ -225,11 +259,23 @@ impl Delivery {
         Ok(leased)
     }
 
-    /// Waits for the next round: `interval`, or less if a task ended.
-    pub async fn idle(&self, interval: Duration) {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            () = self.done.notified() => {}
+    /// Waits for the next round, after one that leased `leased` events
+    /// and messages. After a full batch, none: there is a backlog. After
+    /// a smaller one, [`PACE`] (or `interval` if shorter), so that the
+    /// next batch gathers what arrives meanwhile: each batch costs a few
+    /// transactions whatever its size, and rounds chasing every single
+    /// event would write more than the requests that made them. After an
+    /// empty one, `interval`, or less if a task ended.
+    pub async fn wait_after(&self, leased: usize, interval: Duration) {
+        if leased >= STREAM_BATCH as usize {
+            tokio::task::yield_now().await;
+        } else if leased > 0 {
+            tokio::time::sleep(PACE.min(interval)).await;
+        } else {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = self.done.notified() => {}
+            }
         }
     }
 
@@ -294,8 +340,12 @@ impl Delivery {
         recorded
     }
 
-    /// Records the outcomes `attempt_all` sends, and at the end gives back
-    /// what was not attempted (for a stream: the cursor, moved past what was).
+    /// Records the outcomes `attempt_all` sends: together when the batch
+    /// is done (one transaction, with the cursor's move and release), or
+    /// every [`RECORD_BATCH`] attempts or [`RECORD_EVERY`] while it lasts,
+    /// so a slow receiver's log still shows its attempts as they end. At
+    /// the end, what was not attempted is given back (for a stream: the
+    /// cursor stops before it).
     async fn record_all(
         &self,
         batch: &Batch,
@@ -305,9 +355,12 @@ impl Delivery {
         let endpoint = &batch.endpoint;
         let mut failing_since = endpoint.failing_since;
         let mut cursor = batch.stream.map(|s| s.from);
-        let (mut unsent, mut chunk) = (Vec::new(), Vec::with_capacity(RECORD_BATCH));
-        while rx.recv_many(&mut chunk, RECORD_BATCH).await > 0 {
-            let mut recorded = Vec::with_capacity(chunk.len());
+        let (mut unsent, mut recorded) = (Vec::new(), Vec::new());
+        let mut chunk = Vec::with_capacity(RECORD_BATCH);
+        let mut flush_at = tokio::time::Instant::now() + RECORD_EVERY;
+        loop {
+            let received = tokio::time::timeout_at(flush_at, rx.recv_many(&mut chunk, RECORD_BATCH)).await;
+            let done = matches!(received, Ok(0));
             for (message, sent) in chunk.drain(..) {
                 match sent {
                     Some((started, outcome)) => {
@@ -320,22 +373,33 @@ impl Delivery {
                     None => unsent.push(message),
                 }
             }
+            let due = received.is_err() || recorded.len() >= RECORD_BATCH;
+            if !done && !(due && !recorded.is_empty()) {
+                if received.is_err() {
+                    flush_at = tokio::time::Instant::now() + RECORD_EVERY;
+                }
+                continue;
+            }
             if recorded.iter().any(|r| r.health.as_ref().is_some_and(|h| h.disable.is_some())) {
                 stop.store(true, Ordering::Relaxed);
             }
-            let moved = cursor.map(|to| (&endpoint.id, to));
-            if let Err(e) = self.store.record_attempts(&recorded, moved).await {
+            let moved = batch.stream.zip(cursor).map(|(span, at)| CursorMove {
+                endpoint_id: endpoint.id.clone(),
+                to: if done && unsent.is_empty() { span.last } else { at },
+                release: done.then_some(batch.lease_until),
+            });
+            if let Err(e) = self.store.record_attempts(&recorded, moved.as_ref()).await {
                 stop.store(true, Ordering::Relaxed);
                 return Err(e.into());
             }
-        }
-        match (batch.stream, cursor) {
-            (Some(span), Some(at)) => {
-                let to = if unsent.is_empty() { span.last } else { at };
-                self.store.release_cursor(&endpoint.id, to, batch.lease_until).await?;
+            recorded.clear();
+            flush_at = tokio::time::Instant::now() + RECORD_EVERY;
+            if done {
+                break;
             }
-            _ if !unsent.is_empty() => self.store.release_leases(&unsent).await?,
-            _ => {}
+        }
+        if batch.stream.is_none() && !unsent.is_empty() {
+            self.store.release_leases(&unsent).await?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::events::Event;
 use crate::ids::{EndpointId, EnvId, EventId};
 use crate::store::StoreError;
 use crate::webhooks::Endpoint;
-use crate::webhooks::delivery::{Attempt, AttemptCursor, Message, Recorded};
+use crate::webhooks::delivery::{Attempt, AttemptCursor, CursorClaim, CursorMove, Message, Recorded};
 
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
@@ -16,18 +16,12 @@ pub trait DeliveryStore: Send + Sync {
     /// The events of an environment with these sequence numbers (those
     /// still kept), in any order.
     async fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
-    /// Leases the endpoint's event cursor, still at `from`, until
-    /// `lease_until`: this node then makes the first attempts of the events
-    /// after it. `false` (nothing written) when another node holds it, moved
-    /// it, or the endpoint was disabled.
-    async fn lease_cursor(&self, endpoint_id: &EndpointId, from: i64, now: Millis, lease_until: Millis) -> Result<bool, StoreError>;
-    /// Moves an unleased cursor from `from` to `to` (past events the
-    /// endpoint does not subscribe to); `false` when it was not at `from`
-    /// or is leased.
-    async fn skip_cursor(&self, endpoint_id: &EndpointId, from: i64, to: i64, now: Millis) -> Result<bool, StoreError>;
-    /// Gives back the cursor lease taken until `lease_until`, after moving
-    /// the cursor to `to` (never back).
-    async fn release_cursor(&self, endpoint_id: &EndpointId, to: i64, lease_until: Millis) -> Result<(), StoreError>;
+    /// Takes the claimed cursors, all in one transaction, with a lease
+    /// until `lease_until` (or moved past events not wanted); returns the
+    /// endpoints whose cursors this node now holds. A claim fails (nothing
+    /// written) when another node holds the cursor or moved it, or the
+    /// endpoint was disabled.
+    async fn claim_cursors(&self, claims: &[CursorClaim], now: Millis, lease_until: Millis) -> Result<Vec<EndpointId>, StoreError>;
     /// Leases up to `limit` messages due at `now` (oldest first) of enabled
     /// endpoints, except those in `skip`, until `lease_until`; a message
     /// leased by another node is skipped until its lease runs out.
@@ -53,7 +47,7 @@ pub trait DeliveryStore: Send + Sync {
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
     /// Records attempts, in order: each one's row, its message's next step
     /// (a first attempt that failed becomes a queued message), its
-    /// endpoint's health and its events, and moves the endpoint's cursor to
-    /// `cursor` (never back) when given, all in one transaction.
-    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<(&EndpointId, i64)>) -> Result<(), StoreError>;
+    /// endpoint's health and its events, and the cursor's move when given,
+    /// all in one transaction.
+    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> Result<(), StoreError>;
 }
