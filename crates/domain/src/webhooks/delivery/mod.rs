@@ -19,6 +19,7 @@
 //! messages; the round goes on for the others.
 
 mod attempt;
+mod batch;
 pub mod run;
 pub mod store;
 
