@@ -22,6 +22,7 @@ mod attempt;
 mod batch;
 pub mod run;
 pub mod store;
+mod stream;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -10,25 +10,23 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::error::DomainError;
-use crate::events::{Event, EventFilter, EventType};
 use crate::ids::EndpointId;
 use crate::infra::master_key::MasterKey;
 use crate::store::Store;
 use crate::webhooks::Endpoint;
 use crate::webhooks::delivery::attempt::ms;
-use crate::webhooks::delivery::batch::{Batch, Span};
-use crate::webhooks::delivery::{CursorClaim, CursorTake, Message, WebhookSender, lease_for};
+use crate::webhooks::delivery::batch::Batch;
+use crate::webhooks::delivery::stream::STREAM_BATCH;
+use crate::webhooks::delivery::{Message, WebhookSender, lease_for};
 use crate::webhooks::secret::SecretSealer;
 use crate::webhooks::target::TargetPolicy;
 
-/// Events read from the stream for one endpoint per lease.
-const STREAM_BATCH: u32 = 500;
 /// Messages leased per round.
 const LEASE_BATCH: u32 = 500;
 /// Endpoints attempted at once on this node.
 const CONCURRENCY: usize = 32;
 /// The shortest wait between rounds while events keep coming.
-const PACE: Duration = Duration::from_millis(100);
+const PACE: Duration = Duration::from_millis(250);
 
 /// Delivers events to webhook endpoints: one per node, run in rounds by
 /// the server's background task.
@@ -99,20 +97,8 @@ impl Delivery {
     /// this node then holds.
     async fn lease_streams(self: &Arc<Self>, endpoints: &HashMap<EndpointId, Endpoint>) -> Result<usize, DomainError> {
         let room = CONCURRENCY.saturating_sub(self.busy().len());
-        let idle: Vec<&Endpoint> = endpoints.values().filter(|e| !self.busy().contains(&e.id)).collect();
-        let (mut claims, mut batches) = (Vec::new(), HashMap::new());
-        for endpoint in idle {
-            if batches.len() >= room {
-                break;
-            }
-            let (claim, batch) = self.read_stream(endpoint).await?;
-            if let Some(claim) = claim {
-                claims.push(claim);
-            }
-            if let Some(batch) = batch {
-                batches.insert(endpoint.id.clone(), batch);
-            }
-        }
+        let idle: Vec<&Endpoint> = endpoints.values().filter(|e| !self.busy().contains(&e.id)).take(room).collect();
+        let (claims, mut batches) = self.read_streams(&idle).await?;
         if claims.is_empty() {
             return Ok(0);
         }
@@ -127,65 +113,6 @@ impl Delivery {
             }
         }
         Ok(leased)
-    }
-
-    /// The events after the endpoint's cursor: a claim on the cursor (none
-    /// when there are no events), and the batch to attempt if this node
-    /// gets it (none when the endpoint wants none of them: the claim then
-    /// only moves the cursor past them).
-    async fn read_stream(&self, endpoint: &Endpoint) -> Result<(Option<CursorClaim>, Option<Batch>), DomainError> {
-        let filter = EventFilter {
-            after: endpoint.event_cursor,
-            event_type: None,
-            partner_id: endpoint.owner.partner_id().cloned(),
-            limit: STREAM_BATCH,
-        };
-        let events = self.store.events(&endpoint.env_id, &filter).await?;
-        let Some(last) = events.last().map(|e| e.sequence) else {
-            return Ok((None, None));
-        };
-        let span = Span {
-            from: endpoint.event_cursor,
-            last,
-        };
-        let events: HashMap<i64, Event> = events
-            .into_iter()
-            .filter(|e| e.event_type.parse::<EventType>().is_ok_and(|t| endpoint.subscribes_to(t)))
-            .map(|e| (e.sequence, e))
-            .collect();
-        let take = if events.is_empty() {
-            CursorTake::Skip(last)
-        } else {
-            CursorTake::Lease
-        };
-        let claim = CursorClaim {
-            endpoint_id: endpoint.id.clone(),
-            from: span.from,
-            take,
-        };
-        if events.is_empty() {
-            return Ok((Some(claim), None));
-        }
-        let mut queue: Vec<Message> = events
-            .values()
-            .map(|e| Message {
-                endpoint_id: endpoint.id.clone(),
-                event_id: e.id.clone(),
-                env_id: e.env_id.clone(),
-                sequence: e.sequence,
-                attempts: 0,
-                queued: false,
-            })
-            .collect();
-        queue.sort_by_key(|m| m.sequence);
-        let batch = Batch {
-            endpoint: endpoint.clone(),
-            queue,
-            events,
-            lease_until: 0,
-            stream: Some(span),
-        };
-        Ok((Some(claim), Some(batch)))
     }
 
     /// Leases the messages that are due (retries and resends) of endpoints
