@@ -131,8 +131,10 @@ impl Delivery {
                     None => unsent.push(message),
                 }
             }
-            let due = received.is_err() || recorded.len() >= RECORD_BATCH;
-            if !done && !(due && !recorded.is_empty()) {
+            // Written now: at the end, or when enough (or for long enough)
+            // attempts have ended since the last write.
+            let due = (received.is_err() || recorded.len() >= RECORD_BATCH) && !recorded.is_empty();
+            if !done && !due {
                 if received.is_err() {
                     flush_at = tokio::time::Instant::now() + RECORD_EVERY;
                 }
