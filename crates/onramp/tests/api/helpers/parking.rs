@@ -325,6 +325,7 @@ delegate! {
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;
         fn endpoint(&self, env_id: &EnvId, owner: &Owner, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
+        fn endpoint_any_owner(&self, env_id: &EnvId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
         fn endpoints(&self, env_id: &EnvId, owner: Option<&Owner>, after: Option<&EndpointId>, limit: u32) -> Result<Vec<Endpoint>, StoreError>;
         fn update_endpoint(&self, endpoint: &Endpoint, state_changed: bool, audit: &AuditEvent) -> Result<(), StoreError>;
         fn rotate_endpoint_secret(&self, endpoint: &Endpoint, secret: &SealedSecret, previous_expires_at: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
