@@ -59,6 +59,7 @@ pub fn router(state: WebState) -> Router {
         .route("/partners/{id}", get(partners::detail))
         .route("/partners/{id}/status", post(partners::actions::status))
         .route("/partners/{id}/keys", post(partners::actions::issue_key))
+        .route("/partners/{id}/scopes", post(partners::actions::set_scopes))
         .route("/partners/{id}/invite", post(partners::actions::invite))
         .route(
             "/partners/{id}/contacts/{user_id}/reset-authenticator",

@@ -147,6 +147,9 @@ struct Detail {
     environment: &'static str,
     status: &'static str,
     keys: Vec<KeyRow>,
+    /// Every scope and whether the partner is allowed it.
+    allowance: Vec<(&'static str, bool)>,
+    /// The scopes a key may be issued with: the allowed ones.
     scopes: Vec<&'static str>,
     period: &'static str,
     selected_key: String,
@@ -186,6 +189,7 @@ pub async fn detail(
         "suspended" => "Suspended: the partner's keys are refused now.".to_owned(),
         "rejected" => "Application rejected.".to_owned(),
         "revoked" => "Key revoked.".to_owned(),
+        "scopes" => "Allowed scopes saved: keys are issued within them, and scopes taken away are refused from now on.".to_owned(),
         "authenticator_reset" => "Authenticator reset: the person signs in with the password alone until they set one up again.".to_owned(),
         _ => "Done.".to_owned(),
     });
@@ -268,7 +272,8 @@ pub(super) async fn detail_page(
         environment: partner.environment.as_str(),
         status: partner.status.as_str(),
         keys: keys.iter().map(|k| key_row(k, now)).collect(),
-        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        allowance: Scope::ALL.iter().map(|s| (s.as_str(), partner.allows(*s))).collect(),
+        scopes: partner.allowed_scopes.iter().map(|s| s.as_str()).collect(),
         period: period.as_str(),
         selected_key: selected.unwrap_or_default().to_owned(),
         alerts,

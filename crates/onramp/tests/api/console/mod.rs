@@ -14,6 +14,7 @@ use crate::pages::Browser;
 mod environment;
 mod instances;
 mod partners;
+mod scopes;
 
 pub(super) const EMAIL: &str = "ops@example.com";
 pub(super) const PASSWORD: &str = "Console-operator-pw-1";

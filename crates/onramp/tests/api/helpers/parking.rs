@@ -27,7 +27,7 @@ use onramp_domain::ids::{
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
-use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
@@ -215,6 +215,7 @@ delegate! {
         fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
         fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
         fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn set_partner_scopes(&self, id: &PartnerId, scopes: &[Scope], now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
         fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;

@@ -25,6 +25,7 @@ mod gate;
 mod invitations;
 mod isolation;
 mod pages;
+mod scopes;
 mod second_factor;
 mod team;
 
