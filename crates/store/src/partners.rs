@@ -179,6 +179,33 @@ impl PartnerStore for SqlStore {
         .await
     }
 
+    async fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> R<Vec<Partner>> {
+        let pattern = format!("%{}%", crate::audit::like_escaped(&name.to_lowercase()));
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PARTNER_SELECT} WHERE p.id > $1 AND ($2 = '' OR p.status = $2) AND LOWER(p.name) LIKE $3 ESCAPE '\\'
+             ORDER BY p.id LIMIT $4"
+        )))
+        .bind(after)
+        .bind(status.map_or("", PartnerStatus::as_str))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .all::<PartnerRow, _>(&self.pool)
+        .await
+    }
+
+    async fn partner_counts(&self) -> R<Vec<(PartnerStatus, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, CAST(COUNT(*) AS BIGINT) FROM partners GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(status, n)| {
+                let status = status.parse::<PartnerStatus>().map_err(StoreError::other)?;
+                Ok((status, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE partners SET status = $2, updated_at = $3 WHERE id = $1")

@@ -2,6 +2,7 @@
 
 pub mod allowance;
 pub mod applications;
+pub mod listing;
 pub mod provisioning;
 pub mod service;
 pub mod store;

@@ -14,6 +14,11 @@ pub trait PartnerStore: Send + Sync {
     async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
     /// Partners, of one environment or all, oldest first.
     async fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
+    /// Up to `limit` partners after id `after` (creation order) of `status`
+    /// (or any) whose name contains `name` (case-insensitive; empty: any).
+    async fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> Result<Vec<Partner>, StoreError>;
+    /// How many partners there are of each status (absent: none).
+    async fn partner_counts(&self) -> Result<Vec<(PartnerStatus, u64)>, StoreError>;
     async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
     /// Writes the scopes the partner's keys may have. `NotFound` if there
     /// is no such partner.

@@ -30,7 +30,7 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-in/code", get(sign_in::code_form).post(sign_in::code))
         .route("/sign-in/enrol", get(sign_in::enrol_form).post(sign_in::enrol))
         .route("/sign-out", post(sign_in::sign_out))
-        .route("/instances", get(instances::list).post(instances::create))
+        .route("/instances", get(instances::list::list).post(instances::list::create))
         .route("/instances/{id}", get(instances::detail).post(instances::update))
         .route("/instances/{id}/{env}", get(environment::show))
         .route("/instances/{id}/{env}/service-users", post(environment::create_user))

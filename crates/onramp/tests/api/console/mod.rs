@@ -13,6 +13,8 @@ use crate::pages::Browser;
 
 mod environment;
 mod instances;
+mod lists;
+mod overview;
 mod partners;
 mod scopes;
 

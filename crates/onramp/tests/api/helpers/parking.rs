@@ -173,6 +173,7 @@ delegate! {
         fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
         fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
         fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+        fn instances_page(&self, search: &str, after: &str, limit: u32) -> Result<Vec<Instance>, StoreError>;
         fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
         fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
         fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -215,6 +216,8 @@ delegate! {
         fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
         fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
         fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> Result<Vec<Partner>, StoreError>;
+        fn partner_counts(&self) -> Result<Vec<(PartnerStatus, u64)>, StoreError>;
         fn set_partner_scopes(&self, id: &PartnerId, scopes: &[Scope], now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
