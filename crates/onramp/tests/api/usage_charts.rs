@@ -321,10 +321,11 @@ async fn usage_chart_timing() {
     }
     // The console overview: every instance, the last 24 hours per minute
     // (1,440 buckets from the minute table), rendered with its hourly table.
-    let mut times = Vec::new();
+    let (mut times, mut queries) = (Vec::new(), Vec::new());
     for _ in 0..11 {
         let started = Instant::now();
         let series = usage.usage_last_day_by_minute(&UsageFilter::default()).await.unwrap();
+        queries.push(started.elapsed());
         let chart = charts::stacked_bars(&series.buckets, series.granularity, "overview");
         let hours = onramp_domain::usage::buckets::coarsen(&series.buckets, Granularity::Hour);
         let rows = charts::table_rows(&hours, Granularity::Hour);
@@ -332,10 +333,12 @@ async fn usage_chart_timing() {
         times.push(started.elapsed());
     }
     times.sort();
+    queries.sort();
     println!(
-        "everything, 24 h per minute (overview): median {:.1?}, max {:.1?}",
+        "everything, 24 h per minute (overview): median {:.1?}, max {:.1?} (query median {:.1?})",
         times[times.len() / 2],
-        times[times.len() - 1]
+        times[times.len() - 1],
+        queries[queries.len() / 2]
     );
     // For comparison, the same 30 days summed from the minutes (a range not
     // on whole hours reads usage_minutes), as it would be without the hours.
