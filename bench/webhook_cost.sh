@@ -4,8 +4,10 @@
 # throughput with no webhook endpoint and with 3 endpoints subscribed to
 # every event (delivering to a loopback receiver meanwhile, on the same
 # 2 cores), side by side in one run, in the order none, 3, none, 3 (the
-# endpoints disabled and enabled again) so that a growing database weighs
-# on both alike.
+# endpoints deleted, then three new ones created) so that a growing
+# database weighs on both alike. After each run with endpoints the script
+# waits until every delivery has been made, so no run inherits another's
+# backlog, and prints how long that took (the delivery lag at the end).
 #
 #   bench/webhook_cost.sh [path/to/onramp]   # default target/release/onramp
 #
@@ -67,25 +69,44 @@ measure() { # measure PHASE ROUND
     scenario "create_$1_$2" "$CONNS" /v1/partners/create BENCH_METHOD=POST "BENCH_BODY=$CREATE" BENCH_UNIQUE=1 -- -H "x-api-key: $KEY"
     scenario "signup_$1_$2" "$CONNS" /v1/client/signup BENCH_METHOD=POST "BENCH_BODY=$SIGNUP" BENCH_UNIQUE=1 -- -H "Authorization: Bearer $TOKEN"
 }
-endpoints() { # endpoints true|false: enable or disable the three
-    for id in "${ENDPOINTS[@]}"; do
-        http PATCH "/v1/webhooks/endpoints/$id" "{\"enabled\": $1}" "$TOKEN"
-        expect 200 "endpoint update"
+ENDPOINTS=()
+create_endpoints() {
+    ENDPOINTS=()
+    for n in 1 2 3; do
+        http POST /v1/webhooks/endpoints "{\"url\": \"http://127.0.0.1:$HOOK_PORT/hook$n\", \"event_types\": []}" "$TOKEN"
+        expect 201 "endpoint creation"
+        ENDPOINTS+=("$(jq -r .id <<<"$HTTP_BODY")")
     done
+}
+delete_endpoints() {
+    for id in "${ENDPOINTS[@]}"; do
+        http DELETE "/v1/webhooks/endpoints/$id" "" "$TOKEN"
+        expect 204 "endpoint deletion"
+    done
+}
+# Waits until the receiver's count stands still for a second; prints the seconds it took.
+drain() {
+    local start=$SECONDS before after
+    after=$(curl -sf "http://127.0.0.1:$HOOK_PORT/count")
+    while :; do
+        before=$after
+        sleep 1
+        after=$(curl -sf "http://127.0.0.1:$HOOK_PORT/count")
+        [[ "$after" == "$before" ]] && break
+    done
+    echo $(( SECONDS - start - 1 ))
 }
 
 measure none 1
-ENDPOINTS=()
-for n in 1 2 3; do
-    http POST /v1/webhooks/endpoints "{\"url\": \"http://127.0.0.1:$HOOK_PORT/hook$n\", \"event_types\": []}" "$TOKEN"
-    expect 201 "endpoint creation"
-    ENDPOINTS+=("$(jq -r .id <<<"$HTTP_BODY")")
-done
+create_endpoints
 measure three 1
-endpoints false
+LAG1=$(drain)
+delete_endpoints
 measure none 2
-endpoints true
+create_endpoints
 measure three 2
+LAG2=$(drain)
+log "delivery lag after the runs with endpoints: ${LAG1} s and ${LAG2} s (every event delivered after that; $(curl -sf "http://127.0.0.1:$HOOK_PORT/count") deliveries in all)"
 
 mean() { awk -v a="$(field "${1}_1" rps)" -v b="$(field "${1}_2" rps)" 'BEGIN { printf "%.0f", (a + b) / 2 }'; }
 for route in create signup; do

@@ -337,14 +337,13 @@ fn spawn_webhook_delivery(core: Arc<Core>, interval: Duration, mut stopped: watc
         .map_err(|e| format!("cannot start the webhook delivery thread: {e}"))
 }
 
-/// Delivers webhooks: a round every `interval` (a round that finds work
-/// is followed by the next at once).
+/// Delivers webhooks: a round every `interval`, sooner while there is work
+/// (see `Delivery::wait_after`).
 async fn webhook_delivery(core: Arc<Core>, interval: Duration) {
     let Some(delivery) = core.delivery() else { return };
     loop {
         match delivery.run_once().await {
-            Ok(0) => delivery.idle(interval).await,
-            Ok(_) => tokio::task::yield_now().await,
+            Ok(leased) => delivery.wait_after(leased, interval).await,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook delivery round failed");
                 tokio::time::sleep(interval).await;

@@ -114,6 +114,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("previous_secret", Blob),
             ("previous_secret_expires_at", Int),
             ("event_cursor", Int),
+            ("cursor_lease_until", Int),
             ("disabled_at", Int),
             ("disabled_reason", Text),
             ("failing_since", Int),

@@ -5,7 +5,7 @@ use onramp_domain::events::Event;
 use onramp_domain::ids::{EndpointId, EnvId, EventId};
 use onramp_domain::store::DeliveryStore;
 use onramp_domain::webhooks::Endpoint;
-use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, Message, NextStep, Recorded};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, CursorClaim, CursorMove, CursorTake, Message, NextStep, Recorded};
 use sqlx::AnyConnection;
 
 use crate::SqlStore;
@@ -32,23 +32,9 @@ impl Record for MessageRow {
             env_id: self.env_id.into(),
             sequence: self.sequence,
             attempts: self.attempts,
+            queued: true,
         })
     }
-}
-
-async fn insert_message(c: &mut AnyConnection, m: &Message, now: i64) -> R<()> {
-    sqlx::query(
-        "INSERT INTO webhook_messages (endpoint_id, event_id, env_id, sequence, attempts, next_attempt_at, state, created_at)
-         VALUES ($1, $2, $3, $4, 0, $5, 'pending', $5) ON CONFLICT (endpoint_id, event_id) DO NOTHING",
-    )
-    .bind(m.endpoint_id.as_str())
-    .bind(m.event_id.as_str())
-    .bind(m.env_id.as_str())
-    .bind(m.sequence)
-    .bind(now)
-    .run(c)
-    .await?;
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,9 +79,13 @@ impl DeliveryStore for SqlStore {
 
     async fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: i64) -> R<()> {
         // A message in flight keeps its lease: it is attempted again after.
+        // An event delivered at its first attempt has no message: the new
+        // one goes on from the attempts its log holds.
         sqlx::query(
             "INSERT INTO webhook_messages (endpoint_id, event_id, env_id, sequence, attempts, next_attempt_at, state, created_at)
-             VALUES ($1, $2, $3, $4, 0, $5, 'pending', $5)
+             VALUES ($1, $2, $3, $4,
+                     COALESCE((SELECT MAX(attempt) FROM webhook_attempts WHERE endpoint_id = $1 AND event_id = $2), 0),
+                     $5, 'pending', $5)
              ON CONFLICT (endpoint_id, event_id) DO UPDATE SET state = 'pending', next_attempt_at = $5",
         )
         .bind(endpoint_id.as_str())
@@ -165,25 +155,34 @@ impl DeliveryStore for SqlStore {
         query.all::<EventRow, _>(&self.pool).await
     }
 
-    async fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: i64) -> R<bool> {
-        self.audited(None, async |c| {
-            // The cursor moves only from where this node read it: of two
-            // nodes fanning out at once, one moves it, the other writes nothing.
-            let moved = sqlx::query("UPDATE webhook_endpoints SET event_cursor = $3 WHERE id = $1 AND event_cursor = $2")
-                .bind(endpoint_id.as_str())
-                .bind(from)
-                .bind(to)
-                .run(&mut *c)
-                .await?;
-            if moved == 0 {
-                return Ok(false);
+    async fn claim_cursors(&self, claims: &[CursorClaim], now: i64, lease_until: i64) -> R<Vec<EndpointId>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut held = Vec::new();
+        for claim in claims {
+            // On PostgreSQL a second node's update waits for the first's and
+            // re-checks the conditions: one of them gets the cursor.
+            let (to, lease) = match claim.take {
+                CursorTake::Lease => (claim.from, Some(lease_until)),
+                CursorTake::Skip(to) => (to, None),
+            };
+            let taken = sqlx::query(
+                "UPDATE webhook_endpoints SET event_cursor = $3, cursor_lease_until = $4
+                 WHERE id = $1 AND event_cursor = $2 AND disabled_at IS NULL
+                 AND (cursor_lease_until IS NULL OR cursor_lease_until <= $5)",
+            )
+            .bind(claim.endpoint_id.as_str())
+            .bind(claim.from)
+            .bind(to)
+            .bind(lease)
+            .bind(now)
+            .run(&mut *tx)
+            .await?;
+            if taken == 1 && lease.is_some() {
+                held.push(claim.endpoint_id.clone());
             }
-            for m in messages {
-                insert_message(c, m, now).await?;
-            }
-            Ok(true)
-        })
-        .await
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(held)
     }
 
     async fn lease_due_messages(&self, now: i64, lease_until: i64, skip: &[EndpointId], limit: u32) -> R<Vec<Message>> {
@@ -213,6 +212,9 @@ impl DeliveryStore for SqlStore {
         for id in skip {
             query = query.bind(id.as_str());
         }
+        if !self.any_due(now).await? {
+            return Ok(Vec::new());
+        }
         let mut messages = query.all::<MessageRow, _>(&self.pool).await?;
         messages.sort_by_key(|m| m.sequence);
         Ok(messages)
@@ -230,15 +232,33 @@ impl DeliveryStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn record_attempts(&self, recorded: &[Recorded]) -> R<()> {
+    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> R<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_attempts(&mut tx, recorded).await?;
         for r in recorded {
-            record_attempt(&mut tx, r).await?;
+            record_next_step(&mut tx, r).await?;
+            record_health(&mut tx, r).await?;
             if let Some(audit) = &r.audit {
                 insert_audit(&mut tx, audit).await?;
             }
         }
+        if let Some(cursor) = cursor {
+            move_cursor(&mut tx, cursor).await?;
+        }
         tx.commit().await.map_err(map_err)
+    }
+}
+
+impl SqlStore {
+    /// Whether any message is due: a read, so that idle rounds never wait
+    /// for the write lock the lease's update takes.
+    async fn any_due(&self, now: i64) -> R<bool> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_messages WHERE next_attempt_at <= $1 LIMIT 1")
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(due.is_some())
     }
 }
 
@@ -247,13 +267,40 @@ fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// An attempt's row, its message's next step and its endpoint's health.
-async fn record_attempt(c: &mut AnyConnection, r: &Recorded) -> R<()> {
-    let a = &r.attempt;
+/// Moves the cursor forward, and gives back this node's lease (only its
+/// own: one that ran out may be another node's now).
+async fn move_cursor(c: &mut AnyConnection, m: &CursorMove) -> R<()> {
     sqlx::query(
-                "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, attempt, attempted_at, status_code, error, latency_ms, response_snippet)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
+        "UPDATE webhook_endpoints SET event_cursor = CASE WHEN event_cursor < $2 THEN $2 ELSE event_cursor END,
+         cursor_lease_until = CASE WHEN cursor_lease_until = $3 THEN NULL ELSE cursor_lease_until END
+         WHERE id = $1",
+    )
+    .bind(m.endpoint_id.as_str())
+    .bind(m.to)
+    .bind(m.release)
+    .run(c)
+    .await
+    .map(|_| ())
+}
+
+/// The attempts' rows, in one statement.
+async fn insert_attempts(c: &mut AnyConnection, recorded: &[Recorded]) -> R<()> {
+    const COLUMNS: usize = 9;
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..recorded.len())
+        .map(|i| format!("({})", placeholders(1 + i * COLUMNS, COLUMNS)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, attempt, attempted_at, status_code, error, latency_ms, response_snippet)
+         VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in recorded {
+        let a = &r.attempt;
+        query = query
             .bind(a.endpoint_id.as_str())
             .bind(a.event_id.as_str())
             .bind(&a.event_type)
@@ -262,37 +309,54 @@ async fn record_attempt(c: &mut AnyConnection, r: &Recorded) -> R<()> {
             .bind(a.status_code.map(i64::from))
             .bind(a.error.as_deref())
             .bind(a.latency_ms)
-            .bind(&a.response_snippet)
-            .run(&mut *c)
-            .await?;
+            .bind(&a.response_snippet);
+    }
+    query.run(c).await.map(|_| ())
+}
+
+/// The message's next step. A first attempt that succeeded leaves
+/// nothing behind; one that failed becomes a queued message.
+async fn record_next_step(c: &mut AnyConnection, r: &Recorded) -> R<()> {
+    let (a, m) = (&r.attempt, &r.message);
     let (state, next_at) = match r.next {
+        NextStep::Delivered if !m.queued => return Ok(()),
         NextStep::Delivered => ("delivered", None),
         NextStep::Retry(at) => ("pending", Some(at)),
         NextStep::GiveUp => ("exhausted", None),
     };
     sqlx::query(
-        "UPDATE webhook_messages SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
-                 WHERE endpoint_id = $1 AND event_id = $2",
+        "INSERT INTO webhook_messages (endpoint_id, event_id, env_id, sequence, attempts, next_attempt_at, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (endpoint_id, event_id) DO UPDATE SET attempts = $5, next_attempt_at = $6, state = $7, lease_until = NULL",
     )
     .bind(a.endpoint_id.as_str())
     .bind(a.event_id.as_str())
+    .bind(m.env_id.as_str())
+    .bind(m.sequence)
     .bind(a.attempt)
-    .bind(state)
     .bind(next_at)
-    .run(&mut *c)
-    .await?;
+    .bind(state)
+    .bind(a.attempted_at)
+    .run(c)
+    .await
+    .map(|_| ())
+}
+
+/// The endpoint's health, when the attempt changed it.
+async fn record_health(c: &mut AnyConnection, r: &Recorded) -> R<()> {
     let Some(health) = &r.health else { return Ok(()) };
+    let a = &r.attempt;
     let disabled_at = health.disable.map(|_| a.attempted_at);
     sqlx::query(
         "UPDATE webhook_endpoints SET failing_since = $2,
-                 disabled_at = COALESCE($3, disabled_at), disabled_reason = COALESCE($4, disabled_reason)
-                 WHERE id = $1",
+         disabled_at = COALESCE($3, disabled_at), disabled_reason = COALESCE($4, disabled_reason)
+         WHERE id = $1",
     )
     .bind(a.endpoint_id.as_str())
     .bind(health.failing_since)
     .bind(disabled_at)
     .bind(health.disable)
     .run(c)
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ())
 }

@@ -54,6 +54,7 @@ pub(super) fn record(
     };
     let Some(event) = event else {
         return Recorded {
+            message: message.clone(),
             attempt,
             next: NextStep::GiveUp,
             health: None,
@@ -66,6 +67,7 @@ pub(super) fn record(
     let changed = health.disable.is_some() || health.failing_since != *failing_since;
     *failing_since = health.failing_since;
     Recorded {
+        message: message.clone(),
         attempt,
         next,
         health: changed.then_some(health),

@@ -1,19 +1,25 @@
 //! Delivery of events to webhook endpoints, at least once.
 //!
 //! The request path only writes events. A background task on every node
-//! runs [`Webhooks::deliver_due`](crate::webhooks::service::Webhooks):
-//! it fans new events out to the endpoints that subscribe to them (one
-//! message per endpoint and event, in the database), then leases the
-//! messages that are due, attempts them (signed, to addresses vetted again),
-//! and records each attempt. Everything that must survive a crash is in the
-//! database before and after an attempt: a node killed mid-attempt leaves a
-//! lease that runs out, and the message is attempted again (at least once).
+//! runs rounds of [`run::Delivery`]. First attempts come straight from the
+//! event stream: a node leases an endpoint's cursor (its place in the
+//! environment's events), attempts the events after it that the endpoint
+//! subscribes to, and moves the cursor past each one in the transaction
+//! that records its attempt. Only an attempt that fails leaves a message
+//! row behind, with its next attempt on the [`SCHEDULE`]; due messages are
+//! leased and attempted the same way. A delivery that succeeds at once
+//! thus writes one row (its attempt), which is what keeps delivery cheap
+//! beside the request path on one database. Everything that must survive a
+//! crash is in the database before and after an attempt: a node killed
+//! mid-attempt leaves a lease that runs out, and what it was attempting is
+//! attempted again (at least once).
 //!
 //! Each endpoint's leased messages are attempted by a task of their own
 //! ([`run::Delivery`]), so a slow or dead receiver holds only its own
 //! messages; the round goes on for the others.
 
 mod attempt;
+mod batch;
 pub mod run;
 pub mod store;
 
@@ -63,6 +69,34 @@ pub struct Message {
     pub sequence: i64,
     /// Attempts made so far.
     pub attempts: i64,
+    /// Whether it has a row in the queue (a retry or a resend), or comes
+    /// straight from the event stream (a first attempt).
+    pub queued: bool,
+}
+
+/// What a round asks of an endpoint's event cursor, still at `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorClaim {
+    pub endpoint_id: EndpointId,
+    pub from: i64,
+    /// Lease it (there are events to attempt), or move it straight to
+    /// `Skip(to)` (the events after it are none the endpoint wants).
+    pub take: CursorTake,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorTake {
+    Lease,
+    Skip(i64),
+}
+
+/// Where recorded first attempts leave an endpoint's cursor: moved to `to`
+/// (never back), and the lease taken until `release` given back when set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorMove {
+    pub endpoint_id: EndpointId,
+    pub to: i64,
+    pub release: Option<Millis>,
 }
 
 /// One recorded attempt.
@@ -143,6 +177,7 @@ pub struct EndpointHealth {
 /// the endpoint's health after it, and the events it causes.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    pub message: Message,
     pub attempt: Attempt,
     pub next: NextStep,
     /// `None` when the attempt leaves it as it was (a success of a healthy

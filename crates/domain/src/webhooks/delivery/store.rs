@@ -7,7 +7,7 @@ use crate::events::Event;
 use crate::ids::{EndpointId, EnvId, EventId};
 use crate::store::StoreError;
 use crate::webhooks::Endpoint;
-use crate::webhooks::delivery::{Attempt, AttemptCursor, Message, Recorded};
+use crate::webhooks::delivery::{Attempt, AttemptCursor, CursorClaim, CursorMove, Message, Recorded};
 
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
@@ -16,17 +16,12 @@ pub trait DeliveryStore: Send + Sync {
     /// The events of an environment with these sequence numbers (those
     /// still kept), in any order.
     async fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
-    /// Moves an endpoint's event cursor from `from` to `to` and adds its
-    /// messages, in one transaction; `false` (and nothing written) when the
-    /// cursor is no longer at `from` (another node fanned out first).
-    async fn enqueue_messages(
-        &self,
-        endpoint_id: &EndpointId,
-        from: i64,
-        to: i64,
-        messages: &[Message],
-        now: Millis,
-    ) -> Result<bool, StoreError>;
+    /// Takes the claimed cursors, all in one transaction, with a lease
+    /// until `lease_until` (or moved past events not wanted); returns the
+    /// endpoints whose cursors this node now holds. A claim fails (nothing
+    /// written) when another node holds the cursor or moved it, or the
+    /// endpoint was disabled.
+    async fn claim_cursors(&self, claims: &[CursorClaim], now: Millis, lease_until: Millis) -> Result<Vec<EndpointId>, StoreError>;
     /// Leases up to `limit` messages due at `now` (oldest first) of enabled
     /// endpoints, except those in `skip`, until `lease_until`; a message
     /// leased by another node is skipped until its lease runs out.
@@ -51,6 +46,8 @@ pub trait DeliveryStore: Send + Sync {
     /// An endpoint's attempts, newest first, after `cursor`.
     async fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
     /// Records attempts, in order: each one's row, its message's next step
-    /// and its endpoint's health, with its events, all in one transaction.
-    async fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
+    /// (a first attempt that failed becomes a queued message), its
+    /// endpoint's health and its events, and the cursor's move when given,
+    /// all in one transaction.
+    async fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> Result<(), StoreError>;
 }

@@ -42,7 +42,7 @@ use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use onramp_domain::usage::buckets::{Granularity, UsageBucket, UsageDimension, UsageFilter, UsageTotals};
 use onramp_domain::usage::thresholds::{AlertSettings, AlertSettingsChange};
 use onramp_domain::usage::{Alert, Delivery, KeyActivity, UsageRow};
-use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, Message, Recorded};
+use onramp_domain::webhooks::delivery::{Attempt, AttemptCursor, CursorClaim, CursorMove, Message, Recorded};
 use onramp_domain::webhooks::secret::SealedSecret;
 use onramp_domain::webhooks::{Endpoint, Owner};
 use tokio::sync::Barrier;
@@ -277,14 +277,14 @@ delegate! {
     DeliveryStore {
         fn enabled_endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
         fn events_by_sequence(&self, env_id: &EnvId, sequences: &[i64]) -> Result<Vec<Event>, StoreError>;
-        fn enqueue_messages(&self, endpoint_id: &EndpointId, from: i64, to: i64, messages: &[Message], now: Millis) -> Result<bool, StoreError>;
+        fn claim_cursors(&self, claims: &[CursorClaim], now: Millis, lease_until: Millis) -> Result<Vec<EndpointId>, StoreError>;
         fn lease_due_messages(&self, now: Millis, lease_until: Millis, skip: &[EndpointId], limit: u32) -> Result<Vec<Message>, StoreError>;
         fn release_leases(&self, messages: &[Message]) -> Result<(), StoreError>;
         fn event_by_id(&self, env_id: &EnvId, event_id: &EventId) -> Result<Option<Event>, StoreError>;
         fn requeue_event(&self, endpoint_id: &EndpointId, event: &Event, now: Millis) -> Result<(), StoreError>;
         fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
         fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
-        fn record_attempts(&self, recorded: &[Recorded]) -> Result<(), StoreError>;
+        fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> Result<(), StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;

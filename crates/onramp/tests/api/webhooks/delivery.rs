@@ -111,6 +111,22 @@ async fn events_reach_the_endpoints_that_want_them_signed_and_in_order() {
     }
     let feed = w.service.get("/v1/events?type=account.deleted").await;
     assert_eq!(feed.json["data"][0], payloads[3]);
+    // Delivered at the first attempt: each leaves its attempt in the log
+    // and nothing in the retry queue.
+    let db = w.server.settings.database_url.clone();
+    eventually("4 attempts logged", || async { (attempts(&db).await.len() == 4).then_some(()) }).await;
+    assert_eq!(queued_messages(&db).await, 0);
+}
+
+async fn queued_messages(database_url: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
 }
 
 /// An attempt's row in the log, straight from the database.
