@@ -52,6 +52,7 @@ field_codes! {
     TooManyPoints = "too_many_points",
     InvalidStatus = "invalid_status",
     UnknownScope = "unknown_scope",
+    ScopeNotAllowed = "scope_not_allowed",
     InvalidPlatformId = "invalid_platform_id",
     InvalidEnvironment = "invalid_environment",
     UnknownFeature = "unknown_feature",

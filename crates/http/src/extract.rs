@@ -259,6 +259,15 @@ impl<S: Send + Sync, P: ScopePolicy> FromRequestParts<S> for PartnerAuthorized<P
                 format!("this API key lacks the `{scope}` scope"),
             ));
         }
+        // Narrowing the partner's allowance reaches keys issued before it.
+        if let Some(scope) = P::SCOPE
+            && !principal.partner.allows(scope)
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the operator does not allow this partner the `{scope}` scope"),
+            ));
+        }
         Ok(Self {
             tenant,
             principal,

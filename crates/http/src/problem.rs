@@ -126,6 +126,7 @@ pub fn field_code_description(code: FieldCode) -> &'static str {
         F::TooManyPoints => "The time range holds more than 10,000 buckets at this granularity.",
         F::InvalidStatus => "Not a partner status.",
         F::UnknownScope => "Not an API key scope.",
+        F::ScopeNotAllowed => "A scope the operator does not allow this partner's keys.",
         F::InvalidPlatformId => "A platform id is not 2 to 40 lowercase letters, digits or `-`, starting with a letter.",
         F::InvalidEnvironment => "Not `staging` or `production`.",
         F::UnknownFeature => "Not an instance feature.",

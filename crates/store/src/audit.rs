@@ -91,6 +91,6 @@ impl AuditStore for SqlStore {
 }
 
 /// `raw` with LIKE's wildcards and the escape character escaped.
-fn like_escaped(raw: &str) -> String {
+pub(crate) fn like_escaped(raw: &str) -> String {
     raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

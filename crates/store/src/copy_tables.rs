@@ -82,6 +82,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("status", Text),
             ("created_at", Int),
             ("updated_at", Int),
+            ("allowed_scopes", Text),
         ],
     ),
     (

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{EnvId, KeyId, PartnerId};
-use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::store::{PartnerStore, StoreError};
 use sqlx::AnyConnection;
 
@@ -23,6 +23,7 @@ struct PartnerRow {
     kind: String,
     name: String,
     status: String,
+    allowed_scopes: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -37,6 +38,7 @@ impl Record for PartnerRow {
             environment: env_kind(&self.kind)?,
             name: self.name,
             status: self.status.parse::<PartnerStatus>().map_err(StoreError::other)?,
+            allowed_scopes: from_json("allowed_scopes", &self.allowed_scopes)?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -85,6 +87,7 @@ struct KeyWithPartnerRow {
     key: ApiKeyRow,
     p_name: String,
     p_status: String,
+    p_allowed_scopes: String,
     p_created_at: i64,
     p_updated_at: i64,
     platform_id: String,
@@ -101,6 +104,7 @@ impl Record for KeyWithPartnerRow {
             kind: self.kind,
             name: self.p_name,
             status: self.p_status,
+            allowed_scopes: self.p_allowed_scopes,
             created_at: self.p_created_at,
             updated_at: self.p_updated_at,
         };
@@ -114,6 +118,23 @@ async fn revoke(c: &mut AnyConnection, key_id: &KeyId, now: i64) -> R<()> {
         .bind(now)
         .expect_row(c)
         .await
+}
+
+/// Adds a partner (the operator's, or an application through the portal).
+pub(crate) async fn insert_partner(c: &mut AnyConnection, p: &Partner) -> R<()> {
+    sqlx::query(
+        "INSERT INTO partners (id, env_id, name, status, allowed_scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(p.id.as_str())
+    .bind(p.env_id.as_str())
+    .bind(&p.name)
+    .bind(p.status.as_str())
+    .bind(to_json(&p.allowed_scopes))
+    .bind(p.created_at)
+    .bind(p.updated_at)
+    .run(c)
+    .await?;
+    Ok(())
 }
 
 async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
@@ -139,19 +160,7 @@ async fn insert_api_key(c: &mut AnyConnection, k: &ApiKey) -> R<()> {
 #[async_trait]
 impl PartnerStore for SqlStore {
     async fn create_partner(&self, p: &Partner, audit: &AuditEvent) -> R<()> {
-        self.audited(Some(audit), async |c| {
-            sqlx::query("INSERT INTO partners (id, env_id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(p.id.as_str())
-                .bind(p.env_id.as_str())
-                .bind(&p.name)
-                .bind(p.status.as_str())
-                .bind(p.created_at)
-                .bind(p.updated_at)
-                .run(c)
-                .await?;
-            Ok(())
-        })
-        .await
+        self.audited(Some(audit), async |c| insert_partner(c, p).await).await
     }
 
     async fn partner(&self, id: &PartnerId) -> R<Option<Partner>> {
@@ -170,11 +179,50 @@ impl PartnerStore for SqlStore {
         .await
     }
 
+    async fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> R<Vec<Partner>> {
+        let pattern = format!("%{}%", crate::audit::like_escaped(&name.to_lowercase()));
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PARTNER_SELECT} WHERE p.id > $1 AND ($2 = '' OR p.status = $2) AND LOWER(p.name) LIKE $3 ESCAPE '\\'
+             ORDER BY p.id LIMIT $4"
+        )))
+        .bind(after)
+        .bind(status.map_or("", PartnerStatus::as_str))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .all::<PartnerRow, _>(&self.pool)
+        .await
+    }
+
+    async fn partner_counts(&self) -> R<Vec<(PartnerStatus, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, CAST(COUNT(*) AS BIGINT) FROM partners GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(status, n)| {
+                let status = status.parse::<PartnerStatus>().map_err(StoreError::other)?;
+                Ok((status, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE partners SET status = $2, updated_at = $3 WHERE id = $1")
                 .bind(id.as_str())
                 .bind(status.as_str())
+                .bind(now)
+                .expect_row(c)
+                .await
+        })
+        .await
+    }
+
+    async fn set_partner_scopes(&self, id: &PartnerId, scopes: &[Scope], now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE partners SET allowed_scopes = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.as_str())
+                .bind(to_json(&scopes))
                 .bind(now)
                 .expect_row(c)
                 .await
@@ -188,7 +236,7 @@ impl PartnerStore for SqlStore {
 
     async fn api_key_by_hash(&self, key_hash: &str) -> R<Option<(ApiKey, Partner)>> {
         sqlx::query(
-            "SELECT k.*, p.name AS p_name, p.status AS p_status, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
+            "SELECT k.*, p.name AS p_name, p.status AS p_status, p.allowed_scopes AS p_allowed_scopes, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
              e.platform_id, e.kind
              FROM api_keys k JOIN partners p ON p.id = k.partner_id JOIN environments e ON e.id = p.env_id
              WHERE k.key_hash = $1",

@@ -148,15 +148,7 @@ async fn insert_user(c: &mut AnyConnection, u: &PortalUser) -> R<()> {
 impl PortalStore for SqlStore {
     async fn create_application(&self, p: &Partner, a: &Application, u: &PortalUser, audits: &[AuditEvent]) -> R<()> {
         self.audited(None, async |c| {
-            sqlx::query("INSERT INTO partners (id, env_id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(p.id.as_str())
-                .bind(p.env_id.as_str())
-                .bind(&p.name)
-                .bind(p.status.as_str())
-                .bind(p.created_at)
-                .bind(p.updated_at)
-                .run(&mut *c)
-                .await?;
+            crate::partners::insert_partner(&mut *c, p).await?;
             sqlx::query(
                 "INSERT INTO partner_applications (partner_id, contact_name, contact_email, intended_use, created_at)
                  VALUES ($1, $2, $3, $4, $5)",

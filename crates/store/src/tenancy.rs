@@ -209,6 +209,20 @@ impl TenancyStore for SqlStore {
             .await
     }
 
+    async fn instances_page(&self, search: &str, after: &str, limit: u32) -> R<Vec<Instance>> {
+        let pattern = format!("%{}%", crate::audit::like_escaped(&search.to_lowercase()));
+        sqlx::query(
+            "SELECT * FROM instances WHERE platform_id > $1
+             AND (LOWER(platform_id) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')
+             ORDER BY platform_id LIMIT $3",
+        )
+        .bind(after)
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .all::<InstanceRow, _>(&self.pool)
+        .await
+    }
+
     async fn environment(&self, id: &PlatformId, kind: EnvKind) -> R<Option<Environment>> {
         let env = sqlx::query("SELECT * FROM environments WHERE platform_id = $1 AND kind = $2")
             .bind(id.as_str())

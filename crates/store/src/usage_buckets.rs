@@ -58,9 +58,10 @@ pub(crate) async fn add_hours(c: &mut AnyConnection, rows: &[UsageRow]) -> R<()>
 }
 
 /// The table and time column to sum `[from, to)` from: the hours when the
-/// range is whole hours, else the minutes.
-fn source(from: Millis, to: Millis) -> (&'static str, &'static str) {
-    if from.rem_euclid(HOUR) == 0 && to.rem_euclid(HOUR) == 0 {
+/// range is whole hours and no bucket is finer than an hour, else the
+/// minutes.
+fn source(from: Millis, to: Millis, granularity: Granularity) -> (&'static str, &'static str) {
+    if granularity != Granularity::Minute && from.rem_euclid(HOUR) == 0 && to.rem_euclid(HOUR) == 0 {
         ("usage_hours", "hour")
     } else {
         ("usage_minutes", "minute")
@@ -156,7 +157,7 @@ pub(crate) async fn buckets(
     granularity: Granularity,
 ) -> R<Vec<UsageBucket>> {
     let step = granularity.millis();
-    let (table, time) = source(from, to);
+    let (table, time) = source(from, to, granularity);
     let (condition, values) = conditions(time, filter);
     let sql = format!(
         "SELECT CAST({time} - {time} % {step} AS BIGINT) AS start, {SUMS}
@@ -175,7 +176,7 @@ pub(crate) async fn totals(pool: &AnyPool, filter: &UsageFilter, from: Millis, t
         UsageDimension::Route => "route",
         UsageDimension::Key => "key_id",
     };
-    let (table, time) = source(from, to);
+    let (table, time) = source(from, to, Granularity::Hour);
     let (condition, values) = conditions(time, filter);
     let sql = format!("SELECT {column} AS label, {SUMS} FROM {table} {condition} GROUP BY {column}");
     let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
@@ -207,8 +208,11 @@ mod tests {
 
     #[test]
     fn whole_hours_are_summed_from_the_hours() {
-        assert_eq!(source(3 * HOUR, 27 * HOUR), ("usage_hours", "hour"));
-        assert_eq!(source(3 * HOUR, 27 * HOUR + 60_000), ("usage_minutes", "minute"));
-        assert_eq!(source(60_000, 2 * HOUR), ("usage_minutes", "minute"));
+        assert_eq!(source(3 * HOUR, 27 * HOUR, Granularity::Hour), ("usage_hours", "hour"));
+        assert_eq!(source(3 * HOUR, 27 * HOUR, Granularity::Day), ("usage_hours", "hour"));
+        assert_eq!(source(3 * HOUR, 27 * HOUR + 60_000, Granularity::Hour), ("usage_minutes", "minute"));
+        assert_eq!(source(60_000, 2 * HOUR, Granularity::Hour), ("usage_minutes", "minute"));
+        // Minute buckets need the minutes, whole hours or not.
+        assert_eq!(source(3 * HOUR, 27 * HOUR, Granularity::Minute), ("usage_minutes", "minute"));
     }
 }

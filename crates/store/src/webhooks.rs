@@ -144,6 +144,14 @@ impl WebhookStore for SqlStore {
         .await
     }
 
+    async fn endpoint_any_owner(&self, env_id: &EnvId, id: &EndpointId) -> R<Option<Endpoint>> {
+        sqlx::query("SELECT * FROM webhook_endpoints WHERE env_id = $1 AND id = $2")
+            .bind(env_id.as_str())
+            .bind(id.as_str())
+            .optional::<EndpointRow, _>(&self.pool)
+            .await
+    }
+
     async fn endpoints(&self, env_id: &EnvId, owner: Option<&Owner>, after: Option<&EndpointId>, limit: u32) -> R<Vec<Endpoint>> {
         let after = after.map_or("", |a| a.as_str());
         let limit = i64::from(limit);

@@ -1,6 +1,8 @@
 //! Partners and their API keys.
 
+pub mod allowance;
 pub mod applications;
+pub mod listing;
 pub mod provisioning;
 pub mod service;
 pub mod store;
@@ -61,11 +63,20 @@ pub struct Partner {
     pub environment: EnvKind,
     pub name: String,
     pub status: PartnerStatus,
+    /// The scopes the operator lets this partner's keys have (sorted, at
+    /// least one): keys are issued within them, and a key's scope outside
+    /// them is refused on every request.
+    pub allowed_scopes: Vec<Scope>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
 impl Partner {
+    /// Whether the operator allows this partner `scope`.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.allowed_scopes.contains(&scope)
+    }
+
     /// How lifecycle events name the partner.
     pub fn event_data(&self) -> serde_json::Value {
         serde_json::json!({ "partner_id": self.id, "name": self.name })

@@ -13,6 +13,7 @@ use crate::error::{DomainError, FieldCode, FieldError};
 use crate::events::EventType;
 use crate::ids::{KeyId, PartnerId};
 use crate::infra::secret::{Secret, token_hash};
+use crate::partners::allowance::{parse_scopes, within_allowance};
 use crate::partners::{ApiKey, Partner, PartnerStatus, Scope, generate_key, key_is_well_formed};
 use crate::store::{Store, StoreError};
 use crate::tenancy::service::Tenancy;
@@ -78,9 +79,9 @@ fn parse_partner_name(raw: &str) -> Result<String, FieldError> {
 
 /// Partners and their API keys.
 pub struct Partners {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     tenancy: Arc<Tenancy>,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     key_touches: KeyTouches,
 }
 
@@ -109,6 +110,7 @@ impl Partners {
             environment: kind,
             name,
             status: PartnerStatus::Pending,
+            allowed_scopes: Scope::ALL.to_vec(),
             created_at: now,
             updated_at: now,
         };
@@ -183,10 +185,12 @@ impl Partners {
         Ok(partner)
     }
 
-    /// Issues a key for a partner (all scopes when none are given).
+    /// Issues a key for a partner, within the scopes the operator allows
+    /// it (all of those when none are given).
     ///
     /// # Errors
-    /// `Validation` for unknown scopes, `NotFound("partner")`.
+    /// `Validation` for unknown scopes or scopes the partner is not
+    /// allowed, `NotFound("partner")`.
     pub async fn issue_api_key(
         &self,
         actor: &Actor,
@@ -195,16 +199,11 @@ impl Partners {
         expires_in: Option<Duration>,
     ) -> Result<IssuedKey, DomainError> {
         let partner = self.partner(partner_id).await?;
-        let mut parsed: Vec<Scope> = scopes
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<_, FieldError>>()
-            .map_err(|e| DomainError::Validation(vec![e]))?;
+        let mut parsed = parse_scopes(scopes)?;
         if parsed.is_empty() {
-            parsed = Scope::ALL.to_vec();
+            parsed.clone_from(&partner.allowed_scopes);
         }
-        parsed.sort();
-        parsed.dedup();
+        within_allowance(&partner, &parsed)?;
         let now = self.clock.now_ms();
         let issued = new_key(&partner, parsed, now, expires_in.map(|d| now + d.as_millis() as i64));
         let audit = AuditEvent::new(

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::ids::{EnvId, KeyId, PartnerId};
-use crate::partners::{ApiKey, Partner, PartnerStatus};
+use crate::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use crate::store::StoreError;
 
 #[async_trait]
@@ -14,7 +14,15 @@ pub trait PartnerStore: Send + Sync {
     async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
     /// Partners, of one environment or all, oldest first.
     async fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
+    /// Up to `limit` partners after id `after` (creation order) of `status`
+    /// (or any) whose name contains `name` (case-insensitive; empty: any).
+    async fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> Result<Vec<Partner>, StoreError>;
+    /// How many partners there are of each status (absent: none).
+    async fn partner_counts(&self) -> Result<Vec<(PartnerStatus, u64)>, StoreError>;
     async fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Writes the scopes the partner's keys may have. `NotFound` if there
+    /// is no such partner.
+    async fn set_partner_scopes(&self, id: &PartnerId, scopes: &[Scope], now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
 
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
     /// A key (live or not) with its partner, by the key's SHA-256.

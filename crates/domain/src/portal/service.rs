@@ -101,6 +101,7 @@ impl Portal {
             environment: tenant.env.kind,
             name: company,
             status: PartnerStatus::Pending,
+            allowed_scopes: crate::partners::Scope::ALL.to_vec(),
             created_at: now,
             updated_at: now,
         };

@@ -75,7 +75,7 @@ fn parse_display_name(raw: &str) -> Result<String, crate::FieldError> {
 /// Instances, environments, hosts and signing keys, with the caches that
 /// keep host resolution and token verification off the database.
 pub struct Tenancy {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     config: Arc<CoreConfig>,
     /// Tenants by lowercase host; cleared by every local settings write.
     tenants: TtlCache<String, Option<Arc<Tenant>>>,

@@ -24,6 +24,10 @@ pub trait TenancyStore: Send + Sync {
     async fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
     async fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
     async fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+    /// Up to `limit` instances after platform id `after`, by platform id,
+    /// whose platform id or name contains `search` (case-insensitive;
+    /// empty: every instance).
+    async fn instances_page(&self, search: &str, after: &str, limit: u32) -> Result<Vec<Instance>, StoreError>;
     async fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
     async fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
     /// Replaces an environment's extra hostnames and CORS origins.

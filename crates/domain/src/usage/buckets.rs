@@ -213,6 +213,27 @@ pub(crate) fn dense(sparse: &[UsageBucket], from: Millis, to: Millis, granularit
     out
 }
 
+/// `buckets` (oldest first) summed into buckets of the coarser
+/// `granularity`, oldest first: a day of minutes as 24 hours, for a table
+/// beneath a minute chart.
+pub fn coarsen(buckets: &[UsageBucket], granularity: Granularity) -> Vec<UsageBucket> {
+    let mut out: Vec<UsageBucket> = Vec::new();
+    for b in buckets {
+        let start = granularity.floor(b.start);
+        if out.last().is_none_or(|last| last.start != start) {
+            out.push(UsageBucket::empty(start));
+        }
+        if let Some(sum) = out.last_mut() {
+            sum.ok += b.ok;
+            sum.client_errors += b.client_errors;
+            sum.limited += b.limited;
+            sum.server_errors += b.server_errors;
+            sum.total += b.total;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +258,25 @@ mod tests {
             assert_eq!(UsagePeriod::parse(p.as_str()), Some(p));
         }
         assert_eq!(UsagePeriod::parse("1y"), None);
+    }
+
+    #[test]
+    fn minutes_coarsen_into_whole_hours() {
+        let start = 1_732_752_000_000 - 30 * 60_000;
+        let minutes: Vec<UsageBucket> = (0..120)
+            .map(|i| UsageBucket {
+                start: start + i * 60_000,
+                ok: 1,
+                limited: i % 2,
+                total: 1 + i % 2,
+                ..UsageBucket::default()
+            })
+            .collect();
+        let hours = coarsen(&minutes, Granularity::Hour);
+        let got: Vec<(i64, i64, i64)> = hours.iter().map(|h| (h.start, h.ok, h.total)).collect();
+        let hour = Granularity::Hour.floor(start);
+        assert_eq!(got, [(hour, 30, 45), (hour + H, 60, 90), (hour + 2 * H, 30, 45)]);
+        assert!(coarsen(&[], Granularity::Hour).is_empty());
     }
 
     #[test]

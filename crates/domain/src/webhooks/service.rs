@@ -234,6 +234,18 @@ impl Webhooks {
             .ok_or(DomainError::NotFound("endpoint"))
     }
 
+    /// An endpoint of the environment, whoever owns it (the operator's
+    /// console).
+    ///
+    /// # Errors
+    /// `NotFound("endpoint")`.
+    pub async fn get_any_owner(&self, env: &Environment, id: &EndpointId) -> Result<Endpoint, DomainError> {
+        self.store
+            .endpoint_any_owner(&env.id, id)
+            .await?
+            .ok_or(DomainError::NotFound("endpoint"))
+    }
+
     /// Changes an endpoint; a new URL passes the target policy again.
     ///
     /// # Errors

@@ -19,6 +19,9 @@ pub trait WebhookStore: Send + Sync {
     /// returns.
     async fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;
     async fn endpoint(&self, env_id: &EnvId, owner: &Owner, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
+    /// An endpoint of the environment whoever owns it, by id: the operator
+    /// sees every owner's (one indexed row, not a scan of the list).
+    async fn endpoint_any_owner(&self, env_id: &EnvId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
     /// Up to `limit` endpoints after `after`, by id (creation order); of
     /// one owner, or every owner's for `None` (the operator).
     async fn endpoints(

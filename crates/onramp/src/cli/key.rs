@@ -16,7 +16,7 @@ pub enum KeyCommand {
     /// Issue an API key for a partner; the key is printed once
     Issue {
         partner_id: PartnerId,
-        /// accounts:write, accounts:read, usage:read or webhooks:manage (repeatable) [default: all four]
+        /// accounts:write, accounts:read, usage:read or webhooks:manage (repeatable), within what the partner is allowed (`partner scopes`) [default: every scope the partner is allowed]
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// Lifetime, e.g. 90d [default: no expiry]

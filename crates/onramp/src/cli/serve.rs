@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// How long a console session lasts without a request, 1m to 24h
     #[arg(long, env = "ONRAMP_CONSOLE_IDLE_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub console_idle_timeout: Duration,
+    /// How long a partner portal session lasts without a request, 1m to 24h
+    #[arg(long, env = "ONRAMP_PORTAL_IDLE_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub portal_idle_timeout: Duration,
     /// Domain under which api.<platform_id>.<domain> and api.staging.<platform_id>.<domain> resolve
     #[arg(long, env = "ONRAMP_BASE_DOMAIN", value_name = "DOMAIN", default_value = "localhost")]
     pub base_domain: String,
@@ -152,6 +155,9 @@ impl ServeArgs {
         if !(Duration::from_secs(60)..=Duration::from_secs(86_400)).contains(&self.console_idle_timeout) {
             return Err(CliError::new("config", "console_idle_timeout must be between 1m and 24h"));
         }
+        if !(Duration::from_secs(60)..=Duration::from_secs(86_400)).contains(&self.portal_idle_timeout) {
+            return Err(CliError::new("config", "portal_idle_timeout must be between 1m and 24h"));
+        }
         if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&self.webhook_timeout) {
             return Err(CliError::new("config", "webhook_timeout must be between 1s and 60s"));
         }
@@ -175,6 +181,7 @@ impl ServeArgs {
             webhook_targets: global.webhook_targets(),
             webhook_timeout: self.webhook_timeout,
             console_idle: self.console_idle_timeout,
+            portal_idle: self.portal_idle_timeout,
             local_host_env: self
                 .demo
                 .then(|| (PlatformId::parse(crate::demo::PLATFORM_ID).expect("valid id"), EnvKind::Staging)),

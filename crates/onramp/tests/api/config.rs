@@ -445,3 +445,26 @@ fn trusted_proxies_come_from_repeated_or_comma_separated_values_in_every_layer()
     assert!(!run.success);
     assert!(run.stderr.contains("10.0.0.0/33"), "{}", run.stderr);
 }
+
+#[test]
+fn the_portal_idle_timeout_comes_from_every_layer_within_bounds() {
+    let settings = |cli: Cli| {
+        let global = cli.global.clone();
+        serve(cli).settings(&global)
+    };
+    let default = settings(parse(&["onramp", "serve"]).unwrap()).unwrap();
+    assert_eq!(
+        default.core.portal_idle,
+        Duration::from_secs(30 * 60),
+        "what the portal used before"
+    );
+    let flag = settings(parse(&["onramp", "serve", "--portal-idle-timeout", "5m"]).unwrap()).unwrap();
+    assert_eq!(flag.core.portal_idle, Duration::from_secs(300));
+    assert_eq!(flag.core.console_idle, Duration::from_secs(30 * 60), "the console's is its own");
+    let file = settings(with_file("portal_idle_timeout = \"2h\"", &["serve"]).unwrap()).unwrap();
+    assert_eq!(file.core.portal_idle, Duration::from_secs(7200));
+    for bad in ["30s", "25h"] {
+        let err = settings(parse(&["onramp", "serve", "--portal-idle-timeout", bad]).unwrap()).unwrap_err();
+        assert!(err.message.contains("portal_idle_timeout"), "{}", err.message);
+    }
+}

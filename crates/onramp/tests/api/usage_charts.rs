@@ -319,6 +319,27 @@ async fn usage_chart_timing() {
             render
         );
     }
+    // The console overview: every instance, the last 24 hours per minute
+    // (1,440 buckets from the minute table), rendered with its hourly table.
+    let (mut times, mut queries) = (Vec::new(), Vec::new());
+    for _ in 0..11 {
+        let started = Instant::now();
+        let series = usage.usage_last_day_by_minute(&UsageFilter::default()).await.unwrap();
+        queries.push(started.elapsed());
+        let chart = charts::stacked_bars(&series.buckets, series.granularity, "overview");
+        let hours = onramp_domain::usage::buckets::coarsen(&series.buckets, Granularity::Hour);
+        let rows = charts::table_rows(&hours, Granularity::Hour);
+        assert!(series.buckets.len() == 1_440 && chart.as_str().contains("<path") && rows.len() >= 24);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    queries.sort();
+    println!(
+        "everything, 24 h per minute (overview): median {:.1?}, max {:.1?} (query median {:.1?})",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        queries[queries.len() / 2]
+    );
     // For comparison, the same 30 days summed from the minutes (a range not
     // on whole hours reads usage_minutes), as it would be without the hours.
     let (from, to) = UsagePeriod::Last30Days.range(now);

@@ -171,28 +171,35 @@ fn y_axis(out: &mut String, ticks: &[i64], granularity: Granularity) {
     );
 }
 
-/// The bars, each with a tooltip of its counts, and the x-axis labels.
+/// The bars and the x-axis labels. Hour and day bars each carry a tooltip
+/// of their counts; minute bars (up to 1,440 a day, under a pixel wide)
+/// are drawn as one path per class instead, without tooltips, to keep the
+/// page small: the table beneath carries the numbers.
 fn bars(out: &mut String, buckets: &[UsageBucket], granularity: Granularity, top: i64) {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = plot_w / buckets.len() as f64;
     let bar_w = (slot * 0.8).max(1.0);
+    let dense = granularity == Granularity::Minute;
+    let mut paths: [String; 4] = Default::default();
     let starts: Vec<i64> = buckets.iter().map(|b| b.start).collect();
     let labels = axis::time_labels(&starts, granularity);
     for (i, (b, label)) in buckets.iter().zip(labels).enumerate() {
         let x = LEFT + i as f64 * slot + (slot - bar_w) / 2.0;
-        let _ = write!(
-            out,
-            "<g><title>{} UTC: {} requests ({} 2xx, {} 4xx, {} 429, {} 5xx)</title>",
-            axis::full_label(b.start, granularity),
-            axis::grouped(b.total),
-            axis::grouped(b.ok),
-            axis::grouped(b.client_errors),
-            axis::grouped(b.limited),
-            axis::grouped(b.server_errors),
-        );
+        if !dense {
+            let _ = write!(
+                out,
+                "<g><title>{} UTC: {} requests ({} 2xx, {} 4xx, {} 429, {} 5xx)</title>",
+                axis::full_label(b.start, granularity),
+                axis::grouped(b.total),
+                axis::grouped(b.ok),
+                axis::grouped(b.client_errors),
+                axis::grouped(b.limited),
+                axis::grouped(b.server_errors),
+            );
+        }
         let mut base = 0;
-        for s in &SERIES {
+        for (s, path) in SERIES.iter().zip(paths.iter_mut()) {
             let count = (s.count)(b);
             if count <= 0 {
                 continue;
@@ -200,18 +207,25 @@ fn bars(out: &mut String, buckets: &[UsageBucket], granularity: Granularity, top
             let y0 = HEIGHT - BOTTOM - base as f64 / top as f64 * plot_h;
             base += count;
             let y1 = HEIGHT - BOTTOM - base as f64 / top as f64 * plot_h;
-            let _ = write!(
-                out,
-                "<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>",
-                s.class,
-                num(x),
-                num(y1),
-                num(bar_w),
-                num((y0 - y1).max(0.5)),
-                s.fill
-            );
+            let height = (y0 - y1).max(0.5);
+            if dense {
+                let _ = write!(path, "M{} {}h{}v{}h-{}z", num(x), num(y1), num(bar_w), num(height), num(bar_w));
+            } else {
+                let _ = write!(
+                    out,
+                    "<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>",
+                    s.class,
+                    num(x),
+                    num(y1),
+                    num(bar_w),
+                    num(height),
+                    s.fill
+                );
+            }
         }
-        out.push_str("</g>");
+        if !dense {
+            out.push_str("</g>");
+        }
         if let Some(label) = label {
             let _ = write!(
                 out,
@@ -220,6 +234,11 @@ fn bars(out: &mut String, buckets: &[UsageBucket], granularity: Granularity, top
                 num(HEIGHT - BOTTOM + 16.0),
                 escape(&label)
             );
+        }
+    }
+    for (s, path) in SERIES.iter().zip(paths) {
+        if !path.is_empty() {
+            let _ = write!(out, "<path class=\"{}\" fill=\"{}\" d=\"{path}\"/>", s.class, s.fill);
         }
     }
 }
@@ -237,7 +256,7 @@ pub fn stacked_bars(buckets: &[UsageBucket], granularity: Granularity, title: &s
     let ticks = axis::ticks(max);
     let top = *ticks.last().unwrap_or(&max);
     let label = escape(&summary(title, buckets, granularity));
-    let mut out = String::with_capacity(512 + buckets.len() * 400);
+    let mut out = String::with_capacity(512 + buckets.len() * 120);
     let _ = write!(
         out,
         "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" \

@@ -180,6 +180,45 @@ fn daily_charts_say_per_day_and_label_dates() {
 }
 
 #[test]
+fn a_day_of_minutes_is_one_path_per_class_and_stays_small() {
+    // 1,440 minutes, every one busy with all four classes: the worst case.
+    let buckets: Vec<UsageBucket> = (0..1_440)
+        .map(|i| UsageBucket {
+            start: NOV_28 + i * 60_000,
+            ok: 50 + i % 7,
+            client_errors: 3,
+            limited: 1 + i % 2,
+            server_errors: 1,
+            total: 50 + i % 7 + 3 + 1 + i % 2 + 1,
+        })
+        .collect();
+    let chart = stacked_bars(&buckets, Granularity::Minute, "Last 24 hours").to_string();
+    well_formed(&chart);
+    assert_eq!(chart.matches("<path").count(), 4, "one path per class");
+    assert_eq!(chart.matches("<rect").count(), 4, "the legend's swatches only");
+    assert!(!chart.contains("<g><title>"), "no element per minute");
+    assert!(chart.len() < 250_000, "{} bytes", chart.len());
+    let texts = texts(&chart);
+    assert!(texts.contains(&"requests per minute"));
+    assert!(
+        texts.contains(&"03:00") && texts.contains(&"Nov 28"),
+        "round clock labels: {texts:?}"
+    );
+    // Quiet minutes draw nothing; a quiet day is the notice.
+    let mut quiet = vec![UsageBucket::empty(NOV_28); 1_440];
+    quiet[700] = buckets[700];
+    let chart = stacked_bars(&quiet, Granularity::Minute, "Last 24 hours").to_string();
+    well_formed(&chart);
+    assert_eq!(chart.matches("<path").count(), 4);
+    let bars: usize = chart
+        .split(" d=\"")
+        .skip(1)
+        .map(|d| d[..d.find('"').unwrap()].matches('M').count())
+        .sum();
+    assert_eq!(bars, 4, "one minute's four classes");
+}
+
+#[test]
 fn the_checker_catches_broken_markup() {
     for broken in ["<g><rect/>", "<g></svg>", "<text>a & b</text>", "<rect x=1/>"] {
         assert!(std::panic::catch_unwind(|| well_formed(broken)).is_err(), "{broken}");

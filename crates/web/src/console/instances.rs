@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_domain::error::DomainError;
-use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges, NewInstance};
+use onramp_domain::tenancy::service::{EnvChanges, InstanceChanges};
 use onramp_domain::tenancy::{EnvKind, Feature, Instance, PlatformId};
 use serde::Deserialize;
 
@@ -18,6 +18,8 @@ use super::session::{Admin, ConsoleCsrf, ConsoleForm, Operator};
 use super::views::{Nav, domain_failure, refusal};
 use crate::WebState;
 use crate::views::{redirect, render};
+
+pub mod list;
 
 /// The form of an instance, as text fields.
 #[derive(Debug, Default, Deserialize)]
@@ -58,7 +60,7 @@ pub struct InstanceForm {
 csrf_field!(InstanceForm);
 
 impl InstanceForm {
-    fn checked(&self, f: Feature) -> bool {
+    pub(super) fn checked(&self, f: Feature) -> bool {
         match f {
             Feature::ClientAccounts => self.client_accounts.is_some(),
             Feature::Partners => self.partners.is_some(),
@@ -98,96 +100,8 @@ impl InstanceForm {
 }
 
 /// One checkbox per feature: field name, label, checked.
-fn feature_boxes(form: &InstanceForm) -> Vec<(&'static str, &'static str, bool)> {
+pub(super) fn feature_boxes(form: &InstanceForm) -> Vec<(&'static str, &'static str, bool)> {
     Feature::ALL.iter().map(|&f| (f.as_str(), f.as_str(), form.checked(f))).collect()
-}
-
-#[derive(Template)]
-#[template(path = "console/instances.html")]
-struct List {
-    csrf: String,
-    email: String,
-    role: &'static str,
-    current: &'static str,
-    admin: bool,
-    error: Option<String>,
-    rows: Vec<(String, String, String, String)>,
-    form: InstanceForm,
-    features: Vec<(&'static str, &'static str, bool)>,
-}
-
-async fn list_page(state: &WebState, nav: Nav, admin: bool, form: InstanceForm, error: Option<String>) -> Response {
-    let instances = match state.core.tenancy().instances().await {
-        Ok(list) => list,
-        Err(e) => return domain_failure(&e),
-    };
-    let rows = instances
-        .iter()
-        .map(|i| {
-            let features: Vec<&str> = i.features.iter().map(|f| f.as_str()).collect();
-            (i.platform_id.to_string(), i.name.clone(), i.region.clone(), features.join(", "))
-        })
-        .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let page = List {
-        csrf: nav.csrf,
-        email: nav.email,
-        role: nav.role,
-        current: nav.current,
-        admin,
-        error,
-        rows,
-        features: feature_boxes(&form),
-        form,
-    };
-    render(status, &page)
-}
-
-pub async fn list(State(state): State<WebState>, Operator(console): Operator, csrf: ConsoleCsrf) -> Response {
-    let admin = console.operator.is_admin();
-    list_page(
-        &state,
-        Nav::new(&console, csrf.value, "instances"),
-        admin,
-        InstanceForm::default(),
-        None,
-    )
-    .await
-}
-
-pub async fn create(State(state): State<WebState>, Admin(console): Admin, ConsoleForm(form): ConsoleForm<InstanceForm>) -> Response {
-    let actor = console.actor();
-    let new = NewInstance {
-        platform_id: form.platform_id.trim().to_owned(),
-        name: form.name.clone(),
-        region: form.region.clone(),
-        app_url: form.app_url.clone(),
-    };
-    let features: Vec<String> = Feature::ALL
-        .iter()
-        .filter(|&&f| form.checked(f))
-        .map(|f| f.as_str().to_owned())
-        .collect();
-    let created = match state.core.tenancy().create_instance(&actor, new).await {
-        Ok(instance) => instance,
-        Err(e) => {
-            let nav = Nav::new(&console, form.csrf.clone(), "instances");
-            return match refusal(&e) {
-                Some(why) => list_page(&state, nav, true, form, Some(why)).await,
-                None => domain_failure(&e),
-            };
-        }
-    };
-    if !features.is_empty()
-        && let Err(e) = state
-            .core
-            .tenancy()
-            .set_features(&actor, &created.platform_id, &features, &[])
-            .await
-    {
-        return domain_failure(&e);
-    }
-    redirect(&format!("/instances/{}?created=1", created.platform_id))
 }
 
 /// One environment's part of the page.

@@ -30,7 +30,7 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-in/code", get(sign_in::code_form).post(sign_in::code))
         .route("/sign-in/enrol", get(sign_in::enrol_form).post(sign_in::enrol))
         .route("/sign-out", post(sign_in::sign_out))
-        .route("/instances", get(instances::list).post(instances::create))
+        .route("/instances", get(instances::list::list).post(instances::list::create))
         .route("/instances/{id}", get(instances::detail).post(instances::update))
         .route("/instances/{id}/{env}", get(environment::show))
         .route("/instances/{id}/{env}/service-users", post(environment::create_user))
@@ -59,6 +59,7 @@ pub fn router(state: WebState) -> Router {
         .route("/partners/{id}", get(partners::detail))
         .route("/partners/{id}/status", post(partners::actions::status))
         .route("/partners/{id}/keys", post(partners::actions::issue_key))
+        .route("/partners/{id}/scopes", post(partners::actions::set_scopes))
         .route("/partners/{id}/invite", post(partners::actions::invite))
         .route(
             "/partners/{id}/contacts/{user_id}/reset-authenticator",

@@ -8,7 +8,7 @@ use onramp_domain::audit::AuditFilter;
 use onramp_domain::error::DomainError;
 use onramp_domain::partners::PartnerStatus;
 
-use onramp_domain::usage::buckets::{UsageFilter, UsagePeriod};
+use onramp_domain::usage::buckets::UsageFilter;
 
 use super::audit::EventRow;
 use super::session::{ConsoleCsrf, Operator};
@@ -34,8 +34,8 @@ struct Overview {
     bucket_label: &'static str,
     usage_rows: Vec<crate::charts::UsageTableRow>,
     usage_total: crate::charts::UsageTableRow,
-    pending_partners: usize,
-    active_partners: usize,
+    pending_partners: u64,
+    active_partners: u64,
     operators: usize,
     /// Platform id, name, region, features.
     instance_rows: Vec<(String, String, String, String)>,
@@ -59,8 +59,8 @@ pub async fn page(State(state): State<WebState>, Operator(console): Operator, cs
 async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
     let core = &state.core;
     let instances = core.tenancy().instances().await?;
-    let partners = core.partners().list(None).await?;
-    let count = |status: PartnerStatus| partners.iter().filter(|p| p.status == status).count();
+    let counts = core.partners().counts().await?;
+    let count = |status: PartnerStatus| counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
     let recent = core
         .audit()
         .events(&AuditFilter {
@@ -68,8 +68,8 @@ async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
             ..AuditFilter::default()
         })
         .await?;
-    let series = core.usage().usage_chart(&UsageFilter::default(), UsagePeriod::Last24Hours).await?;
-    let usage = UsageView::of(&series, "all instances", |p| format!("/?period={}", p.as_str()));
+    let series = core.usage().usage_last_day_by_minute(&UsageFilter::default()).await?;
+    let usage = UsageView::per_minute(&series, "all instances");
     let failed: i64 = series.buckets.iter().map(|b| b.client_errors + b.limited + b.server_errors).sum();
     let total: i64 = series.buckets.iter().map(|b| b.total).sum();
     let day_ago = core.config().clock.now_ms() - 24 * 3600 * 1000;
@@ -88,7 +88,7 @@ async fn overview(state: &WebState, nav: Nav) -> Result<Overview, DomainError> {
         alerts_24h,
         failing_endpoints: core.webhooks().failing_endpoints().await?,
         chart: usage.chart,
-        periods: Vec::new(),
+        periods: usage.periods,
         usage_caption: usage.caption,
         bucket_label: usage.bucket_label,
         usage_rows: usage.rows,

@@ -1,5 +1,5 @@
 //! Partners: applications awaiting approval (approve, or reject with a
-//! reason), active and suspended partners, and one partner's keys (issue
+//! reason), active and suspended partners (a page at a time, by name), and one partner's keys (issue
 //! with scopes and expiry, revoke), usage charts (per partner and per key)
 //! and alerts.
 
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::session::{ConsoleCsrf, Operator};
 use super::usage::UsageView;
-use super::views::{Nav, domain_failure};
+use super::views::{Nav, domain_failure, link};
 use crate::WebState;
 use crate::views::render;
 
@@ -44,15 +44,24 @@ struct List {
     email: String,
     role: &'static str,
     current: &'static str,
-    /// Query value, label, selected, count.
-    statuses: Vec<(&'static str, &'static str, bool, usize)>,
+    /// Link, label, selected, count.
+    statuses: Vec<(String, &'static str, bool, u64)>,
+    status: &'static str,
     status_label: &'static str,
+    /// The name filter as given.
+    q: String,
     rows: Vec<PartnerRow>,
+    /// The link to the next page, with the filters.
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
+    #[serde(default)]
+    q: String,
+    cursor: Option<String>,
+    limit: Option<u32>,
 }
 
 const TABS: [(PartnerStatus, &str, &str); 3] = [
@@ -61,12 +70,34 @@ const TABS: [(PartnerStatus, &str, &str); 3] = [
     (PartnerStatus::Suspended, "suspended", "suspended or rejected"),
 ];
 
-pub async fn list(State(state): State<WebState>, Operator(console): Operator, csrf: ConsoleCsrf, Query(q): Query<ListQuery>) -> Response {
-    let partners = match state.core.partners().list(None).await {
-        Ok(list) => list,
-        Err(e) => return domain_failure(&e),
+/// Rows a page without `?limit=` (1 to 200).
+const PAGE: u32 = 50;
+
+/// One status at a time (awaiting approval first), 50 a page (`?limit=`,
+/// `?cursor=`), found by a name substring.
+pub async fn list(
+    State(state): State<WebState>,
+    Operator(console): Operator,
+    csrf: ConsoleCsrf,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let chosen = TABS
+        .iter()
+        .find(|t| Some(t.1) == query.status.as_deref())
+        .copied()
+        .unwrap_or(TABS[0]);
+    let q = query.q.trim();
+    let limit = query.limit.unwrap_or(PAGE).clamp(1, 200);
+    let partners = state.core.partners();
+    let (page, counts) = match (
+        partners.page(Some(chosen.0), q, query.cursor.as_deref(), limit).await,
+        partners.counts().await,
+    ) {
+        (Ok(page), Ok(counts)) => (page, counts),
+        (Err(e), _) | (_, Err(e)) => return domain_failure(&e),
     };
-    let chosen = TABS.iter().find(|t| Some(t.1) == q.status.as_deref()).copied().unwrap_or(TABS[0]);
+    let limit_param = query.limit.map(|_| limit.to_string()).unwrap_or_default();
+    let count = |status| counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
     let nav = Nav::new(&console, csrf.value, "partners");
     let page = List {
         csrf: nav.csrf,
@@ -75,12 +106,14 @@ pub async fn list(State(state): State<WebState>, Operator(console): Operator, cs
         current: nav.current,
         statuses: TABS
             .iter()
-            .map(|t| (t.1, t.2, t.0 == chosen.0, partners.iter().filter(|p| p.status == t.0).count()))
+            .map(|t| (link("/partners", &[("status", t.1), ("q", q)]), t.2, t.0 == chosen.0, count(t.0)))
             .collect(),
+        status: chosen.1,
         status_label: chosen.2,
-        rows: partners
+        q: q.to_owned(),
+        rows: page
+            .items
             .iter()
-            .filter(|p| p.status == chosen.0)
             .map(|p| PartnerRow {
                 id: p.id.to_string(),
                 name: p.name.clone(),
@@ -90,6 +123,12 @@ pub async fn list(State(state): State<WebState>, Operator(console): Operator, cs
                 since: when(p.updated_at),
             })
             .collect(),
+        next: page.next_cursor.map(|cursor| {
+            link(
+                "/partners",
+                &[("status", chosen.1), ("q", q), ("limit", &limit_param), ("cursor", &cursor)],
+            )
+        }),
     };
     render(StatusCode::OK, &page)
 }
@@ -147,6 +186,9 @@ struct Detail {
     environment: &'static str,
     status: &'static str,
     keys: Vec<KeyRow>,
+    /// Every scope and whether the partner is allowed it.
+    allowance: Vec<(&'static str, bool)>,
+    /// The scopes a key may be issued with: the allowed ones.
     scopes: Vec<&'static str>,
     period: &'static str,
     selected_key: String,
@@ -186,6 +228,7 @@ pub async fn detail(
         "suspended" => "Suspended: the partner's keys are refused now.".to_owned(),
         "rejected" => "Application rejected.".to_owned(),
         "revoked" => "Key revoked.".to_owned(),
+        "scopes" => "Allowed scopes saved: keys are issued within them, and scopes taken away are refused from now on.".to_owned(),
         "authenticator_reset" => "Authenticator reset: the person signs in with the password alone until they set one up again.".to_owned(),
         _ => "Done.".to_owned(),
     });
@@ -268,7 +311,8 @@ pub(super) async fn detail_page(
         environment: partner.environment.as_str(),
         status: partner.status.as_str(),
         keys: keys.iter().map(|k| key_row(k, now)).collect(),
-        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        allowance: Scope::ALL.iter().map(|s| (s.as_str(), partner.allows(*s))).collect(),
+        scopes: partner.allowed_scopes.iter().map(|s| s.as_str()).collect(),
         period: period.as_str(),
         selected_key: selected.unwrap_or_default().to_owned(),
         alerts,

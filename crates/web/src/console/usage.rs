@@ -1,7 +1,7 @@
 //! A usage chart with its period links and its table, as the console's
-//! partner and overview pages show it.
+//! partner pages show it; the overview's day of minutes.
 
-use onramp_domain::usage::buckets::{Granularity, UsagePeriod, UsageSeries};
+use onramp_domain::usage::buckets::{Granularity, UsagePeriod, UsageSeries, coarsen};
 
 use crate::charts::{Chart, UsageTableRow, stacked_bars, table_rows, total_row, unit};
 
@@ -30,6 +30,22 @@ impl UsageView {
             caption: format!("{title}, UTC"),
             bucket_label: if series.granularity == Granularity::Day { "Day" } else { "Hour" },
             rows: table_rows(&series.buckets, series.granularity),
+            total: total_row(&series.buckets),
+        }
+    }
+
+    /// A day of minutes (the overview): the chart per minute, the table
+    /// beneath summed per hour (1,440 rows would read badly), as its
+    /// caption says.
+    pub fn per_minute(series: &UsageSeries, what: &str) -> Self {
+        let title = format!("Requests per minute over the last 24 hours, {what}");
+        let hours = coarsen(&series.buckets, Granularity::Hour);
+        Self {
+            chart: stacked_bars(&series.buckets, series.granularity, &title),
+            periods: Vec::new(),
+            caption: format!("{title}, UTC: the chart is per minute, this table sums it per hour"),
+            bucket_label: "Hour",
+            rows: table_rows(&hours, Granularity::Hour),
             total: total_row(&series.buckets),
         }
     }

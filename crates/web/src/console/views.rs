@@ -27,6 +27,26 @@ impl Nav {
     }
 }
 
+/// `path?k=v&…` of the pairs whose value is not empty, percent-encoded: a
+/// list's link to its next page, with its filters.
+pub fn link(path: &str, pairs: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect();
+    if encoded.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", encoded.join("&"))
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/message.html")]
 struct Message<'a> {

@@ -52,10 +52,7 @@ struct Page {
 /// The endpoint, whoever owns it (the operator sees every endpoint).
 async fn endpoint(state: &WebState, env: &Environment, id: &str) -> Result<Endpoint, DomainError> {
     let id = EndpointId::lookup(id)?;
-    let all = state.core.webhooks().list(env, None, None, 10_000).await?.items;
-    all.into_iter()
-        .find(|e| e.id == id)
-        .ok_or(DomainError::NotFound("webhook endpoint"))
+    state.core.webhooks().get_any_owner(env, &id).await
 }
 
 #[derive(Deserialize)]

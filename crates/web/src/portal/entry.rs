@@ -81,8 +81,6 @@ struct Status {
     email: String,
     title: &'static str,
     message: String,
-    /// Offer an authenticator to someone without one.
-    offer_authenticator: bool,
 }
 
 #[derive(Template)]
@@ -219,7 +217,8 @@ pub async fn sign_out(
     ([sign_out_cookie(found.scheme)], redirect("/partners/sign-in")).into_response()
 }
 
-/// All a pending or suspended partner's people see.
+/// All a pending or suspended partner's people see: no navigation, no
+/// link to keys, security or the API documentation, only sign-out.
 pub async fn status(tenant: PortalTenant, Signed(member): Signed, csrf: PortalCsrf) -> Response {
     let (title, message) = match member.partner.status {
         PartnerStatus::Active => return redirect("/partners/keys"),
@@ -242,7 +241,6 @@ pub async fn status(tenant: PortalTenant, Signed(member): Signed, csrf: PortalCs
     let page = Status {
         frame: Frame::of(&tenant),
         csrf: csrf.value,
-        offer_authenticator: !member.user.has_authenticator(),
         email: member.user.email,
         title,
         message,

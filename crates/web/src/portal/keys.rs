@@ -49,7 +49,8 @@ struct Keys {
     error: Option<String>,
     new_key: Option<NewKey>,
     keys: Vec<KeyRow>,
-    /// Scope name and what it allows.
+    /// Scope name and what it allows: those the operator allows the
+    /// partner, the only ones a key may have.
     scopes: Vec<(&'static str, &'static str)>,
     /// Offer an authenticator to someone without one.
     offer_authenticator: bool,
@@ -106,7 +107,7 @@ async fn page(
         error,
         new_key,
         keys: keys.iter().rev().map(|k| row(k, now)).collect(),
-        scopes: Scope::ALL.iter().map(|s| (s.as_str(), scope_help(*s))).collect(),
+        scopes: member.partner.allowed_scopes.iter().map(|s| (s.as_str(), scope_help(*s))).collect(),
         offer_authenticator: !member.user.has_authenticator(),
     };
     render(status, &page)

@@ -1,6 +1,6 @@
 //! The optional second factor in the portal: the authentication-code step
 //! of signing in (for a person with an authenticator), and the Security
-//! page where a signed-in person sets an authenticator up (QR code and
+//! page where a signed-in person of an approved partner sets an authenticator up (QR code and
 //! secret, confirmed with a code, recovery codes shown once) or turns it
 //! off (with a current code).
 
@@ -13,7 +13,7 @@ use onramp_domain::portal::Member;
 use onramp_domain::tenancy::EnvKind;
 use serde::Deserialize;
 
-use super::session::{MaybeMember, PortalCsrf, PortalForm, PortalTenant, Signed};
+use super::session::{Approved, MaybeMember, PortalCsrf, PortalForm, PortalTenant};
 use super::views::{Frame, Nav, failure};
 use crate::WebState;
 use crate::extract::Visitor;
@@ -42,9 +42,6 @@ struct Code {
 struct Security {
     frame: Frame,
     nav: Nav,
-    /// The full navigation for an approved partner's people; sign-out
-    /// alone for the others.
-    approved: bool,
     error: Option<String>,
     /// Recovery codes left; `None` without an authenticator.
     enrolled: Option<u32>,
@@ -55,7 +52,6 @@ struct Security {
 struct Enrol {
     frame: Frame,
     nav: Nav,
-    approved: bool,
     error: Option<String>,
     qr: String,
     secret: String,
@@ -66,7 +62,6 @@ struct Enrol {
 struct Recovery {
     frame: Frame,
     nav: Nav,
-    approved: bool,
     codes: Vec<String>,
 }
 
@@ -151,14 +146,13 @@ async fn security_page(
     let page = Security {
         frame: Frame::of(tenant),
         nav: Nav::new(member, csrf, "security"),
-        approved: member.approved(),
         error,
         enrolled,
     };
     render(status, &page)
 }
 
-pub async fn page(State(state): State<WebState>, tenant: PortalTenant, Signed(member): Signed, csrf: PortalCsrf) -> Response {
+pub async fn page(State(state): State<WebState>, tenant: PortalTenant, Approved(member): Approved, csrf: PortalCsrf) -> Response {
     security_page(&state, &tenant, &member, csrf.value, None).await
 }
 
@@ -189,7 +183,6 @@ async fn enrol_page(
     let (status, error) = error.map_or((StatusCode::OK, None), |(status, why)| (status, Some(why)));
     let page = Enrol {
         frame: Frame::of(tenant),
-        approved: member.approved(),
         error,
         qr: qr_svg(&secret.otpauth_url(&account_label(tenant, &member))),
         secret: secret.base32(),
@@ -198,14 +191,14 @@ async fn enrol_page(
     render(status, &page)
 }
 
-pub async fn enrol_form(State(state): State<WebState>, tenant: PortalTenant, Signed(member): Signed, csrf: PortalCsrf) -> Response {
+pub async fn enrol_form(State(state): State<WebState>, tenant: PortalTenant, Approved(member): Approved, csrf: PortalCsrf) -> Response {
     enrol_page(&state, &tenant, member, csrf.value, None).await
 }
 
 pub async fn enrol(
     State(state): State<WebState>,
     tenant: PortalTenant,
-    Signed(mut member): Signed,
+    Approved(mut member): Approved,
     visitor: Visitor,
     PortalForm(form): PortalForm<CodeForm>,
 ) -> Response {
@@ -218,7 +211,6 @@ pub async fn enrol(
         Ok(codes) => {
             let page = Recovery {
                 frame: Frame::of(&tenant),
-                approved: member.approved(),
                 nav: Nav::new(&member, form.csrf, "security"),
                 codes,
             };
@@ -234,7 +226,7 @@ pub async fn enrol(
 pub async fn disable(
     State(state): State<WebState>,
     tenant: PortalTenant,
-    Signed(mut member): Signed,
+    Approved(mut member): Approved,
     visitor: Visitor,
     PortalForm(form): PortalForm<CodeForm>,
 ) -> Response {

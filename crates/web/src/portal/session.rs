@@ -132,7 +132,7 @@ impl FromRequestParts<WebState> for MaybeMember {
 
 /// A signed-in portal user (the authentication code entered, for a person
 /// with an authenticator), whatever their partner's status (the status
-/// page, security). Anyone else is sent to the step of sign-in they are at.
+/// page). Anyone else is sent to the step of sign-in they are at.
 pub struct Signed(pub Member);
 
 impl FromRequestParts<WebState> for Signed {
@@ -148,8 +148,8 @@ impl FromRequestParts<WebState> for Signed {
 }
 
 /// A signed-in portal user of an approved partner: every page past the
-/// status page needs one. A pending or suspended partner's people see the
-/// status page only.
+/// status page needs one (security too). A pending or suspended partner's
+/// people see the status page only.
 pub struct Approved(pub Member);
 
 impl FromRequestParts<WebState> for Approved {

@@ -1,4 +1,4 @@
-//! Usage summed per hour or day for the console's and portal's charts. The
+//! Usage summed per minute, hour or day for the console's and portal's charts. The
 //! store sums in SQL (a 30-day chart reads one row per bucket, not one per
 //! minute); the gaps are filled here.
 
@@ -40,6 +40,24 @@ impl Usage {
         let granularity = period.granularity();
         Ok(UsageSeries {
             period,
+            granularity,
+            from,
+            to,
+            buckets: self.usage_buckets(filter, from, to, granularity).await?,
+        })
+    }
+
+    /// The last 24 hours per minute (1,440 buckets, the current minute
+    /// last), summed in SQL from the minute table: the console's overview.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn usage_last_day_by_minute(&self, filter: &UsageFilter) -> Result<UsageSeries, DomainError> {
+        let granularity = Granularity::Minute;
+        let to = granularity.floor(self.config.clock.now_ms()) + granularity.millis();
+        let from = to - 24 * Granularity::Hour.millis();
+        Ok(UsageSeries {
+            period: UsagePeriod::Last24Hours,
             granularity,
             from,
             to,

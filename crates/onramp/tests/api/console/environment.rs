@@ -2,6 +2,7 @@
 //! signing keys, accounts (search, end sessions, delete), webhook
 //! deliveries (resend, recover); what support may do and what it may not.
 
+use onramp_domain::partners::PartnerStatus;
 use onramp_domain::tenancy::EnvKind;
 use serde_json::json;
 
@@ -184,6 +185,63 @@ async fn deliveries_are_listed_and_support_resends_but_does_not_recover() {
     r.expect(403);
     let log = browser.get("/audit?action=webhook.").await;
     assert!(log.text.contains("webhook.resent"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_page_finds_any_owners_endpoint_of_its_environment_only() {
+    let fixture = Fixture::with(crate::webhooks::allowing_private_targets, &[]).await;
+    let server = &fixture.server;
+    add_operator(server, "admin").await;
+    let body = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["account.created"] });
+    let staging = fixture.staging.post("/v1/webhooks/endpoints", &body).await;
+    let staging = staging.expect(201).json["id"].as_str().unwrap().to_owned();
+    let body = json!({ "url": "https://127.0.0.1:9/hook", "event_types": ["account.created"] });
+    let production = fixture.production.post("/v1/webhooks/endpoints", &body).await;
+    let production = production.expect(201).json["id"].as_str().unwrap().to_owned();
+    // A partner's endpoint: the operator sees it too.
+    let partner = server.create_partner("acme", "staging", "Shop", PartnerStatus::Active).await;
+    let env = server.core.tenancy().environment(&pid("acme"), EnvKind::Staging).await.unwrap();
+    let owner = onramp_domain::webhooks::Owner::Partner(onramp_domain::ids::PartnerId::new(partner));
+    let theirs = server
+        .core
+        .webhooks()
+        .create(
+            &env,
+            &owner,
+            &onramp_domain::audit::Actor::operator(),
+            onramp_domain::webhooks::service::NewEndpoint {
+                url: "http://127.0.0.1:9/partner-hook".into(),
+                description: None,
+                event_types: Vec::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .endpoint
+        .id;
+
+    let mut browser = console(server);
+    first_sign_in(server, &mut browser).await;
+    for id in [staging.as_str(), theirs.as_str()] {
+        let page = browser.get(&format!("{BASE}/webhooks/{id}")).await;
+        page.expect(200);
+        assert!(page.text.contains(id), "{id}");
+    }
+    browser
+        .get(&format!("/instances/acme/production/webhooks/{production}"))
+        .await
+        .expect(200);
+    // Another environment's endpoint, and ids that name none, are not found.
+    browser.get(&format!("{BASE}/webhooks/{production}")).await.expect(404);
+    browser
+        .get(&format!("/instances/acme/production/webhooks/{staging}"))
+        .await
+        .expect(404);
+    browser
+        .get(&format!("{BASE}/webhooks/0190a3c4-0000-7000-8000-000000000000"))
+        .await
+        .expect(404);
+    assert_ne!(browser.get(&format!("{BASE}/webhooks/not-an-id")).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,10 @@ use crate::pages::Browser;
 
 mod environment;
 mod instances;
+mod lists;
+mod overview;
 mod partners;
+mod scopes;
 
 pub(super) const EMAIL: &str = "ops@example.com";
 pub(super) const PASSWORD: &str = "Console-operator-pw-1";

@@ -27,7 +27,7 @@ use onramp_domain::ids::{
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
-use onramp_domain::partners::{ApiKey, Partner, PartnerStatus};
+use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
 use onramp_domain::service_users::ServiceUser;
@@ -173,6 +173,7 @@ delegate! {
         fn update_instance(&self, instance: &Instance, audit: &AuditEvent) -> Result<(), StoreError>;
         fn instance(&self, id: &PlatformId) -> Result<Option<Instance>, StoreError>;
         fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+        fn instances_page(&self, search: &str, after: &str, limit: u32) -> Result<Vec<Instance>, StoreError>;
         fn environment(&self, id: &PlatformId, kind: EnvKind) -> Result<Option<Environment>, StoreError>;
         fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
         fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -215,6 +216,9 @@ delegate! {
         fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError>;
         fn partners(&self, env_id: Option<&EnvId>) -> Result<Vec<Partner>, StoreError>;
         fn set_partner_status(&self, id: &PartnerId, status: PartnerStatus, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn partners_page(&self, status: Option<PartnerStatus>, name: &str, after: &str, limit: u32) -> Result<Vec<Partner>, StoreError>;
+        fn partner_counts(&self) -> Result<Vec<(PartnerStatus, u64)>, StoreError>;
+        fn set_partner_scopes(&self, id: &PartnerId, scopes: &[Scope], now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), StoreError>;
         fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, Partner)>, StoreError>;
         fn api_key(&self, key_id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
@@ -325,6 +329,7 @@ delegate! {
     WebhookStore {
         fn create_endpoint(&self, endpoint: &Endpoint, audit: &AuditEvent) -> Result<i64, StoreError>;
         fn endpoint(&self, env_id: &EnvId, owner: &Owner, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
+        fn endpoint_any_owner(&self, env_id: &EnvId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
         fn endpoints(&self, env_id: &EnvId, owner: Option<&Owner>, after: Option<&EndpointId>, limit: u32) -> Result<Vec<Endpoint>, StoreError>;
         fn update_endpoint(&self, endpoint: &Endpoint, state_changed: bool, audit: &AuditEvent) -> Result<(), StoreError>;
         fn rotate_endpoint_secret(&self, endpoint: &Endpoint, secret: &SealedSecret, previous_expires_at: Millis, audit: &AuditEvent) -> Result<(), StoreError>;

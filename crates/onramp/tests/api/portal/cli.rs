@@ -74,3 +74,44 @@ async fn the_operator_invites_a_contact_who_sets_a_password_and_waits_for_approv
     cli(&data, &["partner", "approve", &id]).ok();
     bob.get("/partners/keys").await.expect(200);
 }
+
+#[test]
+fn the_operator_sets_a_partners_scopes_and_keys_stay_within_them() {
+    let help = run_raw(&["partner", "scopes", "--help"]);
+    assert!(help.success, "{}", help.stderr);
+    assert!(help.stdout.contains("Set the scopes a partner's keys may have") && help.stdout.contains("webhooks:manage"));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    create_acme_with_cli(&data);
+    let partner = cli(&data, &["partner", "create", "acme", "staging", "Acme Ltd"]).ok();
+    let id = partner["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        partner["allowed_scopes"],
+        serde_json::json!(["accounts:write", "accounts:read", "usage:read", "webhooks:manage"]),
+        "a new partner may have every scope"
+    );
+
+    let set = cli(&data, &["partner", "scopes", &id, "usage:read", "accounts:read", "usage:read"]).ok();
+    assert_eq!(set["partner_id"], id.as_str());
+    assert_eq!(set["allowed_scopes"], serde_json::json!(["accounts:read", "usage:read"]));
+    // Without scopes it only prints them.
+    let shown = cli(&data, &["partner", "scopes", &id]).ok();
+    assert_eq!(shown["allowed_scopes"], set["allowed_scopes"]);
+    let bad = cli(&data, &["partner", "scopes", &id, "admin"]);
+    assert!(!bad.success);
+    assert!(
+        bad.stdout.contains("unknown_scope") || bad.stderr.contains("unknown scope"),
+        "{}",
+        bad.stdout
+    );
+    assert!(!cli(&data, &["partner", "scopes", "no-such-partner", "usage:read"]).success);
+
+    // `key issue` stays within them: all allowed ones by default, others refused.
+    let refused = cli(&data, &["key", "issue", &id, "--scope", "accounts:write"]);
+    assert!(!refused.success);
+    assert!(refused.stdout.contains("not allowed for this partner"), "{}", refused.stdout);
+    let issued = cli(&data, &["key", "issue", &id]).ok();
+    assert_eq!(issued["scopes"], serde_json::json!(["accounts:read", "usage:read"]), "{issued}");
+    let audit = cli(&data, &["audit", "list"]).ok().to_string();
+    assert_eq!(audit.matches("partner.scopes_changed").count(), 1, "{audit}");
+}

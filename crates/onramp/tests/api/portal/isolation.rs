@@ -148,3 +148,23 @@ async fn an_instance_without_partners_has_no_portal() {
     unknown.expect(404);
     assert!(unknown.text.contains("Unknown platform"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_session_ends_after_the_portal_idle_timeout() {
+    // `--portal-idle-timeout 5m`, set as the CLI sets it.
+    let server = TestServer::start_with(|s| s.core.portal_idle = std::time::Duration::from_secs(300)).await;
+    server.create_instance("acme", &["client-accounts", "partners"]).await;
+    let mut b = browser(&server);
+    apply(&mut b, "Acme Ltd", "ann@acme.example").await;
+    approve(&server, "Acme Ltd").await;
+    b.get("/partners/keys").await.expect(200);
+    server.clock.advance(std::time::Duration::from_secs(4 * 60));
+    b.get("/partners/keys").await.expect(200);
+    server.clock.advance(std::time::Duration::from_secs(4 * 60));
+    b.get("/partners/keys").await.expect(200);
+    server.clock.advance(std::time::Duration::from_secs(6 * 60));
+    assert_eq!(
+        b.get("/partners/keys").await.expect(303).header("location"),
+        Some("/partners/sign-in")
+    );
+}

@@ -2,7 +2,8 @@
 //! HTTP: applying and approval, keys and the API calls they make showing
 //! in the usage (`flow`), partner isolation and CSRF (`isolation`),
 //! invitations (`invitations`), alerts and accounts (`pages`), the
-//! optional authenticator (`second_factor`).
+//! optional authenticator (`second_factor`), and nothing but the status
+//! page before approval (`gate`).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -20,9 +21,11 @@ use crate::pages::Browser;
 
 mod cli;
 mod flow;
+mod gate;
 mod invitations;
 mod isolation;
 mod pages;
+mod scopes;
 mod second_factor;
 mod team;
 

@@ -248,10 +248,13 @@ async fn people_without_an_authenticator_are_unaffected_and_the_new_forms_need_c
     let mut ann = ann(&server).await;
     let mut bo = browser(&server);
     apply(&mut bo, "Bolt Ltd", "bo@bolt.example").await;
-    // A pending partner's person is offered it too, from the status page.
+    // A pending partner's person is not offered it: the status page is all there is.
     let status = bo.get("/partners/status").await;
-    assert!(status.text.contains(HINT) && !status.text.contains(">Keys</a>"));
-    bo.get("/partners/security").await.expect(200);
+    assert!(!status.text.contains(HINT) && !status.text.contains(">Keys</a>"));
+    assert_eq!(
+        bo.get("/partners/security").await.expect(303).header("location"),
+        Some("/partners/status")
+    );
     approve(&server, "Bolt Ltd").await;
 
     // Ann in a second browser: setting up in the first signs it out.

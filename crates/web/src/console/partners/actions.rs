@@ -1,5 +1,6 @@
 //! What admins do to a partner: approve, suspend, reject an application
-//! with a reason; issue and revoke keys.
+//! with a reason; set the scopes its keys may have; issue (within those)
+//! and revoke keys.
 
 use std::time::Duration;
 
@@ -72,15 +73,19 @@ pub struct KeyForm {
 
 csrf_field!(KeyForm);
 
+/// The scopes whose boxes are ticked, one box per scope in `Scope::ALL` order.
+fn ticked(boxes: [&Option<String>; 4]) -> Vec<String> {
+    Scope::ALL
+        .iter()
+        .zip(boxes)
+        .filter(|(_, on)| on.is_some())
+        .map(|(s, _)| s.as_str().to_owned())
+        .collect()
+}
+
 impl KeyForm {
     fn scopes(&self) -> Vec<String> {
-        let checked = [&self.accounts_write, &self.accounts_read, &self.usage_read, &self.webhooks_manage];
-        Scope::ALL
-            .iter()
-            .zip(checked)
-            .filter(|(_, on)| on.is_some())
-            .map(|(s, _)| s.as_str().to_owned())
-            .collect()
+        ticked([&self.accounts_write, &self.accounts_read, &self.usage_read, &self.webhooks_manage])
     }
 
     fn expires_in(&self) -> Result<Option<Duration>, String> {
@@ -123,6 +128,39 @@ pub async fn issue_key(
             };
             detail_page(&state, &console, form.csrf, &id, &DetailQuery::default(), shown).await
         }
+        Err(e) => domain_failure(&e),
+    }
+}
+
+/// The allowance form: one box per scope.
+#[derive(Deserialize)]
+pub struct ScopesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(rename = "accounts:write")]
+    accounts_write: Option<String>,
+    #[serde(rename = "accounts:read")]
+    accounts_read: Option<String>,
+    #[serde(rename = "usage:read")]
+    usage_read: Option<String>,
+    #[serde(rename = "webhooks:manage")]
+    webhooks_manage: Option<String>,
+}
+
+csrf_field!(ScopesForm);
+
+/// Sets the scopes the partner's keys may have (audited
+/// `partner.scopes_changed`); keys are issued within them from then on.
+pub async fn set_scopes(
+    State(state): State<WebState>,
+    Admin(console): Admin,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<ScopesForm>,
+) -> Response {
+    let scopes = ticked([&form.accounts_write, &form.accounts_read, &form.usage_read, &form.webhooks_manage]);
+    let id = PartnerId::new(id);
+    match state.core.partners().set_allowed_scopes(&console.actor(), &id, &scopes).await {
+        Ok(_) => redirect(&format!("/partners/{id}?done=scopes")),
         Err(e) => domain_failure(&e),
     }
 }

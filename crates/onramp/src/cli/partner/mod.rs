@@ -1,4 +1,6 @@
-//! `onramp partner …`
+//! `onramp partner …`; subcommands with more to them in files of their own.
+
+mod scopes;
 
 use clap::Subcommand;
 use onramp_domain::audit::Actor;
@@ -36,6 +38,13 @@ pub enum PartnerCommand {
     },
     /// Show one partner
     Show { partner_id: PartnerId },
+    /// Set the scopes a partner's keys may have (at least one; keys are issued within them, and a key's scope outside them is refused from the next request on); prints the partner's allowed scopes as JSON. Without scopes, only prints them. Scopes: accounts:write, accounts:read, usage:read, webhooks:manage
+    Scopes {
+        partner_id: PartnerId,
+        /// The whole new set (what is not named is taken away)
+        #[arg(value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
     /// Invite a person to a partner's portal: prints a one-time link (good once, for 7 days) that sets their password; no email is sent, so pass it on yourself
     Invite {
         partner_id: PartnerId,
@@ -50,7 +59,7 @@ pub enum PartnerCommand {
 pub fn describe(p: &Partner) -> Value {
     json!({
         "id": p.id, "name": p.name, "status": p.status.as_str(), "platform_id": p.platform_id,
-        "environment": p.environment, "created_at": rfc3339(p.created_at), "updated_at": rfc3339(p.updated_at),
+        "environment": p.environment, "allowed_scopes": p.allowed_scopes, "created_at": rfc3339(p.created_at), "updated_at": rfc3339(p.updated_at),
     })
 }
 
@@ -90,6 +99,7 @@ pub async fn run(ctx: &Ctx, cmd: PartnerCommand) -> CliResult {
         }
         PartnerCommand::Show { partner_id } => core.partners().partner(&partner_id).await?,
         PartnerCommand::Invite { partner_id, email, origin } => return invite(ctx, &partner_id, &email, origin).await,
+        PartnerCommand::Scopes { partner_id, scopes } => return scopes::run(ctx, &partner_id, &scopes).await,
         PartnerCommand::List { platform_id, environment } => {
             let scope = match (&platform_id, environment) {
                 (Some(p), Some(e)) => Some((PlatformId::lookup(p)?, e)),
