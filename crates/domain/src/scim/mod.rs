@@ -1,12 +1,19 @@
-//! SCIM 2.0 (RFC 7643 / 7644) as pure parsing: the filter language of
-//! `GET /Users?filter=…` and the `path` of PATCH operations, parsed into typed
-//! trees, plus an evaluator of filters over a resource's JSON. The store
-//! translates a [`Filter`] into its queries; the HTTP layer maps
-//! [`FilterError`] to `400 invalidFilter` and [`PathError`] to
-//! `400 invalidPath` (`invalidFilter` for [`PathError::Filter`]).
+//! SCIM 2.0 provisioning (RFC 7643 / 7644): identity providers such as
+//! Okta and Microsoft Entra ID create, update, deactivate and group the
+//! accounts of an environment, authenticated by the environment's SCIM
+//! bearer tokens.
 //!
-//! Both parsers bound their input ([`MAX_INPUT_BYTES`], [`MAX_DEPTH`]) and
-//! answer every string with a value or an error, never a panic.
+//! The filter language of `GET /Users?filter=…` and the `path` of PATCH
+//! operations are parsed here into typed trees, with an evaluator of filters
+//! over a resource's JSON. The store translates a [`Filter`] into its
+//! queries; the HTTP layer maps [`FilterError`] to `400 invalidFilter` and
+//! [`PathError`] to `400 invalidPath` (`invalidFilter` for
+//! [`PathError::Filter`]). Both parsers bound their input
+//! ([`MAX_INPUT_BYTES`], [`MAX_DEPTH`]) and answer every string with a value
+//! or an error, never a panic.
+
+pub mod store;
+pub mod tokens;
 
 mod attr_path;
 mod eval;
