@@ -65,7 +65,7 @@ impl Delivery {
     }
 
     /// One round: for endpoints no task of this node is busy with (at most
-    /// [`CONCURRENCY`] such tasks), leases the event cursors that have new
+    /// `CONCURRENCY` such tasks), leases the event cursors that have new
     /// events behind them, then the messages that are due, and starts a
     /// task per endpoint. Returns the events and messages leased; after a
     /// round, wait with [`wait_after`](Self::wait_after).
@@ -160,7 +160,7 @@ impl Delivery {
 
     /// Waits for the next round, after one that leased `leased` events
     /// and messages. After a full batch, none: there is a backlog. After
-    /// a smaller one, [`PACE`] (or `interval` if shorter), so that the
+    /// a smaller one, `PACE` (or `interval` if shorter), so that the
     /// next batch gathers what arrives meanwhile: each batch costs a few
     /// transactions whatever its size, and rounds chasing every single
     /// event would write more than the requests that made them. After an
