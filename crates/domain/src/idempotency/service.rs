@@ -48,7 +48,7 @@ pub struct Claim {
 /// What to do with a request that carries an Idempotency-Key.
 #[derive(Debug)]
 pub enum Begin {
-    /// First use: run the request, then [`crate::app::Core::idempotency_complete`].
+    /// First use: run the request, then [`Idempotency::idempotency_complete`].
     Fresh(Claim),
     /// Seen before with the same request: answer this.
     Replay { status: u16, body: Vec<u8> },
