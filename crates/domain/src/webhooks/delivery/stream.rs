@@ -115,3 +115,88 @@ fn plan(endpoint: &Endpoint, events: &[Event]) -> (Option<CursorClaim>, Option<B
     };
     (Some(claim), Some(batch))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventActor;
+    use crate::webhooks::secret::SealedSecret;
+    use crate::webhooks::{EndpointSecrets, Owner};
+
+    fn endpoint(owner: Owner, cursor: i64, types: Vec<EventType>) -> Endpoint {
+        Endpoint {
+            id: EndpointId::generate(),
+            env_id: "e1".into(),
+            owner,
+            url: "https://hooks.example.com/".into(),
+            description: String::new(),
+            event_types: types,
+            disabled_at: None,
+            disabled_reason: None,
+            secrets: EndpointSecrets {
+                current: SealedSecret::from_stored(vec![1]),
+                previous: None,
+            },
+            event_cursor: cursor,
+            failing_since: None,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    fn event(sequence: i64, kind: EventType, partner: Option<&str>) -> Event {
+        Event {
+            id: format!("evt_{sequence}").into(),
+            env_id: "e1".into(),
+            sequence,
+            event_type: kind.as_str().to_owned(),
+            timestamp: sequence,
+            platform_id: crate::tenancy::PlatformId::parse("acme").unwrap(),
+            environment: "staging".into(),
+            partner_id: partner.map(Into::into),
+            actor: EventActor {
+                kind: "system".into(),
+                id: None,
+            },
+            data: serde_json::json!({}),
+        }
+    }
+
+    /// One read of the environment (sequences 1 to 5) serves endpoints at
+    /// different cursors, owners and subscriptions.
+    #[test]
+    fn each_endpoint_takes_its_share_of_one_read() {
+        let events = vec![
+            event(1, EventType::AccountCreated, Some("p1")),
+            event(2, EventType::PartnerCreated, None),
+            event(3, EventType::AccountCreated, Some("p2")),
+            event(4, EventType::AccountDeleted, Some("p1")),
+            event(5, EventType::AccountCreated, None),
+        ];
+        let sequences = |batch: &Option<Batch>| batch.as_ref().map(|b| b.queue.iter().map(|m| m.sequence).collect::<Vec<_>>());
+
+        let every = endpoint(Owner::Environment, 0, Vec::new());
+        let (claim, batch) = plan(&every, &events);
+        assert_eq!(claim.map(|c| (c.from, c.take)), Some((0, CursorTake::Lease)));
+        assert_eq!(sequences(&batch), Some(vec![1, 2, 3, 4, 5]));
+        let span = batch.unwrap().stream.unwrap();
+        assert_eq!((span.from, span.last), (0, 5));
+
+        // Further along: only what is after its cursor.
+        let (_, batch) = plan(&endpoint(Owner::Environment, 3, Vec::new()), &events);
+        assert_eq!(sequences(&batch), Some(vec![4, 5]));
+
+        // A partner's endpoint: its own events only.
+        let (_, batch) = plan(&endpoint(Owner::Partner("p1".into()), 0, Vec::new()), &events);
+        assert_eq!(sequences(&batch), Some(vec![1, 4]));
+
+        // Subscribed to other types: the cursor is stepped past, nothing sent.
+        let (claim, batch) = plan(&endpoint(Owner::Environment, 1, vec![EventType::UsageAlert]), &events);
+        assert_eq!(claim.map(|c| c.take), Some(CursorTake::Skip(5)));
+        assert!(batch.is_none());
+
+        // At the end already: no claim at all (no write).
+        assert_eq!(plan(&endpoint(Owner::Environment, 5, Vec::new()), &events).0, None);
+        assert_eq!(plan(&endpoint(Owner::Environment, 0, Vec::new()), &[]).0, None);
+    }
+}
