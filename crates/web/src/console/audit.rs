@@ -121,29 +121,15 @@ impl Filters {
     /// The query string of these filters (without the page cursor).
     fn query(&self) -> String {
         let pairs = [
-            ("instance", &self.instance),
-            ("environment", &self.environment),
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("target", &self.target),
-            ("from", &self.from),
-            ("to", &self.to),
+            ("instance", self.instance.as_str()),
+            ("environment", self.environment.as_str()),
+            ("actor", self.actor.as_str()),
+            ("action", self.action.as_str()),
+            ("target", self.target.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
         ];
-        let encoded: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect();
-        if encoded.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", encoded.join("&"))
-        }
+        super::views::link("", &pairs)
     }
 }
 
