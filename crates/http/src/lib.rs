@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
     // merged router it would replace the layered fallbacks, and CORS
     // preflights (OPTIONS) would never reach the CORS layer.
     let tenant_routes = tenant_routes
+        .merge(routes::scim::router())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard::guard))
         .layer(cors())
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(any_host)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(routes::scim::scim_errors))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::clone(&state.proxies),
             middleware::client_addr::resolve_client,

@@ -22,6 +22,7 @@ use onramp_domain::infra::client::ClientAddr;
 use onramp_domain::integration::VendorApp;
 use onramp_domain::partners::ApiKey;
 use onramp_domain::partners::service::{PartnerKeyCheck, PartnerPrincipal};
+use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::tenancy::Tenant;
 use onramp_domain::tenancy::signing::ServiceClaims;
 
@@ -41,6 +42,8 @@ pub enum Credential {
     PartnerKey(Arc<PartnerPrincipal>),
     /// A vendor app's key.
     VendorApp(Arc<VendorApp>),
+    /// A SCIM client's bearer token (SCIM paths only).
+    ScimToken(Arc<ScimToken>),
     /// No valid credential: the client's address, if known.
     Anonymous(Option<IpAddr>),
 }
@@ -65,6 +68,7 @@ impl Credential {
             Credential::ServiceUser(claims) => ActorKind::ServiceUser(claims.sub.clone()),
             Credential::PartnerKey(principal) => ActorKind::ApiKey(principal.key.key_id.clone()),
             Credential::VendorApp(app) => ActorKind::VendorApp(app.id.clone()),
+            Credential::ScimToken(token) => ActorKind::ScimToken(token.id.clone()),
             Credential::Anonymous(ip) => ActorKind::Client(*ip),
         }
     }
@@ -81,6 +85,7 @@ enum Accepts {
     ServiceToken,
     PartnerKey,
     VendorKey,
+    ScimToken,
 }
 
 impl Accepts {
@@ -89,6 +94,8 @@ impl Accepts {
             Accepts::PartnerKey
         } else if path.starts_with("/v1/integration/") {
             Accepts::VendorKey
+        } else if path.starts_with("/scim/") {
+            Accepts::ScimToken
         } else {
             Accepts::ServiceToken
         }
@@ -166,6 +173,13 @@ async fn resolve(
             };
             let app = valid(core.integration().authenticate_vendor_key(tenant, raw).await)?;
             Ok((app.map(|app| Credential::VendorApp(Arc::new(app))), None))
+        }
+        Accepts::ScimToken => {
+            let Some(token) = bearer(headers) else {
+                return Ok((None, None));
+            };
+            let found = core.scim_tokens().authenticate(&tenant.env, token).await?;
+            Ok((found.map(|t| Credential::ScimToken(Arc::new(t))), None))
         }
     }
 }

@@ -8,5 +8,6 @@ pub mod health;
 pub mod integration;
 pub mod metrics;
 pub mod partners;
+pub mod scim;
 pub mod tokenauth;
 pub mod webhooks;

@@ -1,3 +1,4 @@
 //! SCIM 2.0 provisioning.
 
 mod tokens;
+mod users;

@@ -1,0 +1,62 @@
+//! SCIM 2.0 (RFC 7643 / 7644) at `/scim/v2/`: identity providers (Okta,
+//! Microsoft Entra ID) read and provision the environment's accounts with a
+//! SCIM bearer token (`onramp scim-token issue`).
+//!
+//! SCIM has its own wire format: resources and errors are
+//! `application/scim+json`, errors carry `status` as a string and a
+//! `scimType`. Every error on these paths, including the ones the shared
+//! layers answer (tenant, rate limit, body size, method), is rewritten into
+//! that format by [`scim_errors`], so SCIM clients never see a problem
+//! document.
+
+mod errors;
+mod users;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::get;
+use onramp_domain::scim::tokens::ScimToken;
+use onramp_domain::tenancy::{Feature, Tenant};
+
+pub use errors::scim_errors;
+
+use crate::extract::CurrentTenant;
+use crate::middleware::guard::Credential;
+use crate::problem::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// Where SCIM is served on every environment's host.
+pub const BASE: &str = "/scim/v2";
+
+/// SCIM's media type; `application/json` is accepted too.
+pub const MEDIA_TYPE: &str = "application/scim+json";
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/scim/v2/Users/{id}", get(users::get_user))
+}
+
+/// A request made with a live SCIM token of this environment, on an
+/// instance with the `scim` feature.
+pub struct ScimCaller {
+    pub tenant: Arc<Tenant>,
+    pub token: Arc<ScimToken>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
+        let Some(Credential::ScimToken(token)) = parts.extensions.get::<Credential>().cloned() else {
+            let detail = "a valid SCIM token for this environment is required: Authorization: Bearer onr_scim_…";
+            return Err(ApiError {
+                challenge: "Bearer",
+                ..ApiError::new(ErrorCode::Unauthenticated, detail)
+            });
+        };
+        tenant.require(Feature::Scim)?;
+        Ok(Self { tenant, token })
+    }
+}

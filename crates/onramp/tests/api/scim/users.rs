@@ -1,0 +1,131 @@
+//! `/scim/v2/Users/{id}` over HTTP: SCIM bearer tokens, the SCIM error
+//! format on every refusal, and an account as a User resource.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, Resp, TestServer, op};
+
+const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+struct World {
+    server: TestServer,
+    service: Api,
+    token: String,
+}
+
+async fn world() -> World {
+    let server = TestServer::start().await;
+    server.create_instance("acme", &["client-accounts", "scim"]).await;
+    server.create_service_user("acme", "staging", "svc", &[]).await;
+    let service = server.login(&server.staging("acme"), "svc").await;
+    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    World { server, service, token }
+}
+
+#[track_caller]
+fn scim_error(r: &Resp, status: u16) -> &Value {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"), "{}", r.text);
+    assert_eq!(r.json["schemas"], json!([SCIM_ERROR]), "{}", r.text);
+    assert_eq!(r.json["status"], status.to_string(), "status as a string: {}", r.text);
+    assert!(r.json["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+    &r.json
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_is_read_with_a_token_of_its_environment() {
+    let w = world().await;
+    let created = w.service.signup("ann@example.com").await;
+    let id = created["user_id"].as_str().unwrap();
+    let scim = w.server.staging("acme").with_token(&w.token);
+    let r = scim.get(&format!("/scim/v2/Users/{id}")).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    let user = &r.json;
+    assert_eq!(user["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    assert_eq!(
+        (user["id"].as_str(), user["userName"].as_str()),
+        (Some(id), Some("ann@example.com"))
+    );
+    assert_eq!(
+        user["emails"],
+        json!([{ "value": "ann@example.com", "type": "work", "primary": true }])
+    );
+    assert_eq!(user["meta"]["resourceType"], "User");
+    let location = user["meta"]["location"].as_str().unwrap();
+    assert!(
+        location.starts_with("https://api.staging.acme.") && location.ends_with(&format!("/scim/v2/Users/{id}")),
+        "{location}"
+    );
+    let version = user["meta"]["version"].as_str().unwrap();
+    assert!(version.starts_with("W/\""), "a weak ETag: {version}");
+    assert_eq!(r.header("etag"), Some(version));
+
+    // Unknown and malformed ids are SCIM 404s.
+    scim_error(&scim.get("/scim/v2/Users/0195f6a2-7c1e-7000-8000-000000000000").await, 404);
+    scim_error(&scim.get("/scim/v2/Users/not-a-uuid").await, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_scim_errors() {
+    let w = world().await;
+    let id = w.service.signup("bob@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let path = format!("/scim/v2/Users/{id}");
+    let staging = w.server.staging("acme");
+
+    // No token, a service token, a token of the other environment, a typo.
+    let none = staging.without_token().get(&path).await;
+    scim_error(&none, 401);
+    assert!(
+        none.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")),
+        "{:?}",
+        none.headers
+    );
+    scim_error(&w.service.get(&path).await, 401);
+    let live = op(&w.server, &["scim-token", "issue", "acme", "production"]).ok();
+    scim_error(&staging.with_token(live["token"].as_str().unwrap()).get(&path).await, 401);
+    let mut typo = w.token.clone();
+    typo.pop();
+    typo.push('x');
+    scim_error(&staging.with_token(&typo).get(&path).await, 401);
+
+    // A revoked token is refused from the next request on.
+    let other = op(&w.server, &["scim-token", "issue", "acme", "staging"]).ok();
+    let scim = staging.with_token(other["token"].as_str().unwrap());
+    scim.get(&path).await.expect(200);
+    op(&w.server, &["scim-token", "revoke", other["id"].as_str().unwrap()]).ok();
+    scim_error(&scim.get(&path).await, 401);
+
+    // Without the feature: 403.
+    w.server.create_instance("beta", &["client-accounts"]).await;
+    let beta = op(&w.server, &["scim-token", "issue", "beta", "staging"]).ok();
+    let r = w
+        .server
+        .staging("beta")
+        .with_token(beta["token"].as_str().unwrap())
+        .get(&path)
+        .await;
+    scim_error(&r, 403);
+
+    // Shared layers answer in SCIM's format too: a wrong method, an unknown instance.
+    let scim = staging.with_token(&w.token);
+    scim_error(&scim.delete(&path).await, 405);
+    scim_error(&w.server.staging("nobody").with_token(&w.token).get(&path).await, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_honours_the_instance_rate_limits() {
+    let w = world().await;
+    w.server.set_rate_limits("acme", &[("GET /scim/v2/Users/{id}", 2)]).await;
+    let id = w.service.signup("cy@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let scim = w.server.staging("acme").with_token(&w.token);
+    let path = format!("/scim/v2/Users/{id}");
+    scim.get(&path).await.expect(200);
+    scim.get(&path).await.expect(200);
+    let r = scim.get(&path).await;
+    scim_error(&r, 429);
+    assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
+}
