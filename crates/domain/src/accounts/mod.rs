@@ -125,6 +125,9 @@ pub struct Account {
     pub password_hash: String,
     /// The partner that created the account, if one did.
     pub partner_id: Option<PartnerId>,
+    /// A deactivated account cannot sign in, has no sessions, and its vendor
+    /// grants answer as if it did not exist; it can be reactivated.
+    pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -143,6 +146,8 @@ pub struct AccountUpdate {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password_hash: Option<String>,
+    /// `Some(false)` deactivates the account and ends all its sessions.
+    pub active: Option<bool>,
     pub updated_at: Millis,
 }
 
@@ -155,6 +160,9 @@ impl AccountUpdate {
         let mut data = account.event_data();
         if let Some(email) = &self.email {
             data["email"] = serde_json::json!(email);
+        }
+        if let Some(active) = self.active {
+            data["active"] = serde_json::json!(active);
         }
         let fields: Vec<&str> = changed.iter().copied().filter(|f| *f != "password").collect();
         if !fields.is_empty() {
