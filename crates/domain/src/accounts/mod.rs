@@ -154,20 +154,20 @@ pub struct AccountUpdate {
 impl AccountUpdate {
     /// Attaches the lifecycle events of this update of `account`:
     /// `account.updated` naming the fields that changed (the password
-    /// aside), and `account.password_changed` when the password did.
+    /// aside) and whether the account is active afterwards, and
+    /// `account.password_changed` when the password did.
     pub fn emit_events(&self, mut audit: AuditEvent, env_id: &EnvId, account: &Account, changed: &[&str]) -> AuditEvent {
         let partner = account.partner_id.as_ref();
         let mut data = account.event_data();
         if let Some(email) = &self.email {
             data["email"] = serde_json::json!(email);
         }
-        if let Some(active) = self.active {
-            data["active"] = serde_json::json!(active);
-        }
+
         let fields: Vec<&str> = changed.iter().copied().filter(|f| *f != "password").collect();
         if !fields.is_empty() {
             let mut data = data.clone();
             data["changed"] = serde_json::json!(fields);
+            data["active"] = serde_json::json!(self.active.unwrap_or(account.active));
             audit = audit.emit(env_id, EventType::AccountUpdated, partner, data);
         }
         if self.password_hash.is_some() {
