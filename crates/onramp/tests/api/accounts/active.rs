@@ -25,7 +25,11 @@ impl World {
             .unwrap()
             .items
             .remove(0);
-        let app = core.integration().vendor_app(&tenant, &AppId::from(self.app_id.as_str())).await.unwrap();
+        let app = core
+            .integration()
+            .vendor_app(&tenant, &AppId::from(self.app_id.as_str()))
+            .await
+            .unwrap();
         let code = core
             .integration()
             .authorize(&tenant, &ann.id, &Actor::operator(), &app, CHALLENGE)
@@ -65,7 +69,11 @@ impl World {
     }
 
     async fn set_active(&self, id: &str, active: bool) -> Value {
-        let r = self.fx.staging.patch(&format!("/v1/client/{id}"), &json!({ "active": active })).await;
+        let r = self
+            .fx
+            .staging
+            .patch(&format!("/v1/client/{id}"), &json!({ "active": active }))
+            .await;
         r.expect(200);
         assert_eq!(r.json["active"], active, "{}", r.text);
         r.json
@@ -129,7 +137,11 @@ async fn a_deactivated_account_cannot_sign_in_anywhere_until_reactivated() {
     let unknown = w.login("nobody@example.com", "not-Ann's-password-1").await;
     unknown.problem(401, "unauthenticated");
     assert_eq!(wrong.json["detail"], unknown.json["detail"]);
-    assert!(!wrong.text.contains("disabled") && !wrong.text.contains("deactivated"), "{}", wrong.text);
+    assert!(
+        !wrong.text.contains("disabled") && !wrong.text.contains("deactivated"),
+        "{}",
+        wrong.text
+    );
     // Her sessions ended at once, the page session too.
     w.fx.staging
         .post("/v1/client/sessions/verify", &json!({ "client_token": token }))
@@ -148,7 +160,10 @@ async fn a_deactivated_account_cannot_sign_in_anywhere_until_reactivated() {
         assert!(r.header("set-cookie").is_none_or(|c| !c.starts_with("onramp_session=")), "{path}");
         let r = page_sign_in(&w, path, "not-Ann's-password-1").await;
         assert_eq!(r.status, 401, "{path}: {}", r.text);
-        assert!(r.text.contains("Wrong email or password.") && !r.text.contains("deactivated"), "{path}");
+        assert!(
+            r.text.contains("Wrong email or password.") && !r.text.contains("deactivated"),
+            "{path}"
+        );
     }
 
     // The vendor: as if she did not exist.
@@ -222,7 +237,10 @@ async fn active_must_be_a_boolean_and_a_refused_patch_changes_nothing() {
             .await;
         r.problem(400, "validation_failed");
         assert_eq!(r.error_fields(), ["active"], "{bad}: {}", r.text);
-        let r = w.partner.patch(&partner_path, &json!({ "firstName": "Changed", "active": bad })).await;
+        let r = w
+            .partner
+            .patch(&partner_path, &json!({ "firstName": "Changed", "active": bad }))
+            .await;
         r.problem(400, "validation_failed");
         assert_eq!(r.error_fields(), ["active"], "{bad}: {}", r.text);
     }
@@ -258,11 +276,16 @@ async fn partners_deactivate_and_reactivate_their_accounts() {
     w.exchange(&token).await.problem(403, "account_disabled");
     w.exchange(&token).await.problem(403, "account_disabled");
     w.service
-        .post("/v1/client/login", &json!({ "email": "ann@example.com", "password": CLIENT_PASSWORD }))
+        .post(
+            "/v1/client/login",
+            &json!({ "email": "ann@example.com", "password": CLIENT_PASSWORD }),
+        )
         .await
         .problem(403, "account_disabled");
     // Another partner can neither see nor toggle it.
-    let (_, _, other) = w.other_partner("staging", onramp_domain::partners::PartnerStatus::Active, &ALL_SCOPES).await;
+    let (_, _, other) = w
+        .other_partner("staging", onramp_domain::partners::PartnerStatus::Active, &ALL_SCOPES)
+        .await;
     other.patch(&path, &json!({ "active": true })).await.problem(404, "not_found");
 
     let r = w.partner.patch(&path, &json!({ "active": true })).await;
@@ -272,4 +295,53 @@ async fn partners_deactivate_and_reactivate_their_accounts() {
     signed_in.expect(200);
     assert_eq!(signed_in.json["user_id"], id.as_str());
     w.exchange(&token).await.problem(400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivation_wins_over_a_racing_login() {
+    let parking = parking::Parking::default();
+    let wrapper = parking.wrapper();
+    let fx = Fixture::with(move |s| s.wrap_store = Some(wrapper), &[]).await;
+    let id = fx.staging.signup("ann@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/client/{id}");
+    let login = || {
+        fx.staging.post(
+            "/v1/client/login",
+            &json!({ "email": "ann@example.com", "password": CLIENT_PASSWORD }),
+        )
+    };
+    // The login has checked the password; the deactivation lands before it
+    // opens its session: the login is refused.
+    let spot = parking.arm("open_session_checked");
+    let (l, p) = spot
+        .run_while_parked(login(), fx.staging.patch(&path, &json!({ "active": false })))
+        .await;
+    p.expect(200);
+    l.problem(403, "account_disabled");
+    let tenant = fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    let live = async || {
+        fx.server
+            .core
+            .accounts()
+            .live_sessions(&tenant, &AccountId::from(id.as_str()))
+            .await
+            .unwrap()
+            .0
+    };
+    assert_eq!(live().await, 0);
+
+    // The deactivation has read the account; a login completes before it
+    // writes: the deactivation ends that session too.
+    fx.staging.patch(&path, &json!({ "active": true })).await.expect(200);
+    let spot = parking.arm("update_account");
+    let (p, l) = spot
+        .run_while_parked(fx.staging.patch(&path, &json!({ "active": false })), login())
+        .await;
+    let token = l.expect(200).json["client_token"].as_str().unwrap().to_owned();
+    p.expect(200);
+    assert_eq!(live().await, 0);
+    fx.staging
+        .post("/v1/client/sessions/verify", &json!({ "client_token": token }))
+        .await
+        .problem(401, "unauthenticated");
 }
