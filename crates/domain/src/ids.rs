@@ -124,6 +124,8 @@ string_id! {
     OperatorId;
     /// A partner's person who signs in to the partner portal.
     PortalUserId;
+    /// A SCIM bearer token of one environment.
+    ScimTokenId;
 }
 
 uuid_v7_ids!(
@@ -135,7 +137,8 @@ uuid_v7_ids!(
     AlertId,
     AuditEventId,
     OperatorId,
-    PortalUserId
+    PortalUserId,
+    ScimTokenId
 );
 
 /// Random characters of a visible key id after its `key_` prefix.

@@ -19,6 +19,7 @@ pub mod operators;
 pub mod partners;
 pub mod portal;
 pub mod retention;
+pub mod scim;
 pub mod secrets;
 pub mod service_users;
 pub mod signin_links;

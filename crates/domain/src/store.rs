@@ -13,6 +13,7 @@ pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::portal::store::{PortalFactorStore, PortalStore};
 pub use crate::retention::store::RetentionStore;
+pub use crate::scim::store::ScimStore;
 pub use crate::secrets::store::SecretsStore;
 pub use crate::service_users::store::ServiceUserStore;
 pub use crate::signin_links::store::SigninLinkStore;
@@ -43,6 +44,7 @@ pub trait Store:
     + OperatorStore
     + PortalStore
     + PortalFactorStore
+    + ScimStore
 {
 }
 
@@ -64,5 +66,6 @@ impl<T> Store for T where
         + OperatorStore
         + PortalStore
         + PortalFactorStore
+        + ScimStore
 {
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use onramp::cli::context::{CliResult, Ctx, hash_cost};
 use onramp::cli::serve::LogFormat;
 use onramp::cli::{
-    Cli, Command, audit, backup, copy, debug, instance, key, migrate, operator, partner, service_user, signing_key, usage, webhook,
+    Cli, Command, audit, backup, copy, debug, instance, key, migrate, operator, partner, scim_token, service_user, signing_key, usage,
+    webhook,
 };
 use onramp::config::warn_unknown_env;
 use tracing_subscriber::EnvFilter;
@@ -43,6 +44,7 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Instance(cmd) => instance::run(&ctx, cmd).await,
                 Command::ServiceUser(cmd) => service_user::run(&ctx, cmd).await,
                 Command::Operator(cmd) => operator::run(&ctx, cmd).await,
+                Command::ScimToken(cmd) => scim_token::run(&ctx, cmd).await,
                 Command::SigningKey(cmd) => signing_key::run(&ctx, cmd).await,
                 Command::Audit(cmd) => audit::run(&ctx, cmd).await,
                 Command::Partner(cmd) => partner::run(&ctx, cmd).await,

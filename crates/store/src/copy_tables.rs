@@ -388,4 +388,15 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("used_at", Int),
         ],
     ),
+    (
+        "scim_tokens",
+        &[
+            ("id", Text),
+            ("env_id", Text),
+            ("name", Text),
+            ("token_hash", Text),
+            ("created_at", Int),
+            ("revoked_at", Int),
+        ],
+    ),
 ];

@@ -25,6 +25,7 @@ use crate::partners::service::Partners;
 use crate::portal::service::Portal;
 use crate::retention::RetentionPolicy;
 use crate::retention::service::Retention;
+use crate::scim::tokens::ScimTokens;
 use crate::secrets::Unlocked;
 use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
@@ -129,6 +130,7 @@ pub struct Core {
     retention: Retention,
     operators: Operators,
     portal: Portal,
+    scim_tokens: ScimTokens,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -216,6 +218,11 @@ impl Core {
     /// Operators and their console sessions.
     pub fn operators(&self) -> &Operators {
         &self.operators
+    }
+
+    /// SCIM bearer tokens.
+    pub fn scim_tokens(&self) -> &ScimTokens {
+        &self.scim_tokens
     }
 
     /// The partner portal: applications, portal users and their sessions.
@@ -323,6 +330,7 @@ impl CoreBuilder {
                 &master_key,
                 config.console_idle,
             ),
+            scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

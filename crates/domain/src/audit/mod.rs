@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::clock::{Millis, now_ms};
 use crate::events::{EventActor, EventDraft, EventType};
-use crate::ids::{AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, OperatorId, PartnerId, PlatformId, PortalUserId, ServiceUserId};
+use crate::ids::{
+    AccountId, AppId, AuditEventId, EnvId, EventId, KeyId, OperatorId, PartnerId, PlatformId, PortalUserId, ScimTokenId, ServiceUserId,
+};
 
 /// Who made a change. Its `Display` is the one spelling of callers in audit
 /// events, rate-limit keys, idempotency scopes and logs: ids only, never a secret.
@@ -28,6 +30,8 @@ pub enum ActorKind {
     VendorApp(AppId),
     /// A person on the account pages.
     Account(AccountId),
+    /// A SCIM client (an identity provider), by its token's id.
+    ScimToken(ScimTokenId),
     /// Someone signing themselves up on the pages.
     SelfSignup,
     /// The server itself (`demo`, `usage-monitor`).
@@ -46,6 +50,7 @@ impl fmt::Display for ActorKind {
             ActorKind::ApiKey(key_id) => write!(f, "api_key:{key_id}"),
             ActorKind::VendorApp(id) => write!(f, "vendor_app:{id}"),
             ActorKind::Account(id) => write!(f, "account:{id}"),
+            ActorKind::ScimToken(id) => write!(f, "scim_token:{id}"),
             ActorKind::SelfSignup => f.write_str("self-signup"),
             ActorKind::System(what) => write!(f, "system:{what}"),
             ActorKind::Client(Some(ip)) => write!(f, "ip:{ip}"),

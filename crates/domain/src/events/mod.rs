@@ -159,7 +159,9 @@ impl EventActor {
         let (kind, id) = actor.split_once(':').unwrap_or((actor, ""));
         let id = (!id.is_empty()).then(|| id.to_owned());
         match kind {
-            "operator" | "service_user" | "api_key" | "vendor_app" | "account" | "portal_user" => Self { kind: kind.to_owned(), id },
+            "operator" | "service_user" | "api_key" | "vendor_app" | "account" | "portal_user" | "scim_token" => {
+                Self { kind: kind.to_owned(), id }
+            }
             "self-signup" | "ip" if account.is_some() => Self {
                 kind: "account".into(),
                 id: account.map(str::to_owned),

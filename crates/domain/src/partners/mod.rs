@@ -173,17 +173,22 @@ pub enum KeyKind {
     Partner,
     /// A vendor app's key for user integration (`/v1/integration/…`).
     VendorApp,
+    /// A SCIM client's bearer token (`/scim/v2/…`).
+    Scim,
 }
 
 impl KeyKind {
     /// `onr_test_` / `onr_live_` for partner keys, `onr_app_test_` /
-    /// `onr_app_live_` for vendor app keys.
+    /// `onr_app_live_` for vendor app keys, `onr_scim_test_` /
+    /// `onr_scim_live_` for SCIM tokens.
     pub fn prefix(self, env: EnvKind) -> &'static str {
         match (self, env) {
             (KeyKind::Partner, EnvKind::Staging) => "onr_test_",
             (KeyKind::Partner, EnvKind::Production) => "onr_live_",
             (KeyKind::VendorApp, EnvKind::Staging) => "onr_app_test_",
             (KeyKind::VendorApp, EnvKind::Production) => "onr_app_live_",
+            (KeyKind::Scim, EnvKind::Staging) => "onr_scim_test_",
+            (KeyKind::Scim, EnvKind::Production) => "onr_scim_live_",
         }
     }
 }

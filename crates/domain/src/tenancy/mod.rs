@@ -116,14 +116,17 @@ pub enum Feature {
     Partners,
     UserIntegration,
     SelfSignup,
+    /// SCIM 2.0 provisioning at `/scim/v2/`.
+    Scim,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 4] = [
+    pub const ALL: [Feature; 5] = [
         Feature::ClientAccounts,
         Feature::Partners,
         Feature::UserIntegration,
         Feature::SelfSignup,
+        Feature::Scim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +135,7 @@ impl Feature {
             Feature::Partners => "partners",
             Feature::UserIntegration => "user-integration",
             Feature::SelfSignup => "self-signup",
+            Feature::Scim => "scim",
         }
     }
 }

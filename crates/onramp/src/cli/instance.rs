@@ -56,7 +56,7 @@ pub enum InstanceCommand {
         #[arg(long, value_name = "DURATION")]
         login_link_ttl: Option<String>,
     },
-    /// Switch features on or off (client-accounts, partners, user-integration, self-signup)
+    /// Switch features on or off (client-accounts, partners, user-integration, self-signup, scim)
     Features {
         platform_id: String,
         #[arg(long)]

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod operator;
 pub mod output;
 pub mod partner;
+pub mod scim_token;
 pub mod serve;
 pub mod service_user;
 pub mod signing_key;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Manage webhook endpoints (where lifecycle events are sent)
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Manage SCIM tokens (what Okta or Entra provision accounts with)
+    #[command(subcommand, name = "scim-token")]
+    ScimToken(scim_token::ScimTokenCommand),
     /// Copy a whole deployment to another database (SQLite ⇄ PostgreSQL)
     Copy(copy::CopyArgs),
     /// Write a consistent copy of the SQLite database while the server runs

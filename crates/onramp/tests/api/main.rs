@@ -40,6 +40,7 @@ mod redis_faults;
 mod retention;
 mod same_ids;
 mod schema;
+mod scim;
 mod secrets;
 mod statements;
 mod tokenauth;

@@ -41,6 +41,7 @@ pub struct InstanceForm {
     user_integration: Option<String>,
     #[serde(rename = "self-signup")]
     self_signup: Option<String>,
+    scim: Option<String>,
     #[serde(default)]
     pub rate_limits: String,
     #[serde(default)]
@@ -66,6 +67,7 @@ impl InstanceForm {
             Feature::Partners => self.partners.is_some(),
             Feature::UserIntegration => self.user_integration.is_some(),
             Feature::SelfSignup => self.self_signup.is_some(),
+            Feature::Scim => self.scim.is_some(),
         }
     }
 
@@ -79,6 +81,7 @@ impl InstanceForm {
             partners: on(Feature::Partners),
             user_integration: on(Feature::UserIntegration),
             self_signup: on(Feature::SelfSignup),
+            scim: on(Feature::Scim),
             rate_limits: instance
                 .rate_limits
                 .iter()

@@ -50,6 +50,42 @@ pub struct CsrfOnly {
 
 csrf_field!(CsrfOnly);
 
+/// A form's checkboxes for API key scopes, one per scope, named after it
+/// (`accounts:write`, …); flattened into the forms that have them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ScopeBoxes {
+    #[serde(rename = "accounts:write")]
+    accounts_write: Option<String>,
+    #[serde(rename = "accounts:read")]
+    accounts_read: Option<String>,
+    #[serde(rename = "usage:read")]
+    usage_read: Option<String>,
+    #[serde(rename = "webhooks:manage")]
+    webhooks_manage: Option<String>,
+}
+
+impl ScopeBoxes {
+    /// The scopes ticked, in [`Scope::ALL`]'s order.
+    pub fn ticked(&self) -> Vec<onramp_domain::partners::Scope> {
+        use onramp_domain::partners::Scope;
+        [
+            (Scope::AccountsWrite, &self.accounts_write),
+            (Scope::AccountsRead, &self.accounts_read),
+            (Scope::UsageRead, &self.usage_read),
+            (Scope::WebhooksManage, &self.webhooks_manage),
+        ]
+        .into_iter()
+        .filter(|(_, on)| on.is_some())
+        .map(|(s, _)| s)
+        .collect()
+    }
+
+    /// The same, as the names the services take.
+    pub fn names(&self) -> Vec<String> {
+        self.ticked().iter().map(|s| s.as_str().to_owned()).collect()
+    }
+}
+
 /// A form that carries a CSRF token in a field.
 pub trait CsrfProtected {
     /// The submitted token (empty when the field was missing).

@@ -9,6 +9,6 @@ mod signed_in;
 mod tenant;
 
 pub use client::Visitor;
-pub use forms::{CsrfCheck, CsrfForm, CsrfOnly, CsrfProtected, CsrfToken, WebForm, csrf_failed};
+pub use forms::{CsrfCheck, CsrfForm, CsrfOnly, CsrfProtected, CsrfToken, ScopeBoxes, WebForm, csrf_failed};
 pub use signed_in::SignedIn;
 pub use tenant::PageTenant;

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::session::{Approved, PortalCsrf, PortalForm, PortalTenant};
 use super::views::{Frame, Nav, failure, refusal, when, when_or};
 use crate::WebState;
+use crate::extract::ScopeBoxes;
 use crate::views::{redirect, render};
 
 /// A key shown once.
@@ -121,14 +122,8 @@ pub async fn list(State(state): State<WebState>, tenant: PortalTenant, Approved(
 pub struct CreateForm {
     #[serde(default)]
     csrf: String,
-    #[serde(rename = "accounts:write")]
-    accounts_write: Option<String>,
-    #[serde(rename = "accounts:read")]
-    accounts_read: Option<String>,
-    #[serde(rename = "usage:read")]
-    usage_read: Option<String>,
-    #[serde(rename = "webhooks:manage")]
-    webhooks_manage: Option<String>,
+    #[serde(flatten)]
+    scopes: ScopeBoxes,
     /// Days; empty for a key without expiry.
     #[serde(default)]
     expires_in: String,
@@ -147,13 +142,7 @@ csrf_field!(CreateForm, RotateForm);
 
 impl CreateForm {
     fn scopes(&self) -> Vec<Scope> {
-        let chosen = [
-            (Scope::AccountsWrite, &self.accounts_write),
-            (Scope::AccountsRead, &self.accounts_read),
-            (Scope::UsageRead, &self.usage_read),
-            (Scope::WebhooksManage, &self.webhooks_manage),
-        ];
-        chosen.into_iter().filter(|(_, on)| on.is_some()).map(|(s, _)| s).collect()
+        self.scopes.ticked()
     }
 }
 

@@ -68,7 +68,7 @@ impl Delivery {
     /// [`CONCURRENCY`] such tasks), leases the event cursors that have new
     /// events behind them, then the messages that are due, and starts a
     /// task per endpoint. Returns the events and messages leased; after a
-    /// round that leased none, wait with [`idle`](Self::idle).
+    /// round, wait with [`wait_after`](Self::wait_after).
     ///
     /// # Errors
     /// Storage failures (the next round tries again).

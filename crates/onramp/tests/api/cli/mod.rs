@@ -49,14 +49,6 @@ fn help_succeeds_for_every_command() {
     assert!(!run_raw(&["instance", "create"]).success);
 }
 
-#[track_caller]
-fn fails_with(run: &CliRun, code: &str) {
-    assert!(!run.success, "should have failed: {}", run.stdout);
-    let doc = run.json();
-    assert_eq!(doc["error"]["code"], code, "{doc}");
-    assert!(doc["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-}
-
 fn env_doc<'a>(instance: &'a Value, kind: &str) -> &'a Value {
     instance["environments"]
         .as_array()

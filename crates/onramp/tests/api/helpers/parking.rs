@@ -23,19 +23,20 @@ use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ServiceUserId,
+    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId, ServiceUserId,
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
+use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
     AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
-    PortalFactorStore, PortalStore, RetentionStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError, TenancyStore,
-    UsageStore, WebhookStore,
+    PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
+    TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -285,6 +286,13 @@ delegate! {
         fn requeue_since(&self, endpoint_id: &EndpointId, env_id: &EnvId, since: Millis, now: Millis) -> Result<u64, StoreError>;
         fn attempts(&self, endpoint_id: &EndpointId, cursor: Option<&AttemptCursor>, limit: u32) -> Result<Vec<Attempt>, StoreError>;
         fn record_attempts(&self, recorded: &[Recorded], cursor: Option<&CursorMove>) -> Result<(), StoreError>;
+    }
+    ScimStore {
+        fn create_scim_token(&self, token: &ScimToken, token_hash: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn scim_tokens(&self, env_id: &EnvId) -> Result<Vec<ScimToken>, StoreError>;
+        fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
+        fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
+        fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;

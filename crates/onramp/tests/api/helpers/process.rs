@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::client::Api;
+use super::server::TestServer;
 
 /// Flags that make argon2 cheap in child processes.
 pub const CHEAP_HASH_FLAGS: [&str; 6] = ["--hash-memory-kib", "1024", "--hash-iterations", "1", "--hash-parallelism", "1"];
@@ -72,6 +73,28 @@ impl CliRun {
 }
 
 /// Runs `onramp --data-dir <dir> --json <args>` with cheap hashing.
+/// `onramp --json <args>` on a running test server's database (its data
+/// dir, or its PostgreSQL database and master key file).
+pub fn op(server: &TestServer, args: &[&str]) -> CliRun {
+    let url = &server.settings.database_url;
+    let key = server.dir.path().join("master.key").display().to_string();
+    let mut all: Vec<&str> = Vec::new();
+    if url.starts_with("postgres") {
+        all.extend(["--database-url", url.as_str(), "--master-key-file", key.as_str()]);
+    }
+    all.extend(args);
+    cli(server.dir.path(), &all)
+}
+
+/// The command failed, printing an error with this code and a message.
+#[track_caller]
+pub fn fails_with(run: &CliRun, code: &str) {
+    assert!(!run.success, "should have failed: {}", run.stdout);
+    let doc = run.json();
+    assert_eq!(doc["error"]["code"], code, "{doc}");
+    assert!(doc["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{doc}");
+}
+
 pub fn cli(data_dir: &Path, args: &[&str]) -> CliRun {
     cli_with_stdin(data_dir, args, None)
 }

@@ -8,29 +8,10 @@ use std::process::Stdio;
 use serde_json::json;
 
 use super::*;
-use crate::helpers::PartnerWorld;
+use crate::helpers::{PartnerWorld, fails_with, op};
 
 /// A public address the CLI accepts without DNS (it resolves with the system).
 const CLI_URL: &str = "https://93.184.215.14/hooks";
-
-/// `onramp --json <args>` on the server's database (its data dir, or its
-/// PostgreSQL database and master key file).
-pub(super) fn op(server: &TestServer, args: &[&str]) -> CliRun {
-    let url = &server.settings.database_url;
-    let key = server.dir.path().join("master.key").display().to_string();
-    let mut all: Vec<&str> = Vec::new();
-    if url.starts_with("postgres") {
-        all.extend(["--database-url", url.as_str(), "--master-key-file", key.as_str()]);
-    }
-    all.extend(args);
-    cli(server.dir.path(), &all)
-}
-
-#[track_caller]
-pub(super) fn fails_with(run: &CliRun, code: &str) {
-    assert!(!run.success, "should have failed: {}", run.stdout);
-    assert_eq!(run.json()["error"]["code"], code, "{}", run.stdout);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_manage_every_endpoint_of_an_environment() {

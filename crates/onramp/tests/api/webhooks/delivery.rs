@@ -454,7 +454,7 @@ async fn resend_sends_an_event_again_and_recover_what_did_not_arrive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_reads_deliveries_resends_and_recovers_from_the_cli() {
-    use super::cli::{fails_with, op};
+    use crate::helpers::{fails_with, op};
     let w = world().await;
     let (url, got) = receiver(&[500]).await;
     let (id, _) = endpoint(&w.service, &url, &["account.created"]).await;

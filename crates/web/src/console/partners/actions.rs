@@ -8,14 +8,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use onramp_domain::error::DomainError;
 use onramp_domain::ids::{KeyId, PartnerId};
-use onramp_domain::partners::{PartnerStatus, Scope};
+use onramp_domain::partners::PartnerStatus;
 use serde::Deserialize;
 
 use super::{DetailQuery, Shown, detail_page};
 use crate::WebState;
 use crate::console::session::{Admin, ConsoleForm};
 use crate::console::views::{domain_failure, problem_page};
-use crate::extract::CsrfOnly;
+use crate::extract::{CsrfOnly, ScopeBoxes};
 use crate::views::redirect;
 
 #[derive(Deserialize)]
@@ -59,14 +59,8 @@ pub async fn status(
 pub struct KeyForm {
     #[serde(default)]
     csrf: String,
-    #[serde(rename = "accounts:write")]
-    accounts_write: Option<String>,
-    #[serde(rename = "accounts:read")]
-    accounts_read: Option<String>,
-    #[serde(rename = "usage:read")]
-    usage_read: Option<String>,
-    #[serde(rename = "webhooks:manage")]
-    webhooks_manage: Option<String>,
+    #[serde(flatten)]
+    scopes: ScopeBoxes,
     #[serde(default)]
     expires_days: String,
 }
@@ -74,18 +68,10 @@ pub struct KeyForm {
 csrf_field!(KeyForm);
 
 /// The scopes whose boxes are ticked, one box per scope in `Scope::ALL` order.
-fn ticked(boxes: [&Option<String>; 4]) -> Vec<String> {
-    Scope::ALL
-        .iter()
-        .zip(boxes)
-        .filter(|(_, on)| on.is_some())
-        .map(|(s, _)| s.as_str().to_owned())
-        .collect()
-}
 
 impl KeyForm {
     fn scopes(&self) -> Vec<String> {
-        ticked([&self.accounts_write, &self.accounts_read, &self.usage_read, &self.webhooks_manage])
+        self.scopes.names()
     }
 
     fn expires_in(&self) -> Result<Option<Duration>, String> {
@@ -137,14 +123,8 @@ pub async fn issue_key(
 pub struct ScopesForm {
     #[serde(default)]
     csrf: String,
-    #[serde(rename = "accounts:write")]
-    accounts_write: Option<String>,
-    #[serde(rename = "accounts:read")]
-    accounts_read: Option<String>,
-    #[serde(rename = "usage:read")]
-    usage_read: Option<String>,
-    #[serde(rename = "webhooks:manage")]
-    webhooks_manage: Option<String>,
+    #[serde(flatten)]
+    scopes: ScopeBoxes,
 }
 
 csrf_field!(ScopesForm);
@@ -157,7 +137,7 @@ pub async fn set_scopes(
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<ScopesForm>,
 ) -> Response {
-    let scopes = ticked([&form.accounts_write, &form.accounts_read, &form.usage_read, &form.webhooks_manage]);
+    let scopes = form.scopes.names();
     let id = PartnerId::new(id);
     match state.core.partners().set_allowed_scopes(&console.actor(), &id, &scopes).await {
         Ok(_) => redirect(&format!("/partners/{id}?done=scopes")),

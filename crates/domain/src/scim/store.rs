@@ -1,0 +1,23 @@
+//! What SCIM needs from storage.
+
+use async_trait::async_trait;
+
+use crate::audit::AuditEvent;
+use crate::clock::Millis;
+use crate::ids::{EnvId, ScimTokenId};
+use crate::scim::tokens::ScimToken;
+use crate::store::StoreError;
+
+#[async_trait]
+pub trait ScimStore: Send + Sync {
+    /// Stores a new token by the hash of its secret.
+    async fn create_scim_token(&self, token: &ScimToken, token_hash: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// The environment's tokens, oldest first, revoked ones included.
+    async fn scim_tokens(&self, env_id: &EnvId) -> Result<Vec<ScimToken>, StoreError>;
+    /// A token by id, in any environment.
+    async fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
+    /// The token whose secret hashes to `token_hash`, revoked or not.
+    async fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
+    /// Marks the token revoked at `at`; `false` when it was already revoked.
+    async fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+}

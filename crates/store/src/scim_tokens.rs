@@ -1,0 +1,94 @@
+//! SCIM bearer tokens, by the hash of their secret.
+
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{EnvId, ScimTokenId};
+use onramp_domain::scim::tokens::ScimToken;
+use onramp_domain::store::ScimStore;
+
+use crate::SqlStore;
+use crate::db::{R, Record, Sql};
+use crate::tenancy::{env_kind, platform_id};
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    env_id: String,
+    platform_id: String,
+    kind: String,
+    name: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl Record for TokenRow {
+    type Domain = ScimToken;
+    fn into_domain(self) -> R<ScimToken> {
+        Ok(ScimToken {
+            id: self.id.into(),
+            env_id: self.env_id.into(),
+            platform_id: platform_id(&self.platform_id)?,
+            environment: env_kind(&self.kind)?,
+            name: self.name,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+/// The token's columns and its environment's, from `scim_tokens t JOIN environments e`.
+const COLUMNS: &str = "t.id, t.env_id, e.platform_id, e.kind, t.name, t.created_at, t.revoked_at";
+const FROM: &str = "scim_tokens t JOIN environments e ON e.id = t.env_id";
+
+#[async_trait]
+impl ScimStore for SqlStore {
+    async fn create_scim_token(&self, t: &ScimToken, token_hash: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("INSERT INTO scim_tokens (id, env_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(t.id.as_str())
+                .bind(t.env_id.as_str())
+                .bind(&t.name)
+                .bind(token_hash)
+                .bind(t.created_at)
+                .run(c)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn scim_tokens(&self, env_id: &EnvId) -> R<Vec<ScimToken>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE t.env_id = $1 ORDER BY t.created_at, t.id"
+        )))
+        .bind(env_id.as_str())
+        .all::<TokenRow, _>(&self.pool)
+        .await
+    }
+
+    async fn scim_token(&self, id: &ScimTokenId) -> R<Option<ScimToken>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1")))
+            .bind(id.as_str())
+            .optional::<TokenRow, _>(&self.pool)
+            .await
+    }
+
+    async fn scim_token_by_hash(&self, token_hash: &str) -> R<Option<ScimToken>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1")))
+            .bind(token_hash)
+            .optional::<TokenRow, _>(&self.pool)
+            .await
+    }
+
+    async fn revoke_scim_token(&self, id: &ScimTokenId, at: i64, audit: &AuditEvent) -> R<bool> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE scim_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.as_str())
+                .bind(at)
+                .run(c)
+                .await
+                .map(|n| n == 1)
+        })
+        .await
+    }
+}
