@@ -109,6 +109,10 @@ pub enum DomainError {
     Unauthenticated,
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The credentials were right (or a live sign-in link was presented) but
+    /// the account is deactivated.
+    #[error("this account is deactivated")]
+    AccountDisabled,
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
     #[error("the feature `{0}` is not enabled for this instance")]

@@ -51,6 +51,7 @@ error_codes! {
     Unauthenticated = 401, "unauthenticated", "Authentication required", "Credentials are missing, invalid, expired, disabled or belong to another environment.";
     Forbidden = 403, "forbidden", "Forbidden", "The credentials are valid but lack the role this endpoint needs.";
     FeatureDisabled = 403, "feature_disabled", "Feature disabled", "The instance has not enabled the feature behind this endpoint.";
+    AccountDisabled = 403, "account_disabled", "Account deactivated", "The account is deactivated: it cannot sign in until a service user or its partner reactivates it. Only a caller who proved the password (or holds a live sign-in link) sees this; a wrong password is `unauthenticated` as for any account.";
     PartnerNotApproved = 403, "partner_not_approved", "Partner not approved", "The API key is valid but its partner is pending or suspended.";
     NotFound = 404, "not_found", "Not found", "No such resource in this environment.";
     UnknownInstance = 404, "unknown_instance", "Unknown instance", "No platform instance answers at this Host.";
@@ -213,6 +214,7 @@ impl From<DomainError> for ApiError {
             }
             D::Unauthenticated | D::InvalidCredentials => ApiError::new(ErrorCode::Unauthenticated, detail),
             D::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, detail),
+            D::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, detail),
             D::FeatureDisabled(_) => ApiError::new(ErrorCode::FeatureDisabled, detail),
             D::PartnerNotApproved(_) => ApiError::new(ErrorCode::PartnerNotApproved, detail),
             D::InvalidGrant(_) => ApiError::new(ErrorCode::InvalidGrant, detail),

@@ -1,5 +1,5 @@
-//! Client accounts. A new password ends the account's sessions in the same
-//! transaction; uniqueness of emails is the unique index's job.
+//! Client accounts. A new password or a deactivation ends the account's
+//! sessions in the same transaction; uniqueness of emails is the unique index's job.
 
 use async_trait::async_trait;
 use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, PersonName, Session, canonical_email};
@@ -14,7 +14,7 @@ use crate::db::{R, Record, Sql, insert_audit};
 use crate::sessions::{delete_sessions, insert_session};
 use crate::signin_links::insert_login_token;
 
-const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, partner_id, created_at, updated_at";
+const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, partner_id, active, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -25,6 +25,7 @@ struct AccountRow {
     last_name: String,
     password_hash: String,
     partner_id: Option<String>,
+    active: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -42,6 +43,7 @@ impl Record for AccountRow {
             },
             password_hash: self.password_hash,
             partner_id: self.partner_id.map(Into::into),
+            active: self.active != 0,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -59,12 +61,12 @@ enum OnDuplicate {
 async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDuplicate) -> R<bool> {
     let sql = match on_duplicate {
         OnDuplicate::Fail => {
-            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         }
         OnDuplicate::Skip => {
-            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+            "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
         }
     };
     let inserted = sqlx::query(sql)
@@ -76,6 +78,7 @@ async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDupl
         .bind(&a.name.last_name)
         .bind(&a.password_hash)
         .bind(a.partner_id.as_ref().map(PartnerId::as_str))
+        .bind(i64::from(a.active))
         .bind(a.created_at)
         .bind(a.updated_at)
         .run(c)
@@ -166,7 +169,7 @@ impl AccountStore for SqlStore {
             sqlx::query(
                 "UPDATE accounts SET email = COALESCE($3, email), email_normalized = COALESCE($4, email_normalized),
                  first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name),
-                 password_hash = COALESCE($7, password_hash), updated_at = $8
+                 password_hash = COALESCE($7, password_hash), active = COALESCE($9, active), updated_at = $8
                  WHERE env_id = $1 AND id = $2",
             )
             .bind(env_id.as_str())
@@ -177,9 +180,12 @@ impl AccountStore for SqlStore {
             .bind(u.last_name.as_deref())
             .bind(u.password_hash.as_deref())
             .bind(u.updated_at)
+            .bind(u.active.map(i64::from))
             .expect_row(&mut *c)
             .await?;
-            if u.password_hash.is_some() {
+            // A deactivated account is signed out everywhere at once: the
+            // sessions go in the same transaction as the flag.
+            if u.password_hash.is_some() || u.active == Some(false) {
                 delete_sessions(c, env_id, id).await?;
             }
             Ok(())

@@ -71,6 +71,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("partner_id", Text),
+            ("active", Int),
         ],
     ),
     (

@@ -63,9 +63,11 @@ impl SessionStore for SqlStore {
 
     async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> R<bool> {
         self.audited(None, async |c| {
-            // Taking the row first serialises this login with password changes.
+            // Taking the row first serialises this login with password
+            // changes and deactivations: either wins over the login.
             let unchanged = sqlx::query(
-                "UPDATE accounts SET password_hash = COALESCE($4, password_hash) WHERE env_id = $1 AND id = $2 AND password_hash = $3",
+                "UPDATE accounts SET password_hash = COALESCE($4, password_hash)
+                 WHERE env_id = $1 AND id = $2 AND password_hash = $3 AND active = 1",
             )
             .bind(session.env_id.as_str())
             .bind(session.account_id.as_str())

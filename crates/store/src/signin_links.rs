@@ -92,17 +92,25 @@ async fn redeem(c: &mut AnyConnection, env_id: &EnvId, token_hash: &str, now: i6
     .await?;
     if let Some((account_id, redirect)) = claimed {
         let account_id = AccountId::from(account_id);
+        // Taking the account's row (a no-op UPDATE locks it) in the
+        // transaction that claims the link serialises this with a
+        // deactivation: either it ended the sessions before and is seen
+        // here, or it waits and ends the session opened here.
+        let (partner, active): (Option<String>, i64) =
+            sqlx::query_as("UPDATE accounts SET active = active WHERE env_id = $1 AND id = $2 RETURNING partner_id, active")
+                .bind(env_id.as_str())
+                .bind(account_id.as_str())
+                .fetch_one(&mut *c)
+                .await
+                .map_err(map_err)?;
+        if active == 0 {
+            return Ok(Redeemed::AccountDisabled);
+        }
         let session = Session {
             account_id: account_id.clone(),
             ..session.clone()
         };
         insert_session(c, &session).await?;
-        let partner: Option<String> = sqlx::query_scalar("SELECT partner_id FROM accounts WHERE env_id = $1 AND id = $2")
-            .bind(env_id.as_str())
-            .bind(account_id.as_str())
-            .fetch_one(&mut *c)
-            .await
-            .map_err(map_err)?;
         let partner = partner.map(PartnerId::from);
         insert_audit(c, &audit.about_account(&account_id, partner.as_ref())).await?;
         return Ok(Redeemed::Ok { account_id, redirect });

@@ -125,6 +125,9 @@ pub struct Account {
     pub password_hash: String,
     /// The partner that created the account, if one did.
     pub partner_id: Option<PartnerId>,
+    /// A deactivated account cannot sign in, has no sessions, and its vendor
+    /// grants answer as if it did not exist; it can be reactivated.
+    pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -143,23 +146,28 @@ pub struct AccountUpdate {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password_hash: Option<String>,
+    /// `Some(false)` deactivates the account and ends all its sessions.
+    pub active: Option<bool>,
     pub updated_at: Millis,
 }
 
 impl AccountUpdate {
     /// Attaches the lifecycle events of this update of `account`:
     /// `account.updated` naming the fields that changed (the password
-    /// aside), and `account.password_changed` when the password did.
+    /// aside) and whether the account is active afterwards, and
+    /// `account.password_changed` when the password did.
     pub fn emit_events(&self, mut audit: AuditEvent, env_id: &EnvId, account: &Account, changed: &[&str]) -> AuditEvent {
         let partner = account.partner_id.as_ref();
         let mut data = account.event_data();
         if let Some(email) = &self.email {
             data["email"] = serde_json::json!(email);
         }
+
         let fields: Vec<&str> = changed.iter().copied().filter(|f| *f != "password").collect();
         if !fields.is_empty() {
             let mut data = data.clone();
             data["changed"] = serde_json::json!(fields);
+            data["active"] = serde_json::json!(self.active.unwrap_or(account.active));
             audit = audit.emit(env_id, EventType::AccountUpdated, partner, data);
         }
         if self.password_hash.is_some() {

@@ -53,6 +53,8 @@ pub struct AccountChanges {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password: Option<Secret>,
+    /// `false` deactivates the account (its sessions end), `true` reactivates it.
+    pub active: Option<bool>,
 }
 
 /// Client accounts and their sessions.
@@ -131,6 +133,7 @@ impl Accounts {
             name: PersonName { first_name, last_name },
             password_hash,
             partner_id: None,
+            active: true,
             created_at: now,
             updated_at: now,
         };
@@ -152,7 +155,8 @@ impl Accounts {
     ///
     /// # Errors
     /// `Validation` for an email longer than any can be,
-    /// `InvalidCredentials`, `LoginThrottled`, `Overloaded`.
+    /// `InvalidCredentials`, `AccountDisabled` (the password was right),
+    /// `LoginThrottled`, `Overloaded`.
     pub async fn client_login(
         &self,
         tenant: &Tenant,
@@ -175,6 +179,11 @@ impl Accounts {
             return Err(DomainError::InvalidCredentials);
         };
         self.throttle.succeeded(&attempt).await;
+        // Only after the password: without it, a caller learns nothing about
+        // whether an account exists or is deactivated.
+        if !account.active {
+            return Err(DomainError::AccountDisabled);
+        }
         let rehash = match verified {
             Verified::NeedsRehash => Some(self.hasher.hash(share, password).await?),
             Verified::Current => None,
@@ -188,8 +197,14 @@ impl Accounts {
             self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         }
         if !opened_session? {
-            // The password changed while this login was verifying the old one.
-            return Err(DomainError::InvalidCredentials);
+            // The password changed, or the account was deactivated, while
+            // this login was verifying the password.
+            let now_active = self.store.account(&tenant.env.id, &account.id).await?.is_some_and(|a| a.active);
+            return Err(if now_active {
+                DomainError::InvalidCredentials
+            } else {
+                DomainError::AccountDisabled
+            });
         }
         Ok(opened)
     }
@@ -260,7 +275,8 @@ impl Accounts {
         Ok(Page { items, next_cursor })
     }
 
-    /// Edits an account. A password change ends all its sessions.
+    /// Edits an account. A password change or a deactivation ends all its
+    /// sessions (in the transaction that writes the change).
     ///
     /// # Errors
     /// `NotFound`, `Validation`, `EmailTaken`.
@@ -296,6 +312,7 @@ impl Accounts {
             first_name,
             last_name,
             password_hash,
+            active: changes.active,
             updated_at: self.config.clock.now_ms(),
         };
         let changed: Vec<&str> = [
@@ -303,6 +320,7 @@ impl Accounts {
             ("name.first_name", update.first_name.is_some()),
             ("name.last_name", update.last_name.is_some()),
             ("password", update.password_hash.is_some()),
+            ("active", update.active.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

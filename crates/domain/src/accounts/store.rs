@@ -27,8 +27,8 @@ pub trait AccountStore: Send + Sync {
     /// Accounts of an environment ordered by id, filtered by `query`.
     async fn accounts(&self, env_id: &EnvId, query: &AccountQuery) -> Result<Vec<Account>, StoreError>;
     /// Writes only the columns `update` sets, so concurrent edits of other
-    /// fields survive; a new password hash also ends all the account's
-    /// sessions. Returns the account as stored afterwards.
+    /// fields survive; a new password hash or a deactivation also ends all
+    /// the account's sessions. Returns the account as stored afterwards.
     async fn update_account(
         &self,
         env_id: &EnvId,
@@ -43,9 +43,10 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
-    /// Opens `session` only if the account's password hash is still
-    /// `verified_hash`, replacing it with `rehash` if given; `false` when the
-    /// password changed meanwhile (the change wins over a racing login).
+    /// Opens `session` only if the account is active and its password hash
+    /// is still `verified_hash`, replacing it with `rehash` if given; `false`
+    /// when the password changed or the account was deactivated meanwhile
+    /// (the change wins over a racing login).
     async fn open_session_checked(&self, session: &Session, verified_hash: &str, rehash: Option<&str>) -> Result<bool, StoreError>;
     async fn session(&self, env_id: &EnvId, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Ends a session; `false` if there was none.

@@ -73,7 +73,7 @@ impl EventType {
         use EventType as T;
         match self {
             T::AccountCreated | T::AccountDeleted | T::AccountPasswordChanged => &["account_id", "email", "partner_id"],
-            T::AccountUpdated => &["account_id", "email", "partner_id", "changed"],
+            T::AccountUpdated => &["account_id", "email", "partner_id", "changed", "active"],
             T::SigninLinkRedeemed => &["account_id", "partner_id"],
             T::PartnerCreated | T::PartnerApproved | T::PartnerSuspended => &["partner_id", "name"],
             T::ApiKeyIssued | T::ApiKeyRevoked => &["partner_id", "key_id"],

@@ -249,7 +249,7 @@ impl Integration {
     ///
     /// # Errors
     /// `InvalidGrant` for an unknown, used, expired or other app's code or a
-    /// wrong verifier; `UserNotFound` if the account is gone.
+    /// wrong verifier; `UserNotFound` if the account is gone or deactivated.
     pub async fn exchange_code(
         &self,
         tenant: &Tenant,
@@ -272,19 +272,29 @@ impl Integration {
             .accounts
             .account(tenant, &record.account_id)
             .await
-            .map_err(|_| DomainError::UserNotFound)?;
+            .ok()
+            .filter(|a| a.active)
+            .ok_or(DomainError::UserNotFound)?;
         let grant = self.store.grant(&tenant.env.id, &account.id, &app.id).await?.ok_or(invalid)?;
         Ok((account, grant))
     }
 
     /// The current profile of a person who granted the app access; the same
-    /// `NotFound` whether the person does not exist or never granted access.
+    /// `NotFound` whether the person does not exist, is deactivated or never
+    /// granted access.
     ///
     /// # Errors
     /// `NotFound("user")`.
     pub async fn integration_user(&self, tenant: &Tenant, app: &VendorApp, user_id: &AccountId) -> Result<(Account, Grant), DomainError> {
         let not_found = || DomainError::NotFound("user");
-        let account = self.accounts.account(tenant, user_id).await.map_err(|_| not_found())?;
+        // A deactivated account answers exactly like a missing one.
+        let account = self
+            .accounts
+            .account(tenant, user_id)
+            .await
+            .ok()
+            .filter(|a| a.active)
+            .ok_or_else(not_found)?;
         let grant = self
             .store
             .grant(&tenant.env.id, &account.id, &app.id)

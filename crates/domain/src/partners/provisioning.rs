@@ -171,6 +171,7 @@ impl Provisioning {
             name: PersonName { first_name, last_name },
             password_hash,
             partner_id: Some(partner.id.clone()),
+            active: true,
             created_at: now,
             updated_at: now,
         };
@@ -292,7 +293,8 @@ impl Provisioning {
     /// Redeems a sign-in link for a session (once, even under concurrency).
     ///
     /// # Errors
-    /// `InvalidGrant` for an unknown or used link, `TokenExpired`.
+    /// `InvalidGrant` for an unknown or used link, `TokenExpired`,
+    /// `AccountDisabled` for a live link of a deactivated account.
     pub async fn exchange_login_token(&self, tenant: &Tenant, token: &str) -> Result<(OpenedSession, String), DomainError> {
         if !token.starts_with(LINK_TOKEN_PREFIX) || token.len() > 128 {
             return Err(DomainError::InvalidGrant("the sign-in token is unknown"));
@@ -321,6 +323,7 @@ impl Provisioning {
             Redeemed::Unknown => Err(DomainError::InvalidGrant("the sign-in token is unknown")),
             Redeemed::AlreadyUsed => Err(DomainError::InvalidGrant("the sign-in token was already used")),
             Redeemed::Expired => Err(DomainError::TokenExpired),
+            Redeemed::AccountDisabled => Err(DomainError::AccountDisabled),
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Redeemed {
     Unknown,
     AlreadyUsed,
     Expired,
+    /// The link is live but its account is deactivated; the link stays
+    /// unused (it works again if the account is reactivated before it expires).
+    AccountDisabled,
 }
 
 /// Where an account's newest stored sign-in link stands (links are purged

@@ -122,6 +122,8 @@ pub struct AccountResponse {
     /// Whether the person proved they own `email`; always false for now.
     pub email_verified: bool,
     pub name: NameResponse,
+    /// `false` while the account is deactivated: it cannot sign in and has no sessions.
+    pub active: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -144,6 +146,8 @@ pub struct AccountPatch {
     /// A new password; ends all the account's sessions.
     #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Secret>,
+    /// `false` deactivates the account and ends all its sessions; `true` reactivates it.
+    pub active: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -183,6 +187,7 @@ impl From<Account> for AccountResponse {
             email: a.email,
             email_verified: false,
             name: a.name.into(),
+            active: a.active,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -226,6 +231,7 @@ pub async fn signup(
         (status = 200, description = "Logged in", body = SessionResponse),
         ClientAccountRefusals,
         (status = 401, description = "Wrong email or password, or invalid service token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Right password but the account is deactivated (`account_disabled`), feature `client-accounts` disabled (`feature_disabled`) or role `service` missing (`forbidden`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -350,6 +356,7 @@ pub async fn update_account(
         first_name,
         last_name,
         password: body.password,
+        active: body.active,
     };
     Ok(Json(
         state

@@ -39,7 +39,7 @@ pub struct ExchangeResponse {
     responses(
         (status = 200, description = "Signed in", body = ExchangeResponse),
         (status = 400, description = "Unknown or used token (`invalid_grant`), expired token (`token_expired`), or invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Feature `partners` off or role missing", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The link's account is deactivated (`account_disabled`; the link stays unused), feature `partners` off or role missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn exchange(

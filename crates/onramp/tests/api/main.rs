@@ -5,6 +5,7 @@
 mod helpers;
 mod vantage;
 
+mod accounts;
 mod alert_settings;
 mod audit;
 mod auth;

@@ -58,9 +58,14 @@ impl SignedIn {
         let Ok(session) = state.core.accounts().verify_session(&tenant, token).await else {
             return Ok(None);
         };
+        // A deactivation ends the sessions; this only covers the moment
+        // between the two.
         let Ok(account) = state.core.accounts().account(&tenant, &session.account_id).await else {
             return Ok(None);
         };
+        if !account.active {
+            return Ok(None);
+        }
         Ok(Some(Self {
             account,
             session_token: token.to_owned(),

@@ -44,6 +44,12 @@ pub fn login_error(e: &DomainError) -> (StatusCode, String) {
             StatusCode::BAD_REQUEST,
             errors.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
         ),
+        // Only reached with the right password, so it tells nothing to
+        // someone guessing.
+        DomainError::AccountDisabled => (
+            StatusCode::FORBIDDEN,
+            "This account is deactivated. Contact the platform's support to have it reactivated.".into(),
+        ),
         _ => (StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
     }
 }

@@ -153,6 +153,7 @@ impl Provisioning {
                 },
                 password_hash,
                 partner_id: Some(partner.id.clone()),
+                active: true,
                 created_at: now,
                 updated_at: now,
             };

@@ -85,6 +85,8 @@ pub struct PartnerAccount {
     pub primary_email: String,
     pub first_name: String,
     pub last_name: String,
+    /// `false` while the account is deactivated: it cannot sign in and has no sessions.
+    pub active: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -122,6 +124,8 @@ pub struct UpdateAccountRequest {
     pub first_name: Option<String>,
     #[schema(value_type = Option<NamePart>)]
     pub last_name: Option<String>,
+    /// `false` deactivates the account and ends all its sessions; `true` reactivates it.
+    pub active: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,6 +153,7 @@ impl From<Account> for PartnerAccount {
             primary_email: a.email,
             first_name: a.name.first_name,
             last_name: a.name.last_name,
+            active: a.active,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -308,6 +313,7 @@ pub async fn update_account(
         first_name: body.first_name,
         last_name: body.last_name,
         password: body.password,
+        active: body.active,
     };
     let account = state
         .core

@@ -67,9 +67,8 @@ pub struct KeyForm {
 
 csrf_field!(KeyForm);
 
-/// The scopes whose boxes are ticked, one box per scope in `Scope::ALL` order.
-
 impl KeyForm {
+    /// The scopes whose boxes are ticked, one box per scope in `Scope::ALL` order.
     fn scopes(&self) -> Vec<String> {
         self.scopes.names()
     }

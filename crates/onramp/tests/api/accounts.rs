@@ -1,0 +1,3 @@
+//! What the accounts context adds for provisioning: the `active` flag.
+
+mod active;
