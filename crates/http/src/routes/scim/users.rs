@@ -58,6 +58,7 @@ pub fn user(origin: &str, account: &Account) -> Value {
             "familyName": account.name.last_name,
         },
         "emails": [{ "value": account.email, "type": "work", "primary": true }],
+        "active": account.active,
         "meta": {
             "resourceType": "User",
             "created": rfc3339(account.created_at),

@@ -54,6 +54,7 @@ async fn a_user_is_read_with_a_token_of_its_environment() {
         user["emails"],
         json!([{ "value": "ann@example.com", "type": "work", "primary": true }])
     );
+    assert_eq!(user["active"], true);
     assert_eq!(user["meta"]["resourceType"], "User");
     let location = user["meta"]["location"].as_str().unwrap();
     assert!(
@@ -63,6 +64,12 @@ async fn a_user_is_read_with_a_token_of_its_environment() {
     let version = user["meta"]["version"].as_str().unwrap();
     assert!(version.starts_with("W/\""), "a weak ETag: {version}");
     assert_eq!(r.header("etag"), Some(version));
+
+    // A deactivated account reads as inactive.
+    let path = format!("/v1/client/{id}");
+    w.service.patch(&path, &json!({ "active": false })).await.expect(200);
+    let r = scim.get(&format!("/scim/v2/Users/{id}")).await;
+    assert_eq!(r.expect(200).json["active"], false);
 
     // Unknown and malformed ids are SCIM 404s.
     scim_error(&scim.get("/scim/v2/Users/0195f6a2-7c1e-7000-8000-000000000000").await, 404);
