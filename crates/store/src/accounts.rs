@@ -14,10 +14,11 @@ use crate::db::{R, Record, Sql, insert_audit};
 use crate::sessions::{delete_sessions, insert_session};
 use crate::signin_links::insert_login_token;
 
-const ACCOUNT_COLUMNS: &str = "env_id, id, email, first_name, last_name, password_hash, partner_id, active, created_at, updated_at";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "env_id, id, email, first_name, last_name, password_hash, partner_id, active, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: String,
     env_id: String,
     email: String,

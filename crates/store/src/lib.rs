@@ -23,7 +23,7 @@ mod portal;
 mod portal_factor;
 mod retention;
 mod schema;
-mod scim_tokens;
+mod scim;
 mod second_factor;
 mod secrets;
 mod service_users;

@@ -26,6 +26,7 @@ use crate::portal::service::Portal;
 use crate::retention::RetentionPolicy;
 use crate::retention::service::Retention;
 use crate::scim::tokens::ScimTokens;
+use crate::scim::users::ScimUsers;
 use crate::secrets::Unlocked;
 use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
@@ -131,6 +132,7 @@ pub struct Core {
     operators: Operators,
     portal: Portal,
     scim_tokens: ScimTokens,
+    scim_users: ScimUsers,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -223,6 +225,11 @@ impl Core {
     /// SCIM bearer tokens.
     pub fn scim_tokens(&self) -> &ScimTokens {
         &self.scim_tokens
+    }
+
+    /// SCIM's `/Users` listings.
+    pub fn scim_users(&self) -> &ScimUsers {
+        &self.scim_users
     }
 
     /// The partner portal: applications, portal users and their sessions.
@@ -331,6 +338,7 @@ impl CoreBuilder {
                 config.console_idle,
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
+            scim_users: ScimUsers::new(Arc::clone(&store)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

@@ -14,6 +14,7 @@
 
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 mod attr_path;
 mod eval;

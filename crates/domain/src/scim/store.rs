@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 
+use crate::accounts::Account;
 use crate::audit::AuditEvent;
 use crate::clock::Millis;
-use crate::ids::{EnvId, ScimTokenId};
+use crate::ids::{AccountId, EnvId, ScimTokenId};
 use crate::scim::tokens::ScimToken;
 use crate::store::StoreError;
 
@@ -18,6 +19,20 @@ pub trait ScimStore: Send + Sync {
     async fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
     /// The token whose secret hashes to `token_hash`, revoked or not.
     async fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
+    /// A page of the environment's accounts in id order (SCIM's stable
+    /// order across requests) after skipping `offset`, and how many match
+    /// in all.
+    async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
     /// Marks the token revoked at `at`; `false` when it was already revoked.
     async fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+}
+
+/// Which accounts a `/Users` listing asks for: each condition given is an
+/// index lookup; none is every account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// `userName eq …`, in canonical form.
+    pub email_normalized: Option<String>,
+    /// `id eq …`.
+    pub id: Option<AccountId>,
 }

@@ -52,6 +52,7 @@ fn scim_type(code: &str) -> Option<&'static str> {
         "invalid_json" | "unsupported_media_type" => Some("invalidSyntax"),
         "validation_failed" | "unknown_field" | "invalid_query" | "invalid_path" => Some("invalidValue"),
         "conflict" | "email_taken" => Some("uniqueness"),
+        "invalid_filter" => Some("invalidFilter"),
         _ => None,
     }
 }

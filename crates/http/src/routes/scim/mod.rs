@@ -34,7 +34,9 @@ pub const BASE: &str = "/scim/v2";
 pub const MEDIA_TYPE: &str = "application/scim+json";
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/scim/v2/Users/{id}", get(users::get_user))
+    axum::Router::new()
+        .route("/scim/v2/Users", get(users::list_users))
+        .route("/scim/v2/Users/{id}", get(users::get_user))
 }
 
 /// A request made with a live SCIM token of this environment, on an

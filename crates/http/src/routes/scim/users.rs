@@ -2,12 +2,16 @@
 //! account id, so a person is the same resource in every API; `userName`
 //! is the account's email, mirrored by the primary `emails` entry.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
+use onramp_domain::scim::Filter;
+use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
 use serde_json::{Value, json};
 
 use super::{BASE, MEDIA_TYPE, ScimCaller};
@@ -15,6 +19,56 @@ use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// `GET /Users?filter=&startIndex=&count=`: a page of Users in a stable
+/// order. Parameters it does not know are ignored (a tolerant reader).
+pub async fn list_users(State(state): State<AppState>, caller: ScimCaller, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect();
+    let start_index = match params.get("startindex") {
+        None => 1,
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| invalid("startIndex must be an integer"))?
+            .max(1),
+    };
+    let count = match params.get("count") {
+        None => DEFAULT_COUNT,
+        Some(raw) => {
+            let n = raw.trim().parse::<i64>().map_err(|_| invalid("count must be an integer"))?;
+            u32::try_from(n.clamp(0, i64::from(MAX_RESULTS))).unwrap_or(MAX_RESULTS)
+        }
+    };
+    let filter = match params.get("filter").filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(raw) => Some(Filter::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.to_string()))?),
+    };
+    let query = user_query(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
+    let start = u64::try_from(start_index).unwrap_or(1);
+    let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
+    let origin = state.core.tenancy().issuer(&caller.tenant);
+    let resources: Vec<Value> = accounts.iter().map(|a| user(&origin, a)).collect();
+    let body = json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    Ok(response)
+}
+
+fn invalid(detail: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery, detail)
+}
 
 /// A User by id.
 pub async fn get_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {

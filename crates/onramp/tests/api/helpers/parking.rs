@@ -30,6 +30,7 @@ use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
+use onramp_domain::scim::store::UserQuery;
 use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
@@ -292,6 +293,7 @@ delegate! {
         fn scim_tokens(&self, env_id: &EnvId) -> Result<Vec<ScimToken>, StoreError>;
         fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
         fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
+        fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
         fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
     }
     OperatorStore {

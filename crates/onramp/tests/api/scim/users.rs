@@ -136,3 +136,73 @@ async fn scim_honours_the_instance_rate_limits() {
     scim_error(&r, 429);
     assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
 }
+
+fn ids(r: &Resp) -> Vec<String> {
+    r.json["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Okta's test connection and existence check, Entra's probe with a random
+/// GUID, and paging in a stable order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_listed_by_page_and_found_by_user_name() {
+    let w = world().await;
+    let mut all = Vec::new();
+    for n in 0..5 {
+        all.push(
+            w.service.signup(&format!("u{n}@example.com")).await["user_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    all.sort();
+    let scim = w.server.staging("acme").with_token(&w.token);
+
+    let r = scim.get("/scim/v2/Users?startIndex=1&count=2").await;
+    r.expect(200);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    assert_eq!(r.json["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+    assert_eq!(
+        (
+            r.json["totalResults"].as_u64(),
+            r.json["startIndex"].as_u64(),
+            r.json["itemsPerPage"].as_u64()
+        ),
+        (Some(5), Some(1), Some(2))
+    );
+    assert_eq!(ids(&r), all[..2]);
+    let next = scim.get("/scim/v2/Users?startIndex=3&count=2").await;
+    assert_eq!(ids(&next), all[2..4]);
+    let rest = scim.get("/scim/v2/Users?startIndex=5&count=500&attributes=userName").await;
+    assert_eq!(ids(&rest), all[4..]);
+    let beyond = scim.get("/scim/v2/Users?startIndex=9").await;
+    assert_eq!((beyond.json["totalResults"].as_u64(), ids(&beyond).len()), (Some(5), 0));
+    // startIndex below 1 is 1; count 0 asks for the total only.
+    assert_eq!(ids(&scim.get("/scim/v2/Users?startIndex=0&count=1").await), all[..1]);
+    let total = scim.get("/scim/v2/Users?count=0").await;
+    assert_eq!((total.json["totalResults"].as_u64(), ids(&total).len()), (Some(5), 0));
+
+    // userName eq, case-insensitively; an unknown name finds none.
+    let found = scim.get("/scim/v2/Users?filter=userName%20eq%20%22U3@Example.com%22").await;
+    assert_eq!(found.expect(200).json["totalResults"], 1);
+    assert_eq!(found.json["Resources"][0]["userName"], "u3@example.com");
+    let probe = scim
+        .get("/scim/v2/Users?filter=userName+eq+%220d6c9f6e-3a5b-4d2a-9c1e-5f2b7a8d9e10%22")
+        .await;
+    assert_eq!((probe.expect(200).json["totalResults"].as_u64(), ids(&probe).len()), (Some(0), 0));
+    let by_id = scim.get(&format!("/scim/v2/Users?filter=id%20eq%20%22{}%22", all[1])).await;
+    assert_eq!(ids(&by_id), all[1..2]);
+
+    // Malformed or unsupported filters and bad numbers are SCIM 400s.
+    for bad in ["userName%20eq", "name.givenName%20eq%20%22x%22", "userName%20co%20%22u%22"] {
+        let r = scim.get(&format!("/scim/v2/Users?filter={bad}")).await;
+        assert_eq!(scim_error(&r, 400)["scimType"], "invalidFilter", "{bad}");
+    }
+    let r = scim.get("/scim/v2/Users?startIndex=abc").await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue");
+}

@@ -1,12 +1,16 @@
-//! SCIM bearer tokens, by the hash of their secret.
+//! SCIM: bearer tokens (by the hash of their secret) and the account
+//! listings of `/Users`.
 
 use async_trait::async_trait;
+use onramp_domain::accounts::Account;
 use onramp_domain::audit::AuditEvent;
-use onramp_domain::ids::{EnvId, ScimTokenId};
+use onramp_domain::ids::{AccountId, EnvId, ScimTokenId};
+use onramp_domain::scim::store::UserQuery;
 use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::store::ScimStore;
 
 use crate::SqlStore;
+use crate::accounts::{ACCOUNT_COLUMNS, AccountRow};
 use crate::db::{R, Record, Sql};
 use crate::tenancy::{env_kind, platform_id};
 
@@ -78,6 +82,40 @@ impl ScimStore for SqlStore {
             .bind(token_hash)
             .optional::<TokenRow, _>(&self.pool)
             .await
+    }
+
+    async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> R<(Vec<Account>, u64)> {
+        // Conditions only when given, so each stays an index lookup.
+        let mut conditions = String::new();
+        let mut values = Vec::new();
+        for (condition, value) in [
+            ("email_normalized =", query.email_normalized.as_deref()),
+            ("id =", query.id.as_ref().map(AccountId::as_str)),
+        ] {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push_str(&format!(" AND {condition} ${}", values.len() + 1));
+            }
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM accounts WHERE env_id = $1{conditions}");
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
+        for value in &values {
+            count = count.bind(*value);
+        }
+        let total = count.fetch_one(&self.pool).await.map_err(crate::map_err)?;
+        let n = values.len();
+        let page_sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1{conditions} ORDER BY id LIMIT ${} OFFSET ${}",
+            n + 2,
+            n + 3
+        );
+        let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str());
+        for value in values {
+            page = page.bind(value);
+        }
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let accounts = page.bind(i64::from(limit)).bind(offset).all::<AccountRow, _>(&self.pool).await?;
+        Ok((accounts, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn revoke_scim_token(&self, id: &ScimTokenId, at: i64, audit: &AuditEvent) -> R<bool> {
