@@ -45,6 +45,8 @@ error_codes! {
     ValidationFailed = 400, "validation_failed", "Request validation failed", "A field is missing, has the wrong type or breaks a rule; `errors` lists each field.";
     UnknownField = 400, "unknown_field", "Unknown field", "The body has a field this endpoint does not accept; `errors` names it.";
     InvalidQuery = 400, "invalid_query", "Invalid query parameters", "A query parameter is malformed or out of range.";
+    InvalidPath = 400, "invalid_path", "Invalid path", "A SCIM PATCH `path` is malformed (answered as SCIM `invalidPath`).";
+    ReadOnlyAttribute = 400, "read_only_attribute", "Read-only attribute", "A SCIM PATCH changes an attribute clients cannot change, such as `id` or `meta` (answered as SCIM `mutability`).";
     InvalidFilter = 400, "invalid_filter", "Invalid filter", "A SCIM `filter` is malformed or filters on an attribute not supported (answered as SCIM `invalidFilter`).";
     InvalidGrant = 400, "invalid_grant", "Invalid grant", "The one-time token or code is unknown, already used, or not valid here.";
     TokenExpired = 400, "token_expired", "Token expired", "The one-time token is past its expiry; ask for a new one.";

@@ -47,7 +47,7 @@ pub struct OpenedSession {
 }
 
 /// A PATCH of an account; `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountChanges {
     pub email: Option<String>,
     pub first_name: Option<String>,

@@ -50,7 +50,9 @@ pub async fn scim_errors(req: Request, next: Next) -> Response {
 fn scim_type(code: &str) -> Option<&'static str> {
     match code {
         "invalid_json" | "unsupported_media_type" => Some("invalidSyntax"),
-        "validation_failed" | "unknown_field" | "invalid_query" | "invalid_path" => Some("invalidValue"),
+        "validation_failed" | "unknown_field" | "invalid_query" => Some("invalidValue"),
+        "invalid_path" => Some("invalidPath"),
+        "read_only_attribute" => Some("mutability"),
         "conflict" | "email_taken" => Some("uniqueness"),
         "invalid_filter" => Some("invalidFilter"),
         _ => None,

@@ -34,9 +34,37 @@ pub const BASE: &str = "/scim/v2";
 pub const MEDIA_TYPE: &str = "application/scim+json";
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/scim/v2/Users", get(users::list_users))
-        .route("/scim/v2/Users/{id}", get(users::get_user))
+    axum::Router::new().route("/scim/v2/Users", get(users::list_users)).route(
+        "/scim/v2/Users/{id}",
+        get(users::get_user).patch(users::patch_user).delete(users::delete_user),
+    )
+}
+
+/// A SCIM request body: JSON sent as `application/scim+json` or
+/// `application/json`.
+pub struct ScimBody(pub serde_json::Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ScimBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if !matches!(media.as_deref(), Some(MEDIA_TYPE | "application/json")) {
+            let detail = "send the body as application/scim+json (or application/json)";
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, detail));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large"))?;
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not JSON: {e}")))?;
+        Ok(Self(value))
+    }
 }
 
 /// A request made with a live SCIM token of this environment, on an
@@ -44,6 +72,13 @@ pub fn router() -> axum::Router<AppState> {
 pub struct ScimCaller {
     pub tenant: Arc<Tenant>,
     pub token: Arc<ScimToken>,
+}
+
+impl ScimCaller {
+    /// The audit actor of changes made with this token (`scim_token:<id>`).
+    pub fn actor(&self) -> onramp_domain::audit::Actor {
+        Credential::ScimToken(Arc::clone(&self.token)).actor()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ScimCaller {

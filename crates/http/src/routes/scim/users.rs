@@ -14,7 +14,10 @@ use onramp_domain::scim::Filter;
 use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
 use serde_json::{Value, json};
 
-use super::{BASE, MEDIA_TYPE, ScimCaller};
+use onramp_domain::DomainError;
+use onramp_domain::scim::patch::{PatchError, PatchRequest, user_changes};
+
+use super::{BASE, MEDIA_TYPE, ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
@@ -72,14 +75,54 @@ fn invalid(detail: &str) -> ApiError {
 
 /// A User by id.
 pub async fn get_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
-    let not_found = || ApiError::new(ErrorCode::NotFound, format!("no User with id `{id}`"));
-    let id = AccountId::parse("id", &id).map_err(|_| not_found())?;
-    let account = match state.core.accounts().account(&caller.tenant, &id).await {
-        Ok(account) => account,
-        Err(onramp_domain::DomainError::UserNotFound | onramp_domain::DomainError::NotFound(_)) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
+    let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    let account = found(state.core.accounts().account(&caller.tenant, &id).await, &id)?;
     Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account))
+}
+
+/// `PATCH /Users/{id}`: the operations Okta and Entra send (see
+/// [`onramp_domain::scim::patch`]); answers the User as it is after them.
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    ScimBody(body): ScimBody,
+) -> ApiResult<Response> {
+    let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    let request: PatchRequest =
+        serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
+    let changes = user_changes(&request).map_err(|e| match e {
+        PatchError::Syntax(m) => ApiError::new(ErrorCode::InvalidJson, m),
+        PatchError::Path(m) => ApiError::new(ErrorCode::InvalidPath, m),
+        PatchError::Value(m) => ApiError::new(ErrorCode::ValidationFailed, m),
+        PatchError::Mutability(m) => ApiError::new(ErrorCode::ReadOnlyAttribute, m),
+    })?;
+    let accounts = state.core.accounts();
+    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
+    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account))
+}
+
+/// `DELETE /Users/{id}`: deletes the account (`204`).
+pub async fn delete_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    found(
+        state.core.accounts().delete_account(&caller.tenant, &caller.actor(), &id).await,
+        &id,
+    )?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("no User with id `{id}`"))
+}
+
+/// A missing account as SCIM's `404`.
+fn found<T>(result: Result<T, DomainError>, id: &AccountId) -> ApiResult<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(DomainError::UserNotFound | DomainError::NotFound(_)) => Err(not_found(id.as_str())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The weak ETag of an account's current version.

@@ -95,8 +95,8 @@ async fn refusals_are_scim_errors() {
     let live = op(&w.server, &["scim-token", "issue", "acme", "production"]).ok();
     scim_error(&staging.with_token(live["token"].as_str().unwrap()).get(&path).await, 401);
     let mut typo = w.token.clone();
-    typo.pop();
-    typo.push('x');
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'x' { 'y' } else { 'x' });
     scim_error(&staging.with_token(&typo).get(&path).await, 401);
 
     // A revoked token is refused from the next request on.
@@ -119,7 +119,7 @@ async fn refusals_are_scim_errors() {
 
     // Shared layers answer in SCIM's format too: a wrong method, an unknown instance.
     let scim = staging.with_token(&w.token);
-    scim_error(&scim.delete(&path).await, 405);
+    scim_error(&scim.post(&path, &json!({})).await, 405);
     scim_error(&w.server.staging("nobody").with_token(&w.token).get(&path).await, 404);
 }
 
@@ -205,4 +205,121 @@ async fn users_are_listed_by_page_and_found_by_user_name() {
     }
     let r = scim.get("/scim/v2/Users?startIndex=abc").await;
     assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue");
+}
+
+async fn patch(scim: &Api, id: &str, body: Value) -> Resp {
+    let rb = scim
+        .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+        .header("content-type", "application/scim+json")
+        .body(body.to_string());
+    crate::helpers::send(rb).await
+}
+
+fn ops(operations: Value) -> Value {
+    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
+}
+
+/// Okta's deactivation, Entra's legacy and `aadOptscim062020` bodies, and
+/// deletion, each audited with the token as the actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_and_entra_patches_change_the_account_and_delete_removes_it() {
+    let w = world().await;
+    let id = w.service.signup("dee@example.com").await["user_id"].as_str().unwrap().to_owned();
+    w.service.signup("taken@example.com").await;
+    let scim = w.server.staging("acme").with_token(&w.token);
+
+    // Okta deactivates with a path-less replace; Entra reactivates with "True".
+    let r = patch(&scim, &id, ops(json!([{ "op": "replace", "value": { "active": false } }]))).await;
+    assert_eq!(r.expect(200).json["active"], false);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    let client = w.service.get(&format!("/v1/client/{id}")).await;
+    assert_eq!(client.expect(200).json["active"], false, "the same account in the client API");
+    let r = patch(&scim, &id, ops(json!([{ "op": "Replace", "path": "active", "value": "True" }]))).await;
+    assert_eq!(r.expect(200).json["active"], true);
+
+    // Entra's dotted and URN-prefixed keys; unknown attributes are ignored.
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "Replace", "value": {
+            "name.givenName": "Dee", "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName": "Ng",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops", "title": "Lead" } }])),
+    )
+    .await;
+    assert_eq!(r.expect(200).json["name"], json!({ "givenName": "Dee", "familyName": "Ng" }));
+    // The work email is the userName.
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "replace", "path": "emails[type eq \"work\"].value", "value": "dee.ng@example.com" }])),
+    )
+    .await;
+    assert_eq!(r.expect(200).json["userName"], "dee.ng@example.com");
+
+    // Refusals in SCIM's terms, changing nothing.
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "replace", "path": "userName", "value": "taken@example.com" }])),
+    )
+    .await;
+    assert_eq!(scim_error(&r, 409)["scimType"], "uniqueness");
+    let r = patch(&scim, &id, ops(json!([{ "op": "replace", "path": "id", "value": "x" }]))).await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "mutability");
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "replace", "path": "emails[type eq", "value": "x" }])),
+    )
+    .await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "invalidPath");
+    let r = patch(&scim, &id, ops(json!([{ "op": "replace", "path": "active", "value": "maybe" }]))).await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue");
+    let r = patch(&scim, &id, json!({ "Operations": "none" })).await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "invalidSyntax");
+    let plain = scim
+        .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+        .header("content-type", "text/plain")
+        .body("x");
+    scim_error(&crate::helpers::send(plain).await, 415);
+    assert_eq!(
+        scim.get(&format!("/scim/v2/Users/{id}")).await.json["userName"],
+        "dee.ng@example.com"
+    );
+
+    // Deletion, then nothing is there.
+    let r = scim.delete(&format!("/scim/v2/Users/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    scim_error(&scim.get(&format!("/scim/v2/Users/{id}")).await, 404);
+    scim_error(&scim.delete(&format!("/scim/v2/Users/{id}")).await, 404);
+
+    let token_id = op(&w.server, &["scim-token", "list", "acme", "staging"]).ok()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let audit = op(
+        &w.server,
+        &[
+            "audit",
+            "list",
+            "--platform-id",
+            "acme",
+            "--environment",
+            "staging",
+            "--limit",
+            "200",
+        ],
+    )
+    .ok();
+    let by_token: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == format!("scim_token:{token_id}") && e["target"] == id.as_str())
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        by_token.contains(&"account.updated") && by_token.contains(&"account.deleted"),
+        "{by_token:?}"
+    );
 }
