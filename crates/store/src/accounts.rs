@@ -52,14 +52,14 @@ impl Record for AccountRow {
 }
 
 /// What to do when an account's id or email is taken.
-enum OnDuplicate {
+pub(crate) enum OnDuplicate {
     /// Fail with `StoreError::Conflict`.
     Fail,
     /// Insert nothing and report `false`.
     Skip,
 }
 
-async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDuplicate) -> R<bool> {
+pub(crate) async fn insert_account(c: &mut AnyConnection, a: &Account, on_duplicate: OnDuplicate) -> R<bool> {
     let sql = match on_duplicate {
         OnDuplicate::Fail => {
             "INSERT INTO accounts (env_id, id, email, email_normalized, first_name, last_name, password_hash, partner_id, active, created_at, updated_at)

@@ -399,4 +399,8 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("revoked_at", Int),
         ],
     ),
+    (
+        "scim_users",
+        &[("env_id", Text), ("account_id", Text), ("external_id", Text), ("attributes", Text)],
+    ),
 ];

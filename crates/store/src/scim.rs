@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, EnvId, ScimTokenId};
-use onramp_domain::scim::store::UserQuery;
+use onramp_domain::scim::store::{ScimExtra, UserQuery};
 use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::store::ScimStore;
+use onramp_domain::store::StoreError;
 
 use crate::SqlStore;
-use crate::accounts::{ACCOUNT_COLUMNS, AccountRow};
+use crate::accounts::{ACCOUNT_COLUMNS, AccountRow, OnDuplicate, insert_account};
 use crate::db::{R, Record, Sql};
 use crate::tenancy::{env_kind, platform_id};
 
@@ -37,6 +38,30 @@ impl Record for TokenRow {
             created_at: self.created_at,
             revoked_at: self.revoked_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ExtraRow {
+    account_id: String,
+    external_id: Option<String>,
+    attributes: String,
+}
+
+impl Record for ExtraRow {
+    type Domain = (AccountId, ScimExtra);
+    fn into_domain(self) -> R<(AccountId, ScimExtra)> {
+        let attributes = match serde_json::from_str(&self.attributes) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(StoreError::other(format!("SCIM attributes of {}", self.account_id))),
+        };
+        Ok((
+            self.account_id.into(),
+            ScimExtra {
+                external_id: self.external_id,
+                attributes,
+            },
+        ))
     }
 }
 
@@ -89,12 +114,17 @@ impl ScimStore for SqlStore {
         let mut conditions = String::new();
         let mut values = Vec::new();
         for (condition, value) in [
-            ("email_normalized =", query.email_normalized.as_deref()),
-            ("id =", query.id.as_ref().map(AccountId::as_str)),
+            ("email_normalized = $", query.email_normalized.as_deref()),
+            ("id = $", query.id.as_ref().map(AccountId::as_str)),
+            (
+                "id IN (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $",
+                query.external_id.as_deref(),
+            ),
         ] {
             if let Some(value) = value {
                 values.push(value);
-                conditions.push_str(&format!(" AND {condition} ${}", values.len() + 1));
+                let close = if condition.ends_with("external_id = $") { ")" } else { "" };
+                conditions.push_str(&format!(" AND {condition}{}{close}", values.len() + 1));
             }
         }
         let count_sql = format!("SELECT COUNT(*) FROM accounts WHERE env_id = $1{conditions}");
@@ -116,6 +146,38 @@ impl ScimStore for SqlStore {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let accounts = page.bind(i64::from(limit)).bind(offset).all::<AccountRow, _>(&self.pool).await?;
         Ok((accounts, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            insert_account(c, account, OnDuplicate::Fail).await?;
+            sqlx::query("INSERT INTO scim_users (env_id, account_id, external_id, attributes) VALUES ($1, $2, $3, $4)")
+                .bind(account.env_id.as_str())
+                .bind(account.id.as_str())
+                .bind(extra.external_id.as_deref())
+                .bind(serde_json::Value::Object(extra.attributes.clone()).to_string())
+                .run(c)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> R<Vec<(AccountId, ScimExtra)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT account_id, external_id, attributes FROM scim_users WHERE env_id = $1 AND account_id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(env_id.as_str());
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        let rows = query.all::<ExtraRow, _>(&self.pool).await?;
+        Ok(rows)
     }
 
     async fn revoke_scim_token(&self, id: &ScimTokenId, at: i64, audit: &AuditEvent) -> R<bool> {

@@ -115,6 +115,11 @@ pub struct PersonName {
     pub last_name: String,
 }
 
+/// The stored hash of an account that has no password (one a SCIM client
+/// created without): no password verifies against it, and checking one
+/// costs the same time as a real hash.
+pub const NO_PASSWORD: &str = "!";
+
 /// A client account. The password hash never leaves the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {

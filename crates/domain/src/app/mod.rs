@@ -338,7 +338,7 @@ impl CoreBuilder {
                 config.console_idle,
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
-            scim_users: ScimUsers::new(Arc::clone(&store)),
+            scim_users: ScimUsers::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&config.clock)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

@@ -227,8 +227,11 @@ impl PasswordHasher {
     /// # Errors
     /// `Overloaded` when the tenant's share of the queue is full.
     pub async fn verify(&self, share: &Share, password: &Secret, stored: Option<&str>) -> Result<Option<Verified>, DomainError> {
-        let known = stored.is_some();
-        let phc = stored.map_or_else(|| Arc::clone(&self.dummy), Arc::from);
+        // No account, or one without a password: the dummy hash, so both
+        // take as long as a real check, and neither verifies.
+        let usable = stored.filter(|s| *s != crate::accounts::NO_PASSWORD);
+        let known = usable.is_some();
+        let phc = usable.map_or_else(|| Arc::clone(&self.dummy), Arc::from);
         let (pw, current, ceiling, dummy) = (password.clone(), self.cost, self.ceiling, Arc::clone(&self.dummy));
         let outcome = self
             .submit(share, move |memory| {

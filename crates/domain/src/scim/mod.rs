@@ -12,6 +12,7 @@
 //! ([`MAX_INPUT_BYTES`], [`MAX_DEPTH`]) and answer every string with a value
 //! or an error, never a panic.
 
+pub mod create;
 pub mod patch;
 pub mod store;
 pub mod tokens;

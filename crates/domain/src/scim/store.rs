@@ -23,6 +23,11 @@ pub trait ScimStore: Send + Sync {
     /// order across requests) after skipping `offset`, and how many match
     /// in all.
     async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
+    /// Creates the account and what SCIM keeps of it, with its audit event,
+    /// in one transaction.
+    async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// What SCIM keeps of these accounts (those that have anything kept).
+    async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
     /// Marks the token revoked at `at`; `false` when it was already revoked.
     async fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
 }
@@ -35,4 +40,16 @@ pub struct UserQuery {
     pub email_normalized: Option<String>,
     /// `id eq …`.
     pub id: Option<AccountId>,
+    /// `externalId eq …`.
+    pub external_id: Option<String>,
+}
+
+/// What SCIM keeps of a User beyond its account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScimExtra {
+    /// The identity provider's id for the person (unique per environment).
+    pub external_id: Option<String>,
+    /// Attributes stored and returned but not used (`title`, `phoneNumbers`,
+    /// the enterprise extension, …), by their SCIM names.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }

@@ -34,10 +34,12 @@ pub const BASE: &str = "/scim/v2";
 pub const MEDIA_TYPE: &str = "application/scim+json";
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/scim/v2/Users", get(users::list_users)).route(
-        "/scim/v2/Users/{id}",
-        get(users::get_user).patch(users::patch_user).delete(users::delete_user),
-    )
+    axum::Router::new()
+        .route("/scim/v2/Users", get(users::list_users).post(users::create_user))
+        .route(
+            "/scim/v2/Users/{id}",
+            get(users::get_user).patch(users::patch_user).delete(users::delete_user),
+        )
 }
 
 /// A SCIM request body: JSON sent as `application/scim+json` or

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
+use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
 use serde_json::{Value, json};
 
@@ -22,6 +23,7 @@ use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -54,7 +56,7 @@ pub async fn list_users(State(state): State<AppState>, caller: ScimCaller, RawQu
     let start = u64::try_from(start_index).unwrap_or(1);
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
-    let resources: Vec<Value> = accounts.iter().map(|a| user(&origin, a)).collect();
+    let resources: Vec<Value> = accounts.iter().map(|(a, extra)| user(&origin, a, extra)).collect();
     let body = json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": total,
@@ -77,7 +79,7 @@ fn invalid(detail: &str) -> ApiError {
 pub async fn get_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
     let account = found(state.core.accounts().account(&caller.tenant, &id).await, &id)?;
-    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account))
+    answer(&state, &caller, &account, StatusCode::OK).await
 }
 
 /// `PATCH /Users/{id}`: the operations Okta and Entra send (see
@@ -99,7 +101,7 @@ pub async fn patch_user(
     })?;
     let accounts = state.core.accounts();
     let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account))
+    answer(&state, &caller, &account, StatusCode::OK).await
 }
 
 /// `DELETE /Users/{id}`: deletes the account (`204`).
@@ -109,7 +111,7 @@ pub async fn delete_user(State(state): State<AppState>, caller: ScimCaller, Path
         state.core.accounts().delete_account(&caller.tenant, &caller.actor(), &id).await,
         &id,
     )?;
-    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -130,9 +132,30 @@ fn version(account: &Account) -> String {
     format!("W/\"{}\"", account.updated_at)
 }
 
+/// `POST /Users`: a new account (`201`, `Location` = `meta.location`).
+pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, ScimBody(body): ScimBody) -> ApiResult<Response> {
+    let (account, extra) = state.core.scim_users().create(&caller.tenant, &caller.actor(), &body).await?;
+    let origin = state.core.tenancy().issuer(&caller.tenant);
+    let mut response = resource(&origin, &account, &extra);
+    *response.status_mut() = StatusCode::CREATED;
+    let location = format!("{origin}{BASE}/Users/{}", account.id);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The account as a User, with what SCIM keeps of it.
+async fn answer(state: &AppState, caller: &ScimCaller, account: &Account, status: StatusCode) -> ApiResult<Response> {
+    let extra = state.core.scim_users().extra(&caller.tenant, account).await?;
+    let mut response = resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
-fn resource(origin: &str, account: &Account) -> Response {
-    let body = user(origin, account);
+fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
+    let body = user(origin, account, extra);
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
@@ -142,11 +165,11 @@ fn resource(origin: &str, account: &Account) -> Response {
     response
 }
 
-/// The User resource of an account; `origin` is the environment's API
-/// origin (`https://api…`), for `meta.location`.
-pub fn user(origin: &str, account: &Account) -> Value {
+/// The User resource of an account and what SCIM keeps of it; `origin`
+/// is the environment's API origin (`https://api…`), for `meta.location`.
+pub fn user(origin: &str, account: &Account, extra: &ScimExtra) -> Value {
     let location = format!("{origin}{BASE}/Users/{}", account.id);
-    json!({
+    let mut user = json!({
         "schemas": [USER_SCHEMA],
         "id": account.id,
         "userName": account.email,
@@ -163,5 +186,16 @@ pub fn user(origin: &str, account: &Account) -> Value {
             "location": location,
             "version": version(account),
         },
-    })
+    });
+    let fields = user.as_object_mut().expect("an object");
+    for (key, value) in &extra.attributes {
+        fields.insert(key.clone(), value.clone());
+    }
+    if extra.attributes.contains_key(ENTERPRISE) {
+        fields.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));
+    }
+    if let Some(external_id) = &extra.external_id {
+        fields.insert("externalId".into(), json!(external_id));
+    }
+    user
 }

@@ -323,3 +323,107 @@ async fn okta_and_entra_patches_change_the_account_and_delete_removes_it() {
         "{by_token:?}"
     );
 }
+
+async fn create(scim: &Api, body: &Value) -> Resp {
+    let rb = scim
+        .request(reqwest::Method::POST, "/scim/v2/Users")
+        .header("content-type", "application/scim+json")
+        .body(body.to_string());
+    crate::helpers::send(rb).await
+}
+
+/// Okta's and Entra's create bodies as they document them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_and_entra_create_users() {
+    let w = world().await;
+    let scim = w.server.staging("acme").with_token(&w.token);
+    let okta = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "okta.user@example.com",
+        "name": { "givenName": "Okta", "familyName": "User" },
+        "emails": [{ "primary": true, "value": "okta.user@example.com", "type": "work" }],
+        "displayName": "Okta User", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
+        "groups": [], "password": "Wide-Open-Sesame-42", "active": true
+    });
+    let r = create(&scim, &okta).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    let user = r.json.clone();
+    assert_eq!(r.header("location"), user["meta"]["location"].as_str());
+    assert_eq!(
+        (&user["userName"], &user["externalId"], &user["displayName"], &user["locale"]),
+        (
+            &json!("okta.user@example.com"),
+            &json!("00ujl29u0le5T6Aj10h7"),
+            &json!("Okta User"),
+            &json!("en-US")
+        )
+    );
+    assert!(
+        user.get("password").is_none() && !r.text.contains("Wide-Open"),
+        "never the password"
+    );
+    // The same account in the client API, and its password works.
+    let id = user["id"].as_str().unwrap();
+    assert_eq!(
+        w.service.get(&format!("/v1/client/{id}")).await.expect(200).json["email"],
+        "okta.user@example.com"
+    );
+    let login = json!({ "email": "okta.user@example.com", "password": "Wide-Open-Sesame-42" });
+    w.service.post("/v1/client/login", &login).await.expect(200);
+
+    let entra = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": "Entra.User@example.com", "active": false,
+        "emails": [{ "primary": true, "type": "work", "value": "Entra.User@example.com" }],
+        "meta": { "resourceType": "User" }, "roles": [],
+        "name": { "formatted": "Entra User", "familyName": "User", "givenName": "Entra" },
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "Ops", "employeeNumber": "42", "manager": { "value": "m-1" } }
+    });
+    let r = create(&scim, &entra).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["active"], false);
+    assert_eq!(
+        r.json["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+        "Ops"
+    );
+    // Without a password no password signs in, not even an empty one.
+    let none = json!({ "email": "entra.user@example.com", "password": "" });
+    w.service.post("/v1/client/login", &none).await.problem(401, "unauthenticated");
+    let guess = json!({ "email": "entra.user@example.com", "password": "!" });
+    w.service.post("/v1/client/login", &guess).await.problem(401, "unauthenticated");
+
+    // Found by externalId, and by a GET with what SCIM keeps.
+    let found = scim
+        .get("/scim/v2/Users?filter=externalId%20eq%20%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .await;
+    assert_eq!(found.expect(200).json["Resources"][0]["userName"], "Entra.User@example.com");
+    let again = scim.get(&format!("/scim/v2/Users/{}", r.json["id"].as_str().unwrap())).await;
+    assert_eq!(again.json["externalId"], "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef");
+    assert_eq!(
+        again.json["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        "m-1"
+    );
+
+    // Duplicates and bad input are refused, creating nothing.
+    let name = json!({ "givenName": "Du", "familyName": "Plicate" });
+    let r = create(&scim, &json!({ "userName": "OKTA.user@example.com", "name": name })).await;
+    assert_eq!(scim_error(&r, 409)["scimType"], "uniqueness");
+    let r = create(
+        &scim,
+        &json!({ "userName": "new@example.com", "name": name, "externalId": "00ujl29u0le5T6Aj10h7" }),
+    )
+    .await;
+    assert_eq!(scim_error(&r, 409)["scimType"], "uniqueness");
+    for bad in [
+        json!({ "name": { "givenName": "No" } }),
+        json!({ "userName": "not an email", "name": name }),
+        json!({ "userName": "a@b.co", "name": name, "active": "maybe" }),
+        json!([]),
+    ] {
+        let r = create(&scim, &bad).await;
+        assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue", "{bad}");
+    }
+    let total = scim.get("/scim/v2/Users?count=0").await;
+    assert_eq!(total.json["totalResults"], 2);
+}
