@@ -14,6 +14,7 @@
 
 pub mod create;
 pub mod patch;
+pub mod projection;
 pub mod store;
 pub mod tokens;
 pub mod users;

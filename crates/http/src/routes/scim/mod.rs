@@ -35,6 +35,7 @@ pub const MEDIA_TYPE: &str = "application/scim+json";
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
+        .route("/scim/v2/Users/.search", axum::routing::post(users::search_users))
         .route("/scim/v2/Users", get(users::list_users).post(users::create_user))
         .route(
             "/scim/v2/Users/{id}",

@@ -11,6 +11,7 @@ use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
+use onramp_domain::scim::projection::Projection;
 use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
 use serde_json::{Value, json};
@@ -27,36 +28,108 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// `GET /Users?filter=&startIndex=&count=`: a page of Users in a stable
-/// order. Parameters it does not know are ignored (a tolerant reader).
+/// What a listing asks for, from the query (`GET /Users`) or the body
+/// (`POST /Users/.search`).
+#[derive(Debug, Default)]
+pub struct ListParams {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    projection: Projection,
+}
+
+impl ListParams {
+    /// From a query string; names are case-insensitive, unknown ones ignored.
+    fn from_query(raw: Option<&str>) -> ApiResult<Self> {
+        let params: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        let number = |key: &str, what: &str| -> ApiResult<Option<i64>> {
+            params
+                .get(key)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<i64>()
+                        .map_err(|_| invalid(&format!("{what} must be an integer")))
+                })
+                .transpose()
+        };
+        Ok(Self {
+            filter: params.get("filter").cloned(),
+            start_index: number("startindex", "startIndex")?,
+            count: number("count", "count")?,
+            projection: projection(&params)?,
+        })
+    }
+
+    /// From a SearchRequest body (RFC 7644 §3.4.3).
+    fn from_body(body: &Value) -> ApiResult<Self> {
+        let Value::Object(fields) = body else {
+            return Err(ApiError::new(ErrorCode::InvalidJson, "a SearchRequest must be a JSON object"));
+        };
+        let get = |key: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
+        let number = |key: &str| -> ApiResult<Option<i64>> {
+            match get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| invalid(&format!("{key} must be an integer"))),
+            }
+        };
+        let list = |key: &str| -> Vec<String> {
+            match get(key) {
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                Some(Value::String(s)) => vec![s.clone()],
+                _ => Vec::new(),
+            }
+        };
+        let projection = Projection::parse(&list("attributes"), &list("excludedAttributes"))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidPath, e.to_string()))?;
+        Ok(Self {
+            filter: get("filter").and_then(Value::as_str).map(str::to_owned),
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            projection,
+        })
+    }
+}
+
+/// `attributes` and `excludedAttributes` of a query.
+fn projection(params: &HashMap<String, String>) -> ApiResult<Projection> {
+    let list = |key: &str| params.get(key).cloned().into_iter().collect::<Vec<_>>();
+    Projection::parse(&list("attributes"), &list("excludedattributes")).map_err(|e| ApiError::new(ErrorCode::InvalidPath, e.to_string()))
+}
+
+/// `GET /Users?filter=&startIndex=&count=&attributes=&excludedAttributes=`:
+/// a page of Users in a stable order. Parameters it does not know are
+/// ignored (a tolerant reader).
 pub async fn list_users(State(state): State<AppState>, caller: ScimCaller, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-        .collect();
-    let start_index = match params.get("startindex") {
-        None => 1,
-        Some(raw) => raw
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| invalid("startIndex must be an integer"))?
-            .max(1),
-    };
-    let count = match params.get("count") {
-        None => DEFAULT_COUNT,
-        Some(raw) => {
-            let n = raw.trim().parse::<i64>().map_err(|_| invalid("count must be an integer"))?;
-            u32::try_from(n.clamp(0, i64::from(MAX_RESULTS))).unwrap_or(MAX_RESULTS)
-        }
-    };
-    let filter = match params.get("filter").filter(|f| !f.trim().is_empty()) {
+    list(&state, &caller, ListParams::from_query(raw.as_deref())?).await
+}
+
+/// `POST /Users/.search`: the same with the parameters in the body.
+pub async fn search_users(State(state): State<AppState>, caller: ScimCaller, ScimBody(body): ScimBody) -> ApiResult<Response> {
+    list(&state, &caller, ListParams::from_body(&body)?).await
+}
+
+async fn list(state: &AppState, caller: &ScimCaller, params: ListParams) -> ApiResult<Response> {
+    let start = u64::try_from(params.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+    let count = params.count.map_or(DEFAULT_COUNT, |n| {
+        u32::try_from(n.clamp(0, i64::from(MAX_RESULTS))).unwrap_or(MAX_RESULTS)
+    });
+    let filter = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         None => None,
         Some(raw) => Some(Filter::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.to_string()))?),
     };
     let query = user_query(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
-    let start = u64::try_from(start_index).unwrap_or(1);
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
-    let resources: Vec<Value> = accounts.iter().map(|(a, extra)| user(&origin, a, extra)).collect();
+    let resources: Vec<Value> = accounts
+        .iter()
+        .map(|(a, extra)| {
+            let mut resource = user(&origin, a, extra);
+            params.projection.apply(&mut resource);
+            resource
+        })
+        .collect();
     let body = json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": total,
@@ -76,10 +149,19 @@ fn invalid(detail: &str) -> ApiError {
 }
 
 /// A User by id.
-pub async fn get_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(raw.as_deref())?;
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
     let account = found(state.core.accounts().account(&caller.tenant, &id).await, &id)?;
-    answer(&state, &caller, &account, StatusCode::OK).await
+    let extra = state.core.scim_users().extra(&caller.tenant, &account).await?;
+    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
+    params.projection.apply(&mut body);
+    Ok(with_headers(axum::Json(body).into_response(), &account))
 }
 
 /// `PATCH /Users/{id}`: the operations Okta and Entra send (see
@@ -155,8 +237,11 @@ async fn answer(state: &AppState, caller: &ScimCaller, account: &Account, status
 
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
-    let body = user(origin, account, extra);
-    let mut response = axum::Json(body).into_response();
+    with_headers(axum::Json(user(origin, account, extra)).into_response(), account)
+}
+
+/// The SCIM media type, and the account's version as `ETag`.
+fn with_headers(mut response: Response, account: &Account) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     if let Ok(etag) = HeaderValue::from_str(&version(account)) {

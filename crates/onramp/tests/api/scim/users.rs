@@ -427,3 +427,42 @@ async fn okta_and_entra_create_users() {
     let total = scim.get("/scim/v2/Users?count=0").await;
     assert_eq!(total.json["totalResults"], 2);
 }
+
+/// `attributes` and `excludedAttributes` on reads, and `/.search`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_carry_the_attributes_asked_for_and_search_takes_a_body() {
+    let w = world().await;
+    let id = w.service.signup("pat@example.com").await["user_id"].as_str().unwrap().to_owned();
+    w.service.signup("quin@example.com").await;
+    let scim = w.server.staging("acme").with_token(&w.token);
+
+    let r = scim.get(&format!("/scim/v2/Users/{id}?attributes=userName,name.givenName")).await;
+    let keys: Vec<&String> = r.expect(200).json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "name", "schemas", "userName"], "{}", r.text);
+    assert_eq!(r.json["name"], json!({ "givenName": "Ann" }));
+    let r = scim.get("/scim/v2/Users?excludedAttributes=meta,emails&count=1").await;
+    let first = &r.expect(200).json["Resources"][0];
+    assert!(
+        first.get("meta").is_none() && first.get("emails").is_none() && first["userName"].is_string(),
+        "{first}"
+    );
+
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName eq \"quin@example.com\"", "startIndex": 1, "count": 10, "attributes": ["userName"]
+    });
+    let rb = scim
+        .request(reqwest::Method::POST, "/scim/v2/Users/.search")
+        .header("content-type", "application/scim+json")
+        .body(search.to_string());
+    let r = crate::helpers::send(rb).await;
+    assert_eq!(r.expect(200).json["totalResults"], 1);
+    assert_eq!(r.json["Resources"][0]["userName"], "quin@example.com");
+    assert!(r.json["Resources"][0].get("name").is_none());
+    let bad = json!({ "filter": "userName eq", "count": "ten" });
+    let rb = scim
+        .request(reqwest::Method::POST, "/scim/v2/Users/.search")
+        .header("content-type", "application/json")
+        .body(bad.to_string());
+    scim_error(&crate::helpers::send(rb).await, 400);
+}
