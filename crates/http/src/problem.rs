@@ -61,6 +61,7 @@ error_codes! {
     UserNotFound = 404, "user_not_found", "User not found", "The person behind the authorization code deleted their account.";
     MethodNotAllowed = 405, "method_not_allowed", "Method not allowed", "The path exists but not with this HTTP method.";
     Conflict = 409, "conflict", "Conflict", "A resource with this identifier already exists.";
+    PreconditionFailed = 412, "precondition_failed", "Precondition failed", "The `If-Match` version is not the resource's current one: read it again, then retry.";
     EmailTaken = 409, "email_taken", "Email already in use", "Another account in this environment has this email (compared case-insensitively).";
     KeyAlreadyRotated = 409, "key_already_rotated", "Key already rotated", "This API key was rotated already and is in its grace period; rotate its successor instead.";
     IdempotencyKeyReused = 409, "idempotency_key_reused", "Idempotency key reused", "This Idempotency-Key was already used by this credential with a different request.";

@@ -163,6 +163,20 @@ impl ScimStore for SqlStore {
         .await
     }
 
+    async fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> R<()> {
+        sqlx::query(
+            "INSERT INTO scim_users (env_id, account_id, external_id, attributes) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (env_id, account_id) DO UPDATE SET external_id = $3, attributes = $4",
+        )
+        .bind(env_id.as_str())
+        .bind(account_id.as_str())
+        .bind(extra.external_id.as_deref())
+        .bind(serde_json::Value::Object(extra.attributes.clone()).to_string())
+        .run(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
     async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> R<Vec<(AccountId, ScimExtra)>> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -26,6 +26,8 @@ pub trait ScimStore: Send + Sync {
     /// Creates the account and what SCIM keeps of it, with its audit event,
     /// in one transaction.
     async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Sets what SCIM keeps of an account, replacing what it kept.
+    async fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
     /// What SCIM keeps of these accounts (those that have anything kept).
     async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
     /// Marks the token revoked at `at`; `false` when it was already revoked.

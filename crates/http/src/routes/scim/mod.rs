@@ -39,7 +39,10 @@ pub fn router() -> axum::Router<AppState> {
         .route("/scim/v2/Users", get(users::list_users).post(users::create_user))
         .route(
             "/scim/v2/Users/{id}",
-            get(users::get_user).patch(users::patch_user).delete(users::delete_user),
+            get(users::get_user)
+                .put(users::put_user)
+                .patch(users::patch_user)
+                .delete(users::delete_user),
         )
 }
 

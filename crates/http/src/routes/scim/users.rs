@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::clock::rfc3339;
@@ -170,9 +170,11 @@ pub async fn patch_user(
     State(state): State<AppState>,
     caller: ScimCaller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
     let changes = user_changes(&request).map_err(|e| match e {
@@ -186,9 +188,49 @@ pub async fn patch_user(
     answer(&state, &caller, &account, StatusCode::OK).await
 }
 
-/// `DELETE /Users/{id}`: deletes the account (`204`).
-pub async fn delete_user(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
+/// `PUT /Users/{id}`: the User replaced (see
+/// [`onramp_domain::scim::replace`]: an omitted `active` or `password` is
+/// kept).
+pub async fn put_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    current(&state, &caller, &id, &headers).await?;
+    let accounts = state.core.accounts();
+    let actor = caller.actor();
+    let update = |changes| accounts.update_account(&caller.tenant, &actor, &id, changes);
+    let (account, extra) = found(state.core.scim_users().replace(&caller.tenant, &id, &body, update).await, &id)?;
+    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account, &extra))
+}
+
+/// The account, if `If-Match` (when sent) names its current version.
+async fn current(state: &AppState, caller: &ScimCaller, id: &AccountId, headers: &HeaderMap) -> ApiResult<Account> {
+    let account = found(state.core.accounts().account(&caller.tenant, id).await, id)?;
+    let Some(wanted) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Ok(account);
+    };
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_owned();
+    let now = bare(&version(&account));
+    if wanted.split(',').any(|tag| tag.trim() == "*" || bare(tag) == now) {
+        Ok(account)
+    } else {
+        Err(ApiError::new(ErrorCode::PreconditionFailed, "the User changed since that version"))
+    }
+}
+
+/// `DELETE /Users/{id}`: deletes the account (`204`).
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
+    current(&state, &caller, &id, &headers).await?;
     found(
         state.core.accounts().delete_account(&caller.tenant, &caller.actor(), &id).await,
         &id,

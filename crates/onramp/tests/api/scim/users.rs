@@ -466,3 +466,79 @@ async fn answers_carry_the_attributes_asked_for_and_search_takes_a_body() {
         .body(bad.to_string());
     scim_error(&crate::helpers::send(rb).await, 400);
 }
+
+async fn put(scim: &Api, id: &str, body: &Value, if_match: Option<&str>) -> Resp {
+    let mut rb = scim
+        .request(reqwest::Method::PUT, &format!("/scim/v2/Users/{id}"))
+        .header("content-type", "application/scim+json")
+        .body(body.to_string());
+    if let Some(tag) = if_match {
+        rb = rb.header("if-match", tag);
+    }
+    crate::helpers::send(rb).await
+}
+
+/// Okta's PUT (often without `active`), and `If-Match` on every change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_replaces_the_user_and_if_match_guards_changes() {
+    let w = world().await;
+    let scim = w.server.staging("acme").with_token(&w.token);
+    let created = create(
+        &scim,
+        &json!({ "userName": "rae@example.com", "name": { "givenName": "Rae", "familyName": "Ko" }, "externalId": "ok-1",
+                 "title": "Chef", "active": false }),
+    )
+    .await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let other = create(
+        &scim,
+        &json!({ "userName": "sol@example.com", "name": { "givenName": "Sol", "familyName": "Ve" }, "externalId": "ok-2" }),
+    )
+    .await;
+    assert_eq!(other.status, 201, "{}", other.text);
+
+    // Without `active`: it stays as it was; the kept attributes are replaced.
+    let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "rae.ko@example.com",
+                       "name": { "givenName": "Rae", "familyName": "Koh" }, "externalId": "ok-1b", "locale": "fr-FR" });
+    let r = put(&scim, &id, &body, None).await;
+    r.expect(200);
+    assert_eq!(
+        (&r.json["userName"], &r.json["name"]["familyName"], &r.json["active"]),
+        (&json!("rae.ko@example.com"), &json!("Koh"), &json!(false))
+    );
+    assert_eq!(
+        (&r.json["externalId"], &r.json["locale"], r.json.get("title")),
+        (&json!("ok-1b"), &json!("fr-FR"), None)
+    );
+    let mut active = body.clone();
+    active["active"] = json!(true);
+    assert_eq!(put(&scim, &id, &active, None).await.expect(200).json["active"], true);
+
+    // Another User's externalId: refused, nothing changed.
+    let mut taken = active.clone();
+    taken["externalId"] = json!("ok-2");
+    taken["userName"] = json!("changed@example.com");
+    assert_eq!(scim_error(&put(&scim, &id, &taken, None).await, 409)["scimType"], "uniqueness");
+    assert_eq!(
+        scim.get(&format!("/scim/v2/Users/{id}")).await.json["userName"],
+        "rae.ko@example.com"
+    );
+
+    // If-Match: a stale version is 412 for PUT, PATCH and DELETE; the current one or * passes.
+    let stale = "W/\"1\"";
+    scim_error(&put(&scim, &id, &active, Some(stale)).await, 412);
+    let patch = scim
+        .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+        .header("content-type", "application/scim+json")
+        .header("if-match", stale)
+        .body(ops(json!([{ "op": "replace", "path": "active", "value": false }])).to_string());
+    scim_error(&crate::helpers::send(patch).await, 412);
+    let delete = scim
+        .request(reqwest::Method::DELETE, &format!("/scim/v2/Users/{id}"))
+        .header("if-match", stale);
+    scim_error(&crate::helpers::send(delete).await, 412);
+    let now = scim.get(&format!("/scim/v2/Users/{id}")).await;
+    let version = now.json["meta"]["version"].as_str().unwrap().to_owned();
+    put(&scim, &id, &active, Some(&version)).await.expect(200);
+    put(&scim, &id, &active, Some("*")).await.expect(200);
+}
