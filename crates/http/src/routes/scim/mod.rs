@@ -9,6 +9,7 @@
 //! that format by [`scim_errors`], so SCIM clients never see a problem
 //! document.
 
+mod discovery;
 mod errors;
 mod users;
 
@@ -35,6 +36,11 @@ pub const MEDIA_TYPE: &str = "application/scim+json";
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
+        .route("/scim/v2/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route("/scim/v2/ResourceTypes", get(discovery::resource_types))
+        .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/scim/v2/Schemas", get(discovery::schemas))
+        .route("/scim/v2/Schemas/{id}", get(discovery::schema))
         .route("/scim/v2/Users/.search", axum::routing::post(users::search_users))
         .route("/scim/v2/Users", get(users::list_users).post(users::create_user))
         .route(
