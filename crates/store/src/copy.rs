@@ -10,7 +10,7 @@ use onramp_domain::store::{SecretsStore, StoreError};
 
 type R<T> = Result<T, StoreError>;
 
-pub(crate) use crate::copy_tables::{Kind, TABLES};
+pub(crate) use crate::copy_tables::{Kind, tables};
 use Kind::{Blob, Int, Text};
 
 /// Rows per transaction on the target.
@@ -80,7 +80,7 @@ impl SqlStore {
             ));
         }
         let mut report = Vec::new();
-        for (table, columns) in TABLES {
+        for (table, columns) in tables() {
             // A server started on an empty target wrote the same check value.
             let merge = merge || *table == "master_key_check";
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();

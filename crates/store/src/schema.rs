@@ -49,8 +49,7 @@ impl SqlStore {
 
 /// The tables and columns `onramp copy` moves, in the same shape.
 pub fn copied_schema() -> Schema {
-    crate::copy::TABLES
-        .iter()
+    crate::copy::tables()
         .map(|(table, columns)| {
             let mut names: Vec<String> = columns.iter().map(|(name, _)| (*name).to_owned()).collect();
             names.sort();
