@@ -110,6 +110,7 @@ impl ScimStore for SqlStore {
     }
 
     async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> R<(Vec<Account>, u64)> {
+        let (asked_offset, asked_limit) = (offset, limit);
         // Conditions only when given, so each stays an index lookup.
         let mut conditions = String::new();
         let mut values = Vec::new();
@@ -127,12 +128,16 @@ impl ScimStore for SqlStore {
                 conditions.push_str(&format!(" AND {condition}{}{close}", values.len() + 1));
             }
         }
-        let count_sql = format!("SELECT COUNT(*) FROM accounts WHERE env_id = $1{conditions}");
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-        for value in &values {
-            count = count.bind(*value);
-        }
-        let total = count.fetch_one(&self.pool).await.map_err(crate::map_err)?;
+        // Each condition names at most one account: no count to run.
+        let unique = !values.is_empty();
+        let total = if unique {
+            None
+        } else {
+            let count_sql = format!("SELECT COUNT(*) FROM accounts WHERE env_id = $1{conditions}");
+            let count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
+            Some(count.fetch_one(&self.pool).await.map_err(crate::map_err)?)
+        };
+        let (offset, limit) = if unique { (0, 1) } else { (offset, limit) };
         let n = values.len();
         let page_sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1{conditions} ORDER BY id LIMIT ${} OFFSET ${}",
@@ -144,8 +149,20 @@ impl ScimStore for SqlStore {
             page = page.bind(value);
         }
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let accounts = page.bind(i64::from(limit)).bind(offset).all::<AccountRow, _>(&self.pool).await?;
-        Ok((accounts, u64::try_from(total).unwrap_or(0)))
+        let accounts: Vec<Account> = page.bind(i64::from(limit)).bind(offset).all::<AccountRow, _>(&self.pool).await?;
+        match total {
+            Some(total) => Ok((accounts, u64::try_from(total).unwrap_or(0))),
+            // The one account (or none), on the first page of at least one.
+            None => {
+                let found = accounts.len() as u64;
+                let shown = if asked_offset == 0 && asked_limit > 0 {
+                    accounts
+                } else {
+                    Vec::new()
+                };
+                Ok((shown, found))
+            }
+        }
     }
 
     async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> R<()> {

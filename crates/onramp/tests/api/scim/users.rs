@@ -195,6 +195,12 @@ async fn users_are_listed_by_page_and_found_by_user_name() {
         .get("/scim/v2/Users?filter=userName+eq+%220d6c9f6e-3a5b-4d2a-9c1e-5f2b7a8d9e10%22")
         .await;
     assert_eq!((probe.expect(200).json["totalResults"].as_u64(), ids(&probe).len()), (Some(0), 0));
+    for page in ["startIndex=2", "count=0"] {
+        let r = scim
+            .get(&format!("/scim/v2/Users?filter=userName%20eq%20%22u3@example.com%22&{page}"))
+            .await;
+        assert_eq!((r.expect(200).json["totalResults"].as_u64(), ids(&r).len()), (Some(1), 0), "{page}");
+    }
     let by_id = scim.get(&format!("/scim/v2/Users?filter=id%20eq%20%22{}%22", all[1])).await;
     assert_eq!(ids(&by_id), all[1..2]);
 
