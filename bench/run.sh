@@ -15,6 +15,8 @@
 #   (e) POST /v1/partners/accounts/batch, 1,000 items with passwordHash
 #   (g) webhook delivery to a loopback receiver, and create/signup throughput
 #       with 3 subscribed endpoints vs none (bench/webhooks.sh, bench/webhook_cost.sh)
+#   (i) SCIM: a userName filter at 100,000 accounts vs GET /v1/client/{id},
+#       and POST /scim/v2/Users with and without a password (bench/scim.sh)
 #   (f) with BENCH_MILLION=1 only (bench/scale.sh): lookups by id and by
 #       email, the first and a deep page of GET /v1/client and the partner
 #       list's email filter, at 1,000 and at 1,000,000 accounts side by side
@@ -229,6 +231,8 @@ fi
 log "(g) webhook delivery and its cost on the request path (bench/webhooks.sh, bench/webhook_cost.sh)"
 G_DELIVERY=$("$BENCH_DIR/webhooks.sh" "$BIN" | tail -n1) || die "bench/webhooks.sh failed"
 G_COST=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/webhook_cost.sh" "$BIN" | grep -E '^(create|signup):') || die "bench/webhook_cost.sh failed"
+log "(i) SCIM filter and provisioning (bench/scim.sh)"
+I_SCIM=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/scim.sh" "$BIN" | grep -E '^scim ') || die "bench/scim.sh failed"
 SCENARIOS=(client_login healthz client_get service_login)
 ((SCALE)) && SCENARIOS+=("${SCALE_SCENARIOS[@]}")
 
@@ -288,6 +292,9 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     while read -r line; do
         echo "| (g) request path with 3 endpoints, $line | | ≥ 0.9x | $(verdict "$(sed -E 's/.*: ([0-9.]+)x .*/\1/' <<<"$line") >= 0.9") |"
     done <<<"$G_COST"
+    I_FILTER=$(grep '^scim filter' <<<"$I_SCIM")
+    echo "| (i) $I_FILTER | | ≤ 2x | $(verdict "$(sed -E 's/.*: client\/filter ([0-9.]+)x.*/\1/' <<<"$I_FILTER") <= 2") |"
+    echo "| (i) $(grep '^scim create' <<<"$I_SCIM") | | | |"
     echo
     echo "Every wrk run (measured part only):"
     echo
