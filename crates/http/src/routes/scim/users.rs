@@ -185,7 +185,7 @@ pub async fn patch_user(
     })?;
     let accounts = state.core.accounts();
     let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    answer(&state, &caller, &account, StatusCode::OK).await
+    answer(&state, &caller, &account).await
 }
 
 /// `PUT /Users/{id}`: the User replaced (see
@@ -270,11 +270,9 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 }
 
 /// The account as a User, with what SCIM keeps of it.
-async fn answer(state: &AppState, caller: &ScimCaller, account: &Account, status: StatusCode) -> ApiResult<Response> {
+async fn answer(state: &AppState, caller: &ScimCaller, account: &Account) -> ApiResult<Response> {
     let extra = state.core.scim_users().extra(&caller.tenant, account).await?;
-    let mut response = resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra);
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra))
 }
 
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
