@@ -18,7 +18,9 @@ const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 /// keeping the status and the headers (`WWW-Authenticate`, `Retry-After`,
 /// `RateLimit-*`, `X-Request-Id`).
 pub async fn scim_errors(req: Request, next: Next) -> Response {
-    let scim = req.uri().path() == BASE || req.uri().path().starts_with(&format!("{BASE}/"));
+    // Every request passes here: a prefix check, no allocation.
+    let path = req.uri().path();
+    let scim = path.strip_prefix(BASE).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     let response = next.run(req).await;
     let is_problem = response
         .headers()
