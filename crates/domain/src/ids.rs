@@ -126,6 +126,8 @@ string_id! {
     PortalUserId;
     /// A SCIM bearer token of one environment.
     ScimTokenId;
+    /// An OAuth client secret of a service user.
+    ClientSecretId;
 }
 
 uuid_v7_ids!(
@@ -138,7 +140,8 @@ uuid_v7_ids!(
     AuditEventId,
     OperatorId,
     PortalUserId,
-    ScimTokenId
+    ScimTokenId,
+    ClientSecretId
 );
 
 /// Random characters of a visible key id after its `key_` prefix.

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod infra;
 pub mod integration;
+pub mod oauth;
 pub mod operators;
 pub mod partners;
 pub mod portal;

@@ -9,6 +9,7 @@ pub use crate::audit::store::AuditStore;
 pub use crate::events::store::EventStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
+pub use crate::oauth::store::OAuthStore;
 pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::portal::store::{PortalFactorStore, PortalStore};
@@ -45,6 +46,7 @@ pub trait Store:
     + PortalStore
     + PortalFactorStore
     + ScimStore
+    + OAuthStore
 {
 }
 
@@ -67,5 +69,6 @@ impl<T> Store for T where
         + PortalStore
         + PortalFactorStore
         + ScimStore
+        + OAuthStore
 {
 }

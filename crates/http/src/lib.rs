@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     // preflights (OPTIONS) would never reach the CORS layer.
     let tenant_routes = tenant_routes
         .merge(routes::scim::router())
+        .merge(routes::oauth::router())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard::guard))
         .layer(cors())
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(routes::scim::scim_errors))
+        .layer(axum::middleware::from_fn(routes::oauth::oauth_errors))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::clone(&state.proxies),
             middleware::client_addr::resolve_client,

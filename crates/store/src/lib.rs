@@ -16,6 +16,7 @@ mod events;
 pub mod files;
 mod idempotency;
 mod integration;
+mod oauth;
 mod migrations;
 mod operators;
 mod partners;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::EnvId;
 use onramp_domain::store::{StoreError, TenancyStore};
-use onramp_domain::tenancy::signing::SigningKey;
+use onramp_domain::tenancy::signing::{KeyAlg, SigningKey};
 use onramp_domain::tenancy::signing::sealed::StoredSeed;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::AnyConnection;
@@ -95,6 +95,7 @@ impl Record for HostnameRow {
 pub(crate) struct SigningKeyRow {
     kid: String,
     env_id: String,
+    alg: String,
     seed: Vec<u8>,
     created_at: i64,
     retired_at: Option<i64>,
@@ -106,6 +107,7 @@ impl Record for SigningKeyRow {
         Ok(SigningKey {
             kid: self.kid,
             env_id: self.env_id.into(),
+            alg: KeyAlg::parse(&self.alg).ok_or_else(|| StoreError::other(format!("unknown signing key algorithm `{}`", self.alg)))?,
             seed: StoredSeed::from_stored(self.seed),
             created_at: self.created_at,
             retired_at: self.retired_at,
@@ -122,9 +124,10 @@ pub(crate) fn env_kind(raw: &str) -> R<EnvKind> {
 }
 
 async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
-    sqlx::query("INSERT INTO signing_keys (kid, env_id, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO signing_keys (kid, env_id, alg, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&key.kid)
         .bind(key.env_id.as_str())
+        .bind(key.alg.as_str())
         .bind(key.seed.as_bytes())
         .bind(key.created_at)
         .bind(key.retired_at)
@@ -274,14 +277,17 @@ impl TenancyStore for SqlStore {
             .await
     }
 
-    async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> R<()> {
+    async fn rotate_signing_keys(&self, env_id: &EnvId, new: &[SigningKey], now: i64, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE env_id = $1 AND retired_at IS NULL")
-                .bind(new.env_id.as_str())
-                .bind(new.created_at)
+                .bind(env_id.as_str())
+                .bind(now)
                 .run(&mut *c)
                 .await?;
-            insert_key(c, new).await
+            for key in new {
+                insert_key(c, key).await?;
+            }
+            Ok(())
         })
         .await
     }

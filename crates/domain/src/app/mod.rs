@@ -19,6 +19,8 @@ use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
 use crate::infra::master_key::MasterKey;
 use crate::infra::throttle::{LoginThrottle, SharedThrottle, ThrottlePolicy};
 use crate::integration::service::Integration;
+use crate::oauth::revoked::RevokedTokens;
+use crate::oauth::service::OAuth;
 use crate::operators::service::Operators;
 use crate::partners::provisioning::Provisioning;
 use crate::partners::service::Partners;
@@ -45,6 +47,12 @@ pub use cache::{ReadCache, TtlCache};
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     pub base_domain: String,
+    /// The scheme of the issuer and of every advertised URL: `https` behind
+    /// the TLS proxy of a deployment, `http` for local development.
+    pub public_scheme: String,
+    /// The port of the issuer and of every advertised URL; `None` leaves
+    /// it out (the scheme's default port).
+    pub public_port: Option<u16>,
     pub service_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
@@ -89,6 +97,8 @@ impl Default for CoreConfig {
     fn default() -> Self {
         Self {
             base_domain: "localhost".into(),
+            public_scheme: "https".into(),
+            public_port: None,
             service_token_ttl: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             hash_cost: HashCost::default(),
@@ -117,7 +127,8 @@ pub struct Core {
     config: Arc<CoreConfig>,
     hasher: Arc<PasswordHasher>,
     tenancy: Arc<Tenancy>,
-    service_users: ServiceUsers,
+    service_users: Arc<ServiceUsers>,
+    oauth: OAuth,
     accounts: Arc<Accounts>,
     partners: Arc<Partners>,
     provisioning: Provisioning,
@@ -168,6 +179,11 @@ impl Core {
     /// Service users, their logins and service tokens.
     pub fn service_users(&self) -> &ServiceUsers {
         &self.service_users
+    }
+
+    /// OAuth 2.0 for service users: client secrets, tokens, introspection, revocation.
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
     }
 
     /// Client accounts and their sessions.
@@ -316,14 +332,24 @@ impl CoreBuilder {
         ));
         let clock = Arc::clone(&config.clock);
         let partners = Arc::new(Partners::new(Arc::clone(&store), Arc::clone(&tenancy), Arc::clone(&clock)));
+        let revoked = Arc::new(RevokedTokens::new(Arc::clone(&store), config.settings_ttl, Arc::clone(&clock)));
+        let service_users = Arc::new(ServiceUsers::new(
+            Arc::clone(&store),
+            Arc::clone(&config),
+            Arc::clone(&hasher),
+            Arc::clone(&throttle),
+            Arc::clone(&tenancy),
+            Arc::clone(&revoked),
+        ));
         Ok(Core {
-            service_users: ServiceUsers::new(
+            oauth: OAuth::new(
                 Arc::clone(&store),
                 Arc::clone(&config),
-                Arc::clone(&hasher),
-                Arc::clone(&throttle),
                 Arc::clone(&tenancy),
+                Arc::clone(&service_users),
+                revoked,
             ),
+            service_users,
             provisioning: Provisioning::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&accounts), Arc::clone(&clock)),
             integration: Integration::new(Arc::clone(&store), Arc::clone(&accounts), Arc::clone(&clock)),
             usage: Usage::new(Arc::clone(&store), Arc::clone(&config), notifier, Arc::clone(&partners)),

@@ -175,12 +175,15 @@ pub enum KeyKind {
     VendorApp,
     /// A SCIM client's bearer token (`/scim/v2/…`).
     Scim,
+    /// A service user's OAuth client secret (`/oauth/…`).
+    ClientSecret,
 }
 
 impl KeyKind {
     /// `onr_test_` / `onr_live_` for partner keys, `onr_app_test_` /
     /// `onr_app_live_` for vendor app keys, `onr_scim_test_` /
-    /// `onr_scim_live_` for SCIM tokens.
+    /// `onr_scim_live_` for SCIM tokens, `onr_cs_` for OAuth client secrets
+    /// (whose `client_id` already names the environment).
     pub fn prefix(self, env: EnvKind) -> &'static str {
         match (self, env) {
             (KeyKind::Partner, EnvKind::Staging) => "onr_test_",
@@ -189,6 +192,7 @@ impl KeyKind {
             (KeyKind::VendorApp, EnvKind::Production) => "onr_app_live_",
             (KeyKind::Scim, EnvKind::Staging) => "onr_scim_test_",
             (KeyKind::Scim, EnvKind::Production) => "onr_scim_live_",
+            (KeyKind::ClientSecret, _) => "onr_cs_",
         }
     }
 }

@@ -141,13 +141,16 @@ impl ServiceUsers {
             jti: random_token("", 22),
             env: tenant.env.kind.as_str().to_owned(),
             pid: tenant.instance.platform_id.to_string(),
+            client_id: None,
+            scope: None,
         };
         let token = self.tenancy.keyring(tenant).await?.sign(&claims)?;
         Ok(IssuedToken { token, expires_in: ttl })
     }
 
     /// Verifies a service token presented to `tenant` and checks that its
-    /// user is still active (re-read at most once per settings ttl).
+    /// user is still active and the token not revoked (each re-read at most
+    /// once per settings ttl).
     ///
     /// # Errors
     /// `Unauthenticated` for any token that is invalid here.
@@ -184,7 +187,10 @@ impl ServiceUsers {
                 Ok::<_, DomainError>(user.is_some_and(|u| u.disabled_at.is_none()))
             })
             .await?;
-        if active { Ok(claims) } else { Err(DomainError::Unauthenticated) }
+        if !active || self.revoked.is_revoked(&tenant.env.id, &claims.jti).await? {
+            return Err(DomainError::Unauthenticated);
+        }
+        Ok(claims)
     }
 
     /// The environment's public keys as a JWK Set.

@@ -14,6 +14,7 @@ use crate::infra::hash_queue::Share;
 use crate::infra::hashing::PasswordHasher;
 use crate::infra::secret::{Secret, generate_password};
 use crate::infra::throttle::LoginThrottle;
+use crate::oauth::revoked::RevokedTokens;
 use crate::service_users::auth::AuthCaches;
 use crate::service_users::{Role, ServiceUser};
 use crate::store::Store;
@@ -54,6 +55,8 @@ pub struct ServiceUsers {
     pub(super) throttle: Arc<LoginThrottle>,
     pub(super) tenancy: Arc<Tenancy>,
     pub(super) auth: AuthCaches,
+    /// Access tokens revoked through OAuth (RFC 7009).
+    pub(super) revoked: Arc<RevokedTokens>,
 }
 
 impl ServiceUsers {
@@ -63,8 +66,10 @@ impl ServiceUsers {
         hasher: Arc<PasswordHasher>,
         throttle: Arc<LoginThrottle>,
         tenancy: Arc<Tenancy>,
+        revoked: Arc<RevokedTokens>,
     ) -> Self {
         Self {
+            revoked,
             auth: AuthCaches::new(config.settings_ttl, Arc::clone(&config.clock)),
             store,
             config,

@@ -13,7 +13,7 @@ use crate::events::EventType;
 use crate::ids::EnvId;
 use crate::store::Store;
 use crate::tenancy::signing::sealed::SeedSealer;
-use crate::tenancy::signing::{KeyRing, SigningKey};
+use crate::tenancy::signing::{KeyAlg, KeyRing, SigningKey};
 use crate::tenancy::{
     EnvKind, Environment, Feature, Instance, PlatformId, Tenant, canonical_host, parse_app_url, parse_canonical_host, parse_hostname,
     parse_origin, parse_region,
@@ -136,9 +136,16 @@ impl Tenancy {
         Ok(Some(Arc::new(Tenant { instance, env })))
     }
 
-    /// The issuer (`iss`) of this environment's service tokens.
+    /// The issuer (`iss`) of this environment's service tokens, and the
+    /// origin of every URL it advertises: `https://<canonical host>`, or
+    /// the configured public scheme and port.
     pub fn issuer(&self, tenant: &Tenant) -> String {
-        format!("https://{}", tenant.canonical_host(&self.config.base_domain))
+        let host = tenant.canonical_host(&self.config.base_domain);
+        let scheme = &self.config.public_scheme;
+        match self.config.public_port {
+            Some(port) if !matches!((scheme.as_str(), port), ("https", 443) | ("http", 80)) => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        }
     }
 
     /// The environment's signing and verification keys.
@@ -198,7 +205,10 @@ impl Tenancy {
                 cors_origins: Vec::new(),
             })
             .collect();
-        let keys: Vec<SigningKey> = envs.iter().map(|e| SigningKey::generate(&e.id, now, &self.sealer)).collect();
+        let keys: Vec<SigningKey> = envs
+            .iter()
+            .flat_map(|e| SigningKey::generate_set(&e.id, now, &self.sealer))
+            .collect();
         let audit = AuditEvent::new(actor, &pid, None, "instance.created", pid.as_str())
             .with_detail(json!({ "name": instance.name, "region": instance.region, "app_url": instance.app_url }));
         self.store.create_instance(&instance, &envs, &keys, &audit).await?;
@@ -354,23 +364,24 @@ impl Tenancy {
         Ok(env)
     }
 
-    /// Adds a new signing key; the previous one keeps verifying (and stays in
-    /// the JWKS) until every token it signed has expired.
+    /// Adds a new signing key of each algorithm (EdDSA first, then ES256);
+    /// the previous ones keep verifying (and stay in the JWKS) until every
+    /// token they signed has expired. The event names the new EdDSA key,
+    /// which signs service tokens.
     ///
     /// # Errors
     /// `NotFound` for an unknown instance.
-    pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<SigningKey, DomainError> {
+    pub async fn rotate_signing_key(&self, actor: &Actor, platform_id: &PlatformId, kind: EnvKind) -> Result<Vec<SigningKey>, DomainError> {
         let env = self.environment(platform_id, kind).await?;
-        let key = SigningKey::generate(&env.id, self.config.clock.now_ms(), &self.sealer);
-        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &key.kid).emit(
-            &env.id,
-            EventType::SigningKeyRotated,
-            None,
-            json!({ "kid": key.kid }),
-        );
-        self.store.rotate_signing_key(&key, &audit).await?;
+        let now = self.config.clock.now_ms();
+        let keys = SigningKey::generate_set(&env.id, now, &self.sealer);
+        let kid = |alg: KeyAlg| keys.iter().find(|k| k.alg == alg).map(|k| k.kid.clone()).unwrap_or_default();
+        let audit = AuditEvent::new(actor, platform_id, Some(kind.as_str()), "signing_key.rotated", &kid(KeyAlg::EdDsa))
+            .with_detail(json!({ "es256_kid": kid(KeyAlg::Es256) }))
+            .emit(&env.id, EventType::SigningKeyRotated, None, json!({ "kid": kid(KeyAlg::EdDsa) }));
+        self.store.rotate_signing_keys(&env.id, &keys, now, &audit).await?;
         self.keyrings.remove(&env.id);
-        Ok(key)
+        Ok(keys)
     }
 
     /// # Errors

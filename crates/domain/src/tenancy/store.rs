@@ -35,5 +35,6 @@ pub trait TenancyStore: Send + Sync {
 
     async fn signing_keys(&self, env_id: &EnvId) -> Result<Vec<SigningKey>, StoreError>;
     /// Retires the environment's active keys at `new.created_at` and adds `new`.
-    async fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Retires every live key of the environment at `now` and adds `new`.
+    async fn rotate_signing_keys(&self, env_id: &EnvId, new: &[SigningKey], now: i64, audit: &AuditEvent) -> Result<(), StoreError>;
 }

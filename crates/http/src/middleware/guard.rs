@@ -86,11 +86,16 @@ enum Accepts {
     PartnerKey,
     VendorKey,
     ScimToken,
+    /// OAuth endpoints authenticate their clients themselves (form fields
+    /// or Basic); discovery documents are public.
+    Nothing,
 }
 
 impl Accepts {
     fn of(path: &str) -> Self {
-        if path.starts_with("/v1/partners/") {
+        if path.starts_with("/oauth/") || path.starts_with("/.well-known/oauth-") || path.starts_with("/.well-known/openid-") {
+            Accepts::Nothing
+        } else if path.starts_with("/v1/partners/") {
             Accepts::PartnerKey
         } else if path.starts_with("/v1/integration/") {
             Accepts::VendorKey
@@ -148,6 +153,7 @@ async fn resolve(
 ) -> Result<(Option<Credential>, Option<ApiKey>), DomainError> {
     let core = &state.core;
     match Accepts::of(path) {
+        Accepts::Nothing => Ok((None, None)),
         Accepts::ServiceToken => {
             let Some(token) = bearer(headers) else {
                 return Ok((None, None));

@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod integration;
 pub mod metrics;
+pub mod oauth;
 pub mod partners;
 pub mod scim;
 pub mod tokenauth;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod client_secret;
 pub mod context;
 pub mod copy;
 pub mod debug;

@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// Domain under which api.<platform_id>.<domain> and api.staging.<platform_id>.<domain> resolve
     #[arg(long, env = "ONRAMP_BASE_DOMAIN", value_name = "DOMAIN", default_value = "localhost")]
     pub base_domain: String,
+    /// Scheme of each environment's issuer and of every URL it advertises (OAuth discovery, SCIM locations): https behind a TLS proxy, http for local development; --demo sets http
+    #[arg(long, env = "ONRAMP_PUBLIC_SCHEME", value_name = "SCHEME", default_value = "https", value_parser = ["https", "http"])]
+    pub public_scheme: String,
+    /// Port of each environment's issuer and advertised URLs; --demo sets the port of --listen [default: none, the scheme's default port]
+    #[arg(long, env = "ONRAMP_PUBLIC_PORT", value_name = "PORT")]
+    pub public_port: Option<u16>,
     /// Create the demo instance and service user, and answer plain localhost as demo/staging [default: off]
     #[arg(long, env = "ONRAMP_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
@@ -163,6 +169,9 @@ impl ServeArgs {
         }
         let core = CoreConfig {
             base_domain: self.base_domain.to_ascii_lowercase(),
+            // The demo is served on its own plain-http listener, so that is what it advertises.
+            public_scheme: if self.demo { "http".into() } else { self.public_scheme.clone() },
+            public_port: self.public_port.or(self.demo.then(|| self.listen.port())),
             service_token_ttl: self.token_ttl,
             session_ttl: self.session_ttl,
             hash_cost: hash_cost(global),

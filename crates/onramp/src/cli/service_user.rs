@@ -42,6 +42,9 @@ pub enum ServiceUserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Manage the service user's OAuth client secrets (client_id svc_<id>, for POST /oauth/token)
+    #[command(subcommand)]
+    Secret(super::client_secret::SecretCommand),
 }
 
 fn describe(user: &ServiceUser, env: EnvKind, password: Option<&Secret>) -> Value {
@@ -79,6 +82,7 @@ pub async fn run(ctx: &Ctx, cmd: ServiceUserCommand) -> CliResult {
     let core = &ctx.core;
     let actor = Actor::operator();
     let doc = match cmd {
+        ServiceUserCommand::Secret(cmd) => return super::client_secret::run(ctx, cmd).await,
         ServiceUserCommand::Create {
             platform_id,
             environment,

@@ -468,3 +468,21 @@ fn the_portal_idle_timeout_comes_from_every_layer_within_bounds() {
         assert!(err.message.contains("portal_idle_timeout"), "{}", err.message);
     }
 }
+
+#[test]
+fn the_public_scheme_and_port_come_from_every_layer_and_the_demo_sets_its_own() {
+    let settings = |cli: Cli| {
+        let global = cli.global.clone();
+        serve(cli).settings(&global).unwrap()
+    };
+    let default = settings(parse(&["onramp", "serve"]).unwrap());
+    assert_eq!((default.core.public_scheme.as_str(), default.core.public_port), ("https", None));
+    let flags = settings(parse(&["onramp", "serve", "--public-scheme", "http", "--public-port", "8443"]).unwrap());
+    assert_eq!((flags.core.public_scheme.as_str(), flags.core.public_port), ("http", Some(8443)));
+    let file = settings(with_file("public_scheme = \"http\"\npublic_port = 9000", &["serve"]).unwrap());
+    assert_eq!((file.core.public_scheme.as_str(), file.core.public_port), ("http", Some(9000)));
+    // The demo advertises its own plain-http listener.
+    let demo = settings(parse(&["onramp", "serve", "--demo", "--listen", "127.0.0.1:8090"]).unwrap());
+    assert_eq!((demo.core.public_scheme.as_str(), demo.core.public_port), ("http", Some(8090)));
+    assert!(command().try_get_matches_from(["onramp", "serve", "--public-scheme", "ftp"]).is_err());
+}

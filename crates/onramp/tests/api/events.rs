@@ -91,8 +91,9 @@ async fn every_change_emits_its_event_with_the_documented_fields() {
         .tenancy()
         .rotate_signing_key(&operator, &pid("acme"), EnvKind::Staging)
         .await
-        .unwrap()
-        .kid;
+        .unwrap()[0]
+        .kid
+        .clone();
     let bo_id = AccountId::from(bo.as_str());
     let integration = core.integration();
     let app = integration

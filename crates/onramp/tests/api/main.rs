@@ -29,6 +29,7 @@ mod integration;
 mod isolation;
 mod login_throttle;
 mod metrics;
+mod oauth;
 mod nodes;
 mod openapi;
 mod pages;

@@ -17,7 +17,7 @@ pub(crate) type Table = (&'static str, &'static [(&'static str, Kind)]);
 
 /// Every table, parents before children (foreign keys): the product's
 /// tables, then those of the people who run it (operators, portal users,
-/// SCIM clients).
+/// SCIM and OAuth clients).
 pub(crate) fn tables() -> impl Iterator<Item = &'static Table> {
     PRODUCT.iter().chain(people::PEOPLE)
 }
@@ -55,6 +55,7 @@ const PRODUCT: &[Table] = &[
             ("seed", Blob),
             ("created_at", Int),
             ("retired_at", Int),
+            ("alg", Text),
         ],
     ),
     (

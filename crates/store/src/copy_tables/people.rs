@@ -1,6 +1,7 @@
 //! The tables of the people who run the product: operators and their
 //! console sessions, partners' portal users, SCIM tokens and what SCIM
-//! keeps of Users (after the accounts they name).
+//! keeps of Users (after the accounts they name), service users' OAuth
+//! client secrets and revoked access tokens.
 
 use super::Kind::{Blob, Int, Text};
 use super::Table;
@@ -96,5 +97,21 @@ pub(super) const PEOPLE: &[Table] = &[
     (
         "scim_users",
         &[("env_id", Text), ("account_id", Text), ("external_id", Text), ("attributes", Text)],
+    ),
+    (
+        "oauth_client_secrets",
+        &[
+            ("id", Text),
+            ("env_id", Text),
+            ("service_user_id", Text),
+            ("secret_hash", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("revoked_at", Int),
+        ],
+    ),
+    (
+        "revoked_tokens",
+        &[("env_id", Text), ("jti", Text), ("expires_at", Int), ("revoked_at", Int)],
     ),
 ];

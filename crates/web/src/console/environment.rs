@@ -226,14 +226,15 @@ pub async fn rotate_key(
 ) -> Response {
     let done = async {
         let env = environment(&state, &pid, &env).await?;
-        let key = state
+        let keys = state
             .core
             .tenancy()
             .rotate_signing_key(&console.actor(), &env.platform_id, env.kind)
             .await?;
+        let kids: Vec<String> = keys.iter().map(|k| format!("{} ({})", k.kid, k.alg.as_str())).collect();
         let notice = format!(
-            "Signing key rotated: new tokens are signed with {}; the old key verifies until its tokens expire.",
-            key.kid
+            "Signing keys rotated: new tokens are signed with {}; the old keys verify until their tokens expire.",
+            kids.join(", ")
         );
         page(&state, &console, form.csrf.clone(), &env, Some(notice), None).await
     };

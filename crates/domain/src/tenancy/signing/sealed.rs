@@ -121,6 +121,7 @@ mod tests {
         SigningKey {
             kid: kid.into(),
             env_id: env.into(),
+            alg: crate::tenancy::signing::KeyAlg::EdDsa,
             seed,
             created_at: 1,
             retired_at: None,

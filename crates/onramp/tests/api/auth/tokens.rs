@@ -4,6 +4,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use onramp_domain::audit::Actor;
 use onramp_domain::tenancy::EnvKind;
+use onramp_domain::tenancy::signing::KeyAlg;
 use serde_json::{Value, json};
 
 use super::{jwks, verify_with_jwks};
@@ -31,19 +32,21 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     let api = fx.server.staging("acme");
     let old_token = fx.staging.token().to_owned();
     let old_kid = jwt_parts(&old_token).0["kid"].as_str().unwrap().to_owned();
-    assert_eq!(jwks(&api).await.keys.len(), 1);
+    assert_eq!(jwks(&api).await.keys.len(), 2, "an EdDSA and an ES256 key");
 
-    let new_key = fx
+    let new_keys = fx
         .server
         .core
         .tenancy()
         .rotate_signing_key(&Actor::operator(), &pid("acme"), EnvKind::Staging)
         .await
         .expect("rotate");
+    let new_key = new_keys.iter().find(|k| k.alg == KeyAlg::EdDsa).expect("a new EdDSA key");
+    assert!(new_keys.iter().any(|k| k.alg == KeyAlg::Es256), "and a new ES256 key");
     assert_ne!(new_key.kid, old_kid);
 
     let set = jwks(&api).await;
-    assert_eq!(set.keys.len(), 2, "old and new key are both published");
+    assert_eq!(set.keys.len(), 4, "old and new keys are all published");
     assert!(set.find(&old_kid).is_some() && set.find(&new_key.kid).is_some());
     // The old token still works, and still verifies with the published old key.
     fx.staging.get("/v1/client").await.expect(200);
@@ -54,7 +57,7 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     verify_with_jwks(&set, &new_token);
     api.with_token(&new_token).get("/v1/client").await.expect(200);
     // Production is untouched.
-    assert_eq!(jwks(&fx.server.production("acme")).await.keys.len(), 1);
+    assert_eq!(jwks(&fx.server.production("acme")).await.keys.len(), 2);
 }
 
 /// Claims that the server would accept for `svc` in acme/staging.
@@ -85,7 +88,7 @@ async fn forged_tampered_and_foreign_tokens_are_rejected() {
         .signing_keys(&pid("acme"), EnvKind::Staging)
         .await
         .expect("keys");
-    let key = &keys[0];
+    let key = keys.iter().find(|k| k.alg == KeyAlg::EdDsa).expect("the EdDSA key");
     let seed = fx.server.seed_of(key);
     let claims = good_claims(&fx);
     let probe = async |token: &str| api.with_token(token).get("/v1/client").await;

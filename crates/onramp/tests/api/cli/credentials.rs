@@ -139,10 +139,13 @@ async fn signing_key_commands_reach_the_running_server() {
     provision(&data);
     let keys = cli(&data, &["signing-key", "list", "acme", "staging"]).ok();
     let keys = keys["data"].as_array().unwrap().clone();
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0]["status"], "active");
-    assert_eq!(keys[0]["algorithm"], "EdDSA");
-    let old_kid = keys[0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(keys.len(), 2, "one EdDSA and one ES256 key: {keys:?}");
+    assert!(keys.iter().all(|k| k["status"] == "active"));
+    let mut algorithms: Vec<&str> = keys.iter().map(|k| k["algorithm"].as_str().unwrap()).collect();
+    algorithms.sort_unstable();
+    assert_eq!(algorithms, ["ES256", "EdDSA"]);
+    let eddsa = keys.iter().find(|k| k["algorithm"] == "EdDSA").unwrap();
+    let old_kid = eddsa["kid"].as_str().unwrap().to_owned();
     assert!(
         !serde_json::to_string(&keys).unwrap().contains("seed"),
         "private keys are never printed"
@@ -157,6 +160,8 @@ async fn signing_key_commands_reach_the_running_server() {
     let new_kid = rotated["kid"].as_str().unwrap().to_owned();
     assert_ne!(new_kid, old_kid);
     assert_eq!(rotated["status"], "active");
+    assert_eq!(rotated["algorithm"], "EdDSA");
+    assert_eq!(rotated["keys"][1]["algorithm"], "ES256");
     let list = cli(&data, &["signing-key", "list", "acme", "staging"]).ok();
     let statuses: Vec<(String, String)> = list["data"]
         .as_array()
@@ -164,7 +169,7 @@ async fn signing_key_commands_reach_the_running_server() {
         .iter()
         .map(|k| (k["kid"].as_str().unwrap().to_owned(), k["status"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses.len(), 4, "two retired and two new keys");
     assert!(statuses.contains(&(old_kid.clone(), "retired".to_owned())), "{statuses:?}");
     assert!(statuses.contains(&(new_kid.clone(), "active".to_owned())), "{statuses:?}");
     assert_eq!(
@@ -172,7 +177,7 @@ async fn signing_key_commands_reach_the_running_server() {
             .as_array()
             .unwrap()
             .len(),
-        1
+        2
     );
     fails_with(&cli(&data, &["signing-key", "rotate", "nobody", "staging"]), "not_found");
 

@@ -57,9 +57,9 @@ async fn an_admin_manages_service_users_and_signing_keys() {
         .post(&format!("{BASE}/signing-keys/rotate"), &[("csrf", &browser.csrf())])
         .await;
     r.expect(200);
-    assert!(r.text.contains("Signing key rotated"));
+    assert!(r.text.contains("Signing keys rotated"));
     let keys = server.core.tenancy().signing_keys(&pid("acme"), EnvKind::Staging).await.unwrap();
-    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.len(), 4, "two retired, two new (EdDSA and ES256)");
     browser.get("/instances/acme/nowhere").await.expect(404);
 }
 

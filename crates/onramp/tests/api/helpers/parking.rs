@@ -23,8 +23,10 @@ use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId, ServiceUserId,
+    AccountId, AlertId, AppId, AppKeyId, ClientSecretId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId,
+    ServiceUserId,
 };
+use onramp_domain::oauth::ClientSecret;
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
@@ -36,7 +38,7 @@ use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
     AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
-    PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
+    OAuthStore, PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
     TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
@@ -180,7 +182,7 @@ delegate! {
         fn environment_by_hostname(&self, host: &str) -> Result<Option<(PlatformId, EnvKind)>, StoreError>;
         fn update_environment(&self, env: &Environment, audit: &AuditEvent) -> Result<(), StoreError>;
         fn signing_keys(&self, env_id: &EnvId) -> Result<Vec<SigningKey>, StoreError>;
-        fn rotate_signing_key(&self, new: &SigningKey, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn rotate_signing_keys(&self, env_id: &EnvId, new: &[SigningKey], now: i64, audit: &AuditEvent) -> Result<(), StoreError>;
     }
     ServiceUserStore {
         fn create_service_user(&self, user: &ServiceUser, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -298,6 +300,16 @@ delegate! {
         fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
         fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
         fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+    }
+    OAuthStore {
+        fn create_client_secret(&self, secret: &ClientSecret, secret_hash: &str, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn client_secrets(&self, env_id: &EnvId, user: &ServiceUserId) -> Result<Vec<ClientSecret>, StoreError>;
+        fn client_secret(&self, id: &ClientSecretId) -> Result<Option<ClientSecret>, StoreError>;
+        fn revoke_client_secret(&self, id: &ClientSecretId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+        fn client_by_secret_hash(&self, secret_hash: &str) -> Result<Option<(ClientSecret, ServiceUser)>, StoreError>;
+        fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: Millis, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
+        fn revoked_jtis(&self, env_id: &EnvId, now: Millis) -> Result<Vec<String>, StoreError>;
+        fn token_revoked(&self, env_id: &EnvId, jti: &str) -> Result<bool, StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;

@@ -1,0 +1,180 @@
+//! OAuth: service users' client secrets (by the hash of their value) and
+//! revoked access tokens.
+
+use async_trait::async_trait;
+use onramp_domain::audit::AuditEvent;
+use onramp_domain::ids::{ClientSecretId, EnvId, ServiceUserId};
+use onramp_domain::oauth::ClientSecret;
+use onramp_domain::service_users::ServiceUser;
+use onramp_domain::store::OAuthStore;
+
+use crate::SqlStore;
+use crate::db::{R, Record, Sql, from_json};
+use crate::tenancy::{env_kind, platform_id};
+
+#[derive(sqlx::FromRow)]
+struct SecretRow {
+    id: String,
+    env_id: String,
+    platform_id: String,
+    kind: String,
+    service_user_id: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl Record for SecretRow {
+    type Domain = ClientSecret;
+    fn into_domain(self) -> R<ClientSecret> {
+        Ok(ClientSecret {
+            id: self.id.into(),
+            env_id: self.env_id.into(),
+            platform_id: platform_id(&self.platform_id)?,
+            environment: env_kind(&self.kind)?,
+            service_user_id: self.service_user_id.into(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+/// A secret with its service user's columns (`u_…`).
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    #[sqlx(flatten)]
+    secret: SecretRow,
+    u_username: String,
+    u_password_hash: String,
+    u_roles: String,
+    u_disabled_at: Option<i64>,
+    u_created_at: i64,
+    u_updated_at: i64,
+}
+
+impl Record for ClientRow {
+    type Domain = (ClientSecret, ServiceUser);
+    fn into_domain(self) -> R<(ClientSecret, ServiceUser)> {
+        let secret = self.secret.into_domain()?;
+        let user = ServiceUser {
+            id: secret.service_user_id.clone(),
+            env_id: secret.env_id.clone(),
+            username: self.u_username,
+            password_hash: self.u_password_hash,
+            roles: from_json("roles", &self.u_roles)?,
+            disabled_at: self.u_disabled_at,
+            created_at: self.u_created_at,
+            updated_at: self.u_updated_at,
+        };
+        Ok((secret, user))
+    }
+}
+
+/// The secret's columns and its environment's, from `oauth_client_secrets s JOIN environments e`.
+const COLUMNS: &str = "s.id, s.env_id, e.platform_id, e.kind, s.service_user_id, s.created_at, s.expires_at, s.revoked_at";
+const FROM: &str = "oauth_client_secrets s JOIN environments e ON e.id = s.env_id";
+
+#[async_trait]
+impl OAuthStore for SqlStore {
+    async fn create_client_secret(&self, s: &ClientSecret, secret_hash: &str, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query(
+                "INSERT INTO oauth_client_secrets (id, env_id, service_user_id, secret_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(s.id.as_str())
+            .bind(s.env_id.as_str())
+            .bind(s.service_user_id.as_str())
+            .bind(secret_hash)
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .run(c)
+            .await
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn client_secrets(&self, env_id: &EnvId, user: &ServiceUserId) -> R<Vec<ClientSecret>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE s.env_id = $1 AND s.service_user_id = $2 ORDER BY s.created_at, s.id"
+        )))
+        .bind(env_id.as_str())
+        .bind(user.as_str())
+        .all::<SecretRow, _>(&self.pool)
+        .await
+    }
+
+    async fn client_secret(&self, id: &ClientSecretId) -> R<Option<ClientSecret>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE s.id = $1")))
+            .bind(id.as_str())
+            .optional::<SecretRow, _>(&self.pool)
+            .await
+    }
+
+    async fn revoke_client_secret(&self, id: &ClientSecretId, at: i64, audit: &AuditEvent) -> R<bool> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("UPDATE oauth_client_secrets SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.as_str())
+                .bind(at)
+                .run(c)
+                .await
+                .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn client_by_secret_hash(&self, secret_hash: &str) -> R<Option<(ClientSecret, ServiceUser)>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
+                    u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at
+             FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
+             WHERE s.secret_hash = $1"
+        )))
+        .bind(secret_hash)
+        .optional::<ClientRow, _>(&self.pool)
+        .await
+    }
+
+    async fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: i64, now: i64, audit: &AuditEvent) -> R<()> {
+        self.audited(Some(audit), async |c| {
+            sqlx::query("DELETE FROM revoked_tokens WHERE env_id = $1 AND expires_at <= $2")
+                .bind(env_id.as_str())
+                .bind(now)
+                .run(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO revoked_tokens (env_id, jti, expires_at, revoked_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (env_id, jti) DO NOTHING",
+            )
+            .bind(env_id.as_str())
+            .bind(jti)
+            .bind(expires_at)
+            .bind(now)
+            .run(c)
+            .await
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn revoked_jtis(&self, env_id: &EnvId, now: i64) -> R<Vec<String>> {
+        sqlx::query_scalar::<_, String>("SELECT jti FROM revoked_tokens WHERE env_id = $1 AND expires_at > $2")
+            .bind(env_id.as_str())
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(crate::map_err)
+    }
+
+    async fn token_revoked(&self, env_id: &EnvId, jti: &str) -> R<bool> {
+        let found = sqlx::query_scalar::<_, String>("SELECT jti FROM revoked_tokens WHERE env_id = $1 AND jti = $2")
+            .bind(env_id.as_str())
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::map_err)?;
+        Ok(found.is_some())
+    }
+}
