@@ -17,6 +17,9 @@
 #       with 3 subscribed endpoints vs none (bench/webhooks.sh, bench/webhook_cost.sh)
 #   (i) SCIM: a userName filter at 100,000 accounts vs GET /v1/client/{id},
 #       and POST /scim/v2/Users with and without a password (bench/scim.sh)
+#   (j) OAuth: client-credentials tokens/s and p99, introspection req/s, and
+#       GET /v1/client/{id} with an at+jwt vs a password-login token, beside
+#       GET /healthz (bench/oauth.sh)
 #   (f) with BENCH_MILLION=1 only (bench/scale.sh): lookups by id and by
 #       email, the first and a deep page of GET /v1/client and the partner
 #       list's email filter, at 1,000 and at 1,000,000 accounts side by side
@@ -233,6 +236,8 @@ G_DELIVERY=$("$BENCH_DIR/webhooks.sh" "$BIN" | tail -n1) || die "bench/webhooks.
 G_COST=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/webhook_cost.sh" "$BIN" | grep -E '^(create|signup):') || die "bench/webhook_cost.sh failed"
 log "(i) SCIM filter and provisioning (bench/scim.sh)"
 I_SCIM=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/scim.sh" "$BIN" | grep -E '^scim ') || die "bench/scim.sh failed"
+log "(j) OAuth client credentials, introspection and at+jwt reads (bench/oauth.sh)"
+J_OAUTH=$(BENCH_SECONDS="$SECONDS_RUN" "$BENCH_DIR/oauth.sh" "$BIN" | grep -E '^oauth ') || die "bench/oauth.sh failed"
 SCENARIOS=(client_login healthz client_get service_login)
 ((SCALE)) && SCENARIOS+=("${SCALE_SCENARIOS[@]}")
 
@@ -295,6 +300,14 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     I_FILTER=$(grep '^scim filter' <<<"$I_SCIM")
     echo "| (i) $I_FILTER | | ≤ 2x | $(verdict "$(sed -E 's/.*: client\/filter ([0-9.]+)x.*/\1/' <<<"$I_FILTER") <= 2") |"
     echo "| (i) $(grep '^scim create' <<<"$I_SCIM") | | | |"
+    J_TOKEN=$(grep '^oauth token' <<<"$J_OAUTH")
+    J_TOKEN_RPS=$(sed -E 's/^oauth token: ([0-9.]+) tokens.*/\1/' <<<"$J_TOKEN")
+    J_TOKEN_P99=$(sed -E 's/^oauth token: [^(]*\(p99 ([0-9.]+) ms\).*/\1/' <<<"$J_TOKEN")
+    echo "| (j) $J_TOKEN | | ≥ 10,000 tokens/s, p99 < 20 ms | $(verdict "$J_TOKEN_RPS >= 10000 && $J_TOKEN_P99 < 20") |"
+    J_INTRO=$(grep '^oauth introspect' <<<"$J_OAUTH")
+    echo "| (j) $J_INTRO | | ≥ 20,000 req/s | $(verdict "$(sed -E 's/^oauth introspect: ([0-9.]+) req.*/\1/' <<<"$J_INTRO") >= 20000") |"
+    J_READ=$(grep '^oauth read' <<<"$J_OAUTH")
+    echo "| (j) $J_READ | | ≈ 1x | $(verdict "$(sed -E 's/.*at\/login ([0-9.]+)x.*/\1/' <<<"$J_READ") >= 0.9") |"
     echo
     echo "Every wrk run (measured part only):"
     echo

@@ -3,6 +3,7 @@
 -- Environment:
 --   BENCH_METHOD        HTTP method (default GET)
 --   BENCH_BODY          request body; when set, Content-Type: application/json is added
+--                       (or BENCH_CONTENT_TYPE when that is set)
 --   BENCH_COUNT_STATUS  "1": count responses per status code exactly (adds a Lua
 --                       callback per response, so only used for slow endpoints)
 --   BENCH_PATHS         a file of request paths, one a line: requests cycle through
@@ -23,7 +24,9 @@ local body = os.getenv("BENCH_BODY")
 wrk.method = method
 if body ~= nil and body ~= "" then
   wrk.body = body
-  wrk.headers["Content-Type"] = "application/json"
+  local content_type = os.getenv("BENCH_CONTENT_TYPE")
+  if content_type == nil or content_type == "" then content_type = "application/json" end
+  wrk.headers["Content-Type"] = content_type
 end
 
 local threads = {}
