@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::EnvId;
 use onramp_domain::store::{StoreError, TenancyStore};
-use onramp_domain::tenancy::signing::{KeyAlg, SigningKey};
 use onramp_domain::tenancy::signing::sealed::StoredSeed;
+use onramp_domain::tenancy::signing::{KeyAlg, SigningKey};
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
 use sqlx::AnyConnection;
 

@@ -72,10 +72,7 @@ impl ServerMetadata {
             revocation_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
             code_challenge_methods_supported: Vec::new(),
             subject_types_supported: strings(&["public"]),
-            id_token_signing_alg_values_supported: [KeyAlg::Es256, KeyAlg::EdDsa]
-                .iter()
-                .map(|a| a.as_str().to_owned())
-                .collect(),
+            id_token_signing_alg_values_supported: [KeyAlg::Es256, KeyAlg::EdDsa].iter().map(|a| a.as_str().to_owned()).collect(),
             claims_supported: Vec::new(),
         }
     }

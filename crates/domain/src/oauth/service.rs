@@ -115,11 +115,7 @@ impl OAuth {
     /// # Errors
     /// `NotFound` for an unknown id, `Conflict` when already revoked.
     pub async fn revoke_secret(&self, actor: &Actor, id: &ClientSecretId) -> Result<ClientSecret, DomainError> {
-        let mut secret = self
-            .store
-            .client_secret(id)
-            .await?
-            .ok_or(DomainError::NotFound("client secret"))?;
+        let mut secret = self.store.client_secret(id).await?.ok_or(DomainError::NotFound("client secret"))?;
         let now = self.config.clock.now_ms();
         let audit = audit(actor, "oauth_client_secret.revoked", &secret)
             .with_detail(json!({ "service_user_id": secret.service_user_id, "client_id": secret.client_id() }));

@@ -168,7 +168,13 @@ mod tests {
         assert_eq!(names(&granted_roles(&u, Some("reports reports")).unwrap()), ["reports"]);
         for bad in ["owner", "service owner", "Service", "service\treports"] {
             assert!(
-                matches!(granted_roles(&u, Some(bad)), Err(OAuthError::Refused { code: OAuthCode::InvalidScope, .. })),
+                matches!(
+                    granted_roles(&u, Some(bad)),
+                    Err(OAuthError::Refused {
+                        code: OAuthCode::InvalidScope,
+                        ..
+                    })
+                ),
                 "{bad:?}"
             );
         }

@@ -1,5 +1,6 @@
 //! Platform instances, their two environments, and feature flags.
 
+mod keys;
 pub mod listing;
 pub mod service;
 pub mod signing;

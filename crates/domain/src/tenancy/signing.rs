@@ -96,7 +96,10 @@ impl SigningKey {
     /// One fresh key of every algorithm, as an environment's creation and
     /// every rotation make.
     pub fn generate_set(env_id: &EnvId, now: Millis, sealer: &SeedSealer) -> Vec<Self> {
-        KeyAlg::ALL.into_iter().map(|alg| Self::generate(env_id, alg, now, sealer)).collect()
+        KeyAlg::ALL
+            .into_iter()
+            .map(|alg| Self::generate(env_id, alg, now, sealer))
+            .collect()
     }
 
     fn open(&self, sealer: &SeedSealer) -> Result<SignKey, DomainError> {
@@ -378,7 +381,13 @@ mod tests {
         assert_eq!(ring.verify(&token).unwrap().sub, "u");
         // Wrong issuer, and another environment's ring, both refuse it.
         assert!(ring.verify(&ring.sign(&claims("other", exp)).unwrap()).is_err());
-        let other = KeyRing::build(&[SigningKey::generate(&"f".into(), KeyAlg::EdDsa, now, &sealer())], &sealer(), "iss", now, 60_000);
+        let other = KeyRing::build(
+            &[SigningKey::generate(&"f".into(), KeyAlg::EdDsa, now, &sealer())],
+            &sealer(),
+            "iss",
+            now,
+            60_000,
+        );
         assert!(other.verify(&token).is_err());
         // Past the ttl, the retired key is gone.
         let later = KeyRing::build(&[old, new], &sealer(), "iss", now + 120_000, 60_000);
@@ -432,7 +441,10 @@ mod tests {
         let keys = SigningKey::generate_set(&"e".into(), now, &sealer());
         let ring = KeyRing::build(&keys, &sealer(), ISS, now, 60_000);
         let ec = ring.jwks().keys.iter().find(|k| k.alg == "ES256").expect("an ES256 key");
-        assert_eq!((ec.kty.as_str(), ec.crv.as_str(), ec.public_key_use.as_str()), ("EC", "P-256", "sig"));
+        assert_eq!(
+            (ec.kty.as_str(), ec.crv.as_str(), ec.public_key_use.as_str()),
+            ("EC", "P-256", "sig")
+        );
         let ed = ring.jwks().keys.iter().find(|k| k.alg == "EdDSA").expect("an EdDSA key");
         assert_eq!((ed.kty.as_str(), ed.crv.as_str(), ed.y.as_deref()), ("OKP", "Ed25519", None));
         let claims = ServiceClaims {

@@ -102,7 +102,9 @@ pub async fn run(ctx: &Ctx, cmd: SecretCommand) -> CliResult {
         SecretCommand::Revoke { id } => {
             let secret = oauth.revoke_secret(&actor, &ClientSecretId::new(id)).await?;
             let doc = describe(&secret, now);
-            emit(ctx.json, &doc, || format!("client secret {} of {} revoked", secret.id, secret.client_id()));
+            emit(ctx.json, &doc, || {
+                format!("client secret {} of {} revoked", secret.id, secret.client_id())
+            });
         }
     }
     Ok(())

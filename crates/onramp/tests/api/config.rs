@@ -484,5 +484,9 @@ fn the_public_scheme_and_port_come_from_every_layer_and_the_demo_sets_its_own() 
     // The demo advertises its own plain-http listener.
     let demo = settings(parse(&["onramp", "serve", "--demo", "--listen", "127.0.0.1:8090"]).unwrap());
     assert_eq!((demo.core.public_scheme.as_str(), demo.core.public_port), ("http", Some(8090)));
-    assert!(command().try_get_matches_from(["onramp", "serve", "--public-scheme", "ftp"]).is_err());
+    assert!(
+        command()
+            .try_get_matches_from(["onramp", "serve", "--public-scheme", "ftp"])
+            .is_err()
+    );
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use onramp_domain::infra::secret::Secret;
 
-use super::errors::{OAuthAnswer, OAuthResponse};
+use super::errors::OAuthResponse;
 use super::form::OAuthForm;
 
 /// A client's id and secret as presented, not yet checked.
@@ -20,7 +20,7 @@ pub struct Presented {
 ///
 /// # Errors
 /// `invalid_client` for a Basic header that does not decode.
-fn basic(headers: &HeaderMap) -> Result<Option<Presented>, OAuthAnswer> {
+fn basic(headers: &HeaderMap) -> Result<Option<Presented>, OAuthResponse> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -31,7 +31,7 @@ fn basic(headers: &HeaderMap) -> Result<Option<Presented>, OAuthAnswer> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let malformed = || OAuthAnswer::from(OAuthResponse::invalid_client("the Basic credentials do not decode"));
+    let malformed = || OAuthResponse::invalid_client("the Basic credentials do not decode");
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
@@ -53,12 +53,14 @@ fn basic(headers: &HeaderMap) -> Result<Option<Presented>, OAuthAnswer> {
 /// # Errors
 /// `invalid_request` when both methods are used (or the body's `client_id`
 /// differs from Basic's), `invalid_client` when none is.
-pub fn presented(headers: &HeaderMap, form: &OAuthForm) -> Result<Presented, OAuthAnswer> {
+pub fn presented(headers: &HeaderMap, form: &OAuthForm) -> Result<Presented, OAuthResponse> {
     let in_body = (form.get("client_id"), form.get("client_secret"));
     match (basic(headers)?, in_body) {
-        (Some(_), (_, Some(_))) => Err(OAuthResponse::invalid_request("use one client authentication method, not Basic and client_secret both").into()),
+        (Some(_), (_, Some(_))) => Err(OAuthResponse::invalid_request(
+            "use one client authentication method, not Basic and client_secret both",
+        )),
         (Some(b), (Some(id), None)) if id != b.client_id => {
-            Err(OAuthResponse::invalid_request("client_id differs from the Basic credentials").into())
+            Err(OAuthResponse::invalid_request("client_id differs from the Basic credentials"))
         }
         (Some(b), _) => Ok(b),
         (None, (Some(id), Some(secret))) => Ok(Presented {
@@ -67,8 +69,7 @@ pub fn presented(headers: &HeaderMap, form: &OAuthForm) -> Result<Presented, OAu
         }),
         (None, _) => Err(OAuthResponse::invalid_client(
             "client authentication is required: HTTP Basic, or client_id and client_secret in the body",
-        )
-        .into()),
+        )),
     }
 }
 

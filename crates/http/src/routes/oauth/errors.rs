@@ -147,7 +147,9 @@ pub async fn oauth_errors(req: Request, next: Next) -> Response {
     };
     let code = code_of(parts.status);
     let description = problem["detail"].as_str().or(problem["title"].as_str()).unwrap_or("error");
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     if code == OAuthCode::InvalidClient {
         parts

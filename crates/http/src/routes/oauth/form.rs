@@ -27,9 +27,9 @@ impl OAuthForm {
     ///
     /// # Errors
     /// `invalid_request` naming it.
-    pub fn require(&self, name: &str) -> Result<&str, OAuthAnswer> {
+    pub fn require(&self, name: &str) -> Result<&str, OAuthResponse> {
         self.get(name)
-            .ok_or_else(|| OAuthResponse::invalid_request(format!("the `{name}` parameter is required")).into())
+            .ok_or_else(|| OAuthResponse::invalid_request(format!("the `{name}` parameter is required")))
     }
 
     /// Parses a body.

@@ -194,7 +194,7 @@ async fn signing_key_commands_reach_the_running_server() {
         .iter()
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
-    assert_eq!(kids.len(), 2, "{jwks}");
+    assert_eq!(kids.len(), 4, "the old and new EdDSA and ES256 keys: {jwks}");
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
     api.with_token(&old_token).get("/v1/client").await.expect(200);
     api.with_token(&new_token).get("/v1/client").await.expect(200);

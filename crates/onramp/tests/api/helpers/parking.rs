@@ -23,11 +23,11 @@ use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, ClientSecretId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId,
-    ServiceUserId,
+    AccountId, AlertId, AppId, AppKeyId, ClientSecretId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId,
+    ScimTokenId, ServiceUserId,
 };
-use onramp_domain::oauth::ClientSecret;
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
+use onramp_domain::oauth::ClientSecret;
 use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
@@ -37,8 +37,8 @@ use onramp_domain::scim::tokens::ScimToken;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
-    OAuthStore, PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
+    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OAuthStore, OperatorStore, PartnerStore,
+    PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
     TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;

@@ -81,7 +81,11 @@ pub async fn verify_with_jwks(api: &Api, token: &str) -> Value {
 async fn an_oauth2_client_gets_an_rfc9068_token_that_the_api_accepts() {
     let fx = OAuthFx::new().await;
     let http = http(&fx);
-    let user_id = fx.client_id.strip_prefix("svc_").expect("client ids are svc_<service user id>").to_owned();
+    let user_id = fx
+        .client_id
+        .strip_prefix("svc_")
+        .expect("client ids are svc_<service user id>")
+        .to_owned();
     for (n, auth) in [AuthType::BasicAuth, AuthType::RequestBody].into_iter().enumerate() {
         let before = now_secs();
         let token = client(&fx, &fx.client_id, &fx.secret)
@@ -106,7 +110,10 @@ async fn an_oauth2_client_gets_an_rfc9068_token_that_the_api_accepts() {
         assert_eq!(claims["client_id"], fx.client_id.as_str());
         assert_eq!(claims["scope"], "service reports");
         assert_eq!(claims["r"], json!(["service", "reports"]));
-        assert_eq!((&claims["reg"], &claims["env"], &claims["pid"]), (&json!("za"), &json!("staging"), &json!("acme")));
+        assert_eq!(
+            (&claims["reg"], &claims["env"], &claims["pid"]),
+            (&json!("za"), &json!("staging"), &json!("acme"))
+        );
         let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
         assert!(iat >= before - 5 && exp - iat == 15 * 60, "{claims}");
         assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
@@ -115,14 +122,18 @@ async fn an_oauth2_client_gets_an_rfc9068_token_that_the_api_accepts() {
         let api = fx.api.with_token(&jwt);
         api.get("/v1/client").await.expect(200);
         let account = api.signup(&format!("ann-{n}@example.com")).await;
-        api.get(&format!("/v1/client/{}", account["user_id"].as_str().unwrap())).await.expect(200);
+        api.get(&format!("/v1/client/{}", account["user_id"].as_str().unwrap()))
+            .await
+            .expect(200);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_response_is_json_and_never_stored() {
     let fx = OAuthFx::new().await;
-    let r = fx.basic("/oauth/token", &[("grant_type", "client_credentials"), ("scope", "service")]).await;
+    let r = fx
+        .basic("/oauth/token", &[("grant_type", "client_credentials"), ("scope", "service")])
+        .await;
     r.expect(200);
     assert!(r.header("content-type").unwrap().starts_with("application/json"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -219,7 +230,11 @@ async fn introspection_through_the_library_reports_active_tokens_and_their_claim
         format!("{h}.{}.{s}", b64(claims.to_string().as_bytes()))
     };
     for token in ["not-a-token", prod.as_str(), tampered.as_str()] {
-        let info = oauth.introspect(&AccessToken::new(token.to_owned())).request_async(&http).await.unwrap();
+        let info = oauth
+            .introspect(&AccessToken::new(token.to_owned()))
+            .request_async(&http)
+            .await
+            .unwrap();
         assert!(!info.active(), "{token}");
         let r = fx.post_auth("/oauth/introspect", &[("token", token)]).await;
         assert_eq!(r.json, json!({ "active": false }));

@@ -41,7 +41,11 @@ async fn both_documents_describe_exactly_what_is_served() {
         super::oauth_error(&form(&fx.api, path, &[("token", "x")], None).await, 401, "invalid_client");
     }
     // An unknown host has no issuer.
-    fx.server.api("api.staging.nobody.localhost").get("/.well-known/openid-configuration").await.problem(404, "unknown_instance");
+    fx.server
+        .api("api.staging.nobody.localhost")
+        .get("/.well-known/openid-configuration")
+        .await
+        .problem(404, "unknown_instance");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +63,13 @@ async fn the_public_scheme_and_port_make_the_issuer_of_documents_and_tokens() {
     assert_eq!(doc.json["issuer"], issuer);
     assert_eq!(doc.json["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
     let (client_id, secret) = add_secret(&server, EnvKind::Staging, None).await;
-    let r = form(&api, "/oauth/token", &[("grant_type", "client_credentials")], Some((&client_id, &secret))).await;
+    let r = form(
+        &api,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some((&client_id, &secret)),
+    )
+    .await;
     r.expect(200);
     let token = r.json["access_token"].as_str().unwrap();
     assert_eq!(jwt_parts(token).1["iss"], issuer);

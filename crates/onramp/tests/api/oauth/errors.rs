@@ -21,18 +21,44 @@ async fn malformed_requests_are_invalid_request() {
     let r = raw(&fx.api, "/oauth/token", "application/x-www-form-urlencoded", twice, auth.clone()).await;
     oauth_error(&r, 400, "invalid_request");
     // JSON instead of a form.
-    let r = raw(&fx.api, "/oauth/token", "application/json", json!({ "grant_type": "client_credentials" }).to_string(), auth.clone()).await;
+    let r = raw(
+        &fx.api,
+        "/oauth/token",
+        "application/json",
+        json!({ "grant_type": "client_credentials" }).to_string(),
+        auth.clone(),
+    )
+    .await;
     oauth_error(&r, 400, "invalid_request");
     // No content type at all.
     let r = send(fx.api.request(reqwest::Method::POST, "/oauth/token").body(encode(&[CC]))).await;
     oauth_error(&r, 400, "invalid_request");
     // Two authentication methods at once.
-    let both = form(&fx.api, "/oauth/token", &[CC, ("client_secret", &fx.secret)], Some((&fx.client_id, &fx.secret))).await;
+    let both = form(
+        &fx.api,
+        "/oauth/token",
+        &[CC, ("client_secret", &fx.secret)],
+        Some((&fx.client_id, &fx.secret)),
+    )
+    .await;
     oauth_error(&both, 400, "invalid_request");
-    let other_id = form(&fx.api, "/oauth/token", &[CC, ("client_id", "svc_someone-else")], Some((&fx.client_id, &fx.secret))).await;
+    let other_id = form(
+        &fx.api,
+        "/oauth/token",
+        &[CC, ("client_id", "svc_someone-else")],
+        Some((&fx.client_id, &fx.secret)),
+    )
+    .await;
     oauth_error(&other_id, 400, "invalid_request");
     // The same client_id in the body beside Basic is fine (§3.2.1 allows it).
-    form(&fx.api, "/oauth/token", &[CC, ("client_id", &fx.client_id)], Some((&fx.client_id, &fx.secret))).await.expect(200);
+    form(
+        &fx.api,
+        "/oauth/token",
+        &[CC, ("client_id", &fx.client_id)],
+        Some((&fx.client_id, &fx.secret)),
+    )
+    .await
+    .expect(200);
     // Over the body limit.
     let huge = format!("{}&pad={}", encode(&[CC]), "a".repeat(70 * 1024));
     let r = raw(&fx.api, "/oauth/token", "application/x-www-form-urlencoded", huge, auth.clone()).await;
@@ -40,7 +66,11 @@ async fn malformed_requests_are_invalid_request() {
     assert_eq!(r.json["error"], "invalid_request", "{}", r.text);
     // Introspection and revocation need their `token`.
     oauth_error(&fx.basic("/oauth/introspect", &[]).await, 400, "invalid_request");
-    oauth_error(&fx.basic("/oauth/revoke", &[("token_type_hint", "access_token")]).await, 400, "invalid_request");
+    oauth_error(
+        &fx.basic("/oauth/revoke", &[("token_type_hint", "access_token")]).await,
+        400,
+        "invalid_request",
+    );
     // The wrong method or an unknown path under /oauth/ answer in OAuth's format too.
     let r = fx.api.get("/oauth/token").await;
     assert_eq!((r.status, r.json["error"].as_str()), (405, Some("invalid_request")), "{}", r.text);
@@ -60,7 +90,11 @@ async fn failed_client_authentication_is_invalid_client_with_a_basic_challenge()
     oauth_error(&r, 401, "invalid_client");
     challenge(&r);
     // A client_id without a secret: public clients are not served.
-    oauth_error(&form(&fx.api, "/oauth/token", &[CC, ("client_id", &fx.client_id)], None).await, 401, "invalid_client");
+    oauth_error(
+        &form(&fx.api, "/oauth/token", &[CC, ("client_id", &fx.client_id)], None).await,
+        401,
+        "invalid_client",
+    );
     let wrong_secret = format!("{}x", &fx.secret[..fx.secret.len() - 1]);
     let (_, other_secret) = add_secret(&fx.server, EnvKind::Staging, None).await;
     fx.server.create_service_user("acme", "staging", "other", &[]).await;
@@ -76,24 +110,44 @@ async fn failed_client_authentication_is_invalid_client_with_a_basic_challenge()
         ("wrong secret", fx.client_id.as_str(), wrong_secret.as_str()),
         ("unknown client", "svc_00000000-0000-7000-8000-000000000000", fx.secret.as_str()),
         ("another client's secret", fx.client_id.as_str(), other_users_secret.as_str()),
-        ("production's client and secret on staging", fx.prod_client_id.as_str(), fx.prod_secret.as_str()),
+        (
+            "production's client and secret on staging",
+            fx.prod_client_id.as_str(),
+            fx.prod_secret.as_str(),
+        ),
         ("not a secret at all", fx.client_id.as_str(), "hunter2"),
     ] {
         let r = form(&fx.api, "/oauth/token", &[CC], Some((id, secret))).await;
         oauth_error(&r, 401, "invalid_client");
         challenge(&r);
-        assert_eq!(r.json["error_description"], "client authentication failed", "{what}: one message for every cause");
+        assert_eq!(
+            r.json["error_description"], "client authentication failed",
+            "{what}: one message for every cause"
+        );
         let r = form(&fx.api, "/oauth/token", &[CC, ("client_id", id), ("client_secret", secret)], None).await;
         oauth_error(&r, 401, "invalid_client");
         // The same failures on introspection and revocation.
         for path in ["/oauth/introspect", "/oauth/revoke"] {
-            oauth_error(&form(&fx.api, path, &[("token", "x")], Some((id, secret))).await, 401, "invalid_client");
+            oauth_error(
+                &form(&fx.api, path, &[("token", "x")], Some((id, secret))).await,
+                401,
+                "invalid_client",
+            );
         }
     }
     // A second secret of the same client works beside the first.
-    form(&fx.api, "/oauth/token", &[CC], Some((&fx.client_id, &other_secret))).await.expect(200);
+    form(&fx.api, "/oauth/token", &[CC], Some((&fx.client_id, &other_secret)))
+        .await
+        .expect(200);
     // Basic credentials that do not decode.
-    let r = raw(&fx.api, "/oauth/token", "application/x-www-form-urlencoded", encode(&[CC]), Some("Basic %%%".into())).await;
+    let r = raw(
+        &fx.api,
+        "/oauth/token",
+        "application/x-www-form-urlencoded",
+        encode(&[CC]),
+        Some("Basic %%%".into()),
+    )
+    .await;
     oauth_error(&r, 401, "invalid_client");
     challenge(&r);
     // A disabled service user's secrets stop working at once.
@@ -109,7 +163,13 @@ async fn failed_client_authentication_is_invalid_client_with_a_basic_challenge()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_and_scopes_the_server_does_not_serve_are_named() {
     let fx = OAuthFx::new().await;
-    for grant in ["authorization_code", "refresh_token", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "nonsense"] {
+    for grant in [
+        "authorization_code",
+        "refresh_token",
+        "password",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "nonsense",
+    ] {
         let r = fx.basic("/oauth/token", &[("grant_type", grant)]).await;
         oauth_error(&r, 400, "unsupported_grant_type");
     }
@@ -150,7 +210,13 @@ async fn the_api_refuses_access_tokens_that_are_not_valid_here() {
     let token = fx.access_token(None).await;
     fx.api.with_token(&token).get("/v1/client").await.expect(200);
     // Another environment's token (RFC 9068 §4: the issuer must match).
-    let prod = form(&fx.server.production("acme"), "/oauth/token", &[CC], Some((&fx.prod_client_id, &fx.prod_secret))).await;
+    let prod = form(
+        &fx.server.production("acme"),
+        "/oauth/token",
+        &[CC],
+        Some((&fx.prod_client_id, &fx.prod_secret)),
+    )
+    .await;
     let prod = prod.json["access_token"].as_str().unwrap().to_owned();
     fx.server.production("acme").with_token(&prod).get("/v1/client").await.expect(200);
     fx.api.with_token(&prod).get("/v1/client").await.problem(401, "unauthenticated");
@@ -163,7 +229,11 @@ async fn the_api_refuses_access_tokens_that_are_not_valid_here() {
     let tampered = format!("{h}.{}.{s}", b64(claims.to_string().as_bytes()));
     fx.api.with_token(&tampered).get("/v1/client").await.problem(401, "unauthenticated");
     // `alg: none` in an at+jwt header.
-    let none = format!("{}.{}.", b64(br#"{"typ":"at+jwt","alg":"none"}"#), b64(claims.to_string().as_bytes()));
+    let none = format!(
+        "{}.{}.",
+        b64(br#"{"typ":"at+jwt","alg":"none"}"#),
+        b64(claims.to_string().as_bytes())
+    );
     fx.api.with_token(&none).get("/v1/client").await.problem(401, "unauthenticated");
     // Expired: past `exp` (and the 5 s leeway) on the server's clock.
     fx.server.clock.advance(Duration::from_secs(15 * 60 + 10));

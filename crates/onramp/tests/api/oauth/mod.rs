@@ -90,19 +90,36 @@ pub async fn add_secret(server: &TestServer, env: EnvKind, expires_in: Option<Du
 pub fn encode(params: &[(&str, &str)]) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, NON_ALPHANUMERIC), utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
 
 /// `POST path` with `params` form-encoded and, if given, HTTP Basic credentials.
 pub async fn form(api: &Api, path: &str, params: &[(&str, &str)], basic: Option<(&str, &str)>) -> Resp {
-    raw(api, path, "application/x-www-form-urlencoded", encode(params), basic.map(basic_header)).await
+    raw(
+        api,
+        path,
+        "application/x-www-form-urlencoded",
+        encode(params),
+        basic.map(basic_header),
+    )
+    .await
 }
 
 /// `Basic base64(id:secret)`, the id and secret form-urlencoded first (RFC 6749 §2.3.1).
 pub fn basic_header((id, secret): (&str, &str)) -> String {
-    let pair = format!("{}:{}", utf8_percent_encode(id, NON_ALPHANUMERIC), utf8_percent_encode(secret, NON_ALPHANUMERIC));
+    let pair = format!(
+        "{}:{}",
+        utf8_percent_encode(id, NON_ALPHANUMERIC),
+        utf8_percent_encode(secret, NON_ALPHANUMERIC)
+    );
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }
 
@@ -133,7 +150,11 @@ pub fn oauth_error(r: &Resp, status: u16, error: &str) {
     let mut keys: Vec<&String> = r.json.as_object().expect("a JSON object").keys().collect();
     keys.sort();
     assert_eq!(keys, ["error", "error_description"], "{}", r.text);
-    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"), "{:?}", r.headers);
+    assert!(
+        r.header("content-type").unwrap_or_default().starts_with("application/json"),
+        "{:?}",
+        r.headers
+    );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 }
 

@@ -22,13 +22,18 @@ async fn a_revoked_token_is_refused_and_inactive() {
     there.with_token(&token).get("/v1/client").await.expect(200);
     fx.api.with_token(&token).get("/v1/client").await.expect(200);
 
-    let r = fx.basic("/oauth/revoke", &[("token", &token), ("token_type_hint", "access_token")]).await;
+    let r = fx
+        .basic("/oauth/revoke", &[("token", &token), ("token_type_hint", "access_token")])
+        .await;
     r.expect(200);
     assert!(r.text.is_empty(), "{}", r.text);
     // This node: refused from the next request on.
     fx.api.with_token(&token).get("/v1/client").await.problem(401, "unauthenticated");
     // Introspection, on either node, says inactive at once.
-    assert_eq!(fx.basic("/oauth/introspect", &[("token", &token)]).await.json, json!({ "active": false }));
+    assert_eq!(
+        fx.basic("/oauth/introspect", &[("token", &token)]).await.json,
+        json!({ "active": false })
+    );
     let r = form(&there, "/oauth/introspect", &[("token", &token)], Some((&fx.client_id, &fx.secret))).await;
     assert_eq!(r.json, json!({ "active": false }));
     // The other node refuses it within its settings ttl.
@@ -41,8 +46,12 @@ async fn a_revoked_token_is_refused_and_inactive() {
     there.with_token(&keep).get("/v1/client").await.expect(200);
     // Revoking again, or revoking something that is no token, is fine (§2.2).
     fx.basic("/oauth/revoke", &[("token", &token)]).await.expect(200);
-    fx.post_auth("/oauth/revoke", &[("token", "not-a-token"), ("token_type_hint", "refresh_token")]).await.expect(200);
-    fx.basic("/oauth/revoke", &[("token", &keep), ("token_type_hint", "something_else")]).await.expect(200);
+    fx.post_auth("/oauth/revoke", &[("token", "not-a-token"), ("token_type_hint", "refresh_token")])
+        .await
+        .expect(200);
+    fx.basic("/oauth/revoke", &[("token", &keep), ("token_type_hint", "something_else")])
+        .await
+        .expect(200);
     fx.api.with_token(&keep).get("/v1/client").await.problem(401, "unauthenticated");
     // The revocation is audited, naming the client and not the token.
     let audit = op(&fx.server, &["audit", "list", "--platform-id", "acme"]).ok();
@@ -73,6 +82,10 @@ async fn a_client_revokes_only_its_own_tokens() {
     fx.basic("/oauth/revoke", &[("token", &login)]).await.expect(200);
     fx.api.with_token(&login).get("/v1/client").await.problem(401, "unauthenticated");
     // Without client authentication nothing is revoked.
-    oauth_error(&form(&fx.api, "/oauth/revoke", &[("token", &token)], None).await, 401, "invalid_client");
+    oauth_error(
+        &form(&fx.api, "/oauth/revoke", &[("token", &token)], None).await,
+        401,
+        "invalid_client",
+    );
     fx.api.with_token(&token).get("/v1/client").await.expect(200);
 }

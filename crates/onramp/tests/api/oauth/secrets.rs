@@ -23,7 +23,11 @@ async fn the_cli_adds_lists_and_revokes_client_secrets() {
         added["client_id"].as_str().unwrap().to_owned(),
         added["client_secret"].as_str().unwrap().to_owned(),
     );
-    assert_eq!(client_id, format!("svc_{user_id}"), "the client id is derived from the service user");
+    assert_eq!(
+        client_id,
+        format!("svc_{user_id}"),
+        "the client id is derived from the service user"
+    );
     assert!(secret.starts_with("onr_cs_") && secret.len() == 7 + 40 + 6, "{secret}");
     assert!(added["expires_at"].is_null());
     // Only a hash is stored.
@@ -31,14 +35,21 @@ async fn the_cli_adds_lists_and_revokes_client_secrets() {
         use sqlx::Row as _;
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&server.settings.database_url).await.unwrap();
-        let rows = sqlx::query("SELECT secret_hash FROM oauth_client_secrets").fetch_all(&pool).await.unwrap();
+        let rows = sqlx::query("SELECT secret_hash FROM oauth_client_secrets")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         rows.iter().map(|r| r.get::<String, _>("secret_hash")).collect::<Vec<_>>()
     };
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].contains(&secret) && stored[0].len() == 64, "{stored:?}");
 
-    let expiring = op(&server, &["service-user", "secret", "add", "acme", "staging", "svc", "--expires-in", "90d"]).ok();
+    let expiring = op(
+        &server,
+        &["service-user", "secret", "add", "acme", "staging", "svc", "--expires-in", "90d"],
+    )
+    .ok();
     let expires_at = parse_rfc3339(expiring["expires_at"].as_str().unwrap());
     let in_90_days = time::OffsetDateTime::now_utc() + time::Duration::days(90);
     assert!((expires_at - in_90_days).abs() < time::Duration::minutes(5), "{expiring}");
@@ -57,21 +68,37 @@ async fn the_cli_adds_lists_and_revokes_client_secrets() {
     assert_eq!(revoked["status"], "revoked");
     let r = form(&api, "/oauth/token", &[CC], Some((&client_id, &secret))).await;
     super::oauth_error(&r, 401, "invalid_client");
-    form(&api, "/oauth/token", &[CC], Some((&client_id, expiring["client_secret"].as_str().unwrap())))
-        .await
-        .expect(200);
+    form(
+        &api,
+        "/oauth/token",
+        &[CC],
+        Some((&client_id, expiring["client_secret"].as_str().unwrap())),
+    )
+    .await
+    .expect(200);
     let list = op(&server, &["service-user", "secret", "list", "acme", "staging", "svc"]).ok();
     assert_eq!(list["data"][0]["status"], "revoked");
     fails_with(&op(&server, &["service-user", "secret", "revoke", &id]), "conflict");
     fails_with(&op(&server, &["service-user", "secret", "revoke", "nope"]), "not_found");
-    fails_with(&op(&server, &["service-user", "secret", "add", "acme", "staging", "nobody"]), "not_found");
     fails_with(
-        &op(&server, &["service-user", "secret", "add", "acme", "staging", "svc", "--expires-in", "5s"]),
+        &op(&server, &["service-user", "secret", "add", "acme", "staging", "nobody"]),
+        "not_found",
+    );
+    fails_with(
+        &op(
+            &server,
+            &["service-user", "secret", "add", "acme", "staging", "svc", "--expires-in", "5s"],
+        ),
         "validation_failed",
     );
     // Audited, without the secret.
     let audit = op(&server, &["audit", "list", "--platform-id", "acme"]).ok();
-    let actions: Vec<&str> = audit["data"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
     assert_eq!(actions.iter().filter(|a| **a == "oauth_client_secret.added").count(), 2);
     assert_eq!(actions.iter().filter(|a| **a == "oauth_client_secret.revoked").count(), 1);
     assert!(!audit.to_string().contains(&secret));
@@ -88,7 +115,12 @@ async fn an_expired_secret_is_refused() {
     // The secret without an expiry still works.
     fx.basic("/oauth/token", &[CC]).await.expect(200);
     let list = op(&fx.server, &["service-user", "secret", "list", "acme", "staging", "svc"]).ok();
-    let statuses: Vec<&str> = list["data"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
     assert!(statuses.contains(&"active"), "{list}");
 }
 
