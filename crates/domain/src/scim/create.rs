@@ -102,13 +102,41 @@ fn user_name(user: &Map<String, Value>) -> Option<String> {
         return Some(name.to_owned());
     }
     let emails: Vec<&Map<String, Value>> = user.get("emails")?.as_array()?.iter().filter_map(Value::as_object).collect();
-    let primary = emails.iter().find(|e| {
-        e.get("primary")
-            .is_some_and(|p| p == &Value::Bool(true) || p == "true" || p == "True")
-    });
+    let primary = emails.iter().find(|e| is_true(e.get("primary")));
     let work = emails.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("work"));
     let chosen = primary.or(work).or(emails.first())?;
     chosen.get("value").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The `emails` entries besides the one `userName` mirrors (the primary, or
+/// work, or first one), as `{value, type, display}` with the strings given:
+/// kept and returned, never primary, never used to sign in.
+fn other_emails(user: &Map<String, Value>) -> Vec<Value> {
+    let Some(emails) = user.get("emails").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let entries: Vec<&Map<String, Value>> = emails.iter().filter_map(Value::as_object).collect();
+    let mirrored = entries
+        .iter()
+        .position(|e| is_true(e.get("primary")))
+        .or_else(|| entries.iter().position(|e| e.get("type").and_then(Value::as_str) == Some("work")))
+        .unwrap_or(0);
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| *i != mirrored && e.get("value").is_some_and(Value::is_string))
+        .map(|(_, e)| {
+            let kept: Map<String, Value> = ["value", "type", "display"]
+                .into_iter()
+                .filter_map(|key| e.get(key).filter(|v| v.is_string()).map(|v| (key.to_owned(), v.clone())))
+                .collect();
+            Value::Object(kept)
+        })
+        .collect()
+}
+
+fn is_true(value: Option<&Value>) -> bool {
+    value.is_some_and(|p| p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
 }
 
 /// `active`, as a boolean or Entra's `"True"`/`"False"`; `true` when absent.
@@ -141,6 +169,11 @@ pub(crate) fn extra(user: &Map<String, Value>) -> Result<ScimExtra, FieldError> 
             check_text(key, value)?;
             attributes.insert(key.to_owned(), value.clone());
         }
+    }
+    let others = other_emails(user);
+    if !others.is_empty() {
+        check_text("emails", &Value::Array(others.clone()))?;
+        attributes.insert("emails".to_owned(), Value::Array(others));
     }
     if Value::Object(attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES {
         return Err(FieldError::new(

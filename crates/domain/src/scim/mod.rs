@@ -15,6 +15,7 @@
 pub mod create;
 pub mod patch;
 pub mod projection;
+pub mod query;
 pub mod replace;
 pub mod store;
 pub mod tokens;

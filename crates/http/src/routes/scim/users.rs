@@ -13,7 +13,7 @@ use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
 use onramp_domain::scim::projection::Projection;
 use onramp_domain::scim::store::ScimExtra;
-use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
+use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, UserQuery};
 use serde_json::{Value, json};
 
 use onramp_domain::DomainError;
@@ -119,7 +119,7 @@ async fn list(state: &AppState, caller: &ScimCaller, params: ListParams) -> ApiR
         None => None,
         Some(raw) => Some(Filter::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.to_string()))?),
     };
-    let query = user_query(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
+    let query = UserQuery::from_filter(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
     let resources: Vec<Value> = accounts
@@ -314,7 +314,21 @@ pub fn user(origin: &str, account: &Account, extra: &ScimExtra) -> Value {
     });
     let fields = user.as_object_mut().expect("an object");
     for (key, value) in &extra.attributes {
-        fields.insert(key.clone(), value.clone());
+        if key == "emails" {
+            // The others after the primary one, which the account holds.
+            let others = value.as_array().into_iter().flatten().map(|e| {
+                let mut e = e.clone();
+                if let Some(fields) = e.as_object_mut() {
+                    fields.insert("primary".into(), json!(false));
+                }
+                e
+            });
+            if let Some(emails) = fields.get_mut("emails").and_then(Value::as_array_mut) {
+                emails.extend(others);
+            }
+        } else {
+            fields.insert(key.clone(), value.clone());
+        }
     }
     if extra.attributes.contains_key(ENTERPRISE) {
         fields.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));
