@@ -15,6 +15,8 @@ use crate::events::EventType;
 use crate::ids::AccountId;
 use crate::infra::hash_queue::Share;
 use crate::infra::secret::Secret;
+use crate::scim::ENTERPRISE_USER;
+use crate::scim::patch_extra::KEPT;
 use crate::scim::store::ScimExtra;
 use crate::scim::users::ScimUsers;
 use crate::store::StoreError;
@@ -23,19 +25,6 @@ use crate::tenancy::Tenant;
 /// The most text a stored attribute may hold, and all of them together.
 const MAX_ATTRIBUTE_CHARS: usize = 1024;
 const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
-/// The attributes kept without being used; the rest of a body is ignored.
-const KEPT: [&str; 9] = [
-    "displayName",
-    "nickName",
-    "title",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "phoneNumbers",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-];
-
 impl ScimUsers {
     /// The account made from `user`, with what SCIM keeps of it.
     ///
@@ -164,25 +153,42 @@ pub(crate) fn extra(user: &Map<String, Value>) -> Result<ScimExtra, FieldError> 
         }
     };
     let mut attributes = Map::new();
-    for key in KEPT {
+    for key in KEPT.into_iter().chain([ENTERPRISE_USER]) {
         if let Some(value) = user.get(key).filter(|v| !v.is_null()) {
-            check_text(key, value)?;
             attributes.insert(key.to_owned(), value.clone());
         }
     }
     let others = other_emails(user);
     if !others.is_empty() {
-        check_text("emails", &Value::Array(others.clone()))?;
         attributes.insert("emails".to_owned(), Value::Array(others));
     }
-    if Value::Object(attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES {
+    checked(ScimExtra { external_id, attributes })
+}
+
+/// `extra` if its attributes pass the checks of type and length.
+///
+/// # Errors
+/// A field error naming the first attribute too long, or all of them
+/// together too large.
+pub(crate) fn checked(extra: ScimExtra) -> Result<ScimExtra, FieldError> {
+    if extra.external_id.as_ref().is_some_and(|e| e.chars().count() > MAX_ATTRIBUTE_CHARS) {
+        return Err(FieldError::new(
+            "externalId",
+            FieldCode::InvalidLength,
+            "externalId must be a string of 1 to 1024 characters",
+        ));
+    }
+    for (key, value) in &extra.attributes {
+        check_text(key, value)?;
+    }
+    if Value::Object(extra.attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES {
         return Err(FieldError::new(
             "body",
             FieldCode::InvalidLength,
             "the User's attributes are too large",
         ));
     }
-    Ok(ScimExtra { external_id, attributes })
+    Ok(extra)
 }
 
 /// Strings at most [`MAX_ATTRIBUTE_CHARS`], in any nesting of lists and objects.

@@ -14,6 +14,7 @@
 
 pub mod create;
 pub mod patch;
+pub mod patch_extra;
 pub mod projection;
 pub mod query;
 pub mod replace;

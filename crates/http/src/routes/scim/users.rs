@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use onramp_domain::DomainError;
 use onramp_domain::scim::patch::{PatchError, PatchRequest, user_changes};
+use onramp_domain::scim::patch_extra::patched;
 
 use super::{BASE, MEDIA_TYPE, ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
@@ -174,18 +175,27 @@ pub async fn patch_user(
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    current(&state, &caller, &id, &headers).await?;
+    let before = current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
-    let changes = user_changes(&request).map_err(|e| match e {
+    let changes = user_changes(&request).map_err(patch_error)?;
+    let users = state.core.scim_users();
+    let kept = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
+    let accounts = state.core.accounts();
+    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
+    if let Some(kept) = kept {
+        users.put_extra(&caller.tenant, &id, &kept).await?;
+    }
+    answer(&state, &caller, &account).await
+}
+
+fn patch_error(e: PatchError) -> ApiError {
+    match e {
         PatchError::Syntax(m) => ApiError::new(ErrorCode::InvalidJson, m),
         PatchError::Path(m) => ApiError::new(ErrorCode::InvalidPath, m),
         PatchError::Value(m) => ApiError::new(ErrorCode::ValidationFailed, m),
         PatchError::Mutability(m) => ApiError::new(ErrorCode::ReadOnlyAttribute, m),
-    })?;
-    let accounts = state.core.accounts();
-    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    answer(&state, &caller, &account).await
+    }
 }
 
 /// `PUT /Users/{id}`: the User replaced (see
