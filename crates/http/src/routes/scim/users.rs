@@ -37,6 +37,8 @@ pub struct ListParams {
     start_index: Option<i64>,
     count: Option<i64>,
     projection: Projection,
+    /// `attributes=` given empty: a change answers `204`.
+    asks_for_nothing: bool,
 }
 
 impl ListParams {
@@ -60,6 +62,7 @@ impl ListParams {
             start_index: number("startindex", "startIndex")?,
             count: number("count", "count")?,
             projection: projection(&params)?,
+            asks_for_nothing: params.get("attributes").is_some_and(|a| a.trim().is_empty()),
         })
     }
 
@@ -89,6 +92,7 @@ impl ListParams {
             start_index: number("startIndex")?,
             count: number("count")?,
             projection,
+            asks_for_nothing: false,
         })
     }
 }
@@ -172,8 +176,10 @@ pub async fn patch_user(
     caller: ScimCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
+    let params = ListParams::from_query(raw.as_deref())?;
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
     let before = current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
@@ -186,7 +192,14 @@ pub async fn patch_user(
     if let Some(kept) = kept {
         users.put_extra(&caller.tenant, &id, &kept).await?;
     }
-    answer(&state, &caller, &account).await
+    if params.asks_for_nothing {
+        // RFC 7644 §3.5.2 allows 204 instead of the resource.
+        return Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &account));
+    }
+    let extra = users.extra(&caller.tenant, &account).await?;
+    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
+    params.projection.apply(&mut body);
+    Ok(with_headers(axum::Json(body).into_response(), &account))
 }
 
 fn patch_error(e: PatchError) -> ApiError {
@@ -280,11 +293,6 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 }
 
 /// The account as a User, with what SCIM keeps of it.
-async fn answer(state: &AppState, caller: &ScimCaller, account: &Account) -> ApiResult<Response> {
-    let extra = state.core.scim_users().extra(&caller.tenant, account).await?;
-    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra))
-}
-
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
     with_headers(axum::Json(user(origin, account, extra)).into_response(), account)

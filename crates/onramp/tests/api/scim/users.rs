@@ -313,6 +313,27 @@ async fn okta_and_entra_patches_change_the_account_and_delete_removes_it() {
     .await;
     assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue");
 
+    // An answer as small as asked: only some attributes, or none (204).
+    let send_patch = |query: &str, body: Value| {
+        let rb = scim
+            .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}?{query}"))
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+        crate::helpers::send(rb)
+    };
+    let r = send_patch(
+        "attributes=active",
+        ops(json!([{ "op": "replace", "path": "nickName", "value": "D" }])),
+    )
+    .await;
+    let mut keys: Vec<&str> = r.expect(200).json.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["active", "id", "schemas"]);
+    let r = send_patch("attributes=", ops(json!([{ "op": "replace", "path": "nickName", "value": "Dd" }]))).await;
+    assert_eq!((r.status, r.text.as_str()), (204, ""));
+    assert!(r.header("etag").is_some_and(|e| e.starts_with("W/")), "the new version still");
+    assert_eq!(scim.get(&format!("/scim/v2/Users/{id}")).await.json["nickName"], "Dd");
+
     // The work email is the userName.
     let r = patch(
         &scim,
