@@ -83,6 +83,7 @@ fn changes(user: &Map<String, Value>) -> Result<AccountChanges, DomainError> {
         last_name: text(part("familyName"), "name.familyName")?,
         password: text(get("password"), "password")?.map(Secret::new),
         active,
+        if_version: None,
     })
 }
 

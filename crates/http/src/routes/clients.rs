@@ -357,6 +357,7 @@ pub async fn update_account(
         last_name,
         password: body.password,
         active: body.active,
+        if_version: None,
     };
     Ok(Json(
         state

@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
+use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
@@ -181,10 +182,11 @@ pub async fn patch_user(
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(raw.as_deref())?;
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    let before = current(&state, &caller, &id, &headers).await?;
+    let (before, if_version) = current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
-    let changes = user_changes(&request).map_err(patch_error)?;
+    let mut changes = user_changes(&request).map_err(patch_error)?;
+    changes.if_version = if_version;
     let users = state.core.scim_users();
     let kept = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
     let accounts = state.core.accounts();
@@ -222,24 +224,32 @@ pub async fn put_user(
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    current(&state, &caller, &id, &headers).await?;
+    let (_, if_version) = current(&state, &caller, &id, &headers).await?;
     let accounts = state.core.accounts();
     let actor = caller.actor();
-    let update = |changes| accounts.update_account(&caller.tenant, &actor, &id, changes);
+    let update = |changes: AccountChanges| {
+        let changes = AccountChanges { if_version, ..changes };
+        accounts.update_account(&caller.tenant, &actor, &id, changes)
+    };
     let (account, extra) = found(state.core.scim_users().replace(&caller.tenant, &id, &body, update).await, &id)?;
     Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account, &extra))
 }
 
-/// The account, if `If-Match` (when sent) names its current version.
-async fn current(state: &AppState, caller: &ScimCaller, id: &AccountId, headers: &HeaderMap) -> ApiResult<Account> {
+/// The account, if `If-Match` (when sent) names its current version, and
+/// that version when one was named (the change applies only if it still
+/// is: two clients with the same version cannot both change the User).
+async fn current(state: &AppState, caller: &ScimCaller, id: &AccountId, headers: &HeaderMap) -> ApiResult<(Account, Option<i64>)> {
     let account = found(state.core.accounts().account(&caller.tenant, id).await, id)?;
     let Some(wanted) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
-        return Ok(account);
+        return Ok((account, None));
     };
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_owned();
     let now = bare(&version(&account));
-    if wanted.split(',').any(|tag| tag.trim() == "*" || bare(tag) == now) {
-        Ok(account)
+    if wanted.split(',').any(|tag| tag.trim() == "*") {
+        Ok((account, None))
+    } else if wanted.split(',').any(|tag| bare(tag) == now) {
+        let version = account.updated_at;
+        Ok((account, Some(version)))
     } else {
         Err(ApiError::new(ErrorCode::PreconditionFailed, "the User changed since that version"))
     }

@@ -629,3 +629,52 @@ async fn put_replaces_the_user_and_if_match_guards_changes() {
     put(&scim, &id, &active, Some(&version)).await.expect(200);
     put(&scim, &id, &active, Some("*")).await.expect(200);
 }
+
+/// Two identity providers (or two retries) PATCH with the same `If-Match`
+/// at the same moment: the version is checked in the update itself, so
+/// exactly one wins and the other is `412`; every change is a new version,
+/// even two within one millisecond.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn if_match_lets_one_of_two_racing_changes_through() {
+    let w = world().await;
+    let id = w.service.signup("race@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let scim = w.server.staging("acme").with_token(&w.token);
+    for round in 0..5 {
+        let now = scim.get(&format!("/scim/v2/Users/{id}")).await;
+        let version = now.json["meta"]["version"].as_str().unwrap().to_owned();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let racers = ["Ann", "Bea"].map(|name| {
+            let (scim, id, version, barrier) = (scim.clone(), id.clone(), version.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let body = ops(json!([{ "op": "replace", "path": "name.givenName", "value": format!("{name}{round}") }]));
+                let rb = scim
+                    .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+                    .header("content-type", "application/scim+json")
+                    .header("if-match", version)
+                    .body(body.to_string());
+                barrier.wait().await;
+                crate::helpers::send(rb).await
+            })
+        });
+        let mut statuses = Vec::new();
+        let mut versions = Vec::new();
+        for racer in racers {
+            let r = racer.await.unwrap();
+            statuses.push(r.status);
+            if r.status == 200 {
+                versions.push(r.json["meta"]["version"].as_str().unwrap().to_owned());
+            }
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}");
+        assert_ne!(versions[0], version, "round {round}");
+    }
+    // Without If-Match both pass, one after the other, with two versions.
+    let body = ops(json!([{ "op": "replace", "path": "nickName", "value": "x" }]));
+    let first = patch(&scim, &id, body.clone()).await;
+    let second = patch(&scim, &id, body).await;
+    assert_ne!(
+        first.expect(200).json["meta"]["version"],
+        second.expect(200).json["meta"]["version"]
+    );
+}
