@@ -13,6 +13,7 @@ mod copy_tables;
 mod db;
 mod errors;
 mod events;
+mod groups;
 pub mod files;
 mod idempotency;
 mod integration;

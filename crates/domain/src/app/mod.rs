@@ -27,6 +27,7 @@ use crate::retention::RetentionPolicy;
 use crate::retention::service::Retention;
 use crate::scim::tokens::ScimTokens;
 use crate::scim::users::ScimUsers;
+use crate::groups::service::Groups;
 use crate::secrets::Unlocked;
 use crate::service_users::service::ServiceUsers;
 use crate::store::Store;
@@ -133,6 +134,7 @@ pub struct Core {
     portal: Portal,
     scim_tokens: ScimTokens,
     scim_users: ScimUsers,
+    groups: Groups,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -230,6 +232,11 @@ impl Core {
     /// SCIM's `/Users` listings.
     pub fn scim_users(&self) -> &ScimUsers {
         &self.scim_users
+    }
+
+    /// Groups of accounts (SCIM Groups, the client API's `/v1/groups`).
+    pub fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     /// The partner portal: applications, portal users and their sessions.
@@ -339,6 +346,7 @@ impl CoreBuilder {
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
             scim_users: ScimUsers::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&config.clock)),
+            groups: Groups::new(Arc::clone(&store), Arc::clone(&config.clock)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),
