@@ -69,6 +69,6 @@ impl<T> Store for T where
         + PortalStore
         + PortalFactorStore
         + ScimStore
-    + GroupStore
+        + GroupStore
 {
 }

@@ -308,7 +308,11 @@ impl GroupStore for SqlStore {
         let mut values: Vec<Option<String>> = Vec::new();
         if let Some(name) = &change.display_name {
             values.extend([Some(name.clone()), Some(display_key(name))]);
-            sets.push_str(&format!(", display_name = ${}, display_key = ${}", values.len() + 2, values.len() + 3));
+            sets.push_str(&format!(
+                ", display_name = ${}, display_key = ${}",
+                values.len() + 2,
+                values.len() + 3
+            ));
         }
         if let Some(external_id) = &change.external_id {
             values.push(external_id.clone());

@@ -59,10 +59,7 @@ impl Groups {
         let audit = AuditEvent::in_tenant(actor, tenant, "group.created", group.id.as_str()).with_detail(json!({
             "display_name": group.display_name, "external_id": group.external_id, "members": audited_ids(&members),
         }));
-        self.store
-            .create_group(&group, &members, &audit)
-            .await
-            .map_err(conflict)?;
+        self.store.create_group(&group, &members, &audit).await.map_err(conflict)?;
         Ok(group)
     }
 
@@ -159,7 +156,12 @@ impl Groups {
         self.check_members(tenant, &dedup(&added)).await?;
         change.at = self.clock.now_ms();
         let audit = AuditEvent::in_tenant(actor, tenant, "group.updated", id.as_str()).with_detail(change_detail(&change));
-        match self.store.update_group(&tenant.env.id, id, &change, &audit).await.map_err(conflict)? {
+        match self
+            .store
+            .update_group(&tenant.env.id, id, &change, &audit)
+            .await
+            .map_err(conflict)?
+        {
             Written::Done(group) => Ok(group),
             Written::Missing => Err(DomainError::NotFound("group")),
             Written::Stale => Err(DomainError::Stale("group")),
@@ -185,7 +187,12 @@ impl Groups {
             return Ok(());
         }
         let known: BTreeSet<AccountId> = self.store.known_accounts(&tenant.env.id, ids).await?.into_iter().collect();
-        let unknown: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(AccountId::as_str).take(10).collect();
+        let unknown: Vec<&str> = ids
+            .iter()
+            .filter(|id| !known.contains(*id))
+            .map(AccountId::as_str)
+            .take(10)
+            .collect();
         if unknown.is_empty() {
             return Ok(());
         }
@@ -240,7 +247,9 @@ fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T>
 fn conflict(e: StoreError) -> DomainError {
     match e {
         // An account deleted while it was being added.
-        StoreError::Conflict("member") => DomainError::invalid("members", FieldCode::InvalidItem, "a member is no User of this environment"),
+        StoreError::Conflict("member") => {
+            DomainError::invalid("members", FieldCode::InvalidItem, "a member is no User of this environment")
+        }
         StoreError::Conflict("external_id") => DomainError::Conflict("a Group with this externalId already exists".into()),
         StoreError::Conflict(_) => DomainError::Conflict("a Group with this displayName already exists".into()),
         other => other.into(),

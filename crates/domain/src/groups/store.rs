@@ -31,9 +31,21 @@ pub trait GroupStore: Send + Sync {
     async fn known_accounts(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<AccountId>, StoreError>;
     /// Applies `change` with its audit event in one transaction; the
     /// version goes up by one. `Conflict` as for [`create_group`](Self::create_group).
-    async fn update_group(&self, env_id: &EnvId, id: &GroupId, change: &GroupChange, audit: &AuditEvent) -> Result<Written<Group>, StoreError>;
+    async fn update_group(
+        &self,
+        env_id: &EnvId,
+        id: &GroupId,
+        change: &GroupChange,
+        audit: &AuditEvent,
+    ) -> Result<Written<Group>, StoreError>;
     /// Deletes the group and its memberships.
-    async fn delete_group(&self, env_id: &EnvId, id: &GroupId, expected_version: Option<i64>, audit: &AuditEvent) -> Result<Written<()>, StoreError>;
+    async fn delete_group(
+        &self,
+        env_id: &EnvId,
+        id: &GroupId,
+        expected_version: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<Written<()>, StoreError>;
     /// The groups an account is a member of, in display name order.
     async fn account_groups(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<(GroupId, String)>, StoreError>;
 }

@@ -167,7 +167,13 @@ pub async fn patch_change(
                     Some(ids) => ids,
                     None => {
                         if members.is_none() {
-                            members = Some(groups.members_of(tenant, std::slice::from_ref(id)).await?.remove(id).unwrap_or_default());
+                            members = Some(
+                                groups
+                                    .members_of(tenant, std::slice::from_ref(id))
+                                    .await?
+                                    .remove(id)
+                                    .unwrap_or_default(),
+                            );
                         }
                         let matching = members.iter().flatten().filter(|m| {
                             let value = serde_json::json!({ "value": m.account_id, "display": m.email, "type": "User" });
@@ -226,7 +232,11 @@ mod tests {
         assert_eq!(query(&format!("members.value eq \"{id}\"")).unwrap().member.unwrap(), id);
         assert_eq!(query(&format!("members[value eq \"{id}\"]")).unwrap().member.unwrap(), id);
         assert!(query("id eq \"nope\"").unwrap().id.is_some());
-        for refused in ["displayName co \"S\"", "displayName eq \"a\" or displayName eq \"b\"", "userName eq \"a\""] {
+        for refused in [
+            "displayName co \"S\"",
+            "displayName eq \"a\" or displayName eq \"b\"",
+            "userName eq \"a\"",
+        ] {
             assert!(query(refused).is_err(), "{refused}");
         }
         assert_eq!(group_query(None).unwrap(), GroupQuery::default());

@@ -96,7 +96,9 @@ fn set(edits: &mut Vec<GroupEdit>, attr: &AttrPath, value: &Value, replace: bool
     }
     read_only(attr)?;
     if attr.is("displayName") {
-        let name = value.as_str().ok_or_else(|| PatchError::Value("displayName must be a string".into()))?;
+        let name = value
+            .as_str()
+            .ok_or_else(|| PatchError::Value("displayName must be a string".into()))?;
         edits.push(GroupEdit::DisplayName(name.to_owned()));
     } else if attr.is("externalId") {
         let external_id = match value {
@@ -161,7 +163,8 @@ mod tests {
     const B: &str = "0195f6a2-7c1e-7000-8000-000000000002";
 
     fn edits(ops: Value) -> Result<Vec<GroupEdit>, PatchError> {
-        let request = serde_json::from_value(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops })).unwrap();
+        let request =
+            serde_json::from_value(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops })).unwrap();
         group_edits(&request, &GroupId::new(GROUP))
     }
 
@@ -192,21 +195,49 @@ mod tests {
         assert_eq!(remove, vec![GroupEdit::Members(MemberOp::Remove(ids(&[A])))]);
         let rename = edits(json!([{ "op": "Replace", "path": "displayName", "value": "x" }])).unwrap();
         assert_eq!(rename, vec![GroupEdit::DisplayName("x".into())]);
-        let ext = edits(json!([{ "op": "Replace", "path": "externalId", "value": "e" }, { "op": "add", "value": { "externalId": null, "meta": {} } }])).unwrap();
+        let ext = edits(
+            json!([{ "op": "Replace", "path": "externalId", "value": "e" }, { "op": "add", "value": { "externalId": null, "meta": {} } }]),
+        )
+        .unwrap();
         assert_eq!(ext, vec![GroupEdit::ExternalId(Some("e".into())), GroupEdit::ExternalId(None)]);
-        assert_eq!(edits(json!([{ "op": "remove", "path": "members" }])).unwrap(), vec![GroupEdit::Members(MemberOp::Clear)]);
-        assert!(edits(json!([{ "op": "add", "path": "urn:x:custom:attr", "value": 1 }])).unwrap().is_empty());
+        assert_eq!(
+            edits(json!([{ "op": "remove", "path": "members" }])).unwrap(),
+            vec![GroupEdit::Members(MemberOp::Clear)]
+        );
+        assert!(
+            edits(json!([{ "op": "add", "path": "urn:x:custom:attr", "value": 1 }]))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn refusals_say_why() {
         let err = |ops| edits(ops).unwrap_err();
-        assert!(matches!(err(json!([{ "op": "replace", "path": "id", "value": "x" }])), PatchError::Mutability(_)));
-        assert!(matches!(err(json!([{ "op": "replace", "value": { "id": "other" } }])), PatchError::Mutability(_)));
-        assert!(matches!(err(json!([{ "op": "remove", "path": "meta" }])), PatchError::Mutability(_)));
-        assert!(matches!(err(json!([{ "op": "remove", "path": "displayName" }])), PatchError::Value(_)));
+        assert!(matches!(
+            err(json!([{ "op": "replace", "path": "id", "value": "x" }])),
+            PatchError::Mutability(_)
+        ));
+        assert!(matches!(
+            err(json!([{ "op": "replace", "value": { "id": "other" } }])),
+            PatchError::Mutability(_)
+        ));
+        assert!(matches!(
+            err(json!([{ "op": "remove", "path": "meta" }])),
+            PatchError::Mutability(_)
+        ));
+        assert!(matches!(
+            err(json!([{ "op": "remove", "path": "displayName" }])),
+            PatchError::Value(_)
+        ));
         assert!(matches!(err(json!([{ "op": "copy", "path": "members" }])), PatchError::Syntax(_)));
-        assert!(matches!(err(json!([{ "op": "add", "path": "members", "value": ["x"] }])), PatchError::Value(_)));
-        assert!(matches!(err(json!([{ "op": "remove", "path": "members[value eq" }])), PatchError::Path(_)));
+        assert!(matches!(
+            err(json!([{ "op": "add", "path": "members", "value": ["x"] }])),
+            PatchError::Value(_)
+        ));
+        assert!(matches!(
+            err(json!([{ "op": "remove", "path": "members[value eq" }])),
+            PatchError::Path(_)
+        ));
     }
 }

@@ -177,7 +177,11 @@ pub async fn list_members(
     Query(params): Query<PageParams>,
 ) -> ApiResult<Json<MemberList>> {
     let id = GroupId::lookup(&id)?;
-    let page = state.core.groups().members(&caller.tenant, &id, params.cursor(), params.limit()?).await?;
+    let page = state
+        .core
+        .groups()
+        .members(&caller.tenant, &id, params.cursor(), params.limit()?)
+        .await?;
     Ok(Json(MemberList {
         data: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

@@ -90,7 +90,12 @@ pub(super) async fn resources(state: &AppState, caller: &ScimCaller, groups: &[G
 }
 
 /// `GET /Groups/{id}`.
-pub async fn get_group(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub async fn get_group(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(raw.as_deref())?;
     let id = lookup(&id)?;
     let group = found(state.core.groups().group(&caller.tenant, &id).await, &id)?;
@@ -152,9 +157,18 @@ pub async fn patch_group(
 
 /// `DELETE /Groups/{id}`: the group and its memberships, never the
 /// accounts (`204`).
-pub async fn delete_group(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn delete_group(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let id = lookup(&id)?;
-    let deleted = state.core.groups().delete(&caller.tenant, &caller.actor(), &id, if_match(&headers)).await;
+    let deleted = state
+        .core
+        .groups()
+        .delete(&caller.tenant, &caller.actor(), &id, if_match(&headers))
+        .await;
     found(deleted, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -199,7 +213,10 @@ fn found<T>(result: Result<T, DomainError>, id: &GroupId) -> ApiResult<T> {
 
 /// The group as a resource, with `ETag` and the SCIM media type.
 async fn answer(state: &AppState, caller: &ScimCaller, group: &Group, projection: &Projection) -> ApiResult<Response> {
-    let resource = resources(state, caller, std::slice::from_ref(group), projection).await?.pop().unwrap_or_default();
+    let resource = resources(state, caller, std::slice::from_ref(group), projection)
+        .await?
+        .pop()
+        .unwrap_or_default();
     let mut response = scim(resource);
     if let Ok(etag) = HeaderValue::from_str(&version(group)) {
         response.headers_mut().insert(header::ETAG, etag);

@@ -24,7 +24,10 @@ pub async fn search_all(State(state): State<AppState>, caller: ScimCaller, ScimB
     let filter = filter(&params)?;
     let (users, groups) = (user_query(filter.as_ref()), group_query(filter.as_ref()));
     if let (Err(u), Err(g)) = (&users, &groups) {
-        return Err(ApiError::new(ErrorCode::InvalidFilter, format!("{} (Users); {} (Groups)", u.0, g.0)));
+        return Err(ApiError::new(
+            ErrorCode::InvalidFilter,
+            format!("{} (Users); {} (Groups)", u.0, g.0),
+        ));
     }
     let offset = start - 1;
     let mut found: Vec<Value> = Vec::new();

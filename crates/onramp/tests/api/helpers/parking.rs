@@ -25,7 +25,8 @@ use onramp_domain::groups::store::{GroupChange, GroupQuery, Written};
 use onramp_domain::groups::{Group, GroupSummary, Member};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, GroupId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId, ServiceUserId,
+    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, GroupId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId,
+    ServiceUserId,
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
