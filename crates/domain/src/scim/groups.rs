@@ -18,7 +18,7 @@ use crate::groups::store::{GroupChange, GroupQuery, MemberOp};
 use crate::groups::{NewGroup, display_key};
 use crate::ids::{AccountId, GroupId};
 use crate::scim::groups_patch::GroupEdit;
-use crate::scim::users::Unsupported;
+use crate::scim::query::Unsupported;
 use crate::scim::{CompValue, CompareOp, Filter};
 use crate::tenancy::Tenant;
 

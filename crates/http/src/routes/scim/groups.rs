@@ -134,8 +134,9 @@ pub async fn put_group(
 
 /// `PATCH /Groups/{id}`: the operations Okta and Entra send (see
 /// [`onramp_domain::scim::groups_patch`]); answers `200` with the group as
-/// it is after them, as `PATCH /Users` does (`excludedAttributes=members`
-/// keeps a large group's members out of the answer).
+/// it is after them (`excludedAttributes=members` keeps a large group's
+/// members out of the answer), or `204` when `attributes=` is given empty,
+/// as `PATCH /Users` does.
 pub async fn patch_group(
     State(state): State<AppState>,
     caller: ScimCaller,
@@ -152,6 +153,10 @@ pub async fn patch_group(
     let groups = state.core.groups();
     let change = patch_change(groups, &caller.tenant, &id, edits, if_match(&headers)).await?;
     let group = found(groups.update(&caller.tenant, &caller.actor(), &id, change).await, &id)?;
+    if params.asks_for_nothing {
+        // RFC 7644 §3.5.2 allows 204 instead of the resource.
+        return Ok(with_etag(StatusCode::NO_CONTENT.into_response(), &group));
+    }
     answer(&state, &caller, &group, &params.projection).await
 }
 
@@ -217,11 +222,15 @@ async fn answer(state: &AppState, caller: &ScimCaller, group: &Group, projection
         .await?
         .pop()
         .unwrap_or_default();
-    let mut response = scim(resource);
+    Ok(with_etag(scim(resource), group))
+}
+
+/// The group's version as `ETag`.
+fn with_etag(mut response: Response, group: &Group) -> Response {
     if let Ok(etag) = HeaderValue::from_str(&version(group)) {
         response.headers_mut().insert(header::ETAG, etag);
     }
-    Ok(response)
+    response
 }
 
 pub(super) fn scim(body: Value) -> Response {

@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use onramp_domain::scim::groups::group_query;
-use onramp_domain::scim::users::user_query;
+use onramp_domain::scim::users::UserQuery;
 use serde_json::{Value, json};
 
 use super::groups::{LIST_SCHEMA, filter, paging, resources, scim};
@@ -22,7 +22,7 @@ pub async fn search_all(State(state): State<AppState>, caller: ScimCaller, ScimB
     let params = ListParams::from_body(&body)?;
     let (start, count) = paging(&params);
     let filter = filter(&params)?;
-    let (users, groups) = (user_query(filter.as_ref()), group_query(filter.as_ref()));
+    let (users, groups) = (UserQuery::from_filter(filter.as_ref()), group_query(filter.as_ref()));
     if let (Err(u), Err(g)) = (&users, &groups) {
         return Err(ApiError::new(
             ErrorCode::InvalidFilter,

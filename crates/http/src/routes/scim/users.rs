@@ -13,11 +13,12 @@ use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
 use onramp_domain::scim::projection::Projection;
 use onramp_domain::scim::store::ScimExtra;
-use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
+use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, UserQuery};
 use serde_json::{Value, json};
 
 use onramp_domain::DomainError;
 use onramp_domain::scim::patch::{PatchError, PatchRequest, user_changes};
+use onramp_domain::scim::patch_extra::patched;
 
 use super::{BASE, MEDIA_TYPE, ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
@@ -36,6 +37,8 @@ pub struct ListParams {
     pub(super) start_index: Option<i64>,
     pub(super) count: Option<i64>,
     pub(super) projection: Projection,
+    /// `attributes=` given empty: a change answers `204`.
+    pub(super) asks_for_nothing: bool,
 }
 
 impl ListParams {
@@ -59,6 +62,7 @@ impl ListParams {
             start_index: number("startindex", "startIndex")?,
             count: number("count", "count")?,
             projection: projection(&params)?,
+            asks_for_nothing: params.get("attributes").is_some_and(|a| a.trim().is_empty()),
         })
     }
 
@@ -88,6 +92,7 @@ impl ListParams {
             start_index: number("startIndex")?,
             count: number("count")?,
             projection,
+            asks_for_nothing: false,
         })
     }
 }
@@ -119,7 +124,7 @@ async fn list(state: &AppState, caller: &ScimCaller, params: ListParams) -> ApiR
         None => None,
         Some(raw) => Some(Filter::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.to_string()))?),
     };
-    let query = user_query(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
+    let query = UserQuery::from_filter(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
     let resources: Vec<Value> = accounts
@@ -171,21 +176,39 @@ pub async fn patch_user(
     caller: ScimCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
+    let params = ListParams::from_query(raw.as_deref())?;
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    current(&state, &caller, &id, &headers).await?;
+    let before = current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
-    let changes = user_changes(&request).map_err(|e| match e {
+    let changes = user_changes(&request).map_err(patch_error)?;
+    let users = state.core.scim_users();
+    let kept = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
+    let accounts = state.core.accounts();
+    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
+    if let Some(kept) = kept {
+        users.put_extra(&caller.tenant, &id, &kept).await?;
+    }
+    if params.asks_for_nothing {
+        // RFC 7644 §3.5.2 allows 204 instead of the resource.
+        return Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &account));
+    }
+    let extra = users.extra(&caller.tenant, &account).await?;
+    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
+    params.projection.apply(&mut body);
+    Ok(with_headers(axum::Json(body).into_response(), &account))
+}
+
+fn patch_error(e: PatchError) -> ApiError {
+    match e {
         PatchError::Syntax(m) => ApiError::new(ErrorCode::InvalidJson, m),
         PatchError::Path(m) => ApiError::new(ErrorCode::InvalidPath, m),
         PatchError::Value(m) => ApiError::new(ErrorCode::ValidationFailed, m),
         PatchError::Mutability(m) => ApiError::new(ErrorCode::ReadOnlyAttribute, m),
-    })?;
-    let accounts = state.core.accounts();
-    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    answer(&state, &caller, &account).await
+    }
 }
 
 /// `PUT /Users/{id}`: the User replaced (see
@@ -270,11 +293,6 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 }
 
 /// The account as a User, with what SCIM keeps of it.
-async fn answer(state: &AppState, caller: &ScimCaller, account: &Account) -> ApiResult<Response> {
-    let extra = state.core.scim_users().extra(&caller.tenant, account).await?;
-    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra))
-}
-
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
     with_headers(axum::Json(user(origin, account, extra)).into_response(), account)
@@ -314,7 +332,21 @@ pub fn user(origin: &str, account: &Account, extra: &ScimExtra) -> Value {
     });
     let fields = user.as_object_mut().expect("an object");
     for (key, value) in &extra.attributes {
-        fields.insert(key.clone(), value.clone());
+        if key == "emails" {
+            // The others after the primary one, which the account holds.
+            let others = value.as_array().into_iter().flatten().map(|e| {
+                let mut e = e.clone();
+                if let Some(fields) = e.as_object_mut() {
+                    fields.insert("primary".into(), json!(false));
+                }
+                e
+            });
+            if let Some(emails) = fields.get_mut("emails").and_then(Value::as_array_mut) {
+                emails.extend(others);
+            }
+        } else {
+            fields.insert(key.clone(), value.clone());
+        }
     }
     if extra.attributes.contains_key(ENTERPRISE) {
         fields.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));

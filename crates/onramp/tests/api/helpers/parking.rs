@@ -33,8 +33,9 @@ use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
-use onramp_domain::scim::store::{ScimExtra, UserQuery};
+use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::tokens::ScimToken;
+use onramp_domain::scim::users::UserQuery;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
@@ -296,7 +297,7 @@ delegate! {
         fn scim_tokens(&self, env_id: &EnvId) -> Result<Vec<ScimToken>, StoreError>;
         fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
         fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
-        fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
+        fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<(Account, ScimExtra)>, u64), StoreError>;
         fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
         fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
         fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;

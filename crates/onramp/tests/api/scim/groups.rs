@@ -249,6 +249,16 @@ async fn entra_group_replay() {
         "{}",
         r.text
     );
+    // `attributes=` given empty asks for nothing: 204, with the new version.
+    let path = format!("/scim/v2/Groups/{id}?attributes=");
+    let body = json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "externalId", "value": "e3" }] });
+    let r = send(&w.scim, reqwest::Method::PATCH, &path, Some(&body), None).await;
+    assert_eq!((r.status, r.text.as_str()), (204, ""));
+    assert!(r.header("etag").is_some_and(|tag| tag.starts_with("W/")));
+    let body = json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "externalId", "value": "e2" }] });
+    send(&w.scim, reqwest::Method::PATCH, &format!("/scim/v2/Groups/{id}"), Some(&body), None)
+        .await
+        .expect(200);
 
     // Lookups by externalId and by member, and `replace` of members.
     let by_member = w
