@@ -14,6 +14,7 @@ use crate::audit::service::Audit;
 use crate::clock::{Clock, SystemClock};
 use crate::error::DomainError;
 use crate::events::service::Events;
+use crate::groups::service::Groups;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher, PoolSize};
 use crate::infra::master_key::MasterKey;
@@ -133,6 +134,7 @@ pub struct Core {
     portal: Portal,
     scim_tokens: ScimTokens,
     scim_users: ScimUsers,
+    groups: Groups,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -230,6 +232,11 @@ impl Core {
     /// SCIM's `/Users` listings.
     pub fn scim_users(&self) -> &ScimUsers {
         &self.scim_users
+    }
+
+    /// Groups of accounts (SCIM Groups, the client API's `/v1/groups`).
+    pub fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     /// The partner portal: applications, portal users and their sessions.
@@ -339,6 +346,7 @@ impl CoreBuilder {
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
             scim_users: ScimUsers::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&config.clock)),
+            groups: Groups::new(Arc::clone(&store), Arc::clone(&config.clock)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

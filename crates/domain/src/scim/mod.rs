@@ -13,6 +13,8 @@
 //! or an error, never a panic.
 
 pub mod create;
+pub mod groups;
+pub mod groups_patch;
 pub mod patch;
 pub mod patch_extra;
 pub mod projection;

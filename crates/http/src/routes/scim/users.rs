@@ -34,17 +34,17 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// (`POST /Users/.search`).
 #[derive(Debug, Default)]
 pub struct ListParams {
-    filter: Option<String>,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    projection: Projection,
+    pub(super) filter: Option<String>,
+    pub(super) start_index: Option<i64>,
+    pub(super) count: Option<i64>,
+    pub(super) projection: Projection,
     /// `attributes=` given empty: a change answers `204`.
-    asks_for_nothing: bool,
+    pub(super) asks_for_nothing: bool,
 }
 
 impl ListParams {
     /// From a query string; names are case-insensitive, unknown ones ignored.
-    fn from_query(raw: Option<&str>) -> ApiResult<Self> {
+    pub(super) fn from_query(raw: Option<&str>) -> ApiResult<Self> {
         let params: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
             .collect();
@@ -68,7 +68,7 @@ impl ListParams {
     }
 
     /// From a SearchRequest body (RFC 7644 §3.4.3).
-    fn from_body(body: &Value) -> ApiResult<Self> {
+    pub(super) fn from_body(body: &Value) -> ApiResult<Self> {
         let Value::Object(fields) = body else {
             return Err(ApiError::new(ErrorCode::InvalidJson, "a SearchRequest must be a JSON object"));
         };

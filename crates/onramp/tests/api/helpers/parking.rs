@@ -21,9 +21,12 @@ use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
+use onramp_domain::groups::store::{GroupChange, GroupQuery, Written};
+use onramp_domain::groups::{Group, GroupSummary, Member};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId, ServiceUserId,
+    AccountId, AlertId, AppId, AppKeyId, EndpointId, EnvId, EventId, GroupId, KeyId, OperatorId, PartnerId, PortalUserId, ScimTokenId,
+    ServiceUserId,
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::operators::{Operator, OperatorSession};
@@ -36,7 +39,7 @@ use onramp_domain::scim::users::UserQuery;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, GroupStore, IdempotencyStore, IntegrationStore, OperatorStore, PartnerStore,
     PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
     TenancyStore, UsageStore, WebhookStore,
 };
@@ -299,6 +302,19 @@ delegate! {
         fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
         fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
         fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+    }
+    GroupStore {
+        fn create_group(&self, group: &Group, members: &[AccountId], audit: &AuditEvent) -> Result<(), StoreError>;
+        fn group(&self, env_id: &EnvId, id: &GroupId) -> Result<Option<Group>, StoreError>;
+        fn groups(&self, env_id: &EnvId, query: &GroupQuery, offset: u64, limit: u32) -> Result<(Vec<Group>, u64), StoreError>;
+        fn group_summaries(&self, env_id: &EnvId, after: Option<&GroupId>, limit: u32) -> Result<Vec<GroupSummary>, StoreError>;
+        fn member_count(&self, env_id: &EnvId, id: &GroupId) -> Result<u64, StoreError>;
+        fn members_of(&self, env_id: &EnvId, ids: &[GroupId]) -> Result<Vec<(GroupId, Member)>, StoreError>;
+        fn member_page(&self, env_id: &EnvId, id: &GroupId, after: Option<&AccountId>, limit: u32) -> Result<Vec<Member>, StoreError>;
+        fn known_accounts(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<AccountId>, StoreError>;
+        fn update_group(&self, env_id: &EnvId, id: &GroupId, change: &GroupChange, audit: &AuditEvent) -> Result<Written<Group>, StoreError>;
+        fn delete_group(&self, env_id: &EnvId, id: &GroupId, expected_version: Option<i64>, audit: &AuditEvent) -> Result<Written<()>, StoreError>;
+        fn account_groups(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<(GroupId, String)>, StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;

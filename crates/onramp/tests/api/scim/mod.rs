@@ -2,5 +2,6 @@
 
 mod discovery;
 mod filters;
+mod groups;
 mod tokens;
 mod users;
