@@ -133,6 +133,8 @@ pub enum DomainError {
     EmailTaken,
     #[error("{0}")]
     Conflict(String),
+    #[error("the resource changed since that version")]
+    StaleVersion,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error(
@@ -142,6 +144,10 @@ pub enum DomainError {
     IdempotencyResponseUnreadable,
     #[error("this key was rotated already; rotate its successor instead")]
     KeyAlreadyRotated,
+    /// A change conditioned on a version (`If-Match`) that is no longer the
+    /// resource's current one.
+    #[error("the {0} changed since that version: read it again, then retry")]
+    Stale(&'static str),
     /// A webhook URL whose host is, or resolves to, an address the target
     /// policy refuses (loopback, private, metadata…), or does not resolve.
     #[error("{}", .0.message)]

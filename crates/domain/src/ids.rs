@@ -126,6 +126,8 @@ string_id! {
     PortalUserId;
     /// A SCIM bearer token of one environment.
     ScimTokenId;
+    /// A group of accounts of one environment (a SCIM Group).
+    GroupId;
     /// An OAuth client secret of a service user.
     ClientSecretId;
 }
@@ -141,6 +143,7 @@ uuid_v7_ids!(
     OperatorId,
     PortalUserId,
     ScimTokenId,
+    GroupId,
     ClientSecretId
 );
 
@@ -187,6 +190,19 @@ impl AppKeyId {
     /// A new visible key id: `key_` and 20 random base62 characters.
     pub fn generate() -> Self {
         Self(random_token("key_", KEY_ID_RANDOM_LEN))
+    }
+}
+
+impl GroupId {
+    /// A group id to look up (from a URL path or a filter): what is not a
+    /// UUID names no group.
+    ///
+    /// # Errors
+    /// `NotFound("group")` when it is not a UUID.
+    pub fn lookup(raw: &str) -> Result<Self, DomainError> {
+        uuid::Uuid::try_parse(raw)
+            .map(|u| Self(u.hyphenated().to_string()))
+            .map_err(|_| DomainError::NotFound("group"))
     }
 }
 

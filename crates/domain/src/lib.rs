@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod idempotency;
 pub mod ids;
 pub mod infra;

@@ -7,6 +7,7 @@
 pub use crate::accounts::store::{AccountStore, SessionStore};
 pub use crate::audit::store::AuditStore;
 pub use crate::events::store::EventStore;
+pub use crate::groups::store::GroupStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
 pub use crate::oauth::store::OAuthStore;
@@ -46,6 +47,7 @@ pub trait Store:
     + PortalStore
     + PortalFactorStore
     + ScimStore
+    + GroupStore
     + OAuthStore
 {
 }
@@ -69,6 +71,7 @@ impl<T> Store for T where
         + PortalStore
         + PortalFactorStore
         + ScimStore
+        + GroupStore
         + OAuthStore
 {
 }

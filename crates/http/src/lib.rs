@@ -72,6 +72,7 @@ fn documented_routes(state: &AppState) -> (Router<AppState>, Router<AppState>, u
     let (tenant, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::auth::router())
         .merge(routes::clients::router(state))
+        .merge(routes::groups::router())
         .merge(routes::partners::router(state))
         .merge(routes::tokenauth::router())
         .merge(routes::integration::router())

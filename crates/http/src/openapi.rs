@@ -24,6 +24,7 @@ use crate::problem::{Problem, ProblemField};
     tags(
         (name = "auth", description = "Service-user login and signing keys"),
         (name = "client accounts", description = "Client accounts and sessions (feature `client-accounts`)"),
+        (name = "groups", description = "Groups of accounts, read-only (feature `client-accounts`); the identity provider writes them over SCIM"),
         (name = "user integration", description = "One-click sign-up on vendor sites: code exchange and profiles (feature `user-integration`)"),
         (name = "partners", description = "Partner provisioning with `x-api-key` (feature `partners`); camelCase fields"),
         (name = "events", description = "Lifecycle events of the environment, in `sequence` order"),

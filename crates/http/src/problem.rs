@@ -236,9 +236,11 @@ impl From<DomainError> for ApiError {
                 )],
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
+            D::StaleVersion => ApiError::new(ErrorCode::PreconditionFailed, detail),
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
             D::IdempotencyResponseUnreadable => ApiError::new(ErrorCode::IdempotencyResponseUnreadable, detail),
             D::KeyAlreadyRotated => ApiError::new(ErrorCode::KeyAlreadyRotated, detail),
+            D::Stale(_) => ApiError::new(ErrorCode::PreconditionFailed, detail),
             D::TargetNotAllowed(field) => ApiError::fields(ErrorCode::WebhookTargetNotAllowed, detail, vec![field]),
             D::RateLimited { retry_after } | D::LoginThrottled { retry_after } => {
                 ApiError::retry(ErrorCode::RateLimited, detail, retry_after)

@@ -167,11 +167,12 @@ impl AccountStore for SqlStore {
 
     async fn update_account(&self, env_id: &EnvId, id: &AccountId, u: &AccountUpdate, audit: &AuditEvent) -> R<Account> {
         self.audited(Some(audit), async |c| {
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE accounts SET email = COALESCE($3, email), email_normalized = COALESCE($4, email_normalized),
                  first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name),
-                 password_hash = COALESCE($7, password_hash), active = COALESCE($9, active), updated_at = $8
-                 WHERE env_id = $1 AND id = $2",
+                 password_hash = COALESCE($7, password_hash), active = COALESCE($9, active),
+                 updated_at = CASE WHEN $8 > updated_at THEN $8 ELSE updated_at + 1 END
+                 WHERE env_id = $1 AND id = $2 AND ($10 IS NULL OR updated_at = $10)",
             )
             .bind(env_id.as_str())
             .bind(id.as_str())
@@ -182,8 +183,12 @@ impl AccountStore for SqlStore {
             .bind(u.password_hash.as_deref())
             .bind(u.updated_at)
             .bind(u.active.map(i64::from))
-            .expect_row(&mut *c)
+            .bind(u.if_version)
+            .run(&mut *c)
             .await?;
+            if updated == 0 {
+                return Err(stale_or_missing(c, env_id, id, u.if_version).await);
+            }
             // A deactivated account is signed out everywhere at once: the
             // sessions go in the same transaction as the flag.
             if u.password_hash.is_some() || u.active == Some(false) {
@@ -205,5 +210,23 @@ impl AccountStore for SqlStore {
                 .await
         })
         .await
+    }
+}
+
+/// Why an update touched no row: a stale `if_version` of an account that
+/// exists (`Conflict("version")`), or no such account.
+async fn stale_or_missing(c: &mut AnyConnection, env_id: &EnvId, id: &AccountId, if_version: Option<i64>) -> StoreError {
+    if if_version.is_none() {
+        return StoreError::NotFound;
+    }
+    let exists = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE env_id = $1 AND id = $2")
+        .bind(env_id.as_str())
+        .bind(id.as_str())
+        .fetch_one(&mut *c)
+        .await;
+    match exists {
+        Ok(n) if n > 0 => StoreError::Conflict("version"),
+        Ok(_) => StoreError::NotFound,
+        Err(e) => crate::map_err(e),
     }
 }

@@ -8,7 +8,7 @@ use sqlx::error::ErrorKind;
 /// PostgreSQL the constraint ("accounts_env_id_email_normalized_key"); both
 /// contain the column names matched here.
 fn duplicated(message: &str) -> &'static str {
-    const COLUMNS: [(&str, &str); 8] = [
+    const COLUMNS: [(&str, &str); 10] = [
         ("email_normalized", "email"),
         ("operators.email", "email"),
         ("operators_email_key", "email"),
@@ -17,6 +17,8 @@ fn duplicated(message: &str) -> &'static str {
         ("instances.platform_id", "platform_id"),
         ("instances_pkey", "platform_id"),
         ("kid", "kid"),
+        ("display_key", "display_name"),
+        ("external_id", "external_id"),
     ];
     COLUMNS.iter().find(|(col, _)| message.contains(col)).map_or("id", |(_, what)| what)
 }

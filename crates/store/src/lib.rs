@@ -14,6 +14,7 @@ mod db;
 mod errors;
 mod events;
 pub mod files;
+mod groups;
 mod idempotency;
 mod integration;
 mod migrations;

@@ -153,7 +153,11 @@ pub struct AccountUpdate {
     pub password_hash: Option<String>,
     /// `Some(false)` deactivates the account and ends all its sessions.
     pub active: Option<bool>,
+    /// The new version; it always moves forward, so two changes within one
+    /// millisecond still get two versions.
     pub updated_at: Millis,
+    /// Update only if the version is still this one.
+    pub if_version: Option<Millis>,
 }
 
 impl AccountUpdate {

@@ -55,6 +55,9 @@ pub struct AccountChanges {
     pub password: Option<Secret>,
     /// `false` deactivates the account (its sessions end), `true` reactivates it.
     pub active: Option<bool>,
+    /// Change the account only if its version (`updated_at`) is still this
+    /// one (`If-Match`), checked in the update itself.
+    pub if_version: Option<Millis>,
 }
 
 /// Client accounts and their sessions.
@@ -314,6 +317,7 @@ impl Accounts {
             password_hash,
             active: changes.active,
             updated_at: self.config.clock.now_ms(),
+            if_version: changes.if_version,
         };
         let changed: Vec<&str> = [
             ("email", update.email.is_some()),
@@ -331,6 +335,7 @@ impl Accounts {
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
+            StoreError::Conflict("version") => DomainError::StaleVersion,
             other => other.into(),
         })
     }

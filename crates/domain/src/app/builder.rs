@@ -8,6 +8,7 @@ use crate::accounts::service::Accounts;
 use crate::audit::service::Audit;
 use crate::error::DomainError;
 use crate::events::service::Events;
+use crate::groups::service::Groups;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{PasswordHasher, PoolSize};
 use crate::infra::master_key::MasterKey;
@@ -127,6 +128,7 @@ impl CoreBuilder {
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
             scim_users: ScimUsers::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&config.clock)),
+            groups: Groups::new(Arc::clone(&store), Arc::clone(&config.clock)),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

@@ -14,6 +14,7 @@ use crate::accounts::service::Accounts;
 use crate::audit::service::Audit;
 use crate::clock::{Clock, SystemClock};
 use crate::events::service::Events;
+use crate::groups::service::Groups;
 use crate::idempotency::service::Idempotency;
 use crate::infra::hashing::{HashCost, PasswordHasher};
 use crate::infra::master_key::MasterKey;
@@ -142,6 +143,7 @@ pub struct Core {
     portal: Portal,
     scim_tokens: ScimTokens,
     scim_users: ScimUsers,
+    groups: Groups,
     throttle: Arc<LoginThrottle>,
     master_key: Arc<MasterKey>,
 }
@@ -244,6 +246,11 @@ impl Core {
     /// SCIM's `/Users` listings.
     pub fn scim_users(&self) -> &ScimUsers {
         &self.scim_users
+    }
+
+    /// Groups of accounts (SCIM Groups, the client API's `/v1/groups`).
+    pub fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     /// The partner portal: applications, portal users and their sessions.

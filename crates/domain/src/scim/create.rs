@@ -15,6 +15,8 @@ use crate::events::EventType;
 use crate::ids::AccountId;
 use crate::infra::hash_queue::Share;
 use crate::infra::secret::Secret;
+use crate::scim::ENTERPRISE_USER;
+use crate::scim::patch_extra::KEPT;
 use crate::scim::store::ScimExtra;
 use crate::scim::users::ScimUsers;
 use crate::store::StoreError;
@@ -23,19 +25,6 @@ use crate::tenancy::Tenant;
 /// The most text a stored attribute may hold, and all of them together.
 const MAX_ATTRIBUTE_CHARS: usize = 1024;
 const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
-/// The attributes kept without being used; the rest of a body is ignored.
-const KEPT: [&str; 9] = [
-    "displayName",
-    "nickName",
-    "title",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "phoneNumbers",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-];
-
 impl ScimUsers {
     /// The account made from `user`, with what SCIM keeps of it.
     ///
@@ -102,13 +91,41 @@ fn user_name(user: &Map<String, Value>) -> Option<String> {
         return Some(name.to_owned());
     }
     let emails: Vec<&Map<String, Value>> = user.get("emails")?.as_array()?.iter().filter_map(Value::as_object).collect();
-    let primary = emails.iter().find(|e| {
-        e.get("primary")
-            .is_some_and(|p| p == &Value::Bool(true) || p == "true" || p == "True")
-    });
+    let primary = emails.iter().find(|e| is_true(e.get("primary")));
     let work = emails.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("work"));
     let chosen = primary.or(work).or(emails.first())?;
     chosen.get("value").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The `emails` entries besides the one `userName` mirrors (the primary, or
+/// work, or first one), as `{value, type, display}` with the strings given:
+/// kept and returned, never primary, never used to sign in.
+fn other_emails(user: &Map<String, Value>) -> Vec<Value> {
+    let Some(emails) = user.get("emails").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let entries: Vec<&Map<String, Value>> = emails.iter().filter_map(Value::as_object).collect();
+    let mirrored = entries
+        .iter()
+        .position(|e| is_true(e.get("primary")))
+        .or_else(|| entries.iter().position(|e| e.get("type").and_then(Value::as_str) == Some("work")))
+        .unwrap_or(0);
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| *i != mirrored && e.get("value").is_some_and(Value::is_string))
+        .map(|(_, e)| {
+            let kept: Map<String, Value> = ["value", "type", "display"]
+                .into_iter()
+                .filter_map(|key| e.get(key).filter(|v| v.is_string()).map(|v| (key.to_owned(), v.clone())))
+                .collect();
+            Value::Object(kept)
+        })
+        .collect()
+}
+
+fn is_true(value: Option<&Value>) -> bool {
+    value.is_some_and(|p| p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
 }
 
 /// `active`, as a boolean or Entra's `"True"`/`"False"`; `true` when absent.
@@ -136,20 +153,42 @@ pub(crate) fn extra(user: &Map<String, Value>) -> Result<ScimExtra, FieldError> 
         }
     };
     let mut attributes = Map::new();
-    for key in KEPT {
+    for key in KEPT.into_iter().chain([ENTERPRISE_USER]) {
         if let Some(value) = user.get(key).filter(|v| !v.is_null()) {
-            check_text(key, value)?;
             attributes.insert(key.to_owned(), value.clone());
         }
     }
-    if Value::Object(attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES {
+    let others = other_emails(user);
+    if !others.is_empty() {
+        attributes.insert("emails".to_owned(), Value::Array(others));
+    }
+    checked(ScimExtra { external_id, attributes })
+}
+
+/// `extra` if its attributes pass the checks of type and length.
+///
+/// # Errors
+/// A field error naming the first attribute too long, or all of them
+/// together too large.
+pub(crate) fn checked(extra: ScimExtra) -> Result<ScimExtra, FieldError> {
+    if extra.external_id.as_ref().is_some_and(|e| e.chars().count() > MAX_ATTRIBUTE_CHARS) {
+        return Err(FieldError::new(
+            "externalId",
+            FieldCode::InvalidLength,
+            "externalId must be a string of 1 to 1024 characters",
+        ));
+    }
+    for (key, value) in &extra.attributes {
+        check_text(key, value)?;
+    }
+    if Value::Object(extra.attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES {
         return Err(FieldError::new(
             "body",
             FieldCode::InvalidLength,
             "the User's attributes are too large",
         ));
     }
-    Ok(ScimExtra { external_id, attributes })
+    Ok(extra)
 }
 
 /// Strings at most [`MAX_ATTRIBUTE_CHARS`], in any nesting of lists and objects.

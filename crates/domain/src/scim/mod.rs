@@ -13,8 +13,12 @@
 //! or an error, never a panic.
 
 pub mod create;
+pub mod groups;
+pub mod groups_patch;
 pub mod patch;
+pub mod patch_extra;
 pub mod projection;
+pub mod query;
 pub mod replace;
 pub mod store;
 pub mod tokens;

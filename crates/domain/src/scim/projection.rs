@@ -45,6 +45,20 @@ impl Projection {
         self.include.is_empty() && self.exclude.is_empty()
     }
 
+    /// Whether an answer carries the top-level attribute `name` (at least in
+    /// part), so that what it leaves out need not be read at all
+    /// (`excludedAttributes=members` on a group of thousands).
+    pub fn includes(&self, name: &str) -> bool {
+        if ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+            return true;
+        }
+        let top = |n: &Name| n.extension.as_deref().unwrap_or(&n.attr).eq_ignore_ascii_case(name);
+        if !self.include.is_empty() && !self.include.iter().any(top) {
+            return false;
+        }
+        !self.exclude.iter().any(|n| n.whole() && top(n))
+    }
+
     /// Keeps what the projection asks for in `resource` (a JSON object).
     pub fn apply(&self, resource: &mut Value) {
         let Value::Object(fields) = resource else { return };
@@ -213,5 +227,17 @@ mod tests {
             "an attribute the resource lacks changes nothing"
         );
         assert!(Projection::parse(&["a[b".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn includes_tells_whether_an_attribute_is_answered() {
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let p = |i: &[&str], e: &[&str]| Projection::parse(&owned(i), &owned(e)).unwrap();
+        assert!(p(&[], &[]).includes("members"));
+        assert!(!p(&[], &["Members"]).includes("members"));
+        assert!(p(&[], &["members.display"]).includes("members"));
+        assert!(!p(&["displayName"], &[]).includes("members"));
+        assert!(p(&["members.value"], &[]).includes("members"));
+        assert!(p(&[], &["id"]).includes("id"));
     }
 }

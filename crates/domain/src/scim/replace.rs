@@ -12,8 +12,9 @@ use crate::error::{DomainError, FieldCode, FieldError};
 use crate::ids::AccountId;
 use crate::infra::secret::Secret;
 use crate::scim::create::extra;
-use crate::scim::store::{ScimExtra, UserQuery};
+use crate::scim::store::ScimExtra;
 use crate::scim::users::ScimUsers;
+use crate::scim::users::UserQuery;
 use crate::tenancy::Tenant;
 
 impl ScimUsers {
@@ -42,12 +43,9 @@ impl ScimUsers {
         // The unique index decides races; this answers the common case
         // before the account changes.
         if let Some(external_id) = &extra.external_id {
-            let query = UserQuery {
-                external_id: Some(external_id.clone()),
-                ..UserQuery::default()
-            };
+            let query = UserQuery::external_id(external_id);
             let (holders, _) = self.store.scim_users(&tenant.env.id, &query, 0, 1).await?;
-            if holders.iter().any(|a| &a.id != id) {
+            if holders.iter().any(|(a, _)| &a.id != id) {
                 return Err(DomainError::Conflict("a User with this externalId already exists".into()));
             }
         }
@@ -85,6 +83,7 @@ fn changes(user: &Map<String, Value>) -> Result<AccountChanges, DomainError> {
         last_name: text(part("familyName"), "name.familyName")?,
         password: text(get("password"), "password")?.map(Secret::new),
         active,
+        if_version: None,
     })
 }
 

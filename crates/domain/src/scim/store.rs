@@ -7,6 +7,7 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::ids::{AccountId, EnvId, ScimTokenId};
 use crate::scim::tokens::ScimToken;
+use crate::scim::users::UserQuery;
 use crate::store::StoreError;
 
 #[async_trait]
@@ -22,7 +23,13 @@ pub trait ScimStore: Send + Sync {
     /// A page of the environment's accounts in id order (SCIM's stable
     /// order across requests) after skipping `offset`, and how many match
     /// in all.
-    async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
+    async fn scim_users(
+        &self,
+        env_id: &EnvId,
+        query: &UserQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<(Account, ScimExtra)>, u64), StoreError>;
     /// Creates the account and what SCIM keeps of it, with its audit event,
     /// in one transaction.
     async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
@@ -32,18 +39,6 @@ pub trait ScimStore: Send + Sync {
     async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
     /// Marks the token revoked at `at`; `false` when it was already revoked.
     async fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
-}
-
-/// Which accounts a `/Users` listing asks for: each condition given is an
-/// index lookup; none is every account.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserQuery {
-    /// `userName eq …`, in canonical form.
-    pub email_normalized: Option<String>,
-    /// `id eq …`.
-    pub id: Option<AccountId>,
-    /// `externalId eq …`.
-    pub external_id: Option<String>,
 }
 
 /// What SCIM keeps of a User beyond its account.

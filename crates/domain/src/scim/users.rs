@@ -1,16 +1,15 @@
 //! `/Users` listings: which accounts a SCIM filter asks for, and a page of
 //! them by `startIndex` and `count`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::accounts::{Account, canonical_email};
 use crate::clock::Clock;
 use crate::error::DomainError;
-use crate::ids::AccountId;
 use crate::infra::hashing::PasswordHasher;
-use crate::scim::store::{ScimExtra, UserQuery};
-use crate::scim::{CompValue, CompareOp, Filter};
+use crate::scim::query::{Attributes, Kind, Literal, Query, Unsupported};
+use crate::scim::store::ScimExtra;
+use crate::scim::{AttrPath, CompareOp, Filter};
 use crate::store::Store;
 use crate::tenancy::Tenant;
 
@@ -19,55 +18,119 @@ pub const MAX_RESULTS: u32 = 200;
 /// A page's size when `count` is not given.
 pub const DEFAULT_COUNT: u32 = 100;
 
-/// A filter this server does not answer (yet): the attribute or operator,
-/// for an `invalidFilter` error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
+/// The User attributes a filter may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserAttr {
+    /// The account's email, compared in its canonical form by `eq`.
+    UserName,
+    Id,
+    ExternalId,
+    GivenName,
+    FamilyName,
+    DisplayName,
+    Active,
+    Created,
+    LastModified,
+    /// `emails`: the primary one (the account's email, type `work`) and
+    /// the others kept.
+    Emails,
+    EmailValue,
+    EmailType,
+    EmailPrimary,
+}
 
-/// The accounts `filter` asks for. Supported: `userName eq "…"`,
-/// `externalId eq "…"` and `id eq "…"` (each an index lookup), and no
-/// filter (every account).
-///
-/// # Errors
-/// [`Unsupported`] for any other filter.
-pub fn user_query(filter: Option<&Filter>) -> Result<UserQuery, Unsupported> {
-    let Some(filter) = filter else {
-        return Ok(UserQuery::default());
-    };
-    let unsupported = || {
-        Unsupported(format!(
-            "filtering with `{filter}` is not supported; use userName eq \"…\", externalId eq \"…\" or id eq \"…\""
-        ))
-    };
-    let Filter::Compare {
-        path,
-        op: CompareOp::Eq,
-        value: CompValue::String(value),
-    } = filter
-    else {
-        return Err(unsupported());
-    };
-    if path.is("userName") && path.sub.is_none() {
-        return Ok(UserQuery {
-            email_normalized: Some(canonical_email(value)),
-            ..UserQuery::default()
-        });
+impl Attributes for UserAttr {
+    fn resolve(path: &AttrPath) -> Option<(Option<Self>, Self)> {
+        if !path.is_core() {
+            return None;
+        }
+        let plain = |attr| Some((None, attr));
+        match (path.name.as_str(), path.sub.as_deref()) {
+            ("username", None) => plain(UserAttr::UserName),
+            ("id", None) => plain(UserAttr::Id),
+            ("externalid", None) => plain(UserAttr::ExternalId),
+            ("displayname", None) => plain(UserAttr::DisplayName),
+            ("active", None) => plain(UserAttr::Active),
+            ("name", Some("givenname")) => plain(UserAttr::GivenName),
+            ("name", Some("familyname")) => plain(UserAttr::FamilyName),
+            ("meta", Some("created")) => plain(UserAttr::Created),
+            ("meta", Some("lastmodified")) => plain(UserAttr::LastModified),
+            ("emails", None) => plain(UserAttr::Emails),
+            ("emails", Some(sub)) => Some((Some(UserAttr::Emails), Self::sub(UserAttr::Emails, sub)?)),
+            _ => None,
+        }
     }
-    if path.is("id") && path.sub.is_none() {
-        // An id that is no UUID names no account: a lookup that finds none.
-        let id = AccountId::parse("id", value).unwrap_or_else(|_| AccountId::new(format!("none:{value}")));
-        return Ok(UserQuery {
-            id: Some(id),
-            ..UserQuery::default()
-        });
+
+    fn sub(parent: Self, name: &str) -> Option<Self> {
+        match (parent, name.to_ascii_lowercase().as_str()) {
+            (UserAttr::Emails, "value") => Some(UserAttr::EmailValue),
+            (UserAttr::Emails, "type") => Some(UserAttr::EmailType),
+            (UserAttr::Emails, "primary") => Some(UserAttr::EmailPrimary),
+            _ => None,
+        }
     }
-    if path.is("externalId") {
-        return Ok(UserQuery {
-            external_id: Some(value.clone()),
-            ..UserQuery::default()
-        });
+
+    fn kind(self) -> Kind {
+        match self {
+            UserAttr::Id | UserAttr::ExternalId => Kind::Text { case_exact: true },
+            UserAttr::Active | UserAttr::EmailPrimary => Kind::Bool,
+            UserAttr::Created | UserAttr::LastModified => Kind::Instant,
+            UserAttr::Emails => Kind::Multi,
+            _ => Kind::Text { case_exact: false },
+        }
     }
-    Err(unsupported())
+
+    fn supported() -> &'static str {
+        "userName, id, externalId, name.givenName, name.familyName, displayName, active, emails (value, type, primary), meta.created and meta.lastModified"
+    }
+}
+
+/// Which accounts a `/Users` listing asks for: none is every account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    pub filter: Option<Query<UserAttr>>,
+}
+
+impl UserQuery {
+    /// Resolves `filter` (none: every account).
+    ///
+    /// # Errors
+    /// [`Unsupported`] for what this server cannot answer exactly.
+    pub fn from_filter(filter: Option<&Filter>) -> Result<Self, Unsupported> {
+        Ok(Self {
+            filter: filter.map(Query::resolve).transpose()?,
+        })
+    }
+
+    /// `externalId eq value`.
+    pub fn external_id(value: &str) -> Self {
+        Self {
+            filter: Some(Query::Compare {
+                attr: UserAttr::ExternalId,
+                op: CompareOp::Eq,
+                value: Literal::Text(value.to_owned()),
+            }),
+        }
+    }
+
+    /// The one attribute and value when the query is `userName eq`, `id eq`
+    /// or `externalId eq`: an index lookup of at most one account, with no
+    /// count to run. `userName`'s value comes in canonical form.
+    pub fn unique(&self) -> Option<(UserAttr, String)> {
+        let Some(Query::Compare {
+            attr,
+            op: CompareOp::Eq,
+            value: Literal::Text(value),
+        }) = &self.filter
+        else {
+            return None;
+        };
+        match attr {
+            UserAttr::UserName => Some((*attr, canonical_email(value))),
+            UserAttr::Id | UserAttr::ExternalId => Some((*attr, value.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// Accounts as SCIM Users: pages of them, and new ones.
@@ -98,7 +161,7 @@ impl ScimUsers {
     ) -> Result<(Vec<(Account, ScimExtra)>, u64), DomainError> {
         let offset = start_index.max(1) - 1;
         let (accounts, total) = self.store.scim_users(&tenant.env.id, query, offset, count.min(MAX_RESULTS)).await?;
-        Ok((self.with_extras(tenant, accounts).await?, total))
+        Ok((accounts, total))
     }
 
     /// What SCIM keeps of one account.
@@ -108,17 +171,5 @@ impl ScimUsers {
     pub async fn extra(&self, tenant: &Tenant, account: &Account) -> Result<ScimExtra, DomainError> {
         let found = self.store.scim_extras(&tenant.env.id, std::slice::from_ref(&account.id)).await?;
         Ok(found.into_iter().next().map(|(_, e)| e).unwrap_or_default())
-    }
-
-    async fn with_extras(&self, tenant: &Tenant, accounts: Vec<Account>) -> Result<Vec<(Account, ScimExtra)>, DomainError> {
-        let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
-        let mut extras: HashMap<AccountId, ScimExtra> = self.store.scim_extras(&tenant.env.id, &ids).await?.into_iter().collect();
-        Ok(accounts
-            .into_iter()
-            .map(|a| {
-                let extra = extras.remove(&a.id).unwrap_or_default();
-                (a, extra)
-            })
-            .collect())
     }
 }

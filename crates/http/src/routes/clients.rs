@@ -18,6 +18,7 @@ use crate::extract::{Authorized, ClientAccounts, Json, Path, Query};
 use crate::middleware::client_addr::ClientIp;
 use crate::openapi::{ClientAccountRefusals, IdempotencyKey, NamePart};
 use crate::problem::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::routes::groups::AccountWithGroups;
 use crate::state::AppState;
 
 type Caller = Authorized<ClientAccounts>;
@@ -322,14 +323,16 @@ pub async fn list_accounts(
 #[utoipa::path(
     operation_id = "get_client_account", get, path = "/v1/client/{user_id}", tag = "client accounts", params(("user_id" = String, Path, description = "Account id (UUID)")), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The account", body = AccountResponse),
+        (status = 200, description = "The account and its groups", body = AccountWithGroups),
         ClientAccountRefusals,
         (status = 404, description = "No such account in this environment", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountResponse>> {
+pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<AccountWithGroups>> {
     let user_id = AccountId::lookup(&user_id)?;
-    Ok(Json(state.core.accounts().account(&caller.tenant, &user_id).await?.into()))
+    let account = state.core.accounts().account(&caller.tenant, &user_id).await?;
+    let groups = crate::routes::groups::account_groups(&state, &caller, &user_id).await?;
+    Ok(Json(AccountWithGroups::new(account.into(), groups)))
 }
 
 /// Edit an account's email, name or password. A new password ends all its sessions.
@@ -357,6 +360,7 @@ pub async fn update_account(
         last_name,
         password: body.password,
         active: body.active,
+        if_version: None,
     };
     Ok(Json(
         state

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod clients;
 pub mod docs;
 pub mod events;
+pub mod groups;
 pub mod health;
 pub mod integration;
 pub mod metrics;

@@ -64,6 +64,9 @@ async fn openapi_document_lists_every_route() {
         ("/v1/client/logout", &["post"]),
         ("/v1/client", &["get"]),
         ("/v1/client/{user_id}", &["get", "patch", "delete"]),
+        ("/v1/groups", &["get"]),
+        ("/v1/groups/{id}", &["get"]),
+        ("/v1/groups/{id}/members", &["get"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/v1/partners/create", &["post"]),
@@ -109,6 +112,8 @@ async fn openapi_document_lists_every_route() {
         ("/v1/client/signup", "post"),
         ("/v1/client/{user_id}", "get"),
         ("/v1/client", "get"),
+        ("/v1/groups", "get"),
+        ("/v1/groups/{id}/members", "get"),
     ] {
         let responses = &doc["paths"][path][m]["responses"];
         for code in ["401", "403", "429"] {

@@ -1,7 +1,7 @@
 //! The tables of the people who run the product: operators and their
 //! console sessions, partners' portal users, SCIM tokens and what SCIM
-//! keeps of Users (after the accounts they name), service users' OAuth
-//! client secrets and revoked access tokens.
+//! keeps of Users and its Groups (after the accounts they name), service
+//! users' OAuth client secrets and revoked access tokens.
 
 use super::Kind::{Blob, Int, Text};
 use super::Table;
@@ -98,6 +98,20 @@ pub(super) const PEOPLE: &[Table] = &[
         "scim_users",
         &[("env_id", Text), ("account_id", Text), ("external_id", Text), ("attributes", Text)],
     ),
+    (
+        "account_groups",
+        &[
+            ("env_id", Text),
+            ("id", Text),
+            ("display_name", Text),
+            ("display_key", Text),
+            ("external_id", Text),
+            ("version", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    ("group_members", &[("env_id", Text), ("group_id", Text), ("account_id", Text)]),
     (
         "oauth_client_secrets",
         &[

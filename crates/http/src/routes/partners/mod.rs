@@ -314,6 +314,7 @@ pub async fn update_account(
         last_name: body.last_name,
         password: body.password,
         active: body.active,
+        if_version: None,
     };
     let account = state
         .core

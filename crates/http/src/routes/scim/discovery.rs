@@ -18,6 +18,7 @@ const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 fn scim(body: Value) -> Response {
     let mut response = axum::Json(body).into_response();
@@ -63,15 +64,26 @@ fn user_type(origin: &str) -> Value {
     })
 }
 
+fn group_type(origin: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA], "id": "Group", "name": "Group", "endpoint": "/Groups",
+        "description": "A group of the environment's accounts", "schema": GROUP,
+        "meta": { "resourceType": "ResourceType", "location": format!("{origin}{BASE}/ResourceTypes/Group") },
+    })
+}
+
 pub async fn resource_types(State(state): State<AppState>, caller: ScimCaller) -> Response {
-    scim(list(vec![user_type(&origin(&state, &caller))]))
+    let origin = origin(&state, &caller);
+    scim(list(vec![user_type(&origin), group_type(&origin)]))
 }
 
 pub async fn resource_type(State(state): State<AppState>, caller: ScimCaller, Path(id): Path<String>) -> ApiResult<Response> {
-    if id != "User" {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("no resource type `{id}`")));
+    let origin = origin(&state, &caller);
+    match id.as_str() {
+        "User" => Ok(scim(user_type(&origin))),
+        "Group" => Ok(scim(group_type(&origin))),
+        _ => Err(ApiError::new(ErrorCode::NotFound, format!("no resource type `{id}`"))),
     }
-    Ok(scim(user_type(&origin(&state, &caller))))
 }
 
 /// An attribute's description; `sub` for a complex one.
@@ -133,7 +145,31 @@ fn schemas_of(origin: &str) -> Vec<Value> {
         json!({ "schemas": [SCHEMA_SCHEMA], "id": id, "name": name, "attributes": attributes,
                 "meta": { "resourceType": "Schema", "location": format!("{origin}{BASE}/Schemas/{id}") } })
     };
-    vec![schema(USER, "User", user), schema(ENTERPRISE, "EnterpriseUser", enterprise)]
+    vec![
+        schema(USER, "User", user),
+        schema(ENTERPRISE, "EnterpriseUser", enterprise),
+        schema(GROUP, "Group", group_attributes()),
+    ]
+}
+
+/// The Group schema as served: `displayName` unique (compared without
+/// case), members referring to Users by id.
+fn group_attributes() -> Vec<Value> {
+    let mut display_name = attr("displayName", "string", false, true, "readWrite", &[]);
+    display_name["uniqueness"] = json!("server");
+    let mut reference = attr("$ref", "reference", false, false, "immutable", &[]);
+    reference["referenceTypes"] = json!(["User"]);
+    let members = [
+        attr("value", "string", false, false, "immutable", &[]),
+        attr("display", "string", false, false, "readOnly", &[]),
+        reference,
+        attr("type", "string", false, false, "immutable", &[]),
+    ];
+    vec![
+        display_name,
+        text("externalId"),
+        attr("members", "complex", true, false, "readWrite", &members),
+    ]
 }
 
 pub async fn schemas(State(state): State<AppState>, caller: ScimCaller) -> Response {

@@ -11,6 +11,8 @@
 
 mod discovery;
 mod errors;
+mod groups;
+mod search;
 mod users;
 
 use std::sync::Arc;
@@ -41,7 +43,17 @@ pub fn router() -> axum::Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/scim/v2/Schemas", get(discovery::schemas))
         .route("/scim/v2/Schemas/{id}", get(discovery::schema))
+        .route("/scim/v2/.search", axum::routing::post(search::search_all))
         .route("/scim/v2/Users/.search", axum::routing::post(users::search_users))
+        .route("/scim/v2/Groups/.search", axum::routing::post(groups::search_groups))
+        .route("/scim/v2/Groups", get(groups::list_groups).post(groups::create_group))
+        .route(
+            "/scim/v2/Groups/{id}",
+            get(groups::get_group)
+                .put(groups::put_group)
+                .patch(groups::patch_group)
+                .delete(groups::delete_group),
+        )
         .route("/scim/v2/Users", get(users::list_users).post(users::create_user))
         .route(
             "/scim/v2/Users/{id}",

@@ -8,16 +8,18 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
+use onramp_domain::accounts::service::AccountChanges;
 use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
 use onramp_domain::scim::projection::Projection;
 use onramp_domain::scim::store::ScimExtra;
-use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, user_query};
+use onramp_domain::scim::users::{DEFAULT_COUNT, MAX_RESULTS, UserQuery};
 use serde_json::{Value, json};
 
 use onramp_domain::DomainError;
 use onramp_domain::scim::patch::{PatchError, PatchRequest, user_changes};
+use onramp_domain::scim::patch_extra::patched;
 
 use super::{BASE, MEDIA_TYPE, ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
@@ -32,15 +34,17 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// (`POST /Users/.search`).
 #[derive(Debug, Default)]
 pub struct ListParams {
-    filter: Option<String>,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    projection: Projection,
+    pub(super) filter: Option<String>,
+    pub(super) start_index: Option<i64>,
+    pub(super) count: Option<i64>,
+    pub(super) projection: Projection,
+    /// `attributes=` given empty: a change answers `204`.
+    pub(super) asks_for_nothing: bool,
 }
 
 impl ListParams {
     /// From a query string; names are case-insensitive, unknown ones ignored.
-    fn from_query(raw: Option<&str>) -> ApiResult<Self> {
+    pub(super) fn from_query(raw: Option<&str>) -> ApiResult<Self> {
         let params: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
             .collect();
@@ -59,11 +63,12 @@ impl ListParams {
             start_index: number("startindex", "startIndex")?,
             count: number("count", "count")?,
             projection: projection(&params)?,
+            asks_for_nothing: params.get("attributes").is_some_and(|a| a.trim().is_empty()),
         })
     }
 
     /// From a SearchRequest body (RFC 7644 §3.4.3).
-    fn from_body(body: &Value) -> ApiResult<Self> {
+    pub(super) fn from_body(body: &Value) -> ApiResult<Self> {
         let Value::Object(fields) = body else {
             return Err(ApiError::new(ErrorCode::InvalidJson, "a SearchRequest must be a JSON object"));
         };
@@ -88,6 +93,7 @@ impl ListParams {
             start_index: number("startIndex")?,
             count: number("count")?,
             projection,
+            asks_for_nothing: false,
         })
     }
 }
@@ -119,7 +125,7 @@ async fn list(state: &AppState, caller: &ScimCaller, params: ListParams) -> ApiR
         None => None,
         Some(raw) => Some(Filter::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.to_string()))?),
     };
-    let query = user_query(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
+    let query = UserQuery::from_filter(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
     let resources: Vec<Value> = accounts
@@ -171,21 +177,40 @@ pub async fn patch_user(
     caller: ScimCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
+    let params = ListParams::from_query(raw.as_deref())?;
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    current(&state, &caller, &id, &headers).await?;
+    let (before, if_version) = current(&state, &caller, &id, &headers).await?;
     let request: PatchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a PatchOp request: {e}")))?;
-    let changes = user_changes(&request).map_err(|e| match e {
+    let mut changes = user_changes(&request).map_err(patch_error)?;
+    changes.if_version = if_version;
+    let users = state.core.scim_users();
+    let kept = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
+    let accounts = state.core.accounts();
+    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
+    if let Some(kept) = kept {
+        users.put_extra(&caller.tenant, &id, &kept).await?;
+    }
+    if params.asks_for_nothing {
+        // RFC 7644 §3.5.2 allows 204 instead of the resource.
+        return Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &account));
+    }
+    let extra = users.extra(&caller.tenant, &account).await?;
+    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
+    params.projection.apply(&mut body);
+    Ok(with_headers(axum::Json(body).into_response(), &account))
+}
+
+fn patch_error(e: PatchError) -> ApiError {
+    match e {
         PatchError::Syntax(m) => ApiError::new(ErrorCode::InvalidJson, m),
         PatchError::Path(m) => ApiError::new(ErrorCode::InvalidPath, m),
         PatchError::Value(m) => ApiError::new(ErrorCode::ValidationFailed, m),
         PatchError::Mutability(m) => ApiError::new(ErrorCode::ReadOnlyAttribute, m),
-    })?;
-    let accounts = state.core.accounts();
-    let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    answer(&state, &caller, &account).await
+    }
 }
 
 /// `PUT /Users/{id}`: the User replaced (see
@@ -199,24 +224,32 @@ pub async fn put_user(
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
-    current(&state, &caller, &id, &headers).await?;
+    let (_, if_version) = current(&state, &caller, &id, &headers).await?;
     let accounts = state.core.accounts();
     let actor = caller.actor();
-    let update = |changes| accounts.update_account(&caller.tenant, &actor, &id, changes);
+    let update = |changes: AccountChanges| {
+        let changes = AccountChanges { if_version, ..changes };
+        accounts.update_account(&caller.tenant, &actor, &id, changes)
+    };
     let (account, extra) = found(state.core.scim_users().replace(&caller.tenant, &id, &body, update).await, &id)?;
     Ok(resource(&state.core.tenancy().issuer(&caller.tenant), &account, &extra))
 }
 
-/// The account, if `If-Match` (when sent) names its current version.
-async fn current(state: &AppState, caller: &ScimCaller, id: &AccountId, headers: &HeaderMap) -> ApiResult<Account> {
+/// The account, if `If-Match` (when sent) names its current version, and
+/// that version when one was named (the change applies only if it still
+/// is: two clients with the same version cannot both change the User).
+async fn current(state: &AppState, caller: &ScimCaller, id: &AccountId, headers: &HeaderMap) -> ApiResult<(Account, Option<i64>)> {
     let account = found(state.core.accounts().account(&caller.tenant, id).await, id)?;
     let Some(wanted) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
-        return Ok(account);
+        return Ok((account, None));
     };
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_owned();
     let now = bare(&version(&account));
-    if wanted.split(',').any(|tag| tag.trim() == "*" || bare(tag) == now) {
-        Ok(account)
+    if wanted.split(',').any(|tag| tag.trim() == "*") {
+        Ok((account, None))
+    } else if wanted.split(',').any(|tag| bare(tag) == now) {
+        let version = account.updated_at;
+        Ok((account, Some(version)))
     } else {
         Err(ApiError::new(ErrorCode::PreconditionFailed, "the User changed since that version"))
     }
@@ -270,11 +303,6 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 }
 
 /// The account as a User, with what SCIM keeps of it.
-async fn answer(state: &AppState, caller: &ScimCaller, account: &Account) -> ApiResult<Response> {
-    let extra = state.core.scim_users().extra(&caller.tenant, account).await?;
-    Ok(resource(&state.core.tenancy().issuer(&caller.tenant), account, &extra))
-}
-
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
     with_headers(axum::Json(user(origin, account, extra)).into_response(), account)
@@ -314,7 +342,21 @@ pub fn user(origin: &str, account: &Account, extra: &ScimExtra) -> Value {
     });
     let fields = user.as_object_mut().expect("an object");
     for (key, value) in &extra.attributes {
-        fields.insert(key.clone(), value.clone());
+        if key == "emails" {
+            // The others after the primary one, which the account holds.
+            let others = value.as_array().into_iter().flatten().map(|e| {
+                let mut e = e.clone();
+                if let Some(fields) = e.as_object_mut() {
+                    fields.insert("primary".into(), json!(false));
+                }
+                e
+            });
+            if let Some(emails) = fields.get_mut("emails").and_then(Value::as_array_mut) {
+                emails.extend(others);
+            }
+        } else {
+            fields.insert(key.clone(), value.clone());
+        }
     }
     if extra.attributes.contains_key(ENTERPRISE) {
         fields.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));

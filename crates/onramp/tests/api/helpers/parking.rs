@@ -21,9 +21,11 @@ use onramp_domain::accounts::{Account, AccountQuery, AccountUpdate, Session};
 use onramp_domain::audit::{AuditEvent, AuditFilter};
 use onramp_domain::clock::Millis;
 use onramp_domain::events::{Event, EventFilter};
+use onramp_domain::groups::store::{GroupChange, GroupQuery, Written};
+use onramp_domain::groups::{Group, GroupSummary, Member};
 use onramp_domain::idempotency::IdempotencyRecord;
 use onramp_domain::ids::{
-    AccountId, AlertId, AppId, AppKeyId, ClientSecretId, EndpointId, EnvId, EventId, KeyId, OperatorId, PartnerId, PortalUserId,
+    AccountId, AlertId, AppId, AppKeyId, ClientSecretId, EndpointId, EnvId, EventId, GroupId, KeyId, OperatorId, PartnerId, PortalUserId,
     ScimTokenId, ServiceUserId,
 };
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
@@ -32,14 +34,15 @@ use onramp_domain::operators::{Operator, OperatorSession};
 use onramp_domain::partners::{ApiKey, Partner, PartnerStatus, Scope};
 use onramp_domain::portal::{Application, Invitation, PortalSession, PortalUser};
 use onramp_domain::retention::{PurgeBefore, Purged};
-use onramp_domain::scim::store::{ScimExtra, UserQuery};
+use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::tokens::ScimToken;
+use onramp_domain::scim::users::UserQuery;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, IdempotencyStore, IntegrationStore, OAuthStore, OperatorStore, PartnerStore,
-    PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store, StoreError,
-    TenancyStore, UsageStore, WebhookStore,
+    AccountStore, AuditStore, DeliveryStore, EventStore, GroupStore, IdempotencyStore, IntegrationStore, OAuthStore, OperatorStore,
+    PartnerStore, PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store,
+    StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -295,11 +298,24 @@ delegate! {
         fn scim_tokens(&self, env_id: &EnvId) -> Result<Vec<ScimToken>, StoreError>;
         fn scim_token(&self, id: &ScimTokenId) -> Result<Option<ScimToken>, StoreError>;
         fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
-        fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<Account>, u64), StoreError>;
+        fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<(Account, ScimExtra)>, u64), StoreError>;
         fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
         fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
         fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
         fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
+    }
+    GroupStore {
+        fn create_group(&self, group: &Group, members: &[AccountId], audit: &AuditEvent) -> Result<(), StoreError>;
+        fn group(&self, env_id: &EnvId, id: &GroupId) -> Result<Option<Group>, StoreError>;
+        fn groups(&self, env_id: &EnvId, query: &GroupQuery, offset: u64, limit: u32) -> Result<(Vec<Group>, u64), StoreError>;
+        fn group_summaries(&self, env_id: &EnvId, after: Option<&GroupId>, limit: u32) -> Result<Vec<GroupSummary>, StoreError>;
+        fn member_count(&self, env_id: &EnvId, id: &GroupId) -> Result<u64, StoreError>;
+        fn members_of(&self, env_id: &EnvId, ids: &[GroupId]) -> Result<Vec<(GroupId, Member)>, StoreError>;
+        fn member_page(&self, env_id: &EnvId, id: &GroupId, after: Option<&AccountId>, limit: u32) -> Result<Vec<Member>, StoreError>;
+        fn known_accounts(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<AccountId>, StoreError>;
+        fn update_group(&self, env_id: &EnvId, id: &GroupId, change: &GroupChange, audit: &AuditEvent) -> Result<Written<Group>, StoreError>;
+        fn delete_group(&self, env_id: &EnvId, id: &GroupId, expected_version: Option<i64>, audit: &AuditEvent) -> Result<Written<()>, StoreError>;
+        fn account_groups(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<(GroupId, String)>, StoreError>;
     }
     OAuthStore {
         fn create_client_secret(&self, secret: &ClientSecret, secret_hash: &str, audit: &AuditEvent) -> Result<(), StoreError>;

@@ -30,13 +30,18 @@ async fn discovery_describes_what_is_served() {
     assert_eq!(c["authenticationSchemes"][0]["type"], "oauthbearertoken");
 
     let types = scim.get("/scim/v2/ResourceTypes").await;
-    assert_eq!(types.expect(200).json["totalResults"], 1);
+    assert_eq!(types.expect(200).json["totalResults"], 2);
     let user = scim.get("/scim/v2/ResourceTypes/User").await;
     assert_eq!(
         (&user.expect(200).json["endpoint"], &user.json["schema"]),
         (&json!("/Users"), &json!("urn:ietf:params:scim:schemas:core:2.0:User"))
     );
-    assert_eq!(scim.get("/scim/v2/ResourceTypes/Group").await.status, 404);
+    let group = scim.get("/scim/v2/ResourceTypes/Group").await;
+    assert_eq!(
+        (&group.expect(200).json["endpoint"], &group.json["schema"]),
+        (&json!("/Groups"), &json!("urn:ietf:params:scim:schemas:core:2.0:Group"))
+    );
+    assert_eq!(scim.get("/scim/v2/ResourceTypes/Role").await.status, 404);
 
     let schemas = scim.get("/scim/v2/Schemas").await;
     let ids: Vec<&str> = schemas.expect(200).json["Resources"]
@@ -49,9 +54,22 @@ async fn discovery_describes_what_is_served() {
         ids,
         [
             "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group"
         ]
     );
+    let group = scim.get("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group").await;
+    let attributes = group.expect(200).json["attributes"].as_array().unwrap();
+    let names: Vec<&str> = attributes.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["displayName", "externalId", "members"]);
+    assert_eq!(attributes[0]["uniqueness"], "server");
+    let member_parts: Vec<&str> = attributes[2]["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(member_parts, ["value", "display", "$ref", "type"]);
     let one = scim.get("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
     let names: Vec<&str> = one.expect(200).json["attributes"]
         .as_array()

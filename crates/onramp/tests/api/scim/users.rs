@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Api, Resp, TestServer, op};
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 struct World {
@@ -205,7 +206,7 @@ async fn users_are_listed_by_page_and_found_by_user_name() {
     assert_eq!(ids(&by_id), all[1..2]);
 
     // Malformed or unsupported filters and bad numbers are SCIM 400s.
-    for bad in ["userName%20eq", "name.givenName%20eq%20%22x%22", "userName%20co%20%22u%22"] {
+    for bad in ["userName%20eq", "nickName%20eq%20%22x%22", "active%20co%20%22u%22"] {
         let r = scim.get(&format!("/scim/v2/Users?filter={bad}")).await;
         assert_eq!(scim_error(&r, 400)["scimType"], "invalidFilter", "{bad}");
     }
@@ -253,6 +254,86 @@ async fn okta_and_entra_patches_change_the_account_and_delete_removes_it() {
     )
     .await;
     assert_eq!(r.expect(200).json["name"], json!({ "givenName": "Dee", "familyName": "Ng" }));
+    assert_eq!(
+        (r.json["title"].as_str(), r.json[ENTERPRISE]["department"].as_str()),
+        (Some("Lead"), Some("Ops"))
+    );
+
+    // Entra's attribute mappings one path at a time: kept attributes change,
+    // a phone is added by its type, the manager given as an id; removes.
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([
+            { "op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0100" },
+            { "op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0199" },
+            { "op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0101" },
+            { "op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": "Sales" },
+            { "op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "mgr-7" },
+            { "op": "Replace", "path": "externalId", "value": "entra-oid-1" },
+            { "op": "Replace", "path": "displayName", "value": "Dee Ng" },
+            { "op": "Remove", "path": "title" },
+        ])),
+    )
+    .await;
+    let user = &r.expect(200).json;
+    assert_eq!(
+        user["phoneNumbers"],
+        json!([{ "type": "work", "value": "+1 555 0101" }, { "type": "mobile", "value": "+1 555 0199" }])
+    );
+    assert_eq!(user[ENTERPRISE], json!({ "department": "Sales", "manager": { "value": "mgr-7" } }));
+    assert_eq!(
+        (user["externalId"].as_str(), user["displayName"].as_str()),
+        (Some("entra-oid-1"), Some("Dee Ng"))
+    );
+    assert!(user.get("title").is_none(), "{user}");
+    let version = user["meta"]["version"].clone();
+    let found = scim.get("/scim/v2/Users?filter=externalId%20eq%20%22entra-oid-1%22").await;
+    assert_eq!(
+        found.expect(200).json["Resources"][0]["id"],
+        id.as_str(),
+        "found by the new externalId"
+    );
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "Remove", "path": "phoneNumbers[type eq \"mobile\"]" }])),
+    )
+    .await;
+    assert_eq!(
+        r.expect(200).json["phoneNumbers"],
+        json!([{ "type": "work", "value": "+1 555 0101" }])
+    );
+    assert_ne!(r.json["meta"]["version"], version, "a change to a kept attribute is a new version");
+    let r = patch(
+        &scim,
+        &id,
+        ops(json!([{ "op": "Replace", "path": "title", "value": "x".repeat(1025) }])),
+    )
+    .await;
+    assert_eq!(scim_error(&r, 400)["scimType"], "invalidValue");
+
+    // An answer as small as asked: only some attributes, or none (204).
+    let send_patch = |query: &str, body: Value| {
+        let rb = scim
+            .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}?{query}"))
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+        crate::helpers::send(rb)
+    };
+    let r = send_patch(
+        "attributes=active",
+        ops(json!([{ "op": "replace", "path": "nickName", "value": "D" }])),
+    )
+    .await;
+    let mut keys: Vec<&str> = r.expect(200).json.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["active", "id", "schemas"]);
+    let r = send_patch("attributes=", ops(json!([{ "op": "replace", "path": "nickName", "value": "Dd" }]))).await;
+    assert_eq!((r.status, r.text.as_str()), (204, ""));
+    assert!(r.header("etag").is_some_and(|e| e.starts_with("W/")), "the new version still");
+    assert_eq!(scim.get(&format!("/scim/v2/Users/{id}")).await.json["nickName"], "Dd");
+
     // The work email is the userName.
     let r = patch(
         &scim,
@@ -547,4 +628,53 @@ async fn put_replaces_the_user_and_if_match_guards_changes() {
     let version = now.json["meta"]["version"].as_str().unwrap().to_owned();
     put(&scim, &id, &active, Some(&version)).await.expect(200);
     put(&scim, &id, &active, Some("*")).await.expect(200);
+}
+
+/// Two identity providers (or two retries) PATCH with the same `If-Match`
+/// at the same moment: the version is checked in the update itself, so
+/// exactly one wins and the other is `412`; every change is a new version,
+/// even two within one millisecond.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn if_match_lets_one_of_two_racing_changes_through() {
+    let w = world().await;
+    let id = w.service.signup("race@example.com").await["user_id"].as_str().unwrap().to_owned();
+    let scim = w.server.staging("acme").with_token(&w.token);
+    for round in 0..5 {
+        let now = scim.get(&format!("/scim/v2/Users/{id}")).await;
+        let version = now.json["meta"]["version"].as_str().unwrap().to_owned();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let racers = ["Ann", "Bea"].map(|name| {
+            let (scim, id, version, barrier) = (scim.clone(), id.clone(), version.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let body = ops(json!([{ "op": "replace", "path": "name.givenName", "value": format!("{name}{round}") }]));
+                let rb = scim
+                    .request(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+                    .header("content-type", "application/scim+json")
+                    .header("if-match", version)
+                    .body(body.to_string());
+                barrier.wait().await;
+                crate::helpers::send(rb).await
+            })
+        });
+        let mut statuses = Vec::new();
+        let mut versions = Vec::new();
+        for racer in racers {
+            let r = racer.await.unwrap();
+            statuses.push(r.status);
+            if r.status == 200 {
+                versions.push(r.json["meta"]["version"].as_str().unwrap().to_owned());
+            }
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}");
+        assert_ne!(versions[0], version, "round {round}");
+    }
+    // Without If-Match both pass, one after the other, with two versions.
+    let body = ops(json!([{ "op": "replace", "path": "nickName", "value": "x" }]));
+    let first = patch(&scim, &id, body.clone()).await;
+    let second = patch(&scim, &id, body).await;
+    assert_ne!(
+        first.expect(200).json["meta"]["version"],
+        second.expect(200).json["meta"]["version"]
+    );
 }

@@ -5,13 +5,17 @@ use async_trait::async_trait;
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, EnvId, ScimTokenId};
-use onramp_domain::scim::store::{ScimExtra, UserQuery};
+use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::tokens::ScimToken;
+use onramp_domain::scim::users::UserQuery;
 use onramp_domain::store::ScimStore;
 use onramp_domain::store::StoreError;
 
+mod filter_sql;
+mod users;
+
 use crate::SqlStore;
-use crate::accounts::{ACCOUNT_COLUMNS, AccountRow, OnDuplicate, insert_account};
+use crate::accounts::{OnDuplicate, insert_account};
 use crate::db::{R, Record, Sql};
 use crate::tenancy::{env_kind, platform_id};
 
@@ -42,7 +46,7 @@ impl Record for TokenRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ExtraRow {
+pub(super) struct ExtraRow {
     account_id: String,
     external_id: Option<String>,
     attributes: String,
@@ -109,60 +113,8 @@ impl ScimStore for SqlStore {
             .await
     }
 
-    async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> R<(Vec<Account>, u64)> {
-        let (asked_offset, asked_limit) = (offset, limit);
-        // Conditions only when given, so each stays an index lookup.
-        let mut conditions = String::new();
-        let mut values = Vec::new();
-        for (condition, value) in [
-            ("email_normalized = $", query.email_normalized.as_deref()),
-            ("id = $", query.id.as_ref().map(AccountId::as_str)),
-            (
-                "id IN (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $",
-                query.external_id.as_deref(),
-            ),
-        ] {
-            if let Some(value) = value {
-                values.push(value);
-                let close = if condition.ends_with("external_id = $") { ")" } else { "" };
-                conditions.push_str(&format!(" AND {condition}{}{close}", values.len() + 1));
-            }
-        }
-        // Each condition names at most one account: no count to run.
-        let unique = !values.is_empty();
-        let total = if unique {
-            None
-        } else {
-            let count_sql = format!("SELECT COUNT(*) FROM accounts WHERE env_id = $1{conditions}");
-            let count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-            Some(count.fetch_one(&self.pool).await.map_err(crate::map_err)?)
-        };
-        let (offset, limit) = if unique { (0, 1) } else { (offset, limit) };
-        let n = values.len();
-        let page_sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE env_id = $1{conditions} ORDER BY id LIMIT ${} OFFSET ${}",
-            n + 2,
-            n + 3
-        );
-        let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str());
-        for value in values {
-            page = page.bind(value);
-        }
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let accounts: Vec<Account> = page.bind(i64::from(limit)).bind(offset).all::<AccountRow, _>(&self.pool).await?;
-        match total {
-            Some(total) => Ok((accounts, u64::try_from(total).unwrap_or(0))),
-            // The one account (or none), on the first page of at least one.
-            None => {
-                let found = accounts.len() as u64;
-                let shown = if asked_offset == 0 && asked_limit > 0 {
-                    accounts
-                } else {
-                    Vec::new()
-                };
-                Ok((shown, found))
-            }
-        }
+    async fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> R<(Vec<(Account, ScimExtra)>, u64)> {
+        users::page(self, env_id, query, offset, limit).await
     }
 
     async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> R<()> {
