@@ -64,7 +64,7 @@ expect 200 "introspection"
 http POST /v1/login/password "$(jq -nc --arg p "$SVC_PASSWORD" '{username: "bench-svc", password: $p}')"
 expect 200 "service login"
 TOKEN=$(jq -er .api_token <<<"$HTTP_BODY")
-http POST /v1/client/signup '{"email": "reader@example.com", "password": "Bench-Reader-pw-1"}' "$AT"
+http POST /v1/client/signup '{"email": "reader@example.com", "name": {"first_name": "Bench", "last_name": "Reader"}, "password": "Bench-Reader-pw-1"}' "$AT"
 expect 201 "signup with the access token"
 ID=$(jq -er .user_id <<<"$HTTP_BODY")
 

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use onramp_domain::clock::Millis;
-use onramp_domain::secrets::store::Reseal;
+use onramp_domain::secrets::store::{MakeKey, Reseal};
 use onramp_domain::store::{SecretsStore, StoreError};
+use onramp_domain::tenancy::signing::KeyAlg;
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql};
 use crate::map_err;
-use crate::tenancy::SigningKeyRow;
+use crate::tenancy::{SigningKeyRow, insert_key};
 
 /// The one row of `master_key_check`.
 const ROW: &str = "master";
@@ -72,5 +73,22 @@ impl SecretsStore for SqlStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(resealed)
+    }
+
+    async fn add_missing_signing_keys(&self, alg: KeyAlg, make: MakeKey<'_>) -> R<usize> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let missing = sqlx::query_scalar::<_, String>(
+            "SELECT id FROM environments e WHERE NOT EXISTS
+               (SELECT 1 FROM signing_keys k WHERE k.env_id = e.id AND k.alg = $1 AND k.retired_at IS NULL)",
+        )
+        .bind(alg.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for env_id in &missing {
+            insert_key(&mut tx, &make(&env_id.as_str().into())).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(missing.len())
     }
 }

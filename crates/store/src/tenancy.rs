@@ -123,7 +123,7 @@ pub(crate) fn env_kind(raw: &str) -> R<EnvKind> {
     raw.parse::<EnvKind>().map_err(StoreError::other)
 }
 
-async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
+pub(crate) async fn insert_key(c: &mut AnyConnection, key: &SigningKey) -> R<()> {
     sqlx::query("INSERT INTO signing_keys (kid, env_id, alg, seed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&key.kid)
         .bind(key.env_id.as_str())

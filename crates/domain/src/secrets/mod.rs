@@ -12,6 +12,7 @@ use crate::infra::master_key::MasterKey;
 use crate::infra::secret::ct_eq;
 use crate::store::StoreError;
 use crate::tenancy::signing::sealed::SeedSealer;
+use crate::tenancy::signing::{KeyAlg, SigningKey};
 use store::SecretsStore;
 
 /// Why the database cannot be unlocked.
@@ -57,6 +58,16 @@ pub async fn unlock(store: &dyn SecretsStore, master: Arc<MasterKey>, now: Milli
     let sealed_seeds = store.reseal_signing_keys(&|key| sealer.upgrade(key)).await?;
     if sealed_seeds > 0 {
         tracing::info!(sealed_seeds, "sealed the plaintext signing seeds of an earlier version");
+    }
+    // Environments created before ES256 keys existed get their first one
+    // here, so OIDC clients that need ES256 work without a rotation.
+    let make = |env: &crate::ids::EnvId| SigningKey::generate(env, KeyAlg::Es256, now, &sealer);
+    let added = store.add_missing_signing_keys(KeyAlg::Es256, &make).await?;
+    if added > 0 {
+        tracing::info!(
+            added,
+            "added the ES256 signing key of environments created before ES256 keys existed"
+        );
     }
     Ok(Unlocked { master, sealed_seeds })
 }

@@ -119,3 +119,42 @@ async fn the_jwks_publishes_an_eddsa_and_an_es256_key() {
     let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
     p256::ecdsa::signature::Verifier::verify(&public, b"probe", &signature).expect("the published key verifies");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_from_before_es256_keys_gets_one_at_the_next_start() {
+    let old = TestServer::start().await;
+    old.create_instance("acme", &["client-accounts"]).await;
+    // What a database of an earlier version holds: Ed25519 keys only.
+    let url = old.settings.database_url.clone();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM signing_keys WHERE alg = 'ES256'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let ed_kid = jwks(&old.staging("acme")).await[0]["kid"].clone();
+
+    let new = TestServer::start_with(|s| {
+        s.database_url = url.clone();
+        s.master_key = old.settings.master_key.clone();
+    })
+    .await;
+    for api in [new.staging("acme"), new.production("acme")] {
+        let keys = jwks(&api).await;
+        let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+        assert_eq!(algs.len(), 2, "{keys:?}");
+        assert!(algs.contains(&"ES256") && algs.contains(&"EdDSA"), "{keys:?}");
+    }
+    assert!(
+        jwks(&new.staging("acme")).await.iter().any(|k| k["kid"] == ed_kid),
+        "the EdDSA key is kept"
+    );
+    // A third start adds nothing more.
+    let again = TestServer::start_with(|s| {
+        s.database_url = url.clone();
+        s.master_key = old.settings.master_key.clone();
+    })
+    .await;
+    assert_eq!(jwks(&again.staging("acme")).await.len(), 2);
+}
