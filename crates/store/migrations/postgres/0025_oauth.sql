@@ -2,8 +2,8 @@
 
 -- Each environment signs with an Ed25519 key (EdDSA, service tokens) and a
 -- P-256 key (ES256, for OIDC libraries that cannot verify EdDSA). Keys that
--- existed before hold Ed25519 seeds; an environment gets its first ES256 key
--- at creation or at its next `signing-key rotate`.
+-- existed before hold Ed25519 seeds; an environment without an ES256 key gets
+-- one at the next start (sealing needs the master key, which SQL has not).
 ALTER TABLE signing_keys ADD COLUMN alg TEXT NOT NULL DEFAULT 'EdDSA';
 
 -- A service user's OAuth client secrets (`onr_cs_…`). Only the SHA-256 is
