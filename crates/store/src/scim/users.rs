@@ -10,10 +10,10 @@ use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::users::{UserAttr, UserQuery};
 use onramp_domain::store::StoreError;
 
-use super::filter_sql::{Bind, Writer};
+use super::filter_sql::{Bind, Writer, bind_all};
 use crate::SqlStore;
 use crate::accounts::{ACCOUNT_COLUMNS, AccountRow};
-use crate::db::{Query, R, Record, Sql};
+use crate::db::{R, Record, Sql};
 
 /// The account's columns from `accounts a`, and the SCIM row's.
 static COLUMNS: LazyLock<String> = LazyLock::new(|| {
@@ -62,7 +62,7 @@ pub(super) async fn page(
     }
     let mut writer = Writer::new(store.backend, 2);
     let condition = match &query.filter {
-        Some(filter) => format!(" AND {}", writer.users(filter)),
+        Some(filter) => format!(" AND {}", writer.write(filter)),
         None => String::new(),
     };
     let binds = writer.binds;
@@ -113,14 +113,4 @@ async fn unique(
     let total = u64::from(found.is_some());
     let shown = found.filter(|_| offset == 0 && limit > 0);
     Ok((shown.into_iter().collect(), total))
-}
-
-fn bind_all<'q>(mut query: Query<'q>, binds: &[Bind]) -> Query<'q> {
-    for value in binds {
-        query = match value {
-            Bind::Text(text) => query.bind(text.clone()),
-            Bind::Int(n) => query.bind(*n),
-        };
-    }
-    query
 }
