@@ -9,16 +9,11 @@ use onramp_domain::scim::Filter;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestServer, op};
+use crate::helpers::{Api, TestServer};
 
 async fn scim_api() -> (TestServer, Api) {
     let server = TestServer::start().await;
-    server.create_instance("acme", &["client-accounts", "scim"]).await;
-    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scim = server.staging("acme").with_token(&token);
+    let scim = super::scim_client(&server).await;
     (server, scim)
 }
 

@@ -19,14 +19,9 @@ struct World {
 }
 
 async fn world_with(server: TestServer) -> World {
-    server.create_instance("acme", &["client-accounts", "scim"]).await;
+    let scim = super::scim_client(&server).await;
     server.create_service_user("acme", "staging", "svc", &[]).await;
     let service = server.login(&server.staging("acme"), "svc").await;
-    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scim = server.staging("acme").with_token(&token);
     World { server, service, scim }
 }
 
