@@ -14,7 +14,7 @@ use sqlx::error::ErrorKind;
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, insert_audit};
 use crate::map_err;
-use crate::scim::filter_sql::{Bind, Writer, bind_all};
+use crate::scim::filter_sql::{Writer, bind_all, count};
 
 /// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535
 /// parameters, large enough that a big push takes few statements.
@@ -202,14 +202,7 @@ impl GroupStore for SqlStore {
         };
         let values = writer.binds;
         let count_sql = format!("SELECT COUNT(*) FROM account_groups g WHERE g.env_id = $1{conditions}");
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-        for value in &values {
-            count = match value {
-                Bind::Text(text) => count.bind(text.clone()),
-                Bind::Int(n) => count.bind(*n),
-            };
-        }
-        let total = count.fetch_one(&self.pool).await.map_err(map_err)?;
+        let total = count(&self.pool, count_sql, env_id.as_str(), &values).await?;
         let n = values.len();
         let page_sql = format!(
             "SELECT {COLUMNS} FROM account_groups g WHERE g.env_id = $1{conditions} ORDER BY g.id LIMIT ${} OFFSET ${}",
@@ -219,7 +212,7 @@ impl GroupStore for SqlStore {
         let page = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str()), &values);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let groups = page.bind(i64::from(limit)).bind(offset).all::<GroupRow, _>(&self.pool).await?;
-        Ok((groups, u64::try_from(total).unwrap_or(0)))
+        Ok((groups, total))
     }
 
     async fn group_summaries(&self, env_id: &EnvId, after: Option<&GroupId>, limit: u32) -> R<Vec<GroupSummary>> {

@@ -10,6 +10,8 @@
 use onramp_domain::scim::CompareOp;
 use onramp_domain::scim::query::{Attributes, Kind, Literal, Query};
 
+use onramp_domain::store::StoreError;
+
 use crate::Backend;
 use crate::db::Query as Statement;
 
@@ -183,4 +185,17 @@ pub(crate) fn bind_all<'q>(mut query: Statement<'q>, binds: &[Bind]) -> Statemen
         };
     }
     query
+}
+
+/// Runs `SELECT COUNT(*) …` with `$1` the environment and `binds` after it.
+pub(crate) async fn count(pool: &sqlx::AnyPool, sql: String, env_id: &str, binds: &[Bind]) -> Result<u64, StoreError> {
+    let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(env_id.to_owned());
+    for value in binds {
+        count = match value {
+            Bind::Text(text) => count.bind(text.clone()),
+            Bind::Int(n) => count.bind(*n),
+        };
+    }
+    let n = count.fetch_one(pool).await.map_err(crate::map_err)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

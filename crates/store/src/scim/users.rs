@@ -10,7 +10,7 @@ use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::users::{UserAttr, UserQuery};
 use onramp_domain::store::StoreError;
 
-use super::filter_sql::{Bind, Writer, bind_all};
+use super::filter_sql::{Writer, bind_all, count};
 use crate::SqlStore;
 use crate::accounts::{ACCOUNT_COLUMNS, AccountRow};
 use crate::db::{R, Record, Sql};
@@ -67,14 +67,7 @@ pub(super) async fn page(
     };
     let binds = writer.binds;
     let count_sql = format!("SELECT COUNT(*) FROM {FROM} WHERE a.env_id = $1{condition}");
-    let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-    for value in &binds {
-        count = match value {
-            Bind::Text(text) => count.bind(text.clone()),
-            Bind::Int(n) => count.bind(*n),
-        };
-    }
-    let total = count.fetch_one(&store.pool).await.map_err(crate::map_err)?;
+    let total = count(&store.pool, count_sql, env_id.as_str(), &binds).await?;
     let n = binds.len();
     let page_sql = format!(
         "SELECT {} FROM {FROM} WHERE a.env_id = $1{condition} ORDER BY a.id LIMIT ${} OFFSET ${}",
@@ -85,7 +78,7 @@ pub(super) async fn page(
     let page = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str()), &binds);
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let users = page.bind(i64::from(limit)).bind(offset).all::<UserRow, _>(&store.pool).await?;
-    Ok((users, u64::try_from(total).unwrap_or(0)))
+    Ok((users, total))
 }
 
 /// The one account a unique attribute names (or none), shown on the first
