@@ -530,6 +530,17 @@ async fn service_users_read_groups() {
     );
     assert_eq!(account.json["email"], "a@example.com");
 
+    // A rename and a removal show on the next read (the account's groups
+    // are cached; a change forgets them).
+    let rename = json!([{ "op": "replace", "path": "displayName", "value": "Alef" }]);
+    patch(&w.scim, &ids[1], rename).await.expect(200);
+    let groups = &w.service.get(&format!("/v1/client/{a}")).await.json["groups"];
+    assert_eq!(groups[0]["display_name"], "Alef", "{groups}");
+    let leave = json!([{ "op": "remove", "path": format!("members[value eq \"{a}\"]") }]);
+    patch(&w.scim, &ids[0], leave).await.expect(200);
+    let groups = &w.service.get(&format!("/v1/client/{a}")).await.json["groups"];
+    assert_eq!(groups, &json!([{ "id": ids[1], "display_name": "Alef" }]));
+
     w.service
         .get("/v1/groups/0195f6a2-7c1e-7000-8000-000000000000")
         .await
