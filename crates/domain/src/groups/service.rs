@@ -30,8 +30,11 @@ pub struct Groups {
     /// (`GET /v1/client/{id}`), fresh as the account cache is: a write on
     /// this node forgets them at once, one on another node shows within
     /// the ttl.
-    of_account: Arc<ReadCache<(EnvId, AccountId), Vec<(GroupId, String)>>>,
+    of_account: Arc<ReadCache<(EnvId, AccountId), GroupRefs>>,
 }
+
+/// An account's groups: id and display name.
+type GroupRefs = Vec<(GroupId, String)>;
 
 impl Groups {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
