@@ -133,8 +133,6 @@ pub enum DomainError {
     EmailTaken,
     #[error("{0}")]
     Conflict(String),
-    #[error("the resource changed since that version")]
-    StaleVersion,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error(

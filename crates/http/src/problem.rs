@@ -236,7 +236,6 @@ impl From<DomainError> for ApiError {
                 )],
             ),
             D::Conflict(_) => ApiError::new(ErrorCode::Conflict, detail),
-            D::StaleVersion => ApiError::new(ErrorCode::PreconditionFailed, detail),
             D::IdempotencyKeyReused => ApiError::new(ErrorCode::IdempotencyKeyReused, detail),
             D::IdempotencyResponseUnreadable => ApiError::new(ErrorCode::IdempotencyResponseUnreadable, detail),
             D::KeyAlreadyRotated => ApiError::new(ErrorCode::KeyAlreadyRotated, detail),

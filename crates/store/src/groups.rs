@@ -14,6 +14,7 @@ use sqlx::error::ErrorKind;
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, insert_audit};
 use crate::map_err;
+use crate::scim::filter_sql::{Writer, bind_all, count};
 
 /// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535
 /// parameters, large enough that a big push takes few statements.
@@ -194,41 +195,24 @@ impl GroupStore for SqlStore {
     }
 
     async fn groups(&self, env_id: &EnvId, query: &GroupQuery, offset: u64, limit: u32) -> R<(Vec<Group>, u64)> {
-        // Conditions only when given, so each stays an index lookup.
-        let mut conditions = String::new();
-        let mut values: Vec<&str> = Vec::new();
-        let member_condition = "g.id IN (SELECT group_id FROM group_members WHERE env_id = $1 AND account_id = $";
-        for (condition, value) in [
-            ("g.display_key = $", query.display_key.as_deref()),
-            ("g.external_id = $", query.external_id.as_deref()),
-            ("g.id = $", query.id.as_ref().map(GroupId::as_str)),
-            (member_condition, query.member.as_ref().map(AccountId::as_str)),
-        ] {
-            if let Some(value) = value {
-                values.push(value);
-                let close = if condition == member_condition { ")" } else { "" };
-                conditions.push_str(&format!(" AND {condition}{}{close}", values.len() + 1));
-            }
-        }
+        let mut writer = Writer::new(self.backend, 2);
+        let conditions = match &query.filter {
+            Some(filter) => format!(" AND {}", writer.write(filter)),
+            None => String::new(),
+        };
+        let values = writer.binds;
         let count_sql = format!("SELECT COUNT(*) FROM account_groups g WHERE g.env_id = $1{conditions}");
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-        for value in &values {
-            count = count.bind(*value);
-        }
-        let total = count.fetch_one(&self.pool).await.map_err(map_err)?;
+        let total = count(&self.pool, count_sql, env_id.as_str(), &values).await?;
         let n = values.len();
         let page_sql = format!(
             "SELECT {COLUMNS} FROM account_groups g WHERE g.env_id = $1{conditions} ORDER BY g.id LIMIT ${} OFFSET ${}",
             n + 2,
             n + 3
         );
-        let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str());
-        for value in values {
-            page = page.bind(value);
-        }
+        let page = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str()), &values);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let groups = page.bind(i64::from(limit)).bind(offset).all::<GroupRow, _>(&self.pool).await?;
-        Ok((groups, u64::try_from(total).unwrap_or(0)))
+        Ok((groups, total))
     }
 
     async fn group_summaries(&self, env_id: &EnvId, after: Option<&GroupId>, limit: u32) -> R<Vec<GroupSummary>> {

@@ -335,7 +335,7 @@ impl Accounts {
         self.cache.invalidate(&(tenant.env.id.clone(), account.id.clone()));
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
-            StoreError::Conflict("version") => DomainError::StaleVersion,
+            StoreError::Conflict("version") => DomainError::Stale("account"),
             other => other.into(),
         })
     }

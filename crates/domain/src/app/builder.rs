@@ -128,7 +128,7 @@ impl CoreBuilder {
             ),
             scim_tokens: ScimTokens::new(Arc::clone(&store), Arc::clone(&config.clock)),
             scim_users: ScimUsers::new(Arc::clone(&store), Arc::clone(&hasher), Arc::clone(&config.clock)),
-            groups: Groups::new(Arc::clone(&store), Arc::clone(&config.clock)),
+            groups: Groups::new(Arc::clone(&store), Arc::clone(&config.clock), config.account_cache_ttl),
             portal: Portal::new(
                 Arc::clone(&store),
                 Arc::clone(&hasher),

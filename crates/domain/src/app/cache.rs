@@ -159,6 +159,12 @@ where
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.entries.entry(key.clone()).and_compute_with(|_| Op::Remove);
     }
+
+    /// Forgets every entry after a write that may touch any of them.
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
 }
 
 #[cfg(test)]

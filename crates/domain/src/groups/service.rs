@@ -3,16 +3,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::app::Page;
+use crate::app::cache::ReadCache;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
 use crate::error::{DomainError, FieldCode, FieldError, Validator};
 use crate::groups::store::{GroupChange, GroupQuery, MemberOp, Written};
 use crate::groups::{Group, GroupSummary, Member, NewGroup, check_display_name, check_external_id};
-use crate::ids::{AccountId, GroupId};
+use crate::ids::{AccountId, EnvId, GroupId};
 use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
 
@@ -24,11 +26,20 @@ const AUDITED_IDS: usize = 100;
 pub struct Groups {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Each account's groups, read with the account on every client read
+    /// (`GET /v1/client/{id}`), fresh as the account cache is: a write on
+    /// this node forgets them at once, one on another node shows within
+    /// the ttl.
+    of_account: Arc<ReadCache<(EnvId, AccountId), GroupRefs>>,
 }
 
+/// An account's groups: id and display name.
+type GroupRefs = Vec<(GroupId, String)>;
+
 impl Groups {
-    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+        let of_account = Arc::new(ReadCache::new(ttl, Arc::clone(&clock)));
+        Self { store, clock, of_account }
     }
 
     /// A new group with its members.
@@ -59,7 +70,9 @@ impl Groups {
         let audit = AuditEvent::in_tenant(actor, tenant, "group.created", group.id.as_str()).with_detail(json!({
             "display_name": group.display_name, "external_id": group.external_id, "members": audited_ids(&members),
         }));
-        self.store.create_group(&group, &members, &audit).await.map_err(conflict)?;
+        let written = self.store.create_group(&group, &members, &audit).await;
+        self.of_account.invalidate_all();
+        written.map_err(conflict)?;
         Ok(group)
     }
 
@@ -128,7 +141,9 @@ impl Groups {
     /// # Errors
     /// Storage failures.
     pub async fn account_groups(&self, tenant: &Tenant, account: &AccountId) -> Result<Vec<(GroupId, String)>, DomainError> {
-        Ok(self.store.account_groups(&tenant.env.id, account).await?)
+        let key = (tenant.env.id.clone(), account.clone());
+        let load = async || self.store.account_groups(&tenant.env.id, account).await.map(Some);
+        Ok(self.of_account.get_or_load(&key, load).await?.unwrap_or_default())
     }
 
     /// Changes a group (the `at` of `change` is set here).
@@ -156,12 +171,10 @@ impl Groups {
         self.check_members(tenant, &dedup(&added)).await?;
         change.at = self.clock.now_ms();
         let audit = AuditEvent::in_tenant(actor, tenant, "group.updated", id.as_str()).with_detail(change_detail(&change));
-        match self
-            .store
-            .update_group(&tenant.env.id, id, &change, &audit)
-            .await
-            .map_err(conflict)?
-        {
+        let written = self.store.update_group(&tenant.env.id, id, &change, &audit).await;
+        // A rename or a membership change reaches every member's list.
+        self.of_account.invalidate_all();
+        match written.map_err(conflict)? {
             Written::Done(group) => Ok(group),
             Written::Missing => Err(DomainError::NotFound("group")),
             Written::Stale => Err(DomainError::Stale("group")),
@@ -174,7 +187,9 @@ impl Groups {
     /// `NotFound("group")`; `Stale("group")`.
     pub async fn delete(&self, tenant: &Tenant, actor: &Actor, id: &GroupId, expected_version: Option<i64>) -> Result<(), DomainError> {
         let audit = AuditEvent::in_tenant(actor, tenant, "group.deleted", id.as_str());
-        match self.store.delete_group(&tenant.env.id, id, expected_version, &audit).await? {
+        let written = self.store.delete_group(&tenant.env.id, id, expected_version, &audit).await;
+        self.of_account.invalidate_all();
+        match written? {
             Written::Done(()) => Ok(()),
             Written::Missing => Err(DomainError::NotFound("group")),
             Written::Stale => Err(DomainError::Stale("group")),

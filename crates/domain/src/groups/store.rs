@@ -6,6 +6,8 @@ use crate::audit::AuditEvent;
 use crate::clock::Millis;
 use crate::groups::{Group, GroupSummary, Member};
 use crate::ids::{AccountId, EnvId, GroupId};
+use crate::scim::groups::GroupAttr;
+use crate::scim::query::Query;
 use crate::store::StoreError;
 
 #[async_trait]
@@ -50,18 +52,10 @@ pub trait GroupStore: Send + Sync {
     async fn account_groups(&self, env_id: &EnvId, account_id: &AccountId) -> Result<Vec<(GroupId, String)>, StoreError>;
 }
 
-/// Which groups a SCIM listing asks for: each condition given is an index
-/// lookup; none is every group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which groups a SCIM listing asks for: none is every group.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupQuery {
-    /// `displayName eq …`, as [`display_key`](crate::groups::display_key).
-    pub display_key: Option<String>,
-    /// `externalId eq …`.
-    pub external_id: Option<String>,
-    /// `id eq …`.
-    pub id: Option<GroupId>,
-    /// `members.value eq …`: the groups this account is a member of.
-    pub member: Option<AccountId>,
+    pub filter: Option<Query<GroupAttr>>,
 }
 
 /// A change to a group, applied in one transaction.

@@ -13,61 +13,79 @@
 use serde_json::{Map, Value};
 
 use crate::error::{DomainError, FieldCode, FieldError};
+use crate::groups::NewGroup;
 use crate::groups::service::Groups;
 use crate::groups::store::{GroupChange, GroupQuery, MemberOp};
-use crate::groups::{NewGroup, display_key};
 use crate::ids::{AccountId, GroupId};
 use crate::scim::groups_patch::GroupEdit;
-use crate::scim::query::Unsupported;
-use crate::scim::{CompValue, CompareOp, Filter};
+use crate::scim::query::{Attributes, Kind, Query, Unsupported};
+use crate::scim::{AttrPath, CompValue, CompareOp, Filter};
 use crate::tenancy::Tenant;
 
-/// The groups `filter` asks for. Supported: `displayName eq "…"`
-/// (case-insensitive), `externalId eq "…"`, `id eq "…"` and
-/// `members.value eq "…"` (or `members[value eq "…"]`), each an index
-/// lookup, and no filter (every group).
+/// The Group attributes a filter may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupAttr {
+    /// Compared case-insensitively, as its uniqueness is.
+    DisplayName,
+    Id,
+    ExternalId,
+    Created,
+    LastModified,
+    Members,
+    /// A member's account id.
+    MemberValue,
+    /// A member's email.
+    MemberDisplay,
+}
+
+impl Attributes for GroupAttr {
+    fn resolve(path: &AttrPath) -> Option<(Option<Self>, Self)> {
+        if !path.is_core() {
+            return None;
+        }
+        let plain = |attr| Some((None, attr));
+        match (path.name.as_str(), path.sub.as_deref()) {
+            ("displayname", None) => plain(GroupAttr::DisplayName),
+            ("id", None) => plain(GroupAttr::Id),
+            ("externalid", None) => plain(GroupAttr::ExternalId),
+            ("meta", Some("created")) => plain(GroupAttr::Created),
+            ("meta", Some("lastmodified")) => plain(GroupAttr::LastModified),
+            ("members", None) => plain(GroupAttr::Members),
+            ("members", Some(sub)) => Some((Some(GroupAttr::Members), Self::sub(GroupAttr::Members, sub)?)),
+            _ => None,
+        }
+    }
+
+    fn sub(parent: Self, name: &str) -> Option<Self> {
+        match (parent, name.to_ascii_lowercase().as_str()) {
+            (GroupAttr::Members, "value") => Some(GroupAttr::MemberValue),
+            (GroupAttr::Members, "display") => Some(GroupAttr::MemberDisplay),
+            _ => None,
+        }
+    }
+
+    fn kind(self) -> Kind {
+        match self {
+            GroupAttr::Id | GroupAttr::ExternalId | GroupAttr::MemberValue => Kind::Text { case_exact: true },
+            GroupAttr::Created | GroupAttr::LastModified => Kind::Instant,
+            GroupAttr::Members => Kind::Multi,
+            GroupAttr::DisplayName | GroupAttr::MemberDisplay => Kind::Text { case_exact: false },
+        }
+    }
+
+    fn supported() -> &'static str {
+        "displayName, id, externalId, members (value, display), meta.created and meta.lastModified"
+    }
+}
+
+/// The groups `filter` asks for (none: every group).
 ///
 /// # Errors
-/// [`Unsupported`] for any other filter.
+/// [`Unsupported`] for what this server cannot answer exactly.
 pub fn group_query(filter: Option<&Filter>) -> Result<GroupQuery, Unsupported> {
-    let Some(filter) = filter else {
-        return Ok(GroupQuery::default());
-    };
-    let unsupported = || {
-        Unsupported(format!(
-            "filtering Groups with `{filter}` is not supported; use displayName, externalId, id or members.value with eq"
-        ))
-    };
-    let (path, value) = match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: CompValue::String(value),
-        } => (path.clone(), value),
-        Filter::ValuePath { attr, filter } if attr.is("members") => match filter.as_ref() {
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: CompValue::String(value),
-            } if path.is("value") => (attr.with_sub("value"), value),
-            _ => return Err(unsupported()),
-        },
-        _ => return Err(unsupported()),
-    };
-    let mut query = GroupQuery::default();
-    if path.is("displayName") {
-        query.display_key = Some(display_key(value));
-    } else if path.is("externalId") {
-        query.external_id = Some(value.clone());
-    } else if path.is("id") {
-        // An id that is no UUID names no group: a lookup that finds none.
-        query.id = Some(GroupId::lookup(value).unwrap_or_else(|_| GroupId::new(format!("none:{value}"))));
-    } else if path.is_sub("members", "value") {
-        query.member = Some(member_id(value));
-    } else {
-        return Err(unsupported());
-    }
-    Ok(query)
+    Ok(GroupQuery {
+        filter: filter.map(Query::resolve).transpose()?,
+    })
 }
 
 /// A member's account id as sent: a UUID in canonical form, or kept as is
@@ -225,17 +243,24 @@ mod tests {
     }
 
     #[test]
-    fn filters_become_index_lookups_or_are_refused() {
-        assert_eq!(query("displayName eq \"Sales\"").unwrap().display_key.as_deref(), Some("sales"));
-        assert_eq!(query("EXTERNALID eq \"x1\"").unwrap().external_id.as_deref(), Some("x1"));
+    fn filters_resolve_against_group_attributes_or_are_refused() {
         let id = "0195f6a2-7c1e-7000-8000-000000000001";
-        assert_eq!(query(&format!("members.value eq \"{id}\"")).unwrap().member.unwrap(), id);
-        assert_eq!(query(&format!("members[value eq \"{id}\"]")).unwrap().member.unwrap(), id);
-        assert!(query("id eq \"nope\"").unwrap().id.is_some());
+        for answered in [
+            "displayName eq \"Sales\"",
+            "displayName co \"S\" or externalId pr",
+            "EXTERNALID eq \"x1\"",
+            &format!("members.value eq \"{id}\""),
+            &format!("members[value eq \"{id}\"]"),
+            "members[display ew \"@example.com\"]",
+            "meta.lastModified gt \"2026-01-01T00:00:00Z\"",
+        ] {
+            assert!(query(answered).unwrap().filter.is_some(), "{answered}");
+        }
         for refused in [
-            "displayName co \"S\"",
-            "displayName eq \"a\" or displayName eq \"b\"",
             "userName eq \"a\"",
+            "members.type eq \"x\"",
+            "displayName gt 3",
+            "meta.created co \"x\"",
         ] {
             assert!(query(refused).is_err(), "{refused}");
         }

@@ -7,12 +7,13 @@
 //! Case-insensitive strings compare through `LOWER` on both sides; orderings
 //! use code point order (`COLLATE "C"` on PostgreSQL, SQLite's default).
 
-use onramp_domain::accounts::canonical_email;
 use onramp_domain::scim::CompareOp;
 use onramp_domain::scim::query::{Attributes, Kind, Literal, Query};
-use onramp_domain::scim::users::UserAttr;
+
+use onramp_domain::store::StoreError;
 
 use crate::Backend;
+use crate::db::Query as Statement;
 
 /// A value to bind, in placeholder order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,14 +22,28 @@ pub(crate) enum Bind {
     Int(i64),
 }
 
-/// Where a User attribute is read: the account's row, or one element of
-/// `emails` (the primary one is the account's email; the others are kept
-/// in `s.attributes`, never primary).
-#[derive(Clone, Copy)]
-enum Scope {
+/// Where an attribute is read: the resource's row, or one element of a
+/// multi-valued attribute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
     Row,
+    /// The primary email: the account's own.
     PrimaryEmail,
+    /// Another email, kept in `s.attributes` (`j`), never primary.
     KeptEmail,
+    /// A group's member (`m`, its account `ma`).
+    Member,
+}
+
+/// How one resource type's attributes are read in SQL.
+pub(crate) trait Columns: Attributes + PartialEq {
+    /// The SQL expression of `attr` in `scope`.
+    fn column(self, scope: Scope, backend: Backend) -> String;
+    /// For `eq` on an attribute with an index of canonical values: the
+    /// indexed column and the value in canonical form.
+    fn indexed_eq(self, scope: Scope, text: &str) -> Option<(&'static str, String)>;
+    /// "Some element of the multi-valued `attr` matches `query`".
+    fn within(w: &mut Writer, attr: Self, query: &Query<Self>) -> String;
 }
 
 /// Writes conditions, numbering placeholders from `first`.
@@ -48,8 +63,12 @@ impl Writer {
     }
 
     /// The condition `query` stands for.
-    pub(crate) fn users(&mut self, query: &Query<UserAttr>) -> String {
+    pub(crate) fn write<A: Columns>(&mut self, query: &Query<A>) -> String {
         self.condition(query, Scope::Row)
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     fn bind(&mut self, value: Bind) -> String {
@@ -57,90 +76,44 @@ impl Writer {
         format!("${}", self.first + self.binds.len() - 1)
     }
 
-    fn condition(&mut self, query: &Query<UserAttr>, scope: Scope) -> String {
+    pub(crate) fn condition<A: Columns>(&mut self, query: &Query<A>, scope: Scope) -> String {
         match query {
             Query::All(operands) => self.joined(operands, " AND ", scope),
             Query::Any(operands) => self.joined(operands, " OR ", scope),
             Query::Not(inner) => format!("NOT ({})", self.condition(inner, scope)),
             Query::Present(attr) => self.present(*attr, scope),
             Query::Compare { attr, op, value } => self.compare(*attr, *op, value, scope),
-            Query::Within { query, .. } => {
-                // `emails` is the only multi-valued User attribute.
-                let primary = self.condition(query, Scope::PrimaryEmail);
-                let kept = self.condition(query, Scope::KeptEmail);
-                format!("(({primary}) OR EXISTS (SELECT 1 FROM {} WHERE {kept}))", self.kept_emails())
-            }
+            Query::Within { attr, query } => A::within(self, *attr, query),
         }
     }
 
-    fn joined(&mut self, operands: &[Query<UserAttr>], separator: &str, scope: Scope) -> String {
+    fn joined<A: Columns>(&mut self, operands: &[Query<A>], separator: &str, scope: Scope) -> String {
         let parts: Vec<String> = operands.iter().map(|q| format!("({})", self.condition(q, scope))).collect();
         format!("({})", parts.join(separator))
     }
 
-    /// The elements of the kept `emails` list, as rows named `j`.
-    fn kept_emails(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "json_each(s.attributes, '$.emails') j",
-            Backend::Postgres => {
-                "jsonb_array_elements(CASE WHEN jsonb_typeof(s.attributes::jsonb -> 'emails') = 'array' \
-                 THEN s.attributes::jsonb -> 'emails' ELSE '[]'::jsonb END) AS j(e)"
-            }
-        }
-    }
-
-    /// The SQL expression of `attr` in `scope`.
-    fn column(&self, attr: UserAttr, scope: Scope) -> String {
-        let json = |object: &str, key: &str| match self.backend {
-            Backend::Sqlite => format!("json_extract({object}, '$.{key}')"),
-            Backend::Postgres => format!("({object}::jsonb ->> '{key}')"),
-        };
-        let element = |key: &str| match self.backend {
-            Backend::Sqlite => format!("json_extract(j.value, '$.{key}')"),
-            Backend::Postgres => format!("(j.e ->> '{key}')"),
-        };
-        match (attr, scope) {
-            (UserAttr::EmailValue, Scope::PrimaryEmail) => "a.email".into(),
-            (UserAttr::EmailType, Scope::PrimaryEmail) => "'work'".into(),
-            (UserAttr::EmailPrimary, Scope::PrimaryEmail) => "1".into(),
-            (UserAttr::EmailValue, Scope::KeptEmail) => element("value"),
-            (UserAttr::EmailType, Scope::KeptEmail) => element("type"),
-            (UserAttr::EmailPrimary, Scope::KeptEmail) => "0".into(),
-            (UserAttr::UserName, _) => "a.email".into(),
-            (UserAttr::Id, _) => "a.id".into(),
-            (UserAttr::ExternalId, _) => "s.external_id".into(),
-            (UserAttr::GivenName, _) => "a.first_name".into(),
-            (UserAttr::FamilyName, _) => "a.last_name".into(),
-            (UserAttr::DisplayName, _) => json("s.attributes", "displayName"),
-            (UserAttr::Active, _) => "a.active".into(),
-            (UserAttr::Created, _) => "a.created_at".into(),
-            (UserAttr::LastModified, _) => "a.updated_at".into(),
-            // Resolution only ever puts `emails` in a `Within`.
-            (UserAttr::Emails, _) | (UserAttr::EmailValue | UserAttr::EmailType | UserAttr::EmailPrimary, Scope::Row) => "NULL".into(),
-        }
-    }
-
-    fn present(&mut self, attr: UserAttr, scope: Scope) -> String {
-        let column = self.column(attr, scope);
+    fn present<A: Columns>(&mut self, attr: A, scope: Scope) -> String {
+        let column = attr.column(scope, self.backend);
         match attr.kind() {
             Kind::Text { .. } => format!("({column} IS NOT NULL AND {column} <> '')"),
             _ => format!("({column} IS NOT NULL)"),
         }
     }
 
-    fn compare(&mut self, attr: UserAttr, op: CompareOp, value: &Literal, scope: Scope) -> String {
-        let column = self.column(attr, scope);
+    fn compare<A: Columns>(&mut self, attr: A, op: CompareOp, value: &Literal, scope: Scope) -> String {
+        let column = attr.column(scope, self.backend);
         if op == CompareOp::Ne {
             // Absent matches `ne`: the negation of a guarded `eq`.
             return format!("NOT ({})", self.compare(attr, CompareOp::Eq, value, scope));
         }
+        if let (Literal::Text(text), CompareOp::Eq) = (value, op)
+            && let Some((indexed, canonical)) = attr.indexed_eq(scope, text)
+        {
+            return format!("{indexed} = {}", self.bind(Bind::Text(canonical)));
+        }
         let test = match value {
             Literal::Bool(b) => format!("{column} = {}", self.bind(Bind::Int(i64::from(*b)))),
             Literal::Instant(ms) => format!("{column} {} {}", symbol(op), self.bind(Bind::Int(*ms))),
-            Literal::Text(text) if attr == UserAttr::UserName && op == CompareOp::Eq && matches!(scope, Scope::Row) => {
-                // The unique index holds the canonical form.
-                return format!("a.email_normalized = {}", self.bind(Bind::Text(canonical_email(text))));
-            }
             Literal::Text(text) => {
                 let case_exact = matches!(attr.kind(), Kind::Text { case_exact: true });
                 self.text(&column, op, text, case_exact)
@@ -201,4 +174,28 @@ fn symbol(op: CompareOp) -> &'static str {
         CompareOp::Ne => "<>",
         _ => "=",
     }
+}
+
+/// `query` with `binds` bound in order.
+pub(crate) fn bind_all<'q>(mut query: Statement<'q>, binds: &[Bind]) -> Statement<'q> {
+    for value in binds {
+        query = match value {
+            Bind::Text(text) => query.bind(text.clone()),
+            Bind::Int(n) => query.bind(*n),
+        };
+    }
+    query
+}
+
+/// Runs `SELECT COUNT(*) …` with `$1` the environment and `binds` after it.
+pub(crate) async fn count(pool: &sqlx::AnyPool, sql: String, env_id: &str, binds: &[Bind]) -> Result<u64, StoreError> {
+    let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(env_id.to_owned());
+    for value in binds {
+        count = match value {
+            Bind::Text(text) => count.bind(text.clone()),
+            Bind::Int(n) => count.bind(*n),
+        };
+    }
+    let n = count.fetch_one(pool).await.map_err(crate::map_err)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

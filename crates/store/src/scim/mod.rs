@@ -11,7 +11,8 @@ use onramp_domain::scim::users::UserQuery;
 use onramp_domain::store::ScimStore;
 use onramp_domain::store::StoreError;
 
-mod filter_sql;
+mod columns;
+pub(crate) mod filter_sql;
 mod users;
 
 use crate::SqlStore;

@@ -10,10 +10,10 @@ use onramp_domain::scim::store::ScimExtra;
 use onramp_domain::scim::users::{UserAttr, UserQuery};
 use onramp_domain::store::StoreError;
 
-use super::filter_sql::{Bind, Writer};
+use super::filter_sql::{Writer, bind_all, count};
 use crate::SqlStore;
 use crate::accounts::{ACCOUNT_COLUMNS, AccountRow};
-use crate::db::{Query, R, Record, Sql};
+use crate::db::{R, Record, Sql};
 
 /// The account's columns from `accounts a`, and the SCIM row's.
 static COLUMNS: LazyLock<String> = LazyLock::new(|| {
@@ -62,19 +62,12 @@ pub(super) async fn page(
     }
     let mut writer = Writer::new(store.backend, 2);
     let condition = match &query.filter {
-        Some(filter) => format!(" AND {}", writer.users(filter)),
+        Some(filter) => format!(" AND {}", writer.write(filter)),
         None => String::new(),
     };
     let binds = writer.binds;
     let count_sql = format!("SELECT COUNT(*) FROM {FROM} WHERE a.env_id = $1{condition}");
-    let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(env_id.as_str());
-    for value in &binds {
-        count = match value {
-            Bind::Text(text) => count.bind(text.clone()),
-            Bind::Int(n) => count.bind(*n),
-        };
-    }
-    let total = count.fetch_one(&store.pool).await.map_err(crate::map_err)?;
+    let total = count(&store.pool, count_sql, env_id.as_str(), &binds).await?;
     let n = binds.len();
     let page_sql = format!(
         "SELECT {} FROM {FROM} WHERE a.env_id = $1{condition} ORDER BY a.id LIMIT ${} OFFSET ${}",
@@ -85,7 +78,7 @@ pub(super) async fn page(
     let page = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)).bind(env_id.as_str()), &binds);
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let users = page.bind(i64::from(limit)).bind(offset).all::<UserRow, _>(&store.pool).await?;
-    Ok((users, u64::try_from(total).unwrap_or(0)))
+    Ok((users, total))
 }
 
 /// The one account a unique attribute names (or none), shown on the first
@@ -113,14 +106,4 @@ async fn unique(
     let total = u64::from(found.is_some());
     let shown = found.filter(|_| offset == 0 && limit > 0);
     Ok((shown.into_iter().collect(), total))
-}
-
-fn bind_all<'q>(mut query: Query<'q>, binds: &[Bind]) -> Query<'q> {
-    for value in binds {
-        query = match value {
-            Bind::Text(text) => query.bind(text.clone()),
-            Bind::Int(n) => query.bind(*n),
-        };
-    }
-    query
 }

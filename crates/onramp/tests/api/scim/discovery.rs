@@ -3,17 +3,12 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestServer, op};
+use crate::helpers::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_describes_what_is_served() {
     let server = TestServer::start().await;
-    server.create_instance("acme", &["client-accounts", "scim"]).await;
-    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scim = server.staging("acme").with_token(&token);
+    let scim = super::scim_client(&server).await;
 
     let config = scim.get("/scim/v2/ServiceProviderConfig").await;
     assert_eq!(config.expect(200).header("content-type"), Some("application/scim+json"));

@@ -9,16 +9,11 @@ use onramp_domain::scim::Filter;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestServer, op};
+use crate::helpers::{Api, TestServer};
 
 async fn scim_api() -> (TestServer, Api) {
     let server = TestServer::start().await;
-    server.create_instance("acme", &["client-accounts", "scim"]).await;
-    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scim = server.staging("acme").with_token(&token);
+    let scim = super::scim_client(&server).await;
     (server, scim)
 }
 
@@ -137,7 +132,7 @@ async fn list(scim: &Api, filter: &str) -> crate::helpers::Resp {
         .await
 }
 
-fn ids(resources: &Value) -> BTreeSet<String> {
+fn ids_of(resources: &Value) -> BTreeSet<String> {
     resources
         .as_array()
         .unwrap()
@@ -174,7 +169,7 @@ async fn every_filter_picks_what_the_evaluator_picks() {
         assert_eq!(expected.len(), *picks, "the evaluator on `{text}`");
         let r = list(&scim, text).await;
         assert_eq!(r.status, 200, "{text}: {}", r.text);
-        assert_eq!(ids(&r.json["Resources"]), expected, "{text}");
+        assert_eq!(ids_of(&r.json["Resources"]), expected, "{text}");
         assert_eq!(r.json["totalResults"], *picks, "{text}");
     }
 }
@@ -232,4 +227,63 @@ async fn a_filtered_listing_pages_in_id_order() {
     let mut sorted = seen.clone();
     sorted.sort();
     assert_eq!(seen, sorted, "a stable order: by id");
+}
+
+/// (filter, how many of the three groups it picks).
+const GROUPS_ANSWERED: &[(&str, usize)] = &[
+    ("displayName eq \"SALES\"", 1),
+    ("displayName sw \"s\"", 2),
+    ("displayName co \"port\" or externalId eq \"g-ops\"", 2),
+    ("externalId pr", 2),
+    ("not (externalId pr)", 1),
+    ("members pr", 2),
+    ("not (members pr)", 1),
+    ("members[display ew \"@example.com\"]", 2),
+    ("members.display eq \"BO@EXAMPLE.ORG\"", 1),
+    ("members[display sw \"ann\"] and members[display sw \"bo\"]", 1),
+    ("meta.created gt \"2000-01-01T00:00:00Z\"", 3),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_filters_pick_what_the_evaluator_picks() {
+    let (_server, scim) = scim_api().await;
+    let mut ids = Vec::new();
+    for email in ["ann@example.com", "bo@example.org", "cy@example.com"] {
+        let body = json!({ "userName": email, "name": { "givenName": "A", "familyName": "B" } });
+        ids.push(
+            scim.post("/scim/v2/Users", &body).await.expect(201).json["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let member = |i: usize| json!({ "value": ids[i] });
+    for group in [
+        json!({ "displayName": "Sales", "externalId": "g-sales", "members": [member(0), member(1)] }),
+        json!({ "displayName": "Support", "members": [member(2)] }),
+        json!({ "displayName": "Ops", "externalId": "g-ops" }),
+    ] {
+        scim.post("/scim/v2/Groups", &group).await.expect(201);
+    }
+    let everyone = scim.get("/scim/v2/Groups?count=200").await;
+    let everyone = everyone.expect(200).json["Resources"].as_array().unwrap().clone();
+    assert_eq!(everyone.len(), 3);
+    let member_of_sales = format!("members.value eq \"{}\"", ids[1]);
+    let table = GROUPS_ANSWERED
+        .iter()
+        .map(|(f, n)| ((*f).to_owned(), *n))
+        .chain([(member_of_sales, 1)]);
+    for (text, picks) in table {
+        let filter = Filter::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let expected: BTreeSet<String> = everyone
+            .iter()
+            .filter(|g| filter.matches(g))
+            .map(|g| g["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(expected.len(), picks, "the evaluator on `{text}`");
+        let r = scim.get(&format!("/scim/v2/Groups?{}", query(&[("filter", &text)]))).await;
+        assert_eq!(r.status, 200, "{text}: {}", r.text);
+        assert_eq!(ids_of(&r.json["Resources"]), expected, "{text}");
+        assert_eq!(r.json["totalResults"], picks, "{text}");
+    }
 }

@@ -19,10 +19,7 @@ async fn world() -> World {
     server.create_instance("acme", &["client-accounts", "scim"]).await;
     server.create_service_user("acme", "staging", "svc", &[]).await;
     let service = server.login(&server.staging("acme"), "svc").await;
-    let token = op(&server, &["scim-token", "issue", "acme", "staging"]).ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = super::issue_token(&server, "staging");
     World { server, service, token }
 }
 
