@@ -8,6 +8,7 @@ use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, AppId, AppKeyId, EnvId};
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::store::{IntegrationStore, StoreError};
+use onramp_domain::tenancy::signing::KeyAlg;
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json, to_json};
@@ -19,6 +20,8 @@ struct VendorAppRow {
     account_id: String,
     name: String,
     origins: String,
+    redirect_uris: String,
+    id_token_alg: String,
     key_id: Option<String>,
     key_hash: Option<String>,
     key_created_at: Option<i64>,
@@ -36,6 +39,9 @@ impl Record for VendorAppRow {
             account_id: self.account_id.into(),
             name: self.name,
             origins: from_json("origins", &self.origins)?,
+            redirect_uris: from_json("redirect_uris", &self.redirect_uris)?,
+            id_token_alg: KeyAlg::parse(&self.id_token_alg)
+                .ok_or_else(|| StoreError::other(format!("unknown ID token algorithm `{}`", self.id_token_alg)))?,
             key_id: self.key_id.map(Into::into),
             key_hash: self.key_hash,
             key_created_at: self.key_created_at,
@@ -99,8 +105,9 @@ impl IntegrationStore for SqlStore {
     async fn create_vendor_app(&self, a: &VendorApp, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
             sqlx::query(
-                "INSERT INTO vendor_apps (id, env_id, account_id, name, origins, key_id, key_hash, key_created_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO vendor_apps (id, env_id, account_id, name, origins, key_id, key_hash, key_created_at, created_at, updated_at,
+                    redirect_uris, id_token_alg)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(a.id.as_str())
             .bind(a.env_id.as_str())
@@ -112,6 +119,8 @@ impl IntegrationStore for SqlStore {
             .bind(a.key_created_at)
             .bind(a.created_at)
             .bind(a.updated_at)
+            .bind(to_json(&a.redirect_uris))
+            .bind(a.id_token_alg.as_str())
             .run(c)
             .await?;
             Ok(())
@@ -189,15 +198,20 @@ impl IntegrationStore for SqlStore {
 
     async fn update_vendor_app(&self, a: &VendorApp, audit: &AuditEvent) -> R<()> {
         self.audited(Some(audit), async |c| {
-            sqlx::query("UPDATE vendor_apps SET name = $4, origins = $5, updated_at = $6 WHERE env_id = $1 AND id = $2 AND account_id = $3")
-                .bind(a.env_id.as_str())
-                .bind(a.id.as_str())
-                .bind(a.account_id.as_str())
-                .bind(&a.name)
-                .bind(to_json(&a.origins))
-                .bind(a.updated_at)
-                .expect_row(c)
-                .await
+            sqlx::query(
+                "UPDATE vendor_apps SET name = $4, origins = $5, updated_at = $6, redirect_uris = $7, id_token_alg = $8
+                 WHERE env_id = $1 AND id = $2 AND account_id = $3",
+            )
+            .bind(a.env_id.as_str())
+            .bind(a.id.as_str())
+            .bind(a.account_id.as_str())
+            .bind(&a.name)
+            .bind(to_json(&a.origins))
+            .bind(a.updated_at)
+            .bind(to_json(&a.redirect_uris))
+            .bind(a.id_token_alg.as_str())
+            .expect_row(c)
+            .await
         })
         .await
     }

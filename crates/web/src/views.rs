@@ -96,6 +96,8 @@ pub struct AppView {
     pub id: String,
     pub name: String,
     pub origins: String,
+    pub redirect_uris: String,
+    pub id_token_alg: &'static str,
     pub key_id: Option<String>,
 }
 
@@ -120,6 +122,10 @@ pub struct AppEdit {
     pub name: String,
     /// One per line.
     pub origins: String,
+    /// One per line.
+    pub redirect_uris: String,
+    /// Whether ID tokens are signed with EdDSA rather than ES256.
+    pub eddsa: bool,
     pub error: Option<String>,
     pub staging: bool,
 }

@@ -9,11 +9,11 @@ use crate::accounts::Account;
 use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
-use crate::error::{DomainError, FieldCode, FieldError, Validator};
+use crate::error::{DomainError, FieldCode};
 use crate::events::EventType;
 use crate::ids::{AccountId, AppId, AppKeyId};
 use crate::infra::secret::{Secret, random_token, token_hash};
-use crate::integration::{AuthCode, Grant, PROFILE_SCOPES, VendorApp, parse_app_origin, pkce_matches};
+use crate::integration::{AppFields, AuthCode, Grant, PROFILE_SCOPES, VendorApp, app_detail, pkce_matches, valid_app_fields};
 use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
 use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
@@ -34,7 +34,7 @@ impl Integration {
         Self { store, accounts, clock }
     }
 
-    /// Registers an app for a signed-in account.
+    /// Registers an app for the popup only (no redirect URIs, ES256).
     ///
     /// # Errors
     /// `Validation` for a bad name or origin.
@@ -46,14 +46,31 @@ impl Integration {
         name: &str,
         origins: &[String],
     ) -> Result<VendorApp, DomainError> {
-        let (name, origins) = valid_app_fields(tenant, name, origins)?;
+        self.register_app_with(tenant, account_id, actor, &AppFields::popup(name, origins))
+            .await
+    }
+
+    /// Registers an app for a signed-in account.
+    ///
+    /// # Errors
+    /// `Validation` for a bad name, origin or redirect URI.
+    pub async fn register_app_with(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        fields: &AppFields,
+    ) -> Result<VendorApp, DomainError> {
+        let fields = valid_app_fields(tenant, fields)?;
         let now = self.clock.now_ms();
         let app = VendorApp {
             id: AppId::generate(),
             env_id: tenant.env.id.clone(),
             account_id: account_id.clone(),
-            name,
-            origins,
+            name: fields.name,
+            origins: fields.origins,
+            redirect_uris: fields.redirect_uris,
+            id_token_alg: fields.id_token_alg,
             key_id: None,
             key_hash: None,
             key_created_at: None,
@@ -62,31 +79,32 @@ impl Integration {
             suspended_at: None,
         };
         let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.created", app.id.as_str())
-            .with_detail(json!({ "name": app.name, "origins": app.origins }))
+            .with_detail(app_detail(&app))
             .emit(&tenant.env.id, EventType::AppCreated, None, app_data(&app.id, &app.account_id));
         self.store.create_vendor_app(&app, &audit).await?;
         Ok(app)
     }
 
-    /// Renames an app and replaces its allowed origins; its key and grants stay.
+    /// Renames an app and replaces its origins, redirect URIs and ID token
+    /// algorithm; its key and grants stay.
     ///
     /// # Errors
-    /// `Validation` for a bad name or origin, `NotFound("app")` unless the
-    /// account owns the app.
+    /// `Validation` for a bad name, origin or redirect URI, `NotFound("app")`
+    /// unless the account owns the app.
     pub async fn update_app(
         &self,
         tenant: &Tenant,
         account_id: &AccountId,
         actor: &Actor,
         app_id: &AppId,
-        name: &str,
-        origins: &[String],
+        fields: &AppFields,
     ) -> Result<VendorApp, DomainError> {
         let mut app = self.owned_app(tenant, account_id, app_id).await?;
-        (app.name, app.origins) = valid_app_fields(tenant, name, origins)?;
+        let fields = valid_app_fields(tenant, fields)?;
+        (app.name, app.origins, app.redirect_uris, app.id_token_alg) =
+            (fields.name, fields.origins, fields.redirect_uris, fields.id_token_alg);
         app.updated_at = self.clock.now_ms();
-        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.updated", app.id.as_str())
-            .with_detail(json!({ "name": app.name, "origins": app.origins }));
+        let audit = AuditEvent::in_tenant(actor, tenant, "vendor_app.updated", app.id.as_str()).with_detail(app_detail(&app));
         self.store.update_vendor_app(&app, &audit).await.map_err(app_not_found)?;
         Ok(app)
     }
@@ -346,21 +364,6 @@ fn app_data(app_id: &AppId, account_id: &AccountId) -> serde_json::Value {
 }
 
 /// An app's name and origins, validated for the tenant's environment.
-fn valid_app_fields(tenant: &Tenant, name: &str, origins: &[String]) -> Result<(String, Vec<String>), DomainError> {
-    let mut v = Validator::default();
-    let name = v.check(crate::accounts::parse_name_part("name", name));
-    let origins: Vec<String> = origins
-        .iter()
-        .filter(|o| !o.trim().is_empty())
-        .filter_map(|o| v.check(parse_app_origin(o, tenant.env.kind)))
-        .collect();
-    if origins.is_empty() {
-        v.push(FieldError::new("origins", FieldCode::Required, "give at least one allowed origin"));
-    }
-    v.finish()?;
-    Ok((name.unwrap_or_default(), origins))
-}
-
 fn app_not_found(e: StoreError) -> DomainError {
     match e {
         StoreError::NotFound => DomainError::NotFound("app"),

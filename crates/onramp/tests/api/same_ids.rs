@@ -102,6 +102,8 @@ impl Twins {
             account_id: self.user_id.clone(),
             name: format!("Shop {kind}"),
             origins: vec!["https://shop.example.com".into()],
+            redirect_uris: Vec::new(),
+            id_token_alg: onramp_domain::tenancy::signing::KeyAlg::Es256,
             key_id: None,
             key_hash: None,
             key_created_at: None,

@@ -294,6 +294,8 @@ const PRODUCT: &[Table] = &[
             ("account_id", Text),
             ("name", Text),
             ("origins", Text),
+            ("redirect_uris", Text),
+            ("id_token_alg", Text),
             ("key_id", Text),
             ("key_hash", Text),
             ("key_created_at", Int),

@@ -12,19 +12,21 @@ use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
 use super::CsrfOnly;
-use super::developers::{PAGE, actor, change_error, no_such_app, split_origins};
+use super::developers::{PAGE, actor, change_error, form_fields, no_such_app};
 use crate::WebState;
 use crate::extract::{CsrfForm, CsrfToken, PageTenant, SignedIn};
 use crate::flash::{self, Flash};
 use crate::views::{self, render};
 
-fn edit_page(tenant: &Tenant, app_id: &AppId, csrf: String, name: String, origins: String, error: Option<String>) -> views::AppEdit {
+fn edit_page(tenant: &Tenant, app_id: &AppId, csrf: String, form: AppFields, error: Option<String>) -> views::AppEdit {
     views::AppEdit {
         platform: tenant.instance.name.clone(),
         csrf,
         app_id: app_id.to_string(),
-        name,
-        origins,
+        name: form.name,
+        origins: form.origins,
+        redirect_uris: form.redirect_uris,
+        eddsa: form.id_token_alg == "EdDSA",
         error,
         staging: tenant.env.kind == EnvKind::Staging,
     }
@@ -54,7 +56,14 @@ pub async fn edit_form(
         Ok(app) => app,
         Err(page) => return page,
     };
-    let page = edit_page(&tenant, &app.id, csrf.value(), app.name, app.origins.join("\n"), None);
+    let form = AppFields {
+        csrf: String::new(),
+        name: app.name,
+        origins: app.origins.join("\n"),
+        redirect_uris: app.redirect_uris.join("\n"),
+        id_token_alg: app.id_token_alg.as_str().to_owned(),
+    };
+    let page = edit_page(&tenant, &app.id, csrf.value(), form, None);
     (csrf, render(StatusCode::OK, &page)).into_response()
 }
 
@@ -64,6 +73,10 @@ pub struct AppFields {
     csrf: String,
     name: String,
     origins: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    id_token_alg: String,
 }
 
 csrf_field!(AppFields);
@@ -73,21 +86,25 @@ pub async fn edit(
     tenant: PageTenant,
     me: SignedIn,
     Path(app_id): Path<AppId>,
-    CsrfForm(form): CsrfForm<AppFields>,
+    CsrfForm(mut form): CsrfForm<AppFields>,
 ) -> Response {
     let account = &me.account;
-    let origins = split_origins(&form.origins);
-    let updated = state
-        .core
-        .integration()
-        .update_app(&tenant, &account.id, &actor(account), &app_id, &form.name, &origins)
-        .await;
+    let updated = match form_fields(&form.name, &form.origins, &form.redirect_uris, &form.id_token_alg) {
+        Ok(fields) => {
+            let integration = state.core.integration();
+            integration
+                .update_app(&tenant, &account.id, &actor(account), &app_id, &fields)
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match updated {
         Ok(app) => done(&state, &tenant, &me, format!("Saved “{}”.", app.name)).await,
         Err(DomainError::NotFound(_)) => no_such_app(&tenant),
         Err(e) => {
             let (status, text) = change_error(&e);
-            render(status, &edit_page(&tenant, &app_id, form.csrf, form.name, form.origins, Some(text)))
+            let csrf = std::mem::take(&mut form.csrf);
+            render(status, &edit_page(&tenant, &app_id, csrf, form, Some(text)))
         }
     }
 }

@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use onramp_domain::DomainError;
 use onramp_domain::accounts::Account;
 use onramp_domain::audit::Actor;
+use onramp_domain::error::{FieldCode, FieldError};
 use onramp_domain::ids::AppId;
+use onramp_domain::integration::AppFields;
+use onramp_domain::tenancy::signing::KeyAlg;
 use onramp_domain::tenancy::{EnvKind, Tenant};
 use serde::Deserialize;
 
@@ -42,6 +45,8 @@ async fn page(
                 id: a.id.into(),
                 name: a.name,
                 origins: a.origins.join(", "),
+                redirect_uris: a.redirect_uris.join(", "),
+                id_token_alg: a.id_token_alg.as_str(),
                 key_id: a.key_id.map(Into::into),
             })
             .collect(),
@@ -59,6 +64,27 @@ pub(super) fn split_origins(raw: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The fields of an app's form; an unknown algorithm is refused like any
+/// other bad field.
+pub(super) fn form_fields(name: &str, origins: &str, redirect_uris: &str, alg: &str) -> Result<AppFields, DomainError> {
+    let id_token_alg = match alg {
+        "" => KeyAlg::Es256,
+        other => KeyAlg::parse(other).ok_or_else(|| {
+            DomainError::Validation(vec![FieldError::new(
+                "id_token_alg",
+                FieldCode::InvalidItem,
+                "choose ES256 or EdDSA as the ID token signing algorithm",
+            )])
+        })?,
+    };
+    Ok(AppFields {
+        name: name.to_owned(),
+        origins: split_origins(origins),
+        redirect_uris: split_origins(redirect_uris),
+        id_token_alg,
+    })
 }
 
 /// What the person is told when an app change fails.
@@ -94,19 +120,24 @@ pub struct NewApp {
     csrf: String,
     name: String,
     origins: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    id_token_alg: String,
 }
 
 csrf_field!(NewApp);
 
 pub async fn create(State(state): State<WebState>, tenant: PageTenant, me: SignedIn, CsrfForm(form): CsrfForm<NewApp>) -> Response {
     let account = &me.account;
-    let origins = split_origins(&form.origins);
-    match state
-        .core
-        .integration()
-        .register_app(&tenant, &account.id, &actor(account), &form.name, &origins)
-        .await
-    {
+    let registered = match form_fields(&form.name, &form.origins, &form.redirect_uris, &form.id_token_alg) {
+        Ok(fields) => {
+            let integration = state.core.integration();
+            integration.register_app_with(&tenant, &account.id, &actor(account), &fields).await
+        }
+        Err(e) => Err(e),
+    };
+    match registered {
         Ok(_) => redirect(PAGE),
         Err(e) => {
             let (status, text) = change_error(&e);

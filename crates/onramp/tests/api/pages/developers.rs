@@ -211,3 +211,60 @@ async fn the_popup_names_the_origin_that_is_not_registered_and_the_app() {
     let ok = b.get(&connect_path(&w.app_id, ORIGIN)).await;
     assert_eq!(attribute(&ok.text, "action"), "/connect/login");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_uris_and_the_id_token_algorithm_are_set_on_the_developers_page() {
+    let w = world().await;
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    b.sign_in("ann@example.com", CLIENT_PASSWORD).await;
+    let csrf = b.csrf();
+    let form = |uris: &'static str, alg: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Oidc shop".to_owned()),
+            ("origins", "https://shop.example.com".to_owned()),
+            ("redirect_uris", uris.to_owned()),
+            ("id_token_alg", alg.to_owned()),
+        ]
+    };
+    let post = async |b: &mut Browser, path: &str, fields: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.post(path, &pairs).await
+    };
+    for (uris, alg, why) in [
+        ("http://shop.example.com/cb", "ES256", "must be an https:// URL"),
+        ("https://shop.example.com/cb#top", "ES256", "no #fragment"),
+        ("/cb", "ES256", "is not an absolute URL"),
+        ("https://shop.example.com/cb", "RS256", "choose ES256 or EdDSA"),
+    ] {
+        let bad = post(&mut b, PAGE, form(uris, alg)).await;
+        bad.expect(400);
+        assert!(bad.text.contains(why), "{uris} {alg}: {}", bad.text);
+    }
+    let uris = "https://shop.example.com/callback\nhttp://localhost:3000/cb";
+    post(&mut b, PAGE, form(uris, "EdDSA")).await.expect(303);
+    let page = b.get(PAGE).await.text;
+    assert!(
+        page.contains("Redirect URIs: https://shop.example.com/callback, http://localhost:3000/cb")
+            && page.contains("ID token signing algorithm: <code>EdDSA</code>"),
+        "{page}"
+    );
+    let app_id = first_app_id(&page);
+    let edit = format!("{PAGE}/{app_id}/edit");
+    let shown = b.get(&edit).await.text;
+    assert!(
+        shown.contains("https://shop.example.com/callback\nhttp://localhost:3000/cb</textarea>")
+            && shown.contains("<option value=\"EdDSA\" selected>"),
+        "{shown}"
+    );
+    // The form's default is ES256, and an edit may drop every redirect URI.
+    post(&mut b, &edit, form("", "")).await.expect(303);
+    let core = &w.fx.server.core;
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    let app = core.integration().vendor_app(&tenant, &AppId::from(app_id.as_str())).await.unwrap();
+    assert!(app.redirect_uris.is_empty());
+    assert_eq!(app.id_token_alg.as_str(), "ES256");
+    // The card says when there are none.
+    let page = b.get(PAGE).await.text;
+    assert!(page.contains("Redirect URIs: none"), "{page}");
+}
