@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{AccountId, AppId, AppKeyId, EnvId};
+use onramp_domain::integration::oidc::CodeBinding;
 use onramp_domain::integration::{AuthCode, Grant, VendorApp};
 use onramp_domain::store::{IntegrationStore, StoreError};
 use onramp_domain::tenancy::signing::KeyAlg;
@@ -83,6 +84,10 @@ struct AuthCodeRow {
     code_challenge: String,
     created_at: i64,
     expires_at: i64,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    nonce: Option<String>,
+    auth_time: Option<i64>,
 }
 
 impl Record for AuthCodeRow {
@@ -96,6 +101,12 @@ impl Record for AuthCodeRow {
             code_challenge: self.code_challenge,
             created_at: self.created_at,
             expires_at: self.expires_at,
+            oidc: self.redirect_uri.map(|redirect_uri| CodeBinding {
+                redirect_uri,
+                scope: self.scope.unwrap_or_default(),
+                nonce: self.nonce,
+                auth_time: self.auth_time.unwrap_or(self.created_at),
+            }),
         })
     }
 }
@@ -279,8 +290,9 @@ impl IntegrationStore for SqlStore {
 
     async fn create_auth_code(&self, code: &AuthCode) -> R<()> {
         sqlx::query(
-            "INSERT INTO auth_codes (code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO auth_codes (code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at,
+                redirect_uri, scope, nonce, auth_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&code.code_hash)
         .bind(code.env_id.as_str())
@@ -289,6 +301,10 @@ impl IntegrationStore for SqlStore {
         .bind(&code.code_challenge)
         .bind(code.created_at)
         .bind(code.expires_at)
+        .bind(code.oidc.as_ref().map(|o| o.redirect_uri.as_str()))
+        .bind(code.oidc.as_ref().map(|o| o.scope.as_str()))
+        .bind(code.oidc.as_ref().and_then(|o| o.nonce.as_deref()))
+        .bind(code.oidc.as_ref().map(|o| o.auth_time))
         .run(&self.pool)
         .await?;
         Ok(())
@@ -299,7 +315,8 @@ impl IntegrationStore for SqlStore {
         // env_id keeps another environment from using it up.
         sqlx::query(
             "UPDATE auth_codes SET used_at = $3 WHERE env_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3
-             RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at",
+             RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at,
+                       redirect_uri, scope, nonce, auth_time",
         )
         .bind(env_id.as_str())
         .bind(code_hash)

@@ -171,6 +171,8 @@ pub struct Consent {
     pub csrf: String,
     pub app_name: String,
     pub email: String,
+    /// Where the decision is posted: the popup's or `/oauth/authorize`'s.
+    pub action: &'static str,
     pub hidden: Vec<(String, String)>,
 }
 

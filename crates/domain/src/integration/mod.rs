@@ -2,6 +2,7 @@
 //! authorization codes.
 
 pub mod admin;
+pub mod oidc;
 pub mod service;
 pub mod store;
 
@@ -60,6 +61,8 @@ pub struct AuthCode {
     pub code_challenge: String,
     pub created_at: Millis,
     pub expires_at: Millis,
+    /// Set for codes of `/oauth/authorize`; the popup's codes have none.
+    pub oidc: Option<oidc::CodeBinding>,
 }
 
 /// An origin an app may receive codes at: exact `https://host[:port]`, or

@@ -20,7 +20,7 @@ use crate::tenancy::Tenant;
 
 /// How long an authorization code lives.
 pub const CODE_TTL_MS: i64 = 60_000;
-const CODE_PREFIX: &str = "onr_code_";
+pub(super) const CODE_PREFIX: &str = "onr_code_";
 
 /// Vendor apps, the consent people give them, and authorization codes.
 pub struct Integration {
@@ -234,20 +234,8 @@ impl Integration {
                 "code_challenge must be a base64url SHA-256 (43 characters)",
             ));
         }
+        self.ensure_grant(tenant, account_id, actor, app).await?;
         let now = self.clock.now_ms();
-        if self.store.grant(&tenant.env.id, account_id, &app.id).await?.is_none() {
-            let grant = Grant {
-                env_id: tenant.env.id.clone(),
-                account_id: account_id.clone(),
-                app_id: app.id.clone(),
-                scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-                granted_at: now,
-            };
-            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str())
-                .with_detail(json!({ "account_id": account_id }))
-                .emit(&tenant.env.id, EventType::GrantCreated, None, app_data(&app.id, account_id));
-            self.store.create_grant(&grant, &audit).await?;
-        }
         let code = random_token(CODE_PREFIX, 43);
         let record = AuthCode {
             code_hash: token_hash(&code),
@@ -257,9 +245,34 @@ impl Integration {
             code_challenge: code_challenge.to_owned(),
             created_at: now,
             expires_at: now + CODE_TTL_MS,
+            oidc: None,
         };
         self.store.create_auth_code(&record).await?;
         Ok(Secret::new(code))
+    }
+
+    /// Records the person's consent for the app unless it already stands.
+    pub(super) async fn ensure_grant(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app: &VendorApp,
+    ) -> Result<(), DomainError> {
+        if self.store.grant(&tenant.env.id, account_id, &app.id).await?.is_none() {
+            let grant = Grant {
+                env_id: tenant.env.id.clone(),
+                account_id: account_id.clone(),
+                app_id: app.id.clone(),
+                scopes: PROFILE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+                granted_at: self.clock.now_ms(),
+            };
+            let audit = AuditEvent::in_tenant(actor, tenant, "grant.created", app.id.as_str())
+                .with_detail(json!({ "account_id": account_id }))
+                .emit(&tenant.env.id, EventType::GrantCreated, None, app_data(&app.id, account_id));
+            self.store.create_grant(&grant, &audit).await?;
+        }
+        Ok(())
     }
 
     /// Exchanges a code for the person's profile. The code is used up by the

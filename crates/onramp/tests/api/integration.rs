@@ -185,6 +185,7 @@ async fn an_expired_code_is_refused() {
         code_challenge: CHALLENGE.into(),
         created_at: now - 61_000,
         expires_at: now - 1_000,
+        oidc: None,
     };
     w.fx.server.store.create_auth_code(&record).await.unwrap();
     exchange(&w.vendor(), &w.key, code, VERIFIER).await.problem(400, "invalid_grant");

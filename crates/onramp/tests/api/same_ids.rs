@@ -273,6 +273,7 @@ async fn auth_codes_a_code_is_redeemed_only_in_its_own_environment() {
         code_challenge: CHALLENGE.into(),
         created_at: now,
         expires_at: now + 60_000,
+        oidc: None,
     };
     t.fx.server.store.create_auth_code(&twin).await.unwrap();
     let r = t.exchange(EnvKind::Staging, &staging_key, &code).await;

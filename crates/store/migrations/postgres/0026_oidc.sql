@@ -5,3 +5,11 @@
 -- libraries cannot verify EdDSA.
 ALTER TABLE vendor_apps ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE vendor_apps ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT 'ES256';
+
+-- A code of `/oauth/authorize` is bound also to the redirect URI it was
+-- sent to, its scopes, the client's nonce and when the person signed in
+-- (all NULL for the popup's codes).
+ALTER TABLE auth_codes ADD COLUMN redirect_uri TEXT;
+ALTER TABLE auth_codes ADD COLUMN scope TEXT;
+ALTER TABLE auth_codes ADD COLUMN nonce TEXT;
+ALTER TABLE auth_codes ADD COLUMN auth_time BIGINT;

@@ -325,6 +325,10 @@ const PRODUCT: &[Table] = &[
             ("created_at", Int),
             ("expires_at", Int),
             ("used_at", Int),
+            ("redirect_uri", Text),
+            ("scope", Text),
+            ("nonce", Text),
+            ("auth_time", Int),
         ],
     ),
 ];

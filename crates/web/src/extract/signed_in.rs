@@ -17,6 +17,8 @@ use crate::views::redirect;
 #[derive(Clone)]
 pub struct SignedIn {
     pub account: Account,
+    /// When the person signed in (the session's start): OpenID Connect's `auth_time`.
+    pub signed_in_at: onramp_domain::clock::Millis,
     session_token: String,
 }
 
@@ -68,6 +70,7 @@ impl SignedIn {
         }
         Ok(Some(Self {
             account,
+            signed_in_at: session.created_at,
             session_token: token.to_owned(),
         }))
     }

@@ -187,6 +187,7 @@ pub async fn start(
         csrf: csrf.value(),
         app_name: checked.app.name.clone(),
         email: me.account.email.clone(),
+        action: "/connect/decision",
         hidden: checked.hidden(),
     };
     (csrf, render(StatusCode::OK, &page)).into_response()

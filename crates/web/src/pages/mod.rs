@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod app_changes;
+pub mod authorize;
 pub mod connect;
 pub mod connections;
 pub mod delete_account;

@@ -3,6 +3,7 @@
 //! independent client, and by hand for every error case), RFC 9068 access
 //! tokens on the existing API, introspection and revocation.
 
+mod authorize;
 mod client_credentials;
 mod discovery;
 mod errors;
