@@ -324,4 +324,33 @@ impl IntegrationStore for SqlStore {
         .optional::<AuthCodeRow, _>(&self.pool)
         .await
     }
+
+    async fn redeem_oidc_code(&self, env_id: &EnvId, code_hash: &str, now: i64, jti: &str, access_exp: i64) -> R<Option<AuthCode>> {
+        // As for the popup's codes, and the token's id in the same statement,
+        // so that a replay always finds what to revoke.
+        sqlx::query(
+            "UPDATE auth_codes SET used_at = $3, access_jti = $4, access_exp = $5
+             WHERE env_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3 AND redirect_uri IS NOT NULL
+             RETURNING code_hash, env_id, app_id, account_id, code_challenge, created_at, expires_at,
+                       redirect_uri, scope, nonce, auth_time",
+        )
+        .bind(env_id.as_str())
+        .bind(code_hash)
+        .bind(now)
+        .bind(jti)
+        .bind(access_exp)
+        .optional::<AuthCodeRow, _>(&self.pool)
+        .await
+    }
+
+    async fn code_access_token(&self, env_id: &EnvId, code_hash: &str) -> R<Option<(String, i64)>> {
+        let row: Option<(Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT access_jti, access_exp FROM auth_codes WHERE env_id = $1 AND code_hash = $2")
+                .bind(env_id.as_str())
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::map_err)?;
+        Ok(row.and_then(|(jti, exp)| Some((jti?, exp?))))
+    }
 }

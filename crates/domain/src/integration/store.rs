@@ -47,4 +47,17 @@ pub trait IntegrationStore: Send + Sync {
     async fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
     /// Marks a live code used and returns it; `None` if unknown, used or expired.
     async fn redeem_auth_code(&self, env_id: &EnvId, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
+    /// Marks a live code of `/oauth/authorize` used, recording the access
+    /// token about to be issued for it (`jti`, expiry in ms), and returns
+    /// it; `None` if unknown, used or expired.
+    async fn redeem_oidc_code(
+        &self,
+        env_id: &EnvId,
+        code_hash: &str,
+        now: Millis,
+        jti: &str,
+        access_exp: Millis,
+    ) -> Result<Option<AuthCode>, StoreError>;
+    /// The access token issued for a used code (`jti`, expiry in ms), if any.
+    async fn code_access_token(&self, env_id: &EnvId, code_hash: &str) -> Result<Option<(String, Millis)>, StoreError>;
 }

@@ -11,6 +11,7 @@ use crate::ids::{ClientSecretId, EnvId, ServiceUserId};
 use crate::infra::secret::Secret;
 use crate::tenancy::{EnvKind, PlatformId};
 
+pub mod code_grant;
 pub mod metadata;
 pub mod revoked;
 pub mod service;

@@ -13,3 +13,8 @@ ALTER TABLE auth_codes ADD COLUMN redirect_uri TEXT;
 ALTER TABLE auth_codes ADD COLUMN scope TEXT;
 ALTER TABLE auth_codes ADD COLUMN nonce TEXT;
 ALTER TABLE auth_codes ADD COLUMN auth_time BIGINT;
+
+-- The access token issued for a code, written in the same statement that
+-- uses the code up: a replay of the code revokes it (RFC 6749 §4.1.2).
+ALTER TABLE auth_codes ADD COLUMN access_jti TEXT;
+ALTER TABLE auth_codes ADD COLUMN access_exp BIGINT;

@@ -329,6 +329,8 @@ const PRODUCT: &[Table] = &[
             ("scope", Text),
             ("nonce", Text),
             ("auth_time", Int),
+            ("access_jti", Text),
+            ("access_exp", Int),
         ],
     ),
 ];

@@ -11,6 +11,7 @@
 //! README describes them.
 
 mod client;
+mod code;
 mod discovery;
 mod errors;
 mod form;

@@ -20,12 +20,7 @@ use crate::state::AppState;
 
 /// The grant types of RFC 6749 and its extensions that this server knows
 /// but does not serve (yet): `unsupported_grant_type` names them as such.
-const KNOWN_GRANTS: [&str; 4] = [
-    "authorization_code",
-    "refresh_token",
-    "password",
-    "urn:ietf:params:oauth:grant-type:device_code",
-];
+const KNOWN_GRANTS: [&str; 3] = ["refresh_token", "password", "urn:ietf:params:oauth:grant-type:device_code"];
 
 /// The service user the request's client credentials authenticate.
 async fn authenticated(state: &AppState, tenant: &Tenant, headers: &HeaderMap, form: &OAuthForm) -> Result<ServiceUser, OAuthAnswer> {
@@ -51,13 +46,18 @@ fn stored_nowhere(mut response: Response) -> Response {
     response
 }
 
-/// The token endpoint. Client authentication comes first, then the grant.
+/// The token endpoint. Client authentication comes first, then the grant:
+/// vendor apps (by their key) use the authorization code, service users
+/// (by their client secrets) the client credentials.
 pub async fn token(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, OAuthAnswer> {
+    if form.get("grant_type") == Some("authorization_code") {
+        return super::code::authorization_code(&state, &tenant, &headers, &form).await;
+    }
     let user = authenticated(&state, &tenant, &headers, &form).await?;
     let grant_type = form.require("grant_type")?;
     match grant_type {
@@ -73,10 +73,14 @@ pub async fn token(
         }
         known if KNOWN_GRANTS.contains(&known) => Err(OAuthResponse::new(
             OAuthCode::UnsupportedGrantType,
-            format!("the `{known}` grant is not served here; use client_credentials"),
+            format!("the `{known}` grant is not served here; use client_credentials or authorization_code"),
         )
         .into()),
-        _ => Err(OAuthResponse::new(OAuthCode::UnsupportedGrantType, "unknown grant_type; use client_credentials").into()),
+        _ => Err(OAuthResponse::new(
+            OAuthCode::UnsupportedGrantType,
+            "unknown grant_type; use client_credentials or authorization_code",
+        )
+        .into()),
     }
 }
 

@@ -250,6 +250,8 @@ delegate! {
         fn delete_grant(&self, env_id: &EnvId, account_id: &AccountId, app_id: &AppId, audit: &AuditEvent) -> Result<(), StoreError>;
         fn create_auth_code(&self, code: &AuthCode) -> Result<(), StoreError>;
         fn redeem_auth_code(&self, env_id: &EnvId, code_hash: &str, now: Millis) -> Result<Option<AuthCode>, StoreError>;
+        fn redeem_oidc_code(&self, env_id: &EnvId, code_hash: &str, now: Millis, jti: &str, access_exp: Millis) -> Result<Option<AuthCode>, StoreError>;
+        fn code_access_token(&self, env_id: &EnvId, code_hash: &str) -> Result<Option<(String, Millis)>, StoreError>;
     }
     UsageStore {
         fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;

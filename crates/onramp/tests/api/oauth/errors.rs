@@ -165,8 +165,14 @@ async fn failed_client_authentication_is_invalid_client_with_a_basic_challenge()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_and_scopes_the_server_does_not_serve_are_named() {
     let fx = OAuthFx::new().await;
+    // A service user may not use the authorization code.
+    let code = [
+        ("grant_type", "authorization_code"),
+        ("code", "onr_code_x"),
+        ("redirect_uri", "https://a.example/cb"),
+    ];
+    oauth_error(&fx.basic("/oauth/token", &code).await, 400, "unauthorized_client");
     for grant in [
-        "authorization_code",
         "refresh_token",
         "password",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",

@@ -5,6 +5,7 @@
 
 mod authorize;
 mod client_credentials;
+mod code;
 mod discovery;
 mod errors;
 mod revocation;

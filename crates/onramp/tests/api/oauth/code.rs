@@ -1,0 +1,224 @@
+//! `POST /oauth/token` with `grant_type=authorization_code`: a vendor app
+//! (its key as client secret) exchanges a code of `/oauth/authorize` for an
+//! RFC 9068 access token and an ID token, both verified here through the
+//! published JWKS; and every way a code exchange fails.
+
+use base64::Engine as _;
+use onramp_domain::infra::secret::token_hash;
+use onramp_domain::integration::AuthCode;
+use onramp_domain::integration::oidc::CodeBinding;
+use onramp_domain::store::{IntegrationStore, OAuthStore};
+use onramp_domain::tenancy::signing::KeyAlg;
+use serde_json::Value;
+
+use super::authorize::{REDIRECT, authorize_path, client_query, get, oidc_world, params, sign_in_and_allow};
+use super::{form, jwks, oauth_error};
+use crate::helpers::{Api, Resp};
+use crate::pages::{Browser, VERIFIER, World};
+
+fn unb64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+}
+
+/// A JWS's header and claims, its signature checked with the JWKS key its
+/// `kid` names, of the algorithm its `alg` names.
+pub(crate) async fn verified(api: &Api, token: &str) -> (Value, Value) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let header: Value = serde_json::from_slice(&unb64(parts[0])).unwrap();
+    let claims: Value = serde_json::from_slice(&unb64(parts[1])).unwrap();
+    let keys = jwks(api).await;
+    let key = keys.iter().find(|k| k["kid"] == header["kid"]).expect("the kid is published");
+    assert_eq!(key["alg"], header["alg"], "the key's algorithm");
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    let signature = unb64(parts[2]);
+    match header["alg"].as_str().unwrap() {
+        "ES256" => {
+            let mut sec1 = vec![4u8];
+            sec1.extend(unb64(key["x"].as_str().unwrap()));
+            sec1.extend(unb64(key["y"].as_str().unwrap()));
+            let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+            let sig = p256::ecdsa::Signature::from_slice(&signature).unwrap();
+            p256::ecdsa::signature::Verifier::verify(&public, signed.as_bytes(), &sig).expect("ES256 verifies");
+        }
+        "EdDSA" => {
+            let x: [u8; 32] = unb64(key["x"].as_str().unwrap()).try_into().unwrap();
+            let public = ed25519_dalek::VerifyingKey::from_bytes(&x).unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+            public.verify_strict(signed.as_bytes(), &sig).expect("EdDSA verifies");
+        }
+        other => panic!("unexpected alg {other}"),
+    }
+    (header, claims)
+}
+
+/// Ann signs in (in a fresh browser) and gets a code for the app: she
+/// allows it the first time; then consent is remembered.
+async fn a_code(w: &World, client_id: &str) -> String {
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    b.sign_in("ann@example.com", crate::helpers::CLIENT_PASSWORD).await;
+    let r = b.get(&authorize_path(&params(client_id))).await;
+    let q = if r.status == 303 {
+        client_query(&r, REDIRECT)
+    } else {
+        let mut fresh = Browser::new(w.fx.server.staging("acme"));
+        sign_in_and_allow(&mut fresh, &params(client_id)).await
+    };
+    get(&q, "code").unwrap().to_owned()
+}
+
+fn exchange_params<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]
+}
+
+async fn exchange(api: &Api, client: (&str, &str), code: &str, verifier: &str) -> Resp {
+    form(api, "/oauth/token", &exchange_params(code, verifier), Some(client)).await
+}
+
+async fn ann_id(w: &World) -> String {
+    let core = &w.fx.server.core;
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    let list = core.accounts().list(&tenant, None, Some("ann@example.com"), None, 1).await.unwrap();
+    list.items[0].id.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_becomes_an_access_token_and_an_id_token_signed_as_the_client_chose() {
+    for (alg, by_post) in [(KeyAlg::Es256, false), (KeyAlg::EdDsa, true)] {
+        let (w, client_id, key) = oidc_world(alg).await;
+        let api = w.fx.server.staging("acme");
+        let code = a_code(&w, &client_id).await;
+        let r = if by_post {
+            let mut p = exchange_params(&code, VERIFIER);
+            p.extend([("client_id", client_id.as_str()), ("client_secret", key.as_str())]);
+            form(&api, "/oauth/token", &p, None).await
+        } else {
+            exchange(&api, (&client_id, &key), &code, VERIFIER).await
+        };
+        r.expect(200);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(
+            (&r.json["token_type"], &r.json["scope"]),
+            (&"Bearer".into(), &"openid email profile".into())
+        );
+        assert!(r.json["expires_in"].as_u64().is_some_and(|s| s > 0));
+        let issuer = api.without_token().get("/.well-known/openid-configuration").await.json["issuer"].clone();
+
+        let (header, id) = verified(&api, r.json["id_token"].as_str().unwrap()).await;
+        assert_eq!(header["alg"], alg.as_str());
+        assert_eq!(
+            (&id["iss"], &id["aud"], &id["nonce"]),
+            (&issuer, &client_id.clone().into(), &"n0nce".into())
+        );
+        assert_eq!(id["sub"], ann_id(&w).await);
+        assert_eq!(id["email"], "ann@example.com");
+        assert_eq!(id["email_verified"], false, "a boolean");
+        let (given, family) = (id["given_name"].as_str().unwrap(), id["family_name"].as_str().unwrap());
+        assert_eq!(id["name"], format!("{given} {family}").trim());
+        let (iat, exp, auth_time) = (
+            id["iat"].as_i64().unwrap(),
+            id["exp"].as_i64().unwrap(),
+            id["auth_time"].as_i64().unwrap(),
+        );
+        assert!(auth_time <= iat && iat < exp, "{id}");
+
+        let (header, access) = verified(&api, r.json["access_token"].as_str().unwrap()).await;
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(
+            (&access["aud"], &access["client_id"]),
+            (&client_id.clone().into(), &client_id.clone().into())
+        );
+        assert_eq!((&access["sub"], &access["iss"]), (&id["sub"], &issuer));
+        assert!(access["jti"].as_str().is_some_and(|j| !j.is_empty()));
+        // The access token is the app's, not a key to the platform's API.
+        let me = api.with_token(r.json["access_token"].as_str().unwrap()).get("/v1/client/me").await;
+        assert_eq!(me.status, 401, "{}", me.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_is_single_use_and_bound_to_client_redirect_uri_and_verifier() {
+    let (w, client_id, key) = oidc_world(KeyAlg::Es256).await;
+    let api = w.fx.server.staging("acme");
+    let client = (client_id.as_str(), key.as_str());
+
+    // Client authentication: the app's key, for the app's id.
+    let code = a_code(&w, &client_id).await;
+    oauth_error(
+        &exchange(&api, (&client_id, "onr_app_test_wrong"), &code, VERIFIER).await,
+        401,
+        "invalid_client",
+    );
+    oauth_error(&exchange(&api, (&w.app_id, &key), &code, VERIFIER).await, 401, "invalid_client");
+    oauth_error(
+        &form(&api, "/oauth/token", &exchange_params(&code, VERIFIER), None).await,
+        401,
+        "invalid_client",
+    );
+    // Missing parameters.
+    let no_verifier = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    oauth_error(
+        &form(&api, "/oauth/token", &no_verifier, Some(client)).await,
+        400,
+        "invalid_request",
+    );
+    // A wrong verifier uses the code up.
+    let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl";
+    oauth_error(&exchange(&api, client, &code, wrong).await, 400, "invalid_grant");
+    oauth_error(&exchange(&api, client, &code, VERIFIER).await, 400, "invalid_grant");
+
+    // Another redirect URI than the code's.
+    let code = a_code(&w, &client_id).await;
+    let mut p = exchange_params(&code, VERIFIER);
+    p[2] = ("redirect_uri", "http://localhost:3000/cb?x=1");
+    oauth_error(&form(&api, "/oauth/token", &p, Some(client)).await, 400, "invalid_grant");
+    // The popup's app (a client with a key of its own) cannot use another's code.
+    let code = a_code(&w, &client_id).await;
+    oauth_error(&exchange(&api, (&w.app_id, &w.key), &code, VERIFIER).await, 400, "invalid_grant");
+    oauth_error(&exchange(&api, client, "onr_code_unknown", VERIFIER).await, 400, "invalid_grant");
+
+    // A replay is refused and revokes the access token the code gave.
+    let code = a_code(&w, &client_id).await;
+    let first = exchange(&api, client, &code, VERIFIER).await;
+    first.expect(200);
+    let (_, access) = verified(&api, first.json["access_token"].as_str().unwrap()).await;
+    let jti = access["jti"].as_str().unwrap();
+    let tenant = w.fx.server.core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    let store = &w.fx.server.store;
+    assert!(!store.token_revoked(&tenant.env.id, jti).await.unwrap());
+    oauth_error(&exchange(&api, client, &code, VERIFIER).await, 400, "invalid_grant");
+    assert!(
+        store.token_revoked(&tenant.env.id, jti).await.unwrap(),
+        "the replay revoked the first token"
+    );
+
+    // An expired code (stored as if issued 61 s ago: no waiting).
+    let expired = "onr_code_expiredexpiredexpiredexpiredexpiredexp";
+    let now = onramp_domain::clock::now_ms();
+    let record = AuthCode {
+        code_hash: token_hash(expired),
+        env_id: tenant.env.id.clone(),
+        app_id: client_id.as_str().into(),
+        account_id: ann_id(&w).await.as_str().into(),
+        code_challenge: crate::pages::CHALLENGE.into(),
+        created_at: now - 61_000,
+        expires_at: now - 1_000,
+        oidc: Some(CodeBinding {
+            redirect_uri: REDIRECT.into(),
+            scope: "openid".into(),
+            nonce: None,
+            auth_time: now - 61_000,
+        }),
+    };
+    store.create_auth_code(&record).await.unwrap();
+    oauth_error(&exchange(&api, client, expired, VERIFIER).await, 400, "invalid_grant");
+}
