@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Actor, AuditEvent};
+use crate::error::DomainError;
 use crate::infra::secret::{random_token, token_hash};
 use crate::integration::{VendorApp, pkce_matches};
 use crate::oauth::service::OAuth;
@@ -177,6 +178,33 @@ impl OAuth {
             expires_in: ttl,
             scope: binding.scope.clone(),
         })
+    }
+
+    /// What `/oauth/userinfo` answers for an access token of the
+    /// authorization-code grant: the account id and the claims its scopes
+    /// allow. The token must verify, be live and unrevoked, and its account
+    /// active with its grant to the client standing.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for anything else; storage failures.
+    pub async fn userinfo(&self, tenant: &Tenant, token: &str) -> Result<(String, Profile), DomainError> {
+        let keyring = self.tenancy.keyring(tenant).await?;
+        let payload = keyring.verified_payload(token)?;
+        let claims: UserAccessClaims = serde_json::from_slice(&payload).map_err(|_| DomainError::Unauthenticated)?;
+        let now = self.config.clock.now_ms() / 1000;
+        let live = claims.exp >= now && claims.iat <= now + 5 && claims.iss == keyring.issuer();
+        let for_app = claims.aud == claims.client_id && claims.aud != crate::tenancy::signing::AUDIENCE;
+        if !live || !for_app || self.revoked.is_revoked(&tenant.env.id, &claims.jti).await? {
+            return Err(DomainError::Unauthenticated);
+        }
+        let account_id = crate::ids::AccountId::from(claims.sub.as_str());
+        let account = self.store.account(&tenant.env.id, &account_id).await?.filter(|a| a.active);
+        let app_id = crate::ids::AppId::from(claims.client_id.as_str());
+        let granted = self.store.grant(&tenant.env.id, &account_id, &app_id).await?.is_some();
+        match account {
+            Some(account) if granted => Ok((claims.sub, Profile::of(&account, &claims.scope))),
+            _ => Err(DomainError::Unauthenticated),
+        }
     }
 
     /// A used code came again: the access token it was exchanged for is

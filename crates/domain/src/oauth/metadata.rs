@@ -12,6 +12,8 @@ use crate::tenancy::signing::KeyAlg;
 pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 /// The paths of the endpoints, relative to the issuer.
+pub const AUTHORIZATION_PATH: &str = "/oauth/authorize";
+pub const USERINFO_PATH: &str = "/oauth/userinfo";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const INTROSPECTION_PATH: &str = "/oauth/introspect";
 pub const REVOCATION_PATH: &str = "/oauth/revoke";
@@ -52,28 +54,42 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 impl ServerMetadata {
-    /// What an environment whose issuer is `issuer` serves today: the
+    /// What an environment whose issuer is `issuer` serves: the
+    /// authorization-code flow with PKCE and OpenID Connect, the
     /// client-credentials grant, introspection, revocation and the JWKS.
     pub fn for_issuer(issuer: &str) -> Self {
         let at = |path: &str| format!("{issuer}{path}");
         Self {
             issuer: issuer.to_owned(),
-            authorization_endpoint: None,
+            authorization_endpoint: Some(at(AUTHORIZATION_PATH)),
             token_endpoint: at(TOKEN_PATH),
             jwks_uri: at(JWKS_PATH),
-            userinfo_endpoint: None,
+            userinfo_endpoint: Some(at(USERINFO_PATH)),
             introspection_endpoint: at(INTROSPECTION_PATH),
             revocation_endpoint: at(REVOCATION_PATH),
-            scopes_supported: Vec::new(),
-            response_types_supported: Vec::new(),
-            grant_types_supported: strings(&["client_credentials"]),
+            scopes_supported: strings(&crate::integration::oidc::OIDC_SCOPES),
+            response_types_supported: strings(&["code"]),
+            grant_types_supported: strings(&["authorization_code", "client_credentials"]),
             token_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
             introspection_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
             revocation_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
-            code_challenge_methods_supported: Vec::new(),
+            code_challenge_methods_supported: strings(&["S256"]),
             subject_types_supported: strings(&["public"]),
             id_token_signing_alg_values_supported: [KeyAlg::Es256, KeyAlg::EdDsa].iter().map(|a| a.as_str().to_owned()).collect(),
-            claims_supported: Vec::new(),
+            claims_supported: strings(&[
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "email",
+                "email_verified",
+                "given_name",
+                "family_name",
+                "name",
+            ]),
         }
     }
 }
@@ -87,10 +103,12 @@ mod tests {
         let doc = serde_json::to_value(ServerMetadata::for_issuer("http://api.staging.acme.localhost:8080")).unwrap();
         assert_eq!(doc["token_endpoint"], "http://api.staging.acme.localhost:8080/oauth/token");
         assert_eq!(doc["jwks_uri"], "http://api.staging.acme.localhost:8080/.well-known/jwks.json");
-        // Not served yet, so not advertised.
-        for absent in ["authorization_endpoint", "userinfo_endpoint", "code_challenge_methods_supported"] {
-            assert!(doc.get(absent).is_none(), "{absent}");
-        }
-        assert_eq!(doc["response_types_supported"], serde_json::json!([]));
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "http://api.staging.acme.localhost:8080/oauth/authorize"
+        );
+        assert_eq!(doc["userinfo_endpoint"], "http://api.staging.acme.localhost:8080/oauth/userinfo");
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     }
 }

@@ -336,6 +336,25 @@ impl KeyRing {
             && claims.aud == AUDIENCE;
         if valid { Ok(claims) } else { Err(DomainError::Unauthenticated) }
     }
+
+    /// The payload of `token` if one of this ring's keys signed it; the
+    /// caller checks the claims (for tokens that are not service tokens).
+    ///
+    /// # Errors
+    /// `Unauthenticated`.
+    pub fn verified_payload(&self, token: &str) -> Result<Vec<u8>, DomainError> {
+        let token = jws::parse(token).ok_or(DomainError::Unauthenticated)?;
+        let key = token
+            .kid()
+            .and_then(|kid| self.verifiers.get(kid))
+            .ok_or(DomainError::Unauthenticated)?;
+        token.verify(key).ok_or(DomainError::Unauthenticated)
+    }
+
+    /// The issuer this ring's tokens name.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod discovery;
 mod errors;
 mod form;
 mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -34,4 +35,5 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/token", post(token::token))
         .route("/oauth/introspect", post(token::introspect))
         .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
 }

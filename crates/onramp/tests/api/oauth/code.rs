@@ -222,3 +222,82 @@ async fn a_code_is_single_use_and_bound_to_client_redirect_uri_and_verifier() {
     store.create_auth_code(&record).await.unwrap();
     oauth_error(&exchange(&api, client, expired, VERIFIER).await, 400, "invalid_grant");
 }
+
+async fn userinfo(api: &Api, token: &str, post: bool) -> Resp {
+    let rb = if post {
+        api.without_token().request(reqwest::Method::POST, "/oauth/userinfo")
+    } else {
+        api.without_token().request(reqwest::Method::GET, "/oauth/userinfo")
+    };
+    crate::helpers::send(rb.header("authorization", format!("Bearer {token}"))).await
+}
+
+#[track_caller]
+fn invalid_token(r: &Resp) {
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json["error"], "invalid_token", "{}", r.text);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_answers_what_the_scopes_allow_until_the_grant_or_account_ends() {
+    let (w, client_id, key) = oidc_world(KeyAlg::Es256).await;
+    let api = w.fx.server.staging("acme");
+    let client = (client_id.as_str(), key.as_str());
+    let code = a_code(&w, &client_id).await;
+    let token = exchange(&api, client, &code, VERIFIER).await.json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for post in [false, true] {
+        let r = userinfo(&api, &token, post).await;
+        r.expect(200);
+        assert_eq!(r.json["sub"], ann_id(&w).await);
+        assert_eq!(
+            (&r.json["email"], &r.json["email_verified"]),
+            (&"ann@example.com".into(), &false.into())
+        );
+        assert!(r.json["name"].is_string() && r.json["given_name"].is_string(), "{}", r.text);
+    }
+    // Only what the scopes allow: `openid` alone gives the subject.
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    b.sign_in("ann@example.com", crate::helpers::CLIENT_PASSWORD).await;
+    let p = super::authorize::with(params(&client_id), "scope", Some("openid"));
+    let q = client_query(&b.get(&authorize_path(&p)).await, REDIRECT);
+    let narrow = exchange(&api, client, get(&q, "code").unwrap(), VERIFIER).await;
+    assert!(narrow.json["id_token"].is_string());
+    let r = userinfo(&api, narrow.json["access_token"].as_str().unwrap(), false).await;
+    let keys: Vec<&String> = r.json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["sub"], "{}", r.text);
+
+    // Not a token, a service token, no token.
+    invalid_token(&userinfo(&api, "nonsense", false).await);
+    let none = api.without_token().get("/oauth/userinfo").await;
+    assert_eq!((none.status, none.header("www-authenticate")), (401, Some("Bearer")));
+
+    // Revoking the grant at /account/connections ends the token.
+    let csrf = b.csrf();
+    let revoked = b
+        .post(&format!("/account/connections/{client_id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert!(revoked.text.contains("Access revoked"), "{}", revoked.text);
+    invalid_token(&userinfo(&api, &token, false).await);
+
+    // A deactivated account's token stops too.
+    let code = a_code(&w, &client_id).await;
+    let token = exchange(&api, client, &code, VERIFIER).await.json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    userinfo(&api, &token, false).await.expect(200);
+    let core = &w.fx.server.core;
+    let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
+    let ann = onramp_domain::ids::AccountId::from(ann_id(&w).await.as_str());
+    let off = onramp_domain::accounts::service::AccountChanges {
+        active: Some(false),
+        ..Default::default()
+    };
+    let operator = onramp_domain::audit::Actor::operator();
+    core.accounts().update_account(&tenant, &operator, &ann, off).await.unwrap();
+    invalid_token(&userinfo(&api, &token, false).await);
+}
