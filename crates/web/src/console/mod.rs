@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod client_secrets;
 mod environment;
 mod instances;
 mod overview;
@@ -41,6 +42,12 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/instances/{id}/{env}/service-users/{username}/reset-password",
             post(environment::reset_password),
+        )
+        .route("/instances/{id}/{env}/service-users/{username}", get(client_secrets::show))
+        .route("/instances/{id}/{env}/service-users/{username}/secrets", post(client_secrets::add))
+        .route(
+            "/instances/{id}/{env}/service-users/{username}/secrets/{secret}/revoke",
+            post(client_secrets::revoke),
         )
         .route("/instances/{id}/{env}/signing-keys/rotate", post(environment::rotate_key))
         .route("/instances/{id}/{env}/apps/{app_id}/suspend", post(environment::suspend_app))

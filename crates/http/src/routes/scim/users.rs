@@ -165,9 +165,7 @@ pub async fn get_user(
     let id = AccountId::parse("id", &id).map_err(|_| not_found(&id))?;
     let account = found(state.core.accounts().account(&caller.tenant, &id).await, &id)?;
     let extra = state.core.scim_users().extra(&caller.tenant, &account).await?;
-    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
-    params.projection.apply(&mut body);
-    Ok(with_headers(axum::Json(body).into_response(), &account))
+    Ok(shaped(&state, &caller, &account, &extra, &params.projection))
 }
 
 /// `PATCH /Users/{id}`: the operations Okta and Entra send (see
@@ -199,9 +197,7 @@ pub async fn patch_user(
         return Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &account));
     }
     let extra = users.extra(&caller.tenant, &account).await?;
-    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), &account, &extra);
-    params.projection.apply(&mut body);
-    Ok(with_headers(axum::Json(body).into_response(), &account))
+    Ok(shaped(&state, &caller, &account, &extra, &params.projection))
 }
 
 fn patch_error(e: PatchError) -> ApiError {
@@ -303,6 +299,14 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 }
 
 /// The account as a User, with what SCIM keeps of it.
+/// The User with the attributes `projection` asks for, its `ETag` and the
+/// SCIM media type.
+fn shaped(state: &AppState, caller: &ScimCaller, account: &Account, extra: &ScimExtra, projection: &Projection) -> Response {
+    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), account, extra);
+    projection.apply(&mut body);
+    with_headers(axum::Json(body).into_response(), account)
+}
+
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
     with_headers(axum::Json(user(origin, account, extra)).into_response(), account)

@@ -311,3 +311,62 @@ async fn a_suspended_vendor_app_is_refused_until_reinstated() {
         .await
         .expect(404);
 }
+
+/// A service user's OAuth client secrets in the console: one added (shown
+/// once) gets a token at `/oauth/token`; revoked, it is refused at once;
+/// a secret is reached only through its own user's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_and_revokes_client_secrets() {
+    let server = server_with_operator("admin").await;
+    server.create_instance("acme", &["client-accounts"]).await;
+    server.create_service_user("acme", "staging", "backend", &[]).await;
+    let mut browser = console(&server);
+    first_sign_in(&server, &mut browser).await;
+    let env_page = browser.get(BASE).await;
+    assert!(
+        env_page.text.contains(&format!("href=\"{BASE}/service-users/backend\"")),
+        "linked from the environment"
+    );
+    let page = format!("{BASE}/service-users/backend");
+    browser.get(&page).await.expect(200);
+    let r = browser
+        .post(&format!("{page}/secrets"), &[("csrf", &browser.csrf()), ("expires", "90d")])
+        .await;
+    r.expect(200);
+    let secret = element_text(&r.text, "new-secret");
+    let client_id = element_text(&r.text, "client-id");
+    assert!(secret.starts_with("onr_cs_"), "{secret}");
+    let api = server.staging("acme");
+    let grant = [("grant_type", "client_credentials")];
+    let token = crate::oauth::form(&api, "/oauth/token", &grant, Some((&client_id, &secret))).await;
+    assert_eq!(token.status, 200, "{}", token.text);
+    let listed = browser.get(&page).await;
+    assert!(!listed.text.contains(&secret), "never shown again");
+    assert!(listed.text.contains(">active<"), "{}", listed.text);
+    let id = server
+        .core
+        .oauth()
+        .secrets(&pid("acme"), EnvKind::Staging, "backend")
+        .await
+        .unwrap()[0]
+        .id
+        .to_string();
+    let r = browser
+        .post(&format!("{page}/secrets/{id}/revoke"), &[("csrf", &browser.csrf())])
+        .await;
+    r.expect(303);
+    let refused = crate::oauth::form(&api, "/oauth/token", &grant, Some((&client_id, &secret))).await;
+    assert_eq!(refused.status, 401, "refused from the next request on: {}", refused.text);
+    assert!(browser.get(&page).await.text.contains(">revoked<"));
+    // Another user's page cannot revoke this user's secret.
+    server.create_service_user("acme", "staging", "other", &[]).await;
+    browser.get(&page).await;
+    let r = browser
+        .post(
+            &format!("{BASE}/service-users/other/secrets/{id}/revoke"),
+            &[("csrf", &browser.csrf())],
+        )
+        .await;
+    r.expect(404);
+    browser.get(&format!("{BASE}/service-users/nobody")).await.expect(404);
+}
