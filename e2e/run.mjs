@@ -626,3 +626,69 @@ e2e('second-click', async ({ server, page }) => {
 
 // The operator console's tests.
 consoleTests(e2e);
+
+// "Sign up with …" through OpenID Connect: a vendor page served by this test
+// registers its redirect URI on the developers page, sends the person to
+// /oauth/authorize, and gets the code back at its redirect URI after the
+// platform's sign-in and consent pages.
+e2e('oidc-authorize', async (ctx) => {
+  const { server, page, context } = ctx;
+  const { createServer: createHttpServer } = await import('node:http');
+  const { createHash, randomBytes } = await import('node:crypto');
+  const vendorPort = await freePort();
+  const vendor = `http://127.0.0.1:${vendorPort}`;
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  let authorizeUrl = '';
+  const http = createHttpServer((req, res) => {
+    const url = new URL(req.url, vendor);
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    if (url.pathname === '/callback') {
+      const q = JSON.stringify(Object.fromEntries(url.searchParams));
+      res.end(`<!doctype html><title>Callback</title><pre id="result">${q.replace(/</g, '&lt;')}</pre>`);
+    } else {
+      res.end(`<!doctype html><title>Vendor</title><a id="signup" href="${authorizeUrl}">Sign up with Demo platform</a>`);
+    }
+  });
+  await new Promise((ok) => http.listen(vendorPort, '127.0.0.1', ok));
+  try {
+    await accountLogin(page, server, '/account/developers');
+    await page.locator('#name').fill('Oidc vendor');
+    await page.locator('#origins').fill(vendor);
+    await page.locator('#redirect_uris').fill(`${vendor}/callback`);
+    await page.locator('#id_token_alg').selectOption('ES256');
+    await page.getByRole('button', { name: 'Register app' }).click();
+    const card = page.locator('ul.cards > li').filter({ has: page.locator('h3', { hasText: /^Oidc vendor$/ }) });
+    await card.waitFor();
+    assert.match(await card.innerText(), new RegExp(`Redirect URIs: ${vendor}/callback`));
+    const clientId = (await card.locator('code').first().innerText()).trim();
+    await context.clearCookies();
+
+    const params = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: `${vendor}/callback`,
+      scope: 'openid email profile',
+      state: 'e2e-state',
+      nonce: 'e2e-nonce',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    authorizeUrl = `${server.platform}/oauth/authorize?${params}`;
+    await page.goto(vendor);
+    await page.locator('#signup').click();
+    await page.locator('form[action="/oauth/authorize/login"]').waitFor();
+    await page.locator('#email').fill(server.person.email);
+    await page.locator('#password').fill(server.person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('form[action="/oauth/authorize/decision"]').waitFor();
+    await page.getByRole('button', { name: 'Allow', exact: true }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${vendor}/callback`));
+    const result = JSON.parse(await page.locator('#result').innerText());
+    assert.equal(result.state, 'e2e-state');
+    assert.match(result.code, /^onr_code_/);
+    assert.equal(result.error, undefined);
+  } finally {
+    await new Promise((ok) => http.close(ok));
+  }
+});
