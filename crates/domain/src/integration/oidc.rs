@@ -66,6 +66,21 @@ impl Integration {
         code_challenge: &str,
         binding: CodeBinding,
     ) -> Result<Secret, DomainError> {
+        self.issue_code(tenant, account_id, actor, app, code_challenge, Some(binding)).await
+    }
+
+    /// Records consent (unless it stands) and issues a single-use code bound
+    /// to the app, the PKCE challenge and, for OpenID Connect, `oidc`: the
+    /// popup's codes and the authorization endpoint's are one mechanism.
+    pub(super) async fn issue_code(
+        &self,
+        tenant: &Tenant,
+        account_id: &AccountId,
+        actor: &Actor,
+        app: &VendorApp,
+        code_challenge: &str,
+        oidc: Option<CodeBinding>,
+    ) -> Result<Secret, DomainError> {
         if !challenge_is_s256(code_challenge) {
             return Err(DomainError::invalid(
                 "code_challenge",
@@ -84,7 +99,7 @@ impl Integration {
             code_challenge: code_challenge.to_owned(),
             created_at: now,
             expires_at: now + CODE_TTL_MS,
-            oidc: Some(binding),
+            oidc,
         };
         self.store.create_auth_code(&record).await?;
         Ok(Secret::new(code))

@@ -9,11 +9,11 @@ use crate::accounts::Account;
 use crate::accounts::service::Accounts;
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::Clock;
-use crate::error::{DomainError, FieldCode};
+use crate::error::DomainError;
 use crate::events::EventType;
 use crate::ids::{AccountId, AppId, AppKeyId};
-use crate::infra::secret::{Secret, random_token, token_hash};
-use crate::integration::{AppFields, AuthCode, Grant, PROFILE_SCOPES, VendorApp, app_detail, pkce_matches, valid_app_fields};
+use crate::infra::secret::{Secret, token_hash};
+use crate::integration::{AppFields, Grant, PROFILE_SCOPES, VendorApp, app_detail, pkce_matches, valid_app_fields};
 use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
 use crate::store::{Store, StoreError};
 use crate::tenancy::Tenant;
@@ -225,30 +225,7 @@ impl Integration {
         app: &VendorApp,
         code_challenge: &str,
     ) -> Result<Secret, DomainError> {
-        let challenge_ok =
-            code_challenge.len() == 43 && code_challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !challenge_ok {
-            return Err(DomainError::invalid(
-                "code_challenge",
-                FieldCode::InvalidChallenge,
-                "code_challenge must be a base64url SHA-256 (43 characters)",
-            ));
-        }
-        self.ensure_grant(tenant, account_id, actor, app).await?;
-        let now = self.clock.now_ms();
-        let code = random_token(CODE_PREFIX, 43);
-        let record = AuthCode {
-            code_hash: token_hash(&code),
-            env_id: tenant.env.id.clone(),
-            app_id: app.id.clone(),
-            account_id: account_id.clone(),
-            code_challenge: code_challenge.to_owned(),
-            created_at: now,
-            expires_at: now + CODE_TTL_MS,
-            oidc: None,
-        };
-        self.store.create_auth_code(&record).await?;
-        Ok(Secret::new(code))
+        self.issue_code(tenant, account_id, actor, app, code_challenge, None).await
     }
 
     /// Records the person's consent for the app unless it already stands.
