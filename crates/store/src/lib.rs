@@ -114,6 +114,11 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // A SQLite connection is a file handle that cannot go stale, and
+            // sqlx's acquire test is a round trip to the connection's worker
+            // thread: a third of a point read's cost. PostgreSQL connections
+            // can die with the network, so they keep the test.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // SQLite's durability and integrity are per connection; PostgreSQL's are the server's.
