@@ -144,7 +144,7 @@ impl OAuthStore for SqlStore {
         .bind(secret_hash)
         .bind(env_id)
         .bind(jti)
-        .optional::<ClientRow, _>(&self.pool)
+        .optional::<ClientRow, _>(&mut *self.reader().await?)
         .await
     }
 
