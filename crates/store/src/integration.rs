@@ -179,7 +179,7 @@ impl IntegrationStore for SqlStore {
         sqlx::query("SELECT * FROM vendor_apps WHERE env_id = $1 AND key_hash = $2")
             .bind(env_id.as_str())
             .bind(key_hash)
-            .optional::<VendorAppRow, _>(&self.pool)
+            .optional::<VendorAppRow, _>(&mut *self.reader().await?)
             .await
     }
 
@@ -264,7 +264,7 @@ impl IntegrationStore for SqlStore {
             .bind(env_id.as_str())
             .bind(account_id.as_str())
             .bind(app_id.as_str())
-            .optional::<GrantRow, _>(&self.pool)
+            .optional::<GrantRow, _>(&mut *self.reader().await?)
             .await
     }
 

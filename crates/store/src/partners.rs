@@ -242,7 +242,7 @@ impl PartnerStore for SqlStore {
              WHERE k.key_hash = $1",
         )
         .bind(key_hash)
-        .optional::<KeyWithPartnerRow, _>(&self.pool)
+        .optional::<KeyWithPartnerRow, _>(&mut *self.reader().await?)
         .await
     }
 

@@ -88,7 +88,7 @@ impl SessionStore for SqlStore {
         sqlx::query("SELECT * FROM sessions WHERE env_id = $1 AND token_hash = $2")
             .bind(env_id.as_str())
             .bind(token_hash)
-            .optional::<SessionRow, _>(&self.pool)
+            .optional::<SessionRow, _>(&mut *self.reader().await?)
             .await
     }
 
