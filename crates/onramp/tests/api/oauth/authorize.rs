@@ -21,10 +21,7 @@ pub(crate) async fn oidc_world(alg: KeyAlg) -> (World, String, String) {
 }
 
 /// [`oidc_world`] on a server with other settings.
-pub(crate) async fn oidc_world_with(
-    alg: KeyAlg,
-    tweak: impl FnOnce(&mut onramp::startup::ServerSettings),
-) -> (World, String, String) {
+pub(crate) async fn oidc_world_with(alg: KeyAlg, tweak: impl FnOnce(&mut onramp::startup::ServerSettings)) -> (World, String, String) {
     let w = world_with(tweak).await;
     let core = &w.fx.server.core;
     let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();

@@ -371,7 +371,10 @@ async fn userinfo_takes_the_token_from_a_form_body_but_not_from_two_places() {
     // RFC 6750 §2.2: the token as a form parameter.
     let r = in_body(format!("access_token={token}"), None).await;
     r.expect(200);
-    assert_eq!((&r.json["sub"], &r.json["email"]), (&ann_id(&w).await.into(), &"ann@example.com".into()));
+    assert_eq!(
+        (&r.json["sub"], &r.json["email"]),
+        (&ann_id(&w).await.into(), &"ann@example.com".into())
+    );
     assert_eq!(r.header("cache-control"), Some("no-store"));
     // Header and body both: ambiguous, refused.
     let both = in_body(format!("access_token={token}"), Some(format!("Bearer {token}"))).await;
@@ -383,8 +386,22 @@ async fn userinfo_takes_the_token_from_a_form_body_but_not_from_two_places() {
     invalid_token(&in_body("access_token=nonsense".into(), None).await);
     in_body(format!("foo=bar&access_token={token}"), None).await.expect(200);
     // The header alone still works with any body; a JSON body is not read for a token.
-    let json = raw(&api, "/oauth/userinfo", "application/json", format!("{{\"access_token\":\"{token}\"}}"), None).await;
+    let json = raw(
+        &api,
+        "/oauth/userinfo",
+        "application/json",
+        format!("{{\"access_token\":\"{token}\"}}"),
+        None,
+    )
+    .await;
     assert_eq!((json.status, json.header("www-authenticate")), (401, Some("Bearer")));
-    let header = raw(&api, "/oauth/userinfo", "application/json", "{}".into(), Some(format!("Bearer {token}"))).await;
+    let header = raw(
+        &api,
+        "/oauth/userinfo",
+        "application/json",
+        "{}".into(),
+        Some(format!("Bearer {token}")),
+    )
+    .await;
     header.expect(200);
 }

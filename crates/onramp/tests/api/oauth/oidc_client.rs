@@ -11,15 +11,14 @@ use onramp_domain::tenancy::EnvKind;
 use onramp_domain::tenancy::signing::KeyAlg;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreErrorResponseType,
-    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType,
-    CoreUserInfoClaims,
+    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
-    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, RevocationUrl, Scope, TokenIntrospectionResponse as _,
-    TokenResponse as _, reqwest,
+    AdditionalProviderMetadata, AsyncHttpClient as _, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse, IntrospectionUrl, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, RevocationUrl, Scope,
+    TokenIntrospectionResponse as _, TokenResponse as _, reqwest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,13 +43,18 @@ struct Vendors {
 /// [`oidc_world_with`] on a server whose issuer is reachable as advertised
 /// (plain http, the port it listens on), with an app signing ID tokens in `alg`.
 async fn vendors(alg: KeyAlg) -> Vendors {
+    vendors_at(alg, "http").await
+}
+
+/// [`vendors`] with the issuer's scheme `scheme`.
+async fn vendors_at(alg: KeyAlg, scheme: &'static str) -> Vendors {
     let (w, client_id, key) = oidc_world_with(alg, |s| {
-        s.core.public_scheme = "http".into();
+        s.core.public_scheme = scheme.into();
         s.core.public_port = Some(0);
     })
     .await;
     let api = w.fx.server.staging("acme");
-    let issuer = format!("http://{}:{}", api.host, w.fx.server.addr.port());
+    let issuer = format!("{scheme}://{}:{}", api.host, w.fx.server.addr.port());
     let http = reqwest::Client::builder()
         .resolve(&api.host, w.fx.server.addr)
         .no_proxy()
@@ -107,12 +111,21 @@ async fn authorize(v: &Vendors, client: &Vendor, b: &mut Browser, scopes: &[&str
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
     let (url, state, nonce) = request.url();
-    let path = url.as_str().strip_prefix(&v.issuer).expect("the authorization endpoint is the issuer's");
+    let path = url
+        .as_str()
+        .strip_prefix(&v.issuer)
+        .expect("the authorization endpoint is the issuer's");
     let params: Vec<(String, String)> = url.query_pairs().map(|(k, val)| (k.into_owned(), val.into_owned())).collect();
     let mut answer = b.get(path).await;
     if answer.status == 200 {
         assert!(answer.text.contains("action=\"/oauth/authorize/login\""), "{}", answer.text);
-        let signed_in = post(b, "/oauth/authorize/login", &params, &[("email", "ann@example.com"), ("password", CLIENT_PASSWORD)]).await;
+        let signed_in = post(
+            b,
+            "/oauth/authorize/login",
+            &params,
+            &[("email", "ann@example.com"), ("password", CLIENT_PASSWORD)],
+        )
+        .await;
         signed_in.expect(303);
         answer = b.get(signed_in.header("location").unwrap()).await;
     }
@@ -151,7 +164,10 @@ fn refused<E: std::error::Error>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vendor_signs_ann_up_with_the_openidconnect_crate_in_either_algorithm() {
-    for (alg, jws) in [(KeyAlg::Es256, CoreJwsSigningAlgorithm::EcdsaP256Sha256), (KeyAlg::EdDsa, CoreJwsSigningAlgorithm::EdDsa)] {
+    for (alg, jws) in [
+        (KeyAlg::Es256, CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+        (KeyAlg::EdDsa, CoreJwsSigningAlgorithm::EdDsa),
+    ] {
         let v = vendors(alg).await;
         let meta = v.discover().await;
         assert_eq!(meta.issuer().as_str(), v.issuer);
@@ -173,14 +189,20 @@ async fn a_vendor_signs_ann_up_with_the_openidconnect_crate_in_either_algorithm(
         let claims = id_token.claims(&verifier, &pending.nonce).expect("the ID token validates");
         assert_eq!(id_token.signing_alg().unwrap(), &jws);
         assert_eq!(claims.issuer().as_str(), v.issuer);
-        assert_eq!(claims.audiences().iter().map(|a| a.as_str()).collect::<Vec<_>>(), [v.client_id.as_str()]);
+        assert_eq!(
+            claims.audiences().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            [v.client_id.as_str()]
+        );
         assert_eq!(claims.email().map(|e| e.as_str()), Some("ann@example.com"));
         assert_eq!(claims.email_verified(), Some(false));
         assert_eq!(claims.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Ann"));
         assert_eq!(claims.family_name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Lee"));
         assert_eq!(claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Ann Lee"));
         let auth_time = claims.auth_time().expect("auth_time");
-        assert!(auth_time <= claims.issue_time() && claims.issue_time() < claims.expiration(), "{claims:?}");
+        assert!(
+            auth_time <= claims.issue_time() && claims.issue_time() < claims.expiration(),
+            "{claims:?}"
+        );
 
         // A nonce other than the one sent fails on the client's side.
         let wrong = id_token.claims(&verifier, &Nonce::new("another".into()));
@@ -222,7 +244,11 @@ async fn the_scopes_choose_the_claims_and_a_wrong_verifier_gets_nothing() {
         .request_async(&v.http)
         .await
         .expect("the code exchange");
-    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &pending.nonce).unwrap();
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), &pending.nonce)
+        .unwrap();
     assert_eq!((claims.email(), claims.email_verified()), (None, None), "{claims:?}");
     assert!(claims.given_name().is_some());
     let info: CoreUserInfoClaims = client
@@ -275,18 +301,40 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
+/// The TLS proxy production sits behind, as an HTTP client: the crate
+/// insists on an `https` revocation endpoint (RFC 7009 §2), so this server
+/// advertises `https` and each request reaches it over plain http.
+fn through_tls_proxy(http: &reqwest::Client) -> impl Fn(HttpRequest) -> ProxiedResponse {
+    move |mut request: HttpRequest| {
+        let http = http.clone();
+        Box::pin(async move {
+            let plain = request.uri().to_string().replacen("https://", "http://", 1);
+            *request.uri_mut() = plain.parse().expect("a URI");
+            http.call(request).await
+        })
+    }
+}
+
+type ProxiedResponse = std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpClientError<reqwest::Error>>> + Send>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_machine_client_gets_introspects_and_revokes_a_token_with_the_same_crate() {
-    let v = vendors(KeyAlg::Es256).await;
+    let v = vendors_at(KeyAlg::Es256, "https").await;
+    assert!(v.issuer.starts_with("https://"), "{}", v.issuer);
+    let proxy = through_tls_proxy(&v.http);
     let server = &v.w.fx.server;
-    server.create_service_user("acme", "staging", "machine", &["service", "reports"]).await;
+    server
+        .create_service_user("acme", "staging", "machine", &["service", "reports"])
+        .await;
     let issued = server
         .core
         .oauth()
         .add_secret(&Actor::operator(), &pid("acme"), EnvKind::Staging, "machine", None)
         .await
         .unwrap();
-    let meta = Metadata::discover_async(IssuerUrl::new(v.issuer.clone()).unwrap(), &v.http).await.expect("discovery");
+    let meta = Metadata::discover_async(IssuerUrl::new(v.issuer.clone()).unwrap(), &proxy)
+        .await
+        .expect("discovery");
     let extra = meta.additional_metadata().clone();
     assert!(extra.authorization_response_iss_parameter_supported);
     let client = CoreClient::from_provider_metadata(
@@ -301,30 +349,33 @@ async fn a_machine_client_gets_introspects_and_revokes_a_token_with_the_same_cra
         .exchange_client_credentials()
         .unwrap()
         .add_scope(Scope::new("reports".into()))
-        .request_async(&v.http)
+        .request_async(&proxy)
         .await
         .expect("client credentials");
-    assert_eq!(tokens.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>()), Some(vec!["reports"]));
+    assert_eq!(
+        tokens.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        Some(vec!["reports"])
+    );
     assert!(tokens.id_token().is_none(), "no person, no ID token");
     let token = tokens.access_token();
-    let seen = client.introspect(token).request_async(&v.http).await.expect("introspection");
+    let seen = client.introspect(token).request_async(&proxy).await.expect("introspection");
     assert!(seen.active());
     assert_eq!(seen.client_id().map(|c| c.as_str().to_owned()), Some(issued.secret.client_id()));
 
     client
         .revoke_token(CoreRevocableToken::AccessToken(token.clone()))
         .unwrap()
-        .request_async(&v.http)
+        .request_async(&proxy)
         .await
         .expect("revocation");
-    let seen = client.introspect(token).request_async(&v.http).await.expect("introspection");
+    let seen = client.introspect(token).request_async(&proxy).await.expect("introspection");
     assert!(!seen.active(), "inactive at once");
     // An unknown scope is refused in the crate's terms.
     let wider = client
         .exchange_client_credentials()
         .unwrap()
         .add_scope(Scope::new("admin".into()))
-        .request_async(&v.http)
+        .request_async(&proxy)
         .await;
     assert_eq!(refused(wider), CoreErrorResponseType::InvalidScope);
 }
