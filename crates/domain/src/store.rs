@@ -10,7 +10,7 @@ pub use crate::events::store::EventStore;
 pub use crate::groups::store::GroupStore;
 pub use crate::idempotency::store::IdempotencyStore;
 pub use crate::integration::store::IntegrationStore;
-pub use crate::oauth::store::OAuthStore;
+pub use crate::oauth::store::{ClientLookup, OAuthStore};
 pub use crate::operators::store::OperatorStore;
 pub use crate::partners::store::PartnerStore;
 pub use crate::portal::store::{PortalFactorStore, PortalStore};

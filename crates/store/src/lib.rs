@@ -23,6 +23,7 @@ mod operators;
 mod partners;
 mod portal;
 mod portal_factor;
+mod readers;
 mod retention;
 mod schema;
 mod scim;
@@ -47,6 +48,10 @@ pub use copy::CopiedTable;
 pub use errors::map_err;
 pub use schema::{Schema, copied_schema};
 
+/// How many SQLite connections serve hot reads beside the pool: two cores'
+/// worth of readers, with room for one to wait on a writer's lock.
+const READERS: usize = 4;
+
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -65,6 +70,8 @@ pub struct StoreOptions {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's connections for hot point reads (see `readers.rs`).
+    readers: Option<std::sync::Arc<readers::Readers>>,
 }
 
 /// The database products this store speaks to.
@@ -114,6 +121,11 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // A SQLite connection is a file handle that cannot go stale, and
+            // sqlx's acquire test is a round trip to the connection's worker
+            // thread: a third of a point read's cost. PostgreSQL connections
+            // can die with the network, so they keep the test.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // SQLite's durability and integrity are per connection; PostgreSQL's are the server's.
@@ -133,7 +145,8 @@ impl SqlStore {
             .connect(&options.url)
             .await
             .map_err(StoreError::unavailable)?;
-        let store = Self { pool, backend };
+        let readers = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(readers::Readers::new(READERS)));
+        let store = Self { pool, backend, readers };
         store.migrate().await?;
         if let Some(path) = &sqlite_file {
             tighten_sqlite_files(path);
@@ -151,6 +164,9 @@ impl SqlStore {
 
     /// Closes every connection, checkpointing SQLite's WAL.
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close().await;
+        }
         self.pool.close().await;
     }
 

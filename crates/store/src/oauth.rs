@@ -6,7 +6,7 @@ use onramp_domain::audit::AuditEvent;
 use onramp_domain::ids::{ClientSecretId, EnvId, ServiceUserId};
 use onramp_domain::oauth::ClientSecret;
 use onramp_domain::service_users::ServiceUser;
-use onramp_domain::store::OAuthStore;
+use onramp_domain::store::{ClientLookup, OAuthStore};
 
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
@@ -40,11 +40,13 @@ impl Record for SecretRow {
     }
 }
 
-/// A secret with its service user's columns (`u_…`).
+/// A secret with its service user's columns (`u_…`) and the revocation
+/// of the token asked about alongside.
 #[derive(sqlx::FromRow)]
 struct ClientRow {
     #[sqlx(flatten)]
     secret: SecretRow,
+    revoked_jti: Option<String>,
     u_username: String,
     u_password_hash: String,
     u_roles: String,
@@ -54,8 +56,8 @@ struct ClientRow {
 }
 
 impl Record for ClientRow {
-    type Domain = (ClientSecret, ServiceUser);
-    fn into_domain(self) -> R<(ClientSecret, ServiceUser)> {
+    type Domain = ClientLookup;
+    fn into_domain(self) -> R<ClientLookup> {
         let secret = self.secret.into_domain()?;
         let user = ServiceUser {
             id: secret.service_user_id.clone(),
@@ -67,7 +69,11 @@ impl Record for ClientRow {
             created_at: self.u_created_at,
             updated_at: self.u_updated_at,
         };
-        Ok((secret, user))
+        Ok(ClientLookup {
+            secret,
+            user,
+            token_revoked: self.revoked_jti.is_some(),
+        })
     }
 }
 
@@ -125,15 +131,20 @@ impl OAuthStore for SqlStore {
         .await
     }
 
-    async fn client_by_secret_hash(&self, secret_hash: &str) -> R<Option<(ClientSecret, ServiceUser)>> {
+    async fn client_by_secret_hash(&self, secret_hash: &str, also_revoked: Option<(&EnvId, &str)>) -> R<Option<ClientLookup>> {
+        // No environment id is empty, so an absent question finds nothing.
+        let (env_id, jti) = also_revoked.map_or(("", ""), |(env, jti)| (env.as_str(), jti));
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
-                    u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at
+                    u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
+                    (SELECT r.jti FROM revoked_tokens r WHERE r.env_id = $2 AND r.jti = $3) AS revoked_jti
              FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
              WHERE s.secret_hash = $1"
         )))
         .bind(secret_hash)
-        .optional::<ClientRow, _>(&self.pool)
+        .bind(env_id)
+        .bind(jti)
+        .optional::<ClientRow, _>(&mut *self.reader().await?)
         .await
     }
 

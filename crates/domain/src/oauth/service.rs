@@ -15,7 +15,7 @@ use crate::oauth::{ClientSecret, IssuedClientSecret, OAuthError, client_id_of};
 use crate::partners::{KeyKind, generate_key_of, key_is_well_formed_as};
 use crate::service_users::ServiceUser;
 use crate::service_users::service::ServiceUsers;
-use crate::store::Store;
+use crate::store::{ClientLookup, Store};
 use crate::tenancy::service::Tenancy;
 use crate::tenancy::{EnvKind, PlatformId, Tenant};
 
@@ -136,18 +136,34 @@ impl OAuth {
     /// client or environment, a revoked or expired secret, or a disabled
     /// user; `Failed` for storage failures.
     pub async fn authenticate_client(&self, tenant: &Tenant, client_id: &str, secret: &Secret) -> Result<ServiceUser, OAuthError> {
+        Ok(self.authenticate_client_asking(tenant, client_id, secret, None).await?.user)
+    }
+
+    /// [`Self::authenticate_client`], asking in the same query whether the
+    /// token `jti` of the tenant's environment is revoked.
+    ///
+    /// # Errors
+    /// As [`Self::authenticate_client`].
+    pub(super) async fn authenticate_client_asking(
+        &self,
+        tenant: &Tenant,
+        client_id: &str,
+        secret: &Secret,
+        jti: Option<&str>,
+    ) -> Result<ClientLookup, OAuthError> {
         if !key_is_well_formed_as(secret.expose(), KeyKind::ClientSecret, tenant.env.kind) {
             return Err(OAuthError::invalid_client());
         }
-        let Some((stored, user)) = self.store.client_by_secret_hash(&token_hash(secret.expose())).await? else {
+        let question = jti.map(|jti| (&tenant.env.id, jti));
+        let Some(found) = self.store.client_by_secret_hash(&token_hash(secret.expose()), question).await? else {
             return Err(OAuthError::invalid_client());
         };
         let now = self.config.clock.now_ms();
-        let same_env = ct_eq(stored.env_id.as_str().as_bytes(), tenant.env.id.as_str().as_bytes());
-        let same_client = ct_eq(client_id.as_bytes(), client_id_of(&user.id).as_bytes());
-        let live = stored.status(now) == super::SecretStatus::Active && user.disabled_at.is_none();
+        let same_env = ct_eq(found.secret.env_id.as_str().as_bytes(), tenant.env.id.as_str().as_bytes());
+        let same_client = ct_eq(client_id.as_bytes(), client_id_of(&found.user.id).as_bytes());
+        let live = found.secret.status(now) == super::SecretStatus::Active && found.user.disabled_at.is_none();
         if same_env && same_client && live {
-            Ok(user)
+            Ok(found)
         } else {
             Err(OAuthError::invalid_client())
         }

@@ -9,6 +9,16 @@ use crate::oauth::ClientSecret;
 use crate::service_users::ServiceUser;
 use crate::store::StoreError;
 
+/// A client secret found by its hash, with its service user.
+#[derive(Debug, Clone)]
+pub struct ClientLookup {
+    pub secret: ClientSecret,
+    pub user: ServiceUser,
+    /// Whether the token asked about alongside is revoked (`false` when
+    /// none was asked about).
+    pub token_revoked: bool,
+}
+
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
     /// Stores a new secret by the SHA-256 of its value.
@@ -19,8 +29,14 @@ pub trait OAuthStore: Send + Sync {
     /// Marks a live secret revoked; `false` when it already was.
     async fn revoke_client_secret(&self, id: &ClientSecretId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
     /// The secret with this hash and its service user: the token endpoint's
-    /// one query.
-    async fn client_by_secret_hash(&self, secret_hash: &str) -> Result<Option<(ClientSecret, ServiceUser)>, StoreError>;
+    /// one query. With `also_revoked` (an environment and a `jti`), the same
+    /// query says whether that token is revoked, so introspection costs one
+    /// query too.
+    async fn client_by_secret_hash(
+        &self,
+        secret_hash: &str,
+        also_revoked: Option<(&EnvId, &str)>,
+    ) -> Result<Option<ClientLookup>, StoreError>;
     /// Records an access token revoked until `expires_at` (a second
     /// revocation changes nothing), and drops the environment's records of
     /// tokens expired by `now`.

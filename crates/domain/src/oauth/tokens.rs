@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::audit::Actor;
 use crate::audit::AuditEvent;
 use crate::error::DomainError;
-use crate::infra::secret::random_token;
+use crate::infra::secret::{Secret, random_token};
 use crate::oauth::service::OAuth;
 use crate::oauth::{OAuthCode, OAuthError, client_id_of};
 use crate::service_users::{Role, ServiceUser};
@@ -83,23 +83,29 @@ impl OAuth {
         })
     }
 
-    /// The claims of `token` if it is active in the tenant's environment
-    /// (RFC 7662): it verifies, its user is active, and it is not revoked —
-    /// the revocation checked in the database, so a revocation through any
-    /// node shows at once.
+    /// Introspection (RFC 7662) by the client `client_id`/`secret`: the
+    /// claims of `token` if it is active in the tenant's environment — it
+    /// verifies, its user is active, and it is not revoked, the revocation
+    /// read from the database in the client's authentication query, so a
+    /// revocation through any node shows at once for one query in all.
     ///
     /// # Errors
-    /// Storage failures.
-    pub async fn introspect(&self, tenant: &Tenant, token: &str) -> Result<Option<Arc<ServiceClaims>>, DomainError> {
+    /// `invalid_client` as [`Self::authenticate_client`]; storage failures.
+    pub async fn introspect(
+        &self,
+        tenant: &Tenant,
+        client_id: &str,
+        secret: &Secret,
+        token: &str,
+    ) -> Result<Option<Arc<ServiceClaims>>, OAuthError> {
         let claims = match self.service_users.authenticate_service(tenant, token).await {
-            Ok(claims) => claims,
-            Err(DomainError::Unauthenticated) => return Ok(None),
-            Err(e) => return Err(e),
+            Ok(claims) => Some(claims),
+            Err(DomainError::Unauthenticated) => None,
+            Err(e) => return Err(e.into()),
         };
-        if self.store.token_revoked(&tenant.env.id, &claims.jti).await? {
-            return Ok(None);
-        }
-        Ok(Some(claims))
+        let jti = claims.as_ref().map(|c| c.jti.as_str());
+        let found = self.authenticate_client_asking(tenant, client_id, secret, jti).await?;
+        Ok(claims.filter(|_| !found.token_revoked))
     }
 
     /// Revokes `token` (RFC 7009) for the authenticated `client`: from now

@@ -110,7 +110,7 @@ impl ScimStore for SqlStore {
     async fn scim_token_by_hash(&self, token_hash: &str) -> R<Option<ScimToken>> {
         sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1")))
             .bind(token_hash)
-            .optional::<TokenRow, _>(&self.pool)
+            .optional::<TokenRow, _>(&mut *self.reader().await?)
             .await
     }
 

@@ -101,7 +101,7 @@ async fn unique(
     let found = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(env_id.as_str())
         .bind(value)
-        .optional::<UserRow, _>(&store.pool)
+        .optional::<UserRow, _>(&mut *store.reader().await?)
         .await?;
     let total = u64::from(found.is_some());
     let shown = found.filter(|_| offset == 0 && limit > 0);

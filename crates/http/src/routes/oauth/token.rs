@@ -92,9 +92,18 @@ pub async fn introspect(
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, OAuthAnswer> {
-    authenticated(&state, &tenant, &headers, &form).await?;
+    let client = presented(&headers, &form)?;
+    if form.get("token").is_none() {
+        // A client that fails to authenticate hears that first.
+        authenticated(&state, &tenant, &headers, &form).await?;
+    }
     let token = form.require("token")?;
-    let body = match state.core.oauth().introspect(&tenant, token).await? {
+    let introspected = state
+        .core
+        .oauth()
+        .introspect(&tenant, &client.client_id, &client.secret, token)
+        .await?;
+    let body = match introspected {
         None => json!({ "active": false }),
         Some(claims) => {
             let scope = claims

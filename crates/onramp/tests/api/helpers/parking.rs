@@ -40,9 +40,9 @@ use onramp_domain::scim::users::UserQuery;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::signin_links::{LinkState, LoginToken, Redeemed};
 use onramp_domain::store::{
-    AccountStore, AuditStore, DeliveryStore, EventStore, GroupStore, IdempotencyStore, IntegrationStore, OAuthStore, OperatorStore,
-    PartnerStore, PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore, SigninLinkStore, Store,
-    StoreError, TenancyStore, UsageStore, WebhookStore,
+    AccountStore, AuditStore, ClientLookup, DeliveryStore, EventStore, GroupStore, IdempotencyStore, IntegrationStore, OAuthStore,
+    OperatorStore, PartnerStore, PortalFactorStore, PortalStore, RetentionStore, ScimStore, ServiceUserStore, SessionStore,
+    SigninLinkStore, Store, StoreError, TenancyStore, UsageStore, WebhookStore,
 };
 use onramp_domain::tenancy::signing::SigningKey;
 use onramp_domain::tenancy::{EnvKind, Environment, Instance, PlatformId};
@@ -324,7 +324,7 @@ delegate! {
         fn client_secrets(&self, env_id: &EnvId, user: &ServiceUserId) -> Result<Vec<ClientSecret>, StoreError>;
         fn client_secret(&self, id: &ClientSecretId) -> Result<Option<ClientSecret>, StoreError>;
         fn revoke_client_secret(&self, id: &ClientSecretId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
-        fn client_by_secret_hash(&self, secret_hash: &str) -> Result<Option<(ClientSecret, ServiceUser)>, StoreError>;
+        fn client_by_secret_hash(&self, secret_hash: &str, also_revoked: Option<(&EnvId, &str)>) -> Result<Option<ClientLookup>, StoreError>;
         fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: Millis, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn revoked_jtis(&self, env_id: &EnvId, now: Millis) -> Result<Vec<String>, StoreError>;
         fn token_revoked(&self, env_id: &EnvId, jti: &str) -> Result<bool, StoreError>;
