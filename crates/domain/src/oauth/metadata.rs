@@ -41,6 +41,9 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: every authorization response names its issuer (`iss`), so
+    /// a client talking to several servers can tell whose code it holds.
+    pub authorization_response_iss_parameter_supported: bool,
     /// OpenID Connect: how `sub` is chosen (the same for every client).
     pub subject_types_supported: Vec<String>,
     /// The algorithms of the environment's keys (the JWKS).
@@ -74,6 +77,7 @@ impl ServerMetadata {
             introspection_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
             revocation_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
             code_challenge_methods_supported: strings(&["S256"]),
+            authorization_response_iss_parameter_supported: true,
             subject_types_supported: strings(&["public"]),
             id_token_signing_alg_values_supported: [KeyAlg::Es256, KeyAlg::EdDsa].iter().map(|a| a.as_str().to_owned()).collect(),
             claims_supported: strings(&[
@@ -110,5 +114,6 @@ mod tests {
         assert_eq!(doc["userinfo_endpoint"], "http://api.staging.acme.localhost:8080/oauth/userinfo");
         assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     }
 }

@@ -3,6 +3,8 @@
 //! its grant. The client and its redirect URI are checked first: until both
 //! check out the page shows an error and sends no one anywhere (RFC 6749
 //! §4.1.2.1); after that every error goes back to the client as `error=…`.
+//! Every answer to the client, code or error, names the issuer (`iss`,
+//! RFC 9207) against mix-up attacks.
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -47,6 +49,8 @@ struct Client {
     app: VendorApp,
     redirect_uri: String,
     state: Option<String>,
+    /// This environment's issuer, sent back as `iss`.
+    issuer: String,
 }
 
 /// A request that checked out whole.
@@ -93,13 +97,14 @@ impl Checked {
     }
 }
 
-/// `303` to the client's redirect URI with `pairs` (and its `state`) added
-/// to the query it may already have.
+/// `303` to the client's redirect URI with `pairs` (and its `state` and
+/// our `iss`) added to the query it may already have.
 fn to_client(client: &Client, pairs: &[(&str, &str)]) -> Response {
     let mut query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode_component(v))).collect();
     if let Some(state) = &client.state {
         query.push(format!("state={}", encode_component(state)));
     }
+    query.push(format!("iss={}", encode_component(&client.issuer)));
     let sep = if client.redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{}{sep}{}", client.redirect_uri, query.join("&"));
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
@@ -130,6 +135,7 @@ async fn check_client(state: &WebState, tenant: &Tenant, p: &AuthorizeParams) ->
         app,
         redirect_uri,
         state: p.state.clone().filter(|s| !s.is_empty()),
+        issuer: state.core.tenancy().issuer(tenant),
     })
 }
 

@@ -35,5 +35,5 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/token", post(token::token))
         .route("/oauth/introspect", post(token::introspect))
         .route("/oauth/revoke", post(token::revoke))
-        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo_post))
 }

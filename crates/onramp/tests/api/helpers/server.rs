@@ -106,6 +106,26 @@ pub fn host(platform_id: &str, env: &str) -> String {
     }
 }
 
+/// Starts a server whose issuer carries the port it listens on, so that a
+/// client that follows the advertised URLs (OpenID Connect discovery)
+/// reaches it: a free port is picked first, since the issuer is fixed
+/// before the listener binds; if another socket takes the port in between,
+/// the next one is tried.
+async fn advertising_its_port(settings: &mut ServerSettings) -> Running {
+    for _ in 0..20 {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
+        let port = free.expect("a free port").port();
+        settings.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        settings.core.public_port = Some(port);
+        match onramp::startup::start(settings.clone()).await {
+            Ok(running) => return running,
+            Err(e) if e.starts_with("cannot listen") => continue,
+            Err(e) => panic!("server starts: {e}"),
+        }
+    }
+    panic!("no free port after 20 tries")
+}
+
 /// An in-process server with its own data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -126,6 +146,8 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// A server with `tweak`ed settings; `public_port = Some(0)` there means
+    /// "the port it listens on" (see [`advertising_its_port`]).
     pub async fn start_with(tweak: impl FnOnce(&mut ServerSettings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(dir.path());
@@ -137,7 +159,11 @@ impl TestServer {
             settings.database_url = onramp_store::create_postgres_database(&server, &name).await.expect("test database");
         }
         tweak(&mut settings);
-        let running = onramp::startup::start(settings.clone()).await.expect("server starts");
+        let running = if settings.core.public_port == Some(0) {
+            advertising_its_port(&mut settings).await
+        } else {
+            onramp::startup::start(settings.clone()).await.expect("server starts")
+        };
         Self {
             addr: running.addr,
             admin_addr: running.admin_addr,

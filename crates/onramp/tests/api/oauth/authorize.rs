@@ -8,14 +8,21 @@ use onramp_domain::integration::AppFields;
 use onramp_domain::tenancy::signing::KeyAlg;
 
 use crate::helpers::{CLIENT_PASSWORD, Resp};
-use crate::pages::{Browser, CHALLENGE, ORIGIN, World, connect_path, world};
+use crate::pages::{Browser, CHALLENGE, ORIGIN, World, connect_path, world_with};
 
 pub(crate) const REDIRECT: &str = "https://shop.example.com/callback";
+/// acme/staging's issuer, which every authorization response names (RFC 9207).
+pub(crate) const ISSUER: &str = "https://api.staging.acme.localhost";
 
 /// [`world`] plus Dev's OpenID Connect app "Oidc shop" (redirect URI
 /// [`REDIRECT`], ID tokens in `alg`) with a key: `(world, client_id, key)`.
 pub(crate) async fn oidc_world(alg: KeyAlg) -> (World, String, String) {
-    let w = world().await;
+    oidc_world_with(alg, |_| {}).await
+}
+
+/// [`oidc_world`] on a server with other settings.
+pub(crate) async fn oidc_world_with(alg: KeyAlg, tweak: impl FnOnce(&mut onramp::startup::ServerSettings)) -> (World, String, String) {
+    let w = world_with(tweak).await;
     let core = &w.fx.server.core;
     let tenant = core.tenancy().resolve_host("api.staging.acme.localhost").await.unwrap();
     let dev = core
@@ -69,7 +76,7 @@ pub(crate) fn authorize_path(p: &[(&'static str, String)]) -> String {
 }
 
 /// A form's fields: the request's parameters and `extra`.
-async fn post(b: &mut Browser, path: &str, p: &[(&'static str, String)], extra: &[(&str, &str)]) -> Resp {
+pub(crate) async fn post(b: &mut Browser, path: &str, p: &[(&'static str, String)], extra: &[(&str, &str)]) -> Resp {
     let csrf = b.csrf();
     let mut form: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend_from_slice(extra);
@@ -118,12 +125,14 @@ async fn sign_in_and_consent_redirect_with_a_code_then_prompt_none_goes_straight
     let q = sign_in_and_allow(&mut b, &p).await;
     assert!(get(&q, "code").unwrap().starts_with("onr_code_"), "{q:?}");
     assert_eq!(get(&q, "state"), Some("st4te"));
+    assert_eq!(get(&q, "iss"), Some(ISSUER), "RFC 9207: {q:?}");
 
     // Consent is remembered: no page in between, with or without prompt=none.
     for prompt in [None, Some("none")] {
         let r = b.get(&authorize_path(&with(p.clone(), "prompt", prompt))).await;
         let q = client_query(&r, REDIRECT);
         assert!(get(&q, "code").is_some() && get(&q, "error").is_none(), "{q:?}");
+        assert_eq!(get(&q, "iss"), Some(ISSUER));
     }
     // prompt=consent asks again; prompt=login signs in again.
     let r = b.get(&authorize_path(&with(p.clone(), "prompt", Some("consent")))).await;
@@ -134,6 +143,7 @@ async fn sign_in_and_consent_redirect_with_a_code_then_prompt_none_goes_straight
     let local = with(p.clone(), "redirect_uri", Some("http://localhost:3000/cb?x=1"));
     let q = client_query(&b.get(&authorize_path(&local)).await, "http://localhost:3000/cb?x=1&");
     assert!(get(&q, "x") == Some("1") && get(&q, "code").is_some(), "{q:?}");
+    assert_eq!(get(&q, "iss"), Some(ISSUER));
 
     // The same grant as the popup's: it skips consent there, and shows under Connections.
     let popup = b.get(&connect_path(&client_id, ORIGIN)).await;
@@ -176,6 +186,7 @@ async fn errors_past_the_client_check_go_back_to_the_client_with_the_state() {
     let error_of = async |b: &mut Browser, p: Vec<(&'static str, String)>| {
         let q = client_query(&b.get(&authorize_path(&p)).await, REDIRECT);
         assert_eq!(get(&q, "state"), Some("st4te"), "{q:?}");
+        assert_eq!(get(&q, "iss"), Some(ISSUER), "errors name the issuer too: {q:?}");
         assert_eq!(get(&q, "code"), None);
         get(&q, "error").unwrap().to_owned()
     };
@@ -205,6 +216,7 @@ async fn errors_past_the_client_check_go_back_to_the_client_with_the_state() {
     let denied = post(&mut b, "/oauth/authorize/decision", &p, &[("decision", "deny")]).await;
     let q = client_query(&denied, REDIRECT);
     assert_eq!((get(&q, "error"), get(&q, "state")), (Some("access_denied"), Some("st4te")));
+    assert_eq!(get(&q, "iss"), Some(ISSUER));
     assert_eq!(error_of(&mut b, with(p.clone(), "prompt", Some("none"))).await, "consent_required");
     // A form whose CSRF token is wrong is refused, without a redirect.
     let forged = b

@@ -11,8 +11,10 @@ use onramp_domain::store::{IntegrationStore, OAuthStore};
 use onramp_domain::tenancy::signing::KeyAlg;
 use serde_json::Value;
 
-use super::authorize::{REDIRECT, authorize_path, client_query, get, oidc_world, params, sign_in_and_allow};
-use super::{form, jwks, oauth_error};
+use std::time::Duration;
+
+use super::authorize::{REDIRECT, authorize_path, client_query, get, oidc_world, params, post, sign_in_and_allow, with};
+use super::{form, jwks, oauth_error, raw};
 use crate::helpers::{Api, Resp};
 use crate::pages::{Browser, VERIFIER, World};
 
@@ -300,4 +302,106 @@ async fn userinfo_answers_what_the_scopes_allow_until_the_grant_or_account_ends(
     let operator = onramp_domain::audit::Actor::operator();
     core.accounts().update_account(&tenant, &operator, &ann, off).await.unwrap();
     invalid_token(&userinfo(&api, &token, false).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_lives_sixty_seconds_on_the_servers_clock() {
+    let (w, client_id, key) = oidc_world(KeyAlg::Es256).await;
+    let api = w.fx.server.staging("acme");
+    let client = (client_id.as_str(), key.as_str());
+    let code = a_code(&w, &client_id).await;
+    w.fx.server.clock.advance(Duration::from_secs(59));
+    exchange(&api, client, &code, VERIFIER).await.expect(200);
+    let code = a_code(&w, &client_id).await;
+    w.fx.server.clock.advance(Duration::from_secs(61));
+    oauth_error(&exchange(&api, client, &code, VERIFIER).await, 400, "invalid_grant");
+}
+
+/// The ID token's claims for the code of redirect query `q`.
+async fn id_claims(api: &Api, client: (&str, &str), q: &[(String, String)]) -> Value {
+    let r = exchange(api, client, get(q, "code").expect("a code"), VERIFIER).await;
+    r.expect(200);
+    verified(api, r.json["id_token"].as_str().unwrap()).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_makes_an_older_session_sign_in_again_and_auth_time_is_the_new_sign_in() {
+    let (w, client_id, key) = oidc_world(KeyAlg::Es256).await;
+    let api = w.fx.server.staging("acme");
+    let client = (client_id.as_str(), key.as_str());
+    let mut b = Browser::new(w.fx.server.staging("acme"));
+    let first = id_claims(&api, client, &sign_in_and_allow(&mut b, &params(&client_id)).await).await;
+    let first_auth = first["auth_time"].as_i64().unwrap();
+
+    w.fx.server.clock.advance(Duration::from_secs(600));
+    let p = with(params(&client_id), "max_age", Some("300"));
+    // Without max_age the ten-minute-old session is good enough.
+    let q = client_query(&b.get(&authorize_path(&params(&client_id))).await, REDIRECT);
+    assert_eq!(id_claims(&api, client, &q).await["auth_time"], first_auth);
+    // With max_age=300 it is not: prompt=none cannot ask, otherwise the sign-in page.
+    let q = client_query(&b.get(&authorize_path(&with(p.clone(), "prompt", Some("none")))).await, REDIRECT);
+    assert_eq!(get(&q, "error"), Some("login_required"), "{q:?}");
+    let page = b.get(&authorize_path(&p)).await;
+    page.expect(200);
+    assert!(page.text.contains("action=\"/oauth/authorize/login\""), "{}", page.text);
+    let creds = [("email", "ann@example.com"), ("password", crate::helpers::CLIENT_PASSWORD)];
+    let signed_in = post(&mut b, "/oauth/authorize/login", &p, &creds).await;
+    signed_in.expect(303);
+    // Consent is remembered, so the fresh sign-in goes straight to the client.
+    let q = client_query(&b.get(signed_in.header("location").unwrap()).await, REDIRECT);
+    let again = id_claims(&api, client, &q).await;
+    let auth_time = again["auth_time"].as_i64().unwrap();
+    assert!(auth_time >= first_auth + 600, "{auth_time} after {first_auth}");
+    assert!(auth_time <= again["iat"].as_i64().unwrap());
+    // The new session is within max_age: no sign-in in between now.
+    let q = client_query(&b.get(&authorize_path(&p)).await, REDIRECT);
+    assert_eq!(id_claims(&api, client, &q).await["auth_time"], auth_time);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_takes_the_token_from_a_form_body_but_not_from_two_places() {
+    let (w, client_id, key) = oidc_world(KeyAlg::Es256).await;
+    let api = w.fx.server.staging("acme");
+    let code = a_code(&w, &client_id).await;
+    let r = exchange(&api, (&client_id, &key), &code, VERIFIER).await;
+    let token = r.json["access_token"].as_str().unwrap().to_owned();
+    let form_type = "application/x-www-form-urlencoded";
+    let in_body = |body: String, header: Option<String>| raw(&api, "/oauth/userinfo", form_type, body, header);
+
+    // RFC 6750 §2.2: the token as a form parameter.
+    let r = in_body(format!("access_token={token}"), None).await;
+    r.expect(200);
+    assert_eq!(
+        (&r.json["sub"], &r.json["email"]),
+        (&ann_id(&w).await.into(), &"ann@example.com".into())
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // Header and body both: ambiguous, refused.
+    let both = in_body(format!("access_token={token}"), Some(format!("Bearer {token}"))).await;
+    oauth_error(&both, 400, "invalid_request");
+    assert_eq!(both.header("www-authenticate"), Some("Bearer error=\"invalid_request\""));
+    let twice = in_body(format!("access_token={token}&access_token={token}"), None).await;
+    oauth_error(&twice, 400, "invalid_request");
+    // A bad token in the body is a bad token; other parameters do no harm.
+    invalid_token(&in_body("access_token=nonsense".into(), None).await);
+    in_body(format!("foo=bar&access_token={token}"), None).await.expect(200);
+    // The header alone still works with any body; a JSON body is not read for a token.
+    let json = raw(
+        &api,
+        "/oauth/userinfo",
+        "application/json",
+        format!("{{\"access_token\":\"{token}\"}}"),
+        None,
+    )
+    .await;
+    assert_eq!((json.status, json.header("www-authenticate")), (401, Some("Bearer")));
+    let header = raw(
+        &api,
+        "/oauth/userinfo",
+        "application/json",
+        "{}".into(),
+        Some(format!("Bearer {token}")),
+    )
+    .await;
+    header.expect(200);
 }

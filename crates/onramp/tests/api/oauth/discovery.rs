@@ -28,6 +28,7 @@ async fn both_documents_describe_exactly_what_is_served() {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256", "EdDSA"],
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "email",

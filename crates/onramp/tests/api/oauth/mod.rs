@@ -8,6 +8,7 @@ mod client_credentials;
 mod code;
 mod discovery;
 mod errors;
+mod oidc_client;
 mod revocation;
 mod secrets;
 
