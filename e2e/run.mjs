@@ -688,6 +688,9 @@ e2e('oidc-authorize', async (ctx) => {
     assert.equal(result.state, 'e2e-state');
     assert.match(result.code, /^onr_code_/);
     assert.equal(result.error, undefined);
+    // RFC 9207: the answer names its issuer, the one discovery advertises.
+    const meta = await (await fetch(`${server.platform}/.well-known/openid-configuration`)).json();
+    assert.equal(result.iss, meta.issuer);
   } finally {
     await new Promise((ok) => http.close(ok));
   }
