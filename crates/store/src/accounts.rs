@@ -31,6 +31,24 @@ pub(crate) struct AccountRow {
     updated_at: i64,
 }
 
+impl AccountRow {
+    /// The row as an in-place reader (`inline.rs`) reads it.
+    pub(crate) fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            env_id: row.get("env_id")?,
+            email: row.get("email")?,
+            first_name: row.get("first_name")?,
+            last_name: row.get("last_name")?,
+            password_hash: row.get("password_hash")?,
+            partner_id: row.get("partner_id")?,
+            active: row.get("active")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
 impl Record for AccountRow {
     type Domain = Account;
     fn into_domain(self) -> R<Account> {

@@ -16,6 +16,7 @@ mod events;
 pub mod files;
 mod groups;
 mod idempotency;
+mod inline;
 mod integration;
 mod migrations;
 mod oauth;
@@ -72,6 +73,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite's connections for hot point reads (see `readers.rs`).
     readers: Option<std::sync::Arc<readers::Readers>>,
+    /// SQLite's in-place readers for the hottest lookups (see `inline.rs`).
+    inline: Option<std::sync::Arc<inline::Inline>>,
 }
 
 /// The database products this store speaks to.
@@ -146,7 +149,13 @@ impl SqlStore {
             .await
             .map_err(StoreError::unavailable)?;
         let readers = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(readers::Readers::new(READERS)));
-        let store = Self { pool, backend, readers };
+        let inline = sqlite_file.clone().map(|path| std::sync::Arc::new(inline::Inline::new(path)));
+        let store = Self {
+            pool,
+            backend,
+            readers,
+            inline,
+        };
         store.migrate().await?;
         if let Some(path) = &sqlite_file {
             tighten_sqlite_files(path);
@@ -164,6 +173,9 @@ impl SqlStore {
 
     /// Closes every connection, checkpointing SQLite's WAL.
     pub async fn close(&self) {
+        if let Some(inline) = &self.inline {
+            inline.close();
+        }
         if let Some(readers) = &self.readers {
             readers.close().await;
         }

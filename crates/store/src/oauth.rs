@@ -8,6 +8,8 @@ use onramp_domain::oauth::ClientSecret;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::store::{ClientLookup, OAuthStore};
 
+use rusqlite::OptionalExtension as _;
+
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
 use crate::tenancy::{env_kind, platform_id};
@@ -53,6 +55,30 @@ struct ClientRow {
     u_disabled_at: Option<i64>,
     u_created_at: i64,
     u_updated_at: i64,
+}
+
+impl ClientRow {
+    fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            secret: SecretRow {
+                id: row.get("id")?,
+                env_id: row.get("env_id")?,
+                platform_id: row.get("platform_id")?,
+                kind: row.get("kind")?,
+                service_user_id: row.get("service_user_id")?,
+                created_at: row.get("created_at")?,
+                expires_at: row.get("expires_at")?,
+                revoked_at: row.get("revoked_at")?,
+            },
+            revoked_jti: row.get("revoked_jti")?,
+            u_username: row.get("u_username")?,
+            u_password_hash: row.get("u_password_hash")?,
+            u_roles: row.get("u_roles")?,
+            u_disabled_at: row.get("u_disabled_at")?,
+            u_created_at: row.get("u_created_at")?,
+            u_updated_at: row.get("u_updated_at")?,
+        })
+    }
 }
 
 impl Record for ClientRow {
@@ -134,18 +160,25 @@ impl OAuthStore for SqlStore {
     async fn client_by_secret_hash(&self, secret_hash: &str, also_revoked: Option<(&EnvId, &str)>) -> R<Option<ClientLookup>> {
         // No environment id is empty, so an absent question finds nothing.
         let (env_id, jti) = also_revoked.map_or(("", ""), |(env, jti)| (env.as_str(), jti));
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {COLUMNS}, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
                     u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
                     (SELECT r.jti FROM revoked_tokens r WHERE r.env_id = $2 AND r.jti = $3) AS revoked_jti
              FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
              WHERE s.secret_hash = $1"
-        )))
-        .bind(secret_hash)
-        .bind(env_id)
-        .bind(jti)
-        .optional::<ClientRow, _>(&mut *self.reader().await?)
-        .await
+        );
+        if let Some(inline) = &self.inline {
+            let args: [(&str, &dyn rusqlite::ToSql); 3] = [("$1", &secret_hash), ("$2", &env_id), ("$3", &jti)];
+            if let Some(found) = inline.read(|c| c.prepare_cached(&sql)?.query_row(&args[..], ClientRow::of_inline).optional())? {
+                return found.map(Record::into_domain).transpose();
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(secret_hash)
+            .bind(env_id)
+            .bind(jti)
+            .optional::<ClientRow, _>(&mut *self.reader().await?)
+            .await
     }
 
     async fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: i64, now: i64, audit: &AuditEvent) -> R<()> {

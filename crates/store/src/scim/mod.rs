@@ -31,6 +31,20 @@ struct TokenRow {
     revoked_at: Option<i64>,
 }
 
+impl TokenRow {
+    fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            env_id: row.get("env_id")?,
+            platform_id: row.get("platform_id")?,
+            kind: row.get("kind")?,
+            name: row.get("name")?,
+            created_at: row.get("created_at")?,
+            revoked_at: row.get("revoked_at")?,
+        })
+    }
+}
+
 impl Record for TokenRow {
     type Domain = ScimToken;
     fn into_domain(self) -> R<ScimToken> {
@@ -108,7 +122,18 @@ impl ScimStore for SqlStore {
     }
 
     async fn scim_token_by_hash(&self, token_hash: &str) -> R<Option<ScimToken>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1")))
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1");
+        if let Some(inline) = &self.inline {
+            let args: [(&str, &dyn rusqlite::ToSql); 1] = [("$1", &token_hash)];
+            let found = inline.read(|c| {
+                use rusqlite::OptionalExtension as _;
+                c.prepare_cached(&sql)?.query_row(&args[..], TokenRow::of_inline).optional()
+            })?;
+            if let Some(found) = found {
+                return found.map(Record::into_domain).transpose();
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)
             .optional::<TokenRow, _>(&mut *self.reader().await?)
             .await

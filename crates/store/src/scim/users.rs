@@ -33,6 +33,30 @@ struct UserRow {
     scim_attributes: Option<String>,
 }
 
+impl UserRow {
+    fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            account: AccountRow::of_inline(row)?,
+            scim_external_id: row.get("scim_external_id")?,
+            scim_attributes: row.get("scim_attributes")?,
+        })
+    }
+}
+
+/// [`unique`]'s statement on an in-place reader: `None` when it could not
+/// run there (the caller takes the asynchronous path).
+fn inline_lookup(store: &SqlStore, sql: &str, env_id: &EnvId, value: &str) -> R<Option<Option<(Account, ScimExtra)>>> {
+    let Some(inline) = &store.inline else {
+        return Ok(None);
+    };
+    let args: [(&str, &dyn rusqlite::ToSql); 2] = [("$1", &env_id.as_str()), ("$2", &value)];
+    let found = inline.read(|c| {
+        use rusqlite::OptionalExtension as _;
+        c.prepare_cached(sql)?.query_row(&args[..], UserRow::of_inline).optional()
+    })?;
+    found.map(|row| row.map(Record::into_domain).transpose()).transpose()
+}
+
 impl Record for UserRow {
     type Domain = (Account, ScimExtra);
     fn into_domain(self) -> R<(Account, ScimExtra)> {
@@ -98,11 +122,16 @@ async fn unique(
         _ => "a.id = (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $2)",
     };
     let sql = format!("SELECT {} FROM {FROM} WHERE a.env_id = $1 AND {condition}", *COLUMNS);
-    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(env_id.as_str())
-        .bind(value)
-        .optional::<UserRow, _>(&mut *store.reader().await?)
-        .await?;
+    let found = match inline_lookup(store, &sql, env_id, value)? {
+        Some(found) => found,
+        None => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(env_id.as_str())
+                .bind(value)
+                .optional::<UserRow, _>(&mut *store.reader().await?)
+                .await?
+        }
+    };
     let total = u64::from(found.is_some());
     let shown = found.filter(|_| offset == 0 && limit > 0);
     Ok((shown.into_iter().collect(), total))
