@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, Row, ToSql};
 
-use crate::db::R;
+use crate::db::{R, Record};
 
 /// Idle connections beyond this many are closed rather than kept.
 const KEEP: usize = 8;
@@ -78,6 +78,36 @@ impl Inline {
             Err(e) => Err(onramp_domain::store::StoreError::other(format!("inline read: {e}"))),
         }
     }
+}
+
+impl crate::SqlStore {
+    /// At most one row of `sql` (with `$n` parameters named in `args`) on
+    /// an in-place reader, as `T`'s domain record: `None` when there is no
+    /// in-place reader or it could not run, so the caller asks sqlx.
+    ///
+    /// # Errors
+    /// Storage failures and rows that do not map.
+    pub(crate) fn inline_row<T: Record>(
+        &self,
+        sql: &str,
+        args: &[(&str, &(dyn ToSql + Sync))],
+        row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> R<Option<Option<T::Domain>>> {
+        let Some(inline) = &self.inline else {
+            return Ok(None);
+        };
+        // Logged like sqlx's statements (`RUST_LOG=onramp_store::inline=debug`), so
+        // counting a request's statements still sees these.
+        tracing::debug!(summary = %summary(sql), "inline statement");
+        let found = inline.read(|c| c.prepare_cached(sql)?.query_row(args, row).optional())?;
+        found.map(|row| row.map(Record::into_domain).transpose()).transpose()
+    }
+}
+
+/// The statement's first words, as sqlx summarises statements in its log.
+fn summary(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().take(4).collect();
+    format!("{} …", words.join(" "))
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {

@@ -8,8 +8,6 @@ use onramp_domain::oauth::ClientSecret;
 use onramp_domain::service_users::ServiceUser;
 use onramp_domain::store::{ClientLookup, OAuthStore};
 
-use rusqlite::OptionalExtension as _;
-
 use crate::SqlStore;
 use crate::db::{R, Record, Sql, from_json};
 use crate::tenancy::{env_kind, platform_id};
@@ -167,11 +165,9 @@ impl OAuthStore for SqlStore {
              FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
              WHERE s.secret_hash = $1"
         );
-        if let Some(inline) = &self.inline {
-            let args: [(&str, &dyn rusqlite::ToSql); 3] = [("$1", &secret_hash), ("$2", &env_id), ("$3", &jti)];
-            if let Some(found) = inline.read(|c| c.prepare_cached(&sql)?.query_row(&args[..], ClientRow::of_inline).optional())? {
-                return found.map(Record::into_domain).transpose();
-            }
+        let args: [(&str, &(dyn rusqlite::ToSql + Sync)); 3] = [("$1", &secret_hash), ("$2", &env_id), ("$3", &jti)];
+        if let Some(found) = self.inline_row(&sql, &args, ClientRow::of_inline)? {
+            return Ok(found);
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(secret_hash)

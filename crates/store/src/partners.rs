@@ -60,6 +60,24 @@ struct ApiKeyRow {
     rotated_to: Option<String>,
 }
 
+impl ApiKeyRow {
+    fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            key_id: row.get("key_id")?,
+            partner_id: row.get("partner_id")?,
+            env_id: row.get("env_id")?,
+            key_hash: row.get("key_hash")?,
+            scopes: row.get("scopes")?,
+            created_at: row.get("created_at")?,
+            expires_at: row.get("expires_at")?,
+            retires_at: row.get("retires_at")?,
+            revoked_at: row.get("revoked_at")?,
+            last_used_at: row.get("last_used_at")?,
+            rotated_to: row.get("rotated_to")?,
+        })
+    }
+}
+
 impl Record for ApiKeyRow {
     type Domain = ApiKey;
     fn into_domain(self) -> R<ApiKey> {
@@ -92,6 +110,21 @@ struct KeyWithPartnerRow {
     p_updated_at: i64,
     platform_id: String,
     kind: String,
+}
+
+impl KeyWithPartnerRow {
+    fn of_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            key: ApiKeyRow::of_inline(row)?,
+            p_name: row.get("p_name")?,
+            p_status: row.get("p_status")?,
+            p_allowed_scopes: row.get("p_allowed_scopes")?,
+            p_created_at: row.get("p_created_at")?,
+            p_updated_at: row.get("p_updated_at")?,
+            platform_id: row.get("platform_id")?,
+            kind: row.get("kind")?,
+        })
+    }
 }
 
 impl Record for KeyWithPartnerRow {
@@ -235,15 +268,17 @@ impl PartnerStore for SqlStore {
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> R<Option<(ApiKey, Partner)>> {
-        sqlx::query(
-            "SELECT k.*, p.name AS p_name, p.status AS p_status, p.allowed_scopes AS p_allowed_scopes, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
+        const SQL: &str = "SELECT k.*, p.name AS p_name, p.status AS p_status, p.allowed_scopes AS p_allowed_scopes, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
              e.platform_id, e.kind
              FROM api_keys k JOIN partners p ON p.id = k.partner_id JOIN environments e ON e.id = p.env_id
-             WHERE k.key_hash = $1",
-        )
-        .bind(key_hash)
-        .optional::<KeyWithPartnerRow, _>(&mut *self.reader().await?)
-        .await
+             WHERE k.key_hash = $1";
+        if let Some(found) = self.inline_row(SQL, &[("$1", &key_hash)], KeyWithPartnerRow::of_inline)? {
+            return Ok(found);
+        }
+        sqlx::query(SQL)
+            .bind(key_hash)
+            .optional::<KeyWithPartnerRow, _>(&mut *self.reader().await?)
+            .await
     }
 
     async fn api_key(&self, key_id: &KeyId) -> R<Option<ApiKey>> {

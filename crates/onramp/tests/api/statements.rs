@@ -1,5 +1,6 @@
 //! How many SQL statements one request costs: the real binary runs with
-//! `RUST_LOG=sqlx::query=debug` and JSON logs, and the statements logged
+//! `RUST_LOG=sqlx::query=debug` (and the store's in-place reads,
+//! `onramp_store::inline=debug`) and JSON logs, and the statements logged
 //! between two requests' access-log lines are counted, on SQLite or (with
 //! `ONRAMP_TEST_DATABASE_URL`) PostgreSQL. Transaction control is not
 //! logged on SQLite (its worker runs BEGIN and COMMIT itself); on PostgreSQL
@@ -92,7 +93,7 @@ fn statements_between(log: &str, from: &str, to: &str) -> Option<Vec<String>> {
     Some(
         lines[start..end]
             .iter()
-            .filter(|l| l["target"] == "sqlx::query")
+            .filter(|l| l["target"] == "sqlx::query" || l["target"] == "onramp_store::inline")
             .map(|l| l["summary"].as_str().unwrap_or_default().to_owned())
             .collect(),
     )
@@ -144,7 +145,12 @@ async fn hot_paths_stay_within_their_statement_budget() {
     if let Some(url) = &w.database_url {
         flags.extend(["--database-url", url.as_str(), "--master-key-file", key_file.as_str()]);
     }
-    let server = ChildServer::start_with_env(dir.path(), &flags, &[("RUST_LOG", "info,sqlx::query=debug")]).await;
+    let server = ChildServer::start_with_env(
+        dir.path(),
+        &flags,
+        &[("RUST_LOG", "info,sqlx::query=debug,onramp_store::inline=debug")],
+    )
+    .await;
     // The COMMIT of the one transaction, where the driver logs it.
     let commit = usize::from(w.database_url.is_some());
     let api = server.api(&host("acme", "staging")).without_token();

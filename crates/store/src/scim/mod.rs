@@ -123,15 +123,8 @@ impl ScimStore for SqlStore {
 
     async fn scim_token_by_hash(&self, token_hash: &str) -> R<Option<ScimToken>> {
         let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1");
-        if let Some(inline) = &self.inline {
-            let args: [(&str, &dyn rusqlite::ToSql); 1] = [("$1", &token_hash)];
-            let found = inline.read(|c| {
-                use rusqlite::OptionalExtension as _;
-                c.prepare_cached(&sql)?.query_row(&args[..], TokenRow::of_inline).optional()
-            })?;
-            if let Some(found) = found {
-                return found.map(Record::into_domain).transpose();
-            }
+        if let Some(found) = self.inline_row(&sql, &[("$1", &token_hash)], TokenRow::of_inline)? {
+            return Ok(found);
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)

@@ -43,20 +43,6 @@ impl UserRow {
     }
 }
 
-/// [`unique`]'s statement on an in-place reader: `None` when it could not
-/// run there (the caller takes the asynchronous path).
-fn inline_lookup(store: &SqlStore, sql: &str, env_id: &EnvId, value: &str) -> R<Option<Option<(Account, ScimExtra)>>> {
-    let Some(inline) = &store.inline else {
-        return Ok(None);
-    };
-    let args: [(&str, &dyn rusqlite::ToSql); 2] = [("$1", &env_id.as_str()), ("$2", &value)];
-    let found = inline.read(|c| {
-        use rusqlite::OptionalExtension as _;
-        c.prepare_cached(sql)?.query_row(&args[..], UserRow::of_inline).optional()
-    })?;
-    found.map(|row| row.map(Record::into_domain).transpose()).transpose()
-}
-
 impl Record for UserRow {
     type Domain = (Account, ScimExtra);
     fn into_domain(self) -> R<(Account, ScimExtra)> {
@@ -122,7 +108,8 @@ async fn unique(
         _ => "a.id = (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $2)",
     };
     let sql = format!("SELECT {} FROM {FROM} WHERE a.env_id = $1 AND {condition}", *COLUMNS);
-    let found = match inline_lookup(store, &sql, env_id, value)? {
+    let args: [(&str, &(dyn rusqlite::ToSql + Sync)); 2] = [("$1", &env_id.as_str()), ("$2", &value)];
+    let found = match store.inline_row(&sql, &args, UserRow::of_inline)? {
         Some(found) => found,
         None => {
             sqlx::query(sqlx::AssertSqlSafe(sql))
