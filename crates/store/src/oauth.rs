@@ -158,15 +158,19 @@ impl OAuthStore for SqlStore {
     async fn client_by_secret_hash(&self, secret_hash: &str, also_revoked: Option<(&EnvId, &str)>) -> R<Option<ClientLookup>> {
         // No environment id is empty, so an absent question finds nothing.
         let (env_id, jti) = also_revoked.map_or(("", ""), |(env, jti)| (env.as_str(), jti));
-        let sql = format!(
-            "SELECT {COLUMNS}, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
-                    u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
-                    (SELECT r.jti FROM revoked_tokens r WHERE r.env_id = $2 AND r.jti = $3) AS revoked_jti
-             FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
-             WHERE s.secret_hash = $1"
-        );
+        // Every token and introspection request's statement, built once.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {COLUMNS}, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
+                        u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
+                        (SELECT r.jti FROM revoked_tokens r WHERE r.env_id = $2 AND r.jti = $3) AS revoked_jti
+                 FROM {FROM} JOIN service_users u ON u.id = s.service_user_id
+                 WHERE s.secret_hash = $1"
+            )
+        });
+        let sql: &str = &SQL;
         let args: [(&str, &(dyn rusqlite::ToSql + Sync)); 3] = [("$1", &secret_hash), ("$2", &env_id), ("$3", &jti)];
-        if let Some(found) = self.inline_row(&sql, &args, ClientRow::of_inline)? {
+        if let Some(found) = self.inline_row(sql, &args, ClientRow::of_inline)? {
             return Ok(found);
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))

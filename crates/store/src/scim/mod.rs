@@ -122,8 +122,11 @@ impl ScimStore for SqlStore {
     }
 
     async fn scim_token_by_hash(&self, token_hash: &str) -> R<Option<ScimToken>> {
-        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1");
-        if let Some(found) = self.inline_row(&sql, &[("$1", &token_hash)], TokenRow::of_inline)? {
+        // Every SCIM request's statement, built once.
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = $1"));
+        let sql: &str = &SQL;
+        if let Some(found) = self.inline_row(sql, &[("$1", &token_hash)], TokenRow::of_inline)? {
             return Ok(found);
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -25,6 +25,17 @@ static COLUMNS: LazyLock<String> = LazyLock::new(|| {
 });
 const FROM: &str = "accounts a LEFT JOIN scim_users s ON s.env_id = a.env_id AND s.account_id = a.id";
 
+/// The unique lookups' statements, built once: they run on nearly every
+/// SCIM request.
+fn unique_sql(condition: &str) -> String {
+    format!("SELECT {} FROM {FROM} WHERE a.env_id = $1 AND {condition}", *COLUMNS)
+}
+static BY_USER_NAME: LazyLock<String> = LazyLock::new(|| unique_sql("a.email_normalized = $2"));
+static BY_ID: LazyLock<String> = LazyLock::new(|| unique_sql("a.id = $2"));
+// Straight to the partial unique index on (env_id, external_id).
+static BY_EXTERNAL_ID: LazyLock<String> =
+    LazyLock::new(|| unique_sql("a.id = (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $2)"));
+
 #[derive(sqlx::FromRow)]
 struct UserRow {
     #[sqlx(flatten)]
@@ -101,15 +112,13 @@ async fn unique(
     offset: u64,
     limit: u32,
 ) -> R<(Vec<(Account, ScimExtra)>, u64)> {
-    let condition = match attr {
-        UserAttr::UserName => "a.email_normalized = $2",
-        UserAttr::Id => "a.id = $2",
-        // Straight to the partial unique index on (env_id, external_id).
-        _ => "a.id = (SELECT account_id FROM scim_users WHERE env_id = $1 AND external_id = $2)",
+    let sql: &str = match attr {
+        UserAttr::UserName => &BY_USER_NAME,
+        UserAttr::Id => &BY_ID,
+        _ => &BY_EXTERNAL_ID,
     };
-    let sql = format!("SELECT {} FROM {FROM} WHERE a.env_id = $1 AND {condition}", *COLUMNS);
     let args: [(&str, &(dyn rusqlite::ToSql + Sync)); 2] = [("$1", &env_id.as_str()), ("$2", &value)];
-    let found = match store.inline_row(&sql, &args, UserRow::of_inline)? {
+    let found = match store.inline_row(sql, &args, UserRow::of_inline)? {
         Some(found) => found,
         None => {
             sqlx::query(sqlx::AssertSqlSafe(sql))
