@@ -212,6 +212,9 @@ impl AccountStore for SqlStore {
             if u.password_hash.is_some() || u.active == Some(false) {
                 delete_sessions(c, env_id, id).await?;
             }
+            if let Some(extra) = &u.scim {
+                crate::scim::put_extra(c, env_id, id, extra).await?;
+            }
             Ok(())
         })
         .await?;

@@ -158,6 +158,8 @@ pub struct AccountUpdate {
     pub updated_at: Millis,
     /// Update only if the version is still this one.
     pub if_version: Option<Millis>,
+    /// What SCIM keeps of the account, replaced alongside.
+    pub scim: Option<crate::scim::store::ScimExtra>,
 }
 
 impl AccountUpdate {

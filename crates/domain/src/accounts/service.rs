@@ -58,6 +58,9 @@ pub struct AccountChanges {
     /// Change the account only if its version (`updated_at`) is still this
     /// one (`If-Match`), checked in the update itself.
     pub if_version: Option<Millis>,
+    /// What SCIM keeps of the account, replaced in the same transaction
+    /// (a SCIM PUT or PATCH changes both or neither).
+    pub scim: Option<crate::scim::store::ScimExtra>,
 }
 
 /// Client accounts and their sessions.
@@ -318,6 +321,7 @@ impl Accounts {
             active: changes.active,
             updated_at: self.config.clock.now_ms(),
             if_version: changes.if_version,
+            scim: changes.scim,
         };
         let changed: Vec<&str> = [
             ("email", update.email.is_some()),
@@ -336,6 +340,7 @@ impl Accounts {
         result.map_err(|e| match e {
             StoreError::NotFound => DomainError::NotFound("account"),
             StoreError::Conflict("version") => DomainError::Stale("account"),
+            StoreError::Conflict("external_id") => DomainError::Conflict("a User with this externalId already exists".into()),
             other => other.into(),
         })
     }

@@ -10,12 +10,7 @@ use serde_json::{Map, Value};
 use super::create::checked;
 use super::patch::{PatchError, PatchRequest};
 use super::store::ScimExtra;
-use super::users::ScimUsers;
 use super::{AttrPath, ENTERPRISE_USER, Filter, PatchPath};
-use crate::error::DomainError;
-use crate::ids::AccountId;
-use crate::store::StoreError;
-use crate::tenancy::Tenant;
 
 /// The attributes kept at the top level of a User, canonically spelled.
 pub(crate) const KEPT: [&str; 8] = [
@@ -205,20 +200,4 @@ pub fn patched(mut extra: ScimExtra, request: &PatchRequest) -> Result<Option<Sc
         return Ok(None);
     }
     checked(extra).map(Some).map_err(|e| PatchError::Value(e.message))
-}
-
-impl ScimUsers {
-    /// Stores what SCIM keeps of an account.
-    ///
-    /// # Errors
-    /// `Conflict` when another User holds the `externalId`.
-    pub async fn put_extra(&self, tenant: &Tenant, account: &AccountId, extra: &ScimExtra) -> Result<(), DomainError> {
-        self.store
-            .put_scim_extra(&tenant.env.id, account, extra)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => DomainError::Conflict("a User with this externalId already exists".into()),
-                other => other.into(),
-            })
-    }
 }

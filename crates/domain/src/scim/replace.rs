@@ -49,11 +49,12 @@ impl ScimUsers {
                 return Err(DomainError::Conflict("a User with this externalId already exists".into()));
             }
         }
-        let account = update(changes(user)?).await?;
-        self.store.put_scim_extra(&tenant.env.id, id, &extra).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => DomainError::Conflict("a User with this externalId already exists".into()),
-            other => other.into(),
-        })?;
+        // The account and what SCIM keeps of it change in one transaction.
+        let changes = AccountChanges {
+            scim: Some(extra.clone()),
+            ..changes(user)?
+        };
+        let account = update(changes).await?;
         Ok((account, extra))
     }
 }
@@ -84,6 +85,7 @@ fn changes(user: &Map<String, Value>) -> Result<AccountChanges, DomainError> {
         password: text(get("password"), "password")?.map(Secret::new),
         active,
         if_version: None,
+        scim: None,
     })
 }
 

@@ -33,8 +33,6 @@ pub trait ScimStore: Send + Sync {
     /// Creates the account and what SCIM keeps of it, with its audit event,
     /// in one transaction.
     async fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
-    /// Sets what SCIM keeps of an account, replacing what it kept.
-    async fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
     /// What SCIM keeps of these accounts (those that have anything kept).
     async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
     /// Marks the token revoked at `at`; `false` when it was already revoked.
@@ -42,7 +40,7 @@ pub trait ScimStore: Send + Sync {
 }
 
 /// What SCIM keeps of a User beyond its account.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScimExtra {
     /// The identity provider's id for the person (unique per environment).
     pub external_id: Option<String>,

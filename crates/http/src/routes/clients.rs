@@ -361,6 +361,7 @@ pub async fn update_account(
         password: body.password,
         active: body.active,
         if_version: None,
+        scim: None,
     };
     Ok(Json(
         state

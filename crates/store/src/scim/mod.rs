@@ -15,6 +15,8 @@ mod columns;
 pub(crate) mod filter_sql;
 mod users;
 
+use sqlx::AnyConnection;
+
 use crate::SqlStore;
 use crate::accounts::{OnDuplicate, insert_account};
 use crate::db::{R, Record, Sql};
@@ -88,6 +90,22 @@ impl Record for ExtraRow {
 const COLUMNS: &str = "t.id, t.env_id, e.platform_id, e.kind, t.name, t.created_at, t.revoked_at";
 const FROM: &str = "scim_tokens t JOIN environments e ON e.id = t.env_id";
 
+/// Writes what SCIM keeps of an account (inserted or replaced), on `c`, so
+/// an account update can do it in its own transaction.
+pub(crate) async fn put_extra(c: &mut AnyConnection, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> R<()> {
+    sqlx::query(
+        "INSERT INTO scim_users (env_id, account_id, external_id, attributes) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (env_id, account_id) DO UPDATE SET external_id = $3, attributes = $4",
+    )
+    .bind(env_id.as_str())
+    .bind(account_id.as_str())
+    .bind(extra.external_id.as_deref())
+    .bind(serde_json::Value::Object(extra.attributes.clone()).to_string())
+    .run(c)
+    .await
+    .map(|_| ())
+}
+
 #[async_trait]
 impl ScimStore for SqlStore {
     async fn create_scim_token(&self, t: &ScimToken, token_hash: &str, audit: &AuditEvent) -> R<()> {
@@ -152,20 +170,6 @@ impl ScimStore for SqlStore {
                 .map(|_| ())
         })
         .await
-    }
-
-    async fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> R<()> {
-        sqlx::query(
-            "INSERT INTO scim_users (env_id, account_id, external_id, attributes) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (env_id, account_id) DO UPDATE SET external_id = $3, attributes = $4",
-        )
-        .bind(env_id.as_str())
-        .bind(account_id.as_str())
-        .bind(extra.external_id.as_deref())
-        .bind(serde_json::Value::Object(extra.attributes.clone()).to_string())
-        .run(&self.pool)
-        .await
-        .map(|_| ())
     }
 
     async fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> R<Vec<(AccountId, ScimExtra)>> {

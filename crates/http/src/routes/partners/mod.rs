@@ -315,6 +315,7 @@ pub async fn update_account(
         password: body.password,
         active: body.active,
         if_version: None,
+        scim: None,
     };
     let account = state
         .core

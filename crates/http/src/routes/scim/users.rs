@@ -186,12 +186,10 @@ pub async fn patch_user(
     let mut changes = user_changes(&request).map_err(patch_error)?;
     changes.if_version = if_version;
     let users = state.core.scim_users();
-    let kept = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
+    // What SCIM keeps changes in the account's own transaction, if at all.
+    changes.scim = patched(users.extra(&caller.tenant, &before).await?, &request).map_err(patch_error)?;
     let accounts = state.core.accounts();
     let account = found(accounts.update_account(&caller.tenant, &caller.actor(), &id, changes).await, &id)?;
-    if let Some(kept) = kept {
-        users.put_extra(&caller.tenant, &id, &kept).await?;
-    }
     if params.asks_for_nothing {
         // RFC 7644 §3.5.2 allows 204 instead of the resource.
         return Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &account));

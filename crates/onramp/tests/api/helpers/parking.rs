@@ -302,7 +302,6 @@ delegate! {
         fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>, StoreError>;
         fn scim_users(&self, env_id: &EnvId, query: &UserQuery, offset: u64, limit: u32) -> Result<(Vec<(Account, ScimExtra)>, u64), StoreError>;
         fn create_scim_user(&self, account: &Account, extra: &ScimExtra, audit: &AuditEvent) -> Result<(), StoreError>;
-        fn put_scim_extra(&self, env_id: &EnvId, account_id: &AccountId, extra: &ScimExtra) -> Result<(), StoreError>;
         fn scim_extras(&self, env_id: &EnvId, ids: &[AccountId]) -> Result<Vec<(AccountId, ScimExtra)>, StoreError>;
         fn revoke_scim_token(&self, id: &ScimTokenId, at: Millis, audit: &AuditEvent) -> Result<bool, StoreError>;
     }

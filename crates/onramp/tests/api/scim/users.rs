@@ -675,3 +675,39 @@ async fn if_match_lets_one_of_two_racing_changes_through() {
         second.expect(200).json["meta"]["version"]
     );
 }
+
+/// A PATCH that changes the name and takes another User's `externalId` is
+/// refused whole: the account and what SCIM keeps change in one
+/// transaction, so the name stays as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_patch_changes_nothing() {
+    let w = world().await;
+    let scim = w.server.staging("acme").with_token(&w.token);
+    for (email, external_id) in [("ida@example.com", "ext-ida"), ("jo@example.com", "ext-jo")] {
+        let body = json!({ "userName": email, "name": { "givenName": "Old", "familyName": "Name" }, "externalId": external_id });
+        create(&scim, &body).await.expect(201);
+    }
+    let jo = scim.get("/scim/v2/Users?filter=userName%20eq%20%22jo@example.com%22").await;
+    let jo = jo.json["Resources"][0].clone();
+    let id = jo["id"].as_str().unwrap();
+    let body = ops(json!([
+        { "op": "replace", "path": "name.givenName", "value": "New" },
+        { "op": "replace", "path": "title", "value": "Lead" },
+        { "op": "replace", "path": "externalId", "value": "ext-ida" },
+    ]));
+    assert_eq!(scim_error(&patch(&scim, id, body).await, 409)["scimType"], "uniqueness");
+    let after = scim.get(&format!("/scim/v2/Users/{id}")).await;
+    after.expect(200);
+    assert_eq!(after.json["name"]["givenName"], "Old");
+    assert_eq!(after.json["externalId"], "ext-jo");
+    assert_eq!(after.json.get("title"), None);
+    assert_eq!(after.json["meta"]["version"], jo["meta"]["version"], "no new version");
+    // The same PATCH without the taken id goes through, both parts at once.
+    let body = ops(json!([
+        { "op": "replace", "path": "name.givenName", "value": "New" },
+        { "op": "replace", "path": "title", "value": "Lead" },
+    ]));
+    let r = patch(&scim, id, body).await;
+    r.expect(200);
+    assert_eq!((&r.json["name"]["givenName"], &r.json["title"]), (&json!("New"), &json!("Lead")));
+}
