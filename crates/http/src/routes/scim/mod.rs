@@ -13,6 +13,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod search;
+mod user_resource;
 mod users;
 
 use std::sync::Arc;

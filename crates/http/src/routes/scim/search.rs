@@ -12,7 +12,8 @@ use onramp_domain::scim::users::UserQuery;
 use serde_json::{Value, json};
 
 use super::groups::{LIST_SCHEMA, filter, paging, resources, scim};
-use super::users::{ListParams, user};
+use super::user_resource::UserResource;
+use super::users::ListParams;
 use super::{ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
@@ -36,7 +37,12 @@ pub async fn search_all(State(state): State<AppState>, caller: ScimCaller, ScimB
         let (accounts, n) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
         let origin = state.core.tenancy().issuer(&caller.tenant);
         found.extend(accounts.iter().map(|(account, extra)| {
-            let mut resource = user(&origin, account, extra);
+            let mut resource = UserResource {
+                origin: &origin,
+                account,
+                extra,
+            }
+            .to_value();
             params.projection.apply(&mut resource);
             resource
         }));

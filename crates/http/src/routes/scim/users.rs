@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::accounts::Account;
 use onramp_domain::accounts::service::AccountChanges;
-use onramp_domain::clock::rfc3339;
 use onramp_domain::ids::AccountId;
 use onramp_domain::scim::Filter;
 use onramp_domain::scim::projection::Projection;
@@ -21,12 +20,10 @@ use onramp_domain::DomainError;
 use onramp_domain::scim::patch::{PatchError, PatchRequest, user_changes};
 use onramp_domain::scim::patch_extra::patched;
 
+use super::user_resource::{Shaped, UserResource, version};
 use super::{BASE, MEDIA_TYPE, ScimBody, ScimCaller};
 use crate::problem::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
-
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -128,12 +125,15 @@ async fn list(state: &AppState, caller: &ScimCaller, params: ListParams) -> ApiR
     let query = UserQuery::from_filter(filter.as_ref()).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, e.0))?;
     let (accounts, total) = state.core.scim_users().page(&caller.tenant, &query, start, count).await?;
     let origin = state.core.tenancy().issuer(&caller.tenant);
-    let resources: Vec<Value> = accounts
+    let resources: Vec<Shaped<'_>> = accounts
         .iter()
-        .map(|(a, extra)| {
-            let mut resource = user(&origin, a, extra);
-            params.projection.apply(&mut resource);
-            resource
+        .map(|(account, extra)| {
+            let resource = UserResource {
+                origin: &origin,
+                account,
+                extra,
+            };
+            resource.shaped(&params.projection)
         })
         .collect();
     let body = json!({
@@ -279,10 +279,6 @@ fn found<T>(result: Result<T, DomainError>, id: &AccountId) -> ApiResult<T> {
 }
 
 /// The weak ETag of an account's current version.
-fn version(account: &Account) -> String {
-    format!("W/\"{}\"", account.updated_at)
-}
-
 /// `POST /Users`: a new account (`201`, `Location` = `meta.location`).
 pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, ScimBody(body): ScimBody) -> ApiResult<Response> {
     let (account, extra) = state.core.scim_users().create(&caller.tenant, &caller.actor(), &body).await?;
@@ -300,14 +296,19 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, Scim
 /// The User with the attributes `projection` asks for, its `ETag` and the
 /// SCIM media type.
 fn shaped(state: &AppState, caller: &ScimCaller, account: &Account, extra: &ScimExtra, projection: &Projection) -> Response {
-    let mut body = user(&state.core.tenancy().issuer(&caller.tenant), account, extra);
-    projection.apply(&mut body);
+    let origin = state.core.tenancy().issuer(&caller.tenant);
+    let body = UserResource {
+        origin: &origin,
+        account,
+        extra,
+    }
+    .shaped(projection);
     with_headers(axum::Json(body).into_response(), account)
 }
 
 /// The account as a SCIM User, with `ETag` and the SCIM media type.
 fn resource(origin: &str, account: &Account, extra: &ScimExtra) -> Response {
-    with_headers(axum::Json(user(origin, account, extra)).into_response(), account)
+    with_headers(axum::Json(UserResource { origin, account, extra }).into_response(), account)
 }
 
 /// The SCIM media type, and the account's version as `ETag`.
@@ -318,53 +319,4 @@ fn with_headers(mut response: Response, account: &Account) -> Response {
         headers.insert(header::ETAG, etag);
     }
     response
-}
-
-/// The User resource of an account and what SCIM keeps of it; `origin`
-/// is the environment's API origin (`https://api…`), for `meta.location`.
-pub fn user(origin: &str, account: &Account, extra: &ScimExtra) -> Value {
-    let location = format!("{origin}{BASE}/Users/{}", account.id);
-    let mut user = json!({
-        "schemas": [USER_SCHEMA],
-        "id": account.id,
-        "userName": account.email,
-        "name": {
-            "givenName": account.name.first_name,
-            "familyName": account.name.last_name,
-        },
-        "emails": [{ "value": account.email, "type": "work", "primary": true }],
-        "active": account.active,
-        "meta": {
-            "resourceType": "User",
-            "created": rfc3339(account.created_at),
-            "lastModified": rfc3339(account.updated_at),
-            "location": location,
-            "version": version(account),
-        },
-    });
-    let fields = user.as_object_mut().expect("an object");
-    for (key, value) in &extra.attributes {
-        if key == "emails" {
-            // The others after the primary one, which the account holds.
-            let others = value.as_array().into_iter().flatten().map(|e| {
-                let mut e = e.clone();
-                if let Some(fields) = e.as_object_mut() {
-                    fields.insert("primary".into(), json!(false));
-                }
-                e
-            });
-            if let Some(emails) = fields.get_mut("emails").and_then(Value::as_array_mut) {
-                emails.extend(others);
-            }
-        } else {
-            fields.insert(key.clone(), value.clone());
-        }
-    }
-    if extra.attributes.contains_key(ENTERPRISE) {
-        fields.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));
-    }
-    if let Some(external_id) = &extra.external_id {
-        fields.insert("externalId".into(), json!(external_id));
-    }
-    user
 }
