@@ -211,14 +211,4 @@ impl OAuthStore for SqlStore {
             .await
             .map_err(crate::map_err)
     }
-
-    async fn token_revoked(&self, env_id: &EnvId, jti: &str) -> R<bool> {
-        let found = sqlx::query_scalar::<_, String>("SELECT jti FROM revoked_tokens WHERE env_id = $1 AND jti = $2")
-            .bind(env_id.as_str())
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(crate::map_err)?;
-        Ok(found.is_some())
-    }
 }

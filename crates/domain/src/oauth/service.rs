@@ -101,13 +101,20 @@ impl OAuth {
         Ok(IssuedClientSecret { secret, client_secret })
     }
 
-    /// A service user's secrets, oldest first (never the secrets themselves).
+    /// A service user and its secrets, oldest first (never the secrets
+    /// themselves).
     ///
     /// # Errors
     /// `NotFound` for an unknown instance or user.
-    pub async fn secrets(&self, platform_id: &PlatformId, kind: EnvKind, username: &str) -> Result<Vec<ClientSecret>, DomainError> {
+    pub async fn secrets(
+        &self,
+        platform_id: &PlatformId,
+        kind: EnvKind,
+        username: &str,
+    ) -> Result<(ServiceUser, Vec<ClientSecret>), DomainError> {
         let user = self.user_named(platform_id, kind, username).await?;
-        Ok(self.store.client_secrets(&user.env_id, &user.id).await?)
+        let secrets = self.store.client_secrets(&user.env_id, &user.id).await?;
+        Ok((user, secrets))
     }
 
     /// Revokes a secret: refused from the next request on, on every node.

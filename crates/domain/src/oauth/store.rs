@@ -43,5 +43,4 @@ pub trait OAuthStore: Send + Sync {
     async fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: Millis, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
     /// The `jti`s of the environment's revoked tokens not expired by `now`.
     async fn revoked_jtis(&self, env_id: &EnvId, now: Millis) -> Result<Vec<String>, StoreError>;
-    async fn token_revoked(&self, env_id: &EnvId, jti: &str) -> Result<bool, StoreError>;
 }

@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, cmd: SecretCommand) -> CliResult {
             environment,
             username,
         } => {
-            let secrets = oauth.secrets(&PlatformId::lookup(&platform_id)?, environment, &username).await?;
+            let (_, secrets) = oauth.secrets(&PlatformId::lookup(&platform_id)?, environment, &username).await?;
             let docs: Vec<Value> = secrets.iter().map(|s| describe(s, now)).collect();
             let rows: Vec<Vec<String>> = docs
                 .iter()

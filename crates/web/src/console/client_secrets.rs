@@ -60,16 +60,7 @@ async fn page(
     username: &str,
     issued: Option<String>,
 ) -> Result<Response, DomainError> {
-    let oauth = state.core.oauth();
-    let secrets = oauth.secrets(&env.platform_id, env.kind, username).await?;
-    let user = state
-        .core
-        .service_users()
-        .service_users(&env.platform_id, env.kind)
-        .await?
-        .into_iter()
-        .find(|u| u.username == username)
-        .ok_or(DomainError::NotFound("service user"))?;
+    let (user, secrets) = state.core.oauth().secrets(&env.platform_id, env.kind, username).await?;
     let now = state.core.config().clock.now_ms();
     let nav = Nav::new(console, csrf, "instances");
     let page = Page {
@@ -153,7 +144,7 @@ pub async fn revoke(
     let done = async {
         let env = environment(&state, &pid, &env).await?;
         // Only a secret of this user, so a URL cannot reach another's.
-        let owned = state.core.oauth().secrets(&env.platform_id, env.kind, &username).await?;
+        let (_, owned) = state.core.oauth().secrets(&env.platform_id, env.kind, &username).await?;
         let id = ClientSecretId::new(id);
         if !owned.iter().any(|s| s.id == id) {
             return Err(DomainError::NotFound("client secret"));

@@ -348,7 +348,8 @@ async fn an_admin_adds_and_revokes_client_secrets() {
         .oauth()
         .secrets(&pid("acme"), EnvKind::Staging, "backend")
         .await
-        .unwrap()[0]
+        .unwrap()
+        .1[0]
         .id
         .to_string();
     let r = browser

@@ -326,7 +326,6 @@ delegate! {
         fn client_by_secret_hash(&self, secret_hash: &str, also_revoked: Option<(&EnvId, &str)>) -> Result<Option<ClientLookup>, StoreError>;
         fn revoke_token(&self, env_id: &EnvId, jti: &str, expires_at: Millis, now: Millis, audit: &AuditEvent) -> Result<(), StoreError>;
         fn revoked_jtis(&self, env_id: &EnvId, now: Millis) -> Result<Vec<String>, StoreError>;
-        fn token_revoked(&self, env_id: &EnvId, jti: &str) -> Result<bool, StoreError>;
     }
     OperatorStore {
         fn create_operator(&self, operator: &Operator, audit: &AuditEvent) -> Result<(), StoreError>;
